@@ -1,0 +1,23 @@
+# Copyright 2026 l10n_fr_pos_caisse_ap_ip contributors
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+{
+    "name": "POS: Caisse-AP payment protocol for France",
+    "summary": "Card, check and ANCV payments on French terminals (Caisse-AP over IP)",
+    # 18.0.2: successor of the OCA module 18.0.1.5.0, whose databases it upgrades.
+    "version": "18.0.2.0.0",
+    "category": "Point of Sale",
+    "license": "AGPL-3",
+    "author": "l10n_fr_pos_caisse_ap_ip contributors",
+    "development_status": "Beta",
+    "depends": ["point_of_sale"],
+    "data": [],
+    "assets": {
+        "point_of_sale._assets_pos": [
+            "l10n_fr_pos_caisse_ap_ip/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "l10n_fr_pos_caisse_ap_ip/static/tests/tours/**/*",
+        ],
+    },
+    "installable": True,
+}

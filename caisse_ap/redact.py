@@ -1,0 +1,97 @@
+"""Keep card data out of logs and journals.
+
+AA (card number, already masked by the terminal) is cut down to its last 4
+digits and AB (expiry) is dropped. Frames that do not parse are redacted as
+far as they parse; the rest has long digit runs masked, so that even a
+broken frame never shows a whole card number.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .frame import HEADER_SIZE, TAG_ALPHABET
+
+CARD_TAG = "AA"
+EXPIRY_TAG = "AB"
+_TAG_BYTES = frozenset(ord(char) for char in TAG_ALPHABET)
+_DIGIT_BYTES = frozenset(b"0123456789")
+# In unparsed bytes: an AA/AB header followed by its (possibly cut) value.
+_SENSITIVE_HEADER = re.compile(rb"A([AB])(\d{3})")
+# Any digit run long enough to be a card number keeps only its last 4 digits.
+_LONG_DIGITS = re.compile(rb"\d{9,}")
+
+
+def card_last4(masked_card: str) -> str:
+    """The digits among the last 4 characters of AA ('' when there are none)."""
+    return "".join(char for char in masked_card[-4:] if "0" <= char <= "9")
+
+
+def redact_fields(fields: dict[str, str]) -> dict[str, str]:
+    """A copy of ``fields`` that is safe to store: AA -> last 4, AB removed."""
+    safe: dict[str, str] = {}
+    for tag, value in fields.items():
+        if tag == EXPIRY_TAG:
+            continue
+        if tag == CARD_TAG:
+            value = card_last4(value)
+            if not value:
+                continue
+        safe[tag] = value
+    return safe
+
+
+def _mask_long_digits(match: re.Match[bytes]) -> bytes:
+    digits = match.group(0)
+    return b"#" * (len(digits) - 4) + digits[-4:]
+
+
+def _redact_tail(tail: bytes) -> bytes:
+    """Best effort for bytes that do not parse as fields."""
+    out = bytearray()
+    pos = 0
+    for match in _SENSITIVE_HEADER.finditer(tail):
+        if match.start() < pos:
+            continue
+        out += _LONG_DIGITS.sub(_mask_long_digits, tail[pos : match.start()])
+        value_start = match.end()
+        value_end = min(len(tail), value_start + int(match.group(2)))
+        value = tail[value_start:value_end]
+        if match.group(1) == b"A":
+            last4 = card_last4(value.decode("ascii", "replace")).encode("ascii")
+            out += b"AA" + f"{len(last4):03d}".encode("ascii") + last4
+        pos = value_end
+    out += _LONG_DIGITS.sub(_mask_long_digits, tail[pos:])
+    return bytes(out)
+
+
+def redact_frame_bytes(frame: bytes) -> bytes:
+    """``frame`` with AA reduced to its last 4 digits and AB removed.
+
+    Never raises for bytes input, whatever the bytes are.
+    """
+    raw = bytes(frame)
+    out = bytearray()
+    pos = 0
+    size = len(raw)
+    while size - pos >= HEADER_SIZE:
+        tag, digits = raw[pos : pos + 2], raw[pos + 2 : pos + HEADER_SIZE]
+        if not (set(tag) <= _TAG_BYTES and set(digits) <= _DIGIT_BYTES):
+            break
+        end = pos + HEADER_SIZE + int(digits)
+        if end > size:
+            break
+        if tag == b"AA":
+            last4 = card_last4(raw[pos + HEADER_SIZE : end].decode("ascii", "replace"))
+            if last4:
+                out += b"AA" + f"{len(last4):03d}".encode("ascii") + last4.encode("ascii")
+        elif tag != b"AB":
+            out += raw[pos:end]
+        pos = end
+    out += _redact_tail(raw[pos:])
+    return bytes(out)
+
+
+def redact_frame(frame: bytes) -> str:
+    """Printable, log-safe text of a frame (non-ASCII bytes as ``\\xNN``)."""
+    return redact_frame_bytes(frame).decode("ascii", "backslashreplace")

@@ -1,0 +1,137 @@
+"""Typed payment request (point of sale -> terminal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .frame import ProtocolError, encode_fields
+
+PROTOCOL_VERSIONS = ("0300", "0310", "0320")
+MAX_AMOUNT = 999_999_999_999  # CB carries at most 12 digits
+MAX_CORRELATION_LENGTH = 99
+# CJ is informative only: terminals do not check it, but it is expected to be there.
+CONCERT_IDENTIFIER = "012345678901"
+RECEIPT_REQUESTED = "100"
+
+
+class Direction(str, Enum):
+    """CD: what the terminal should do with the amount."""
+
+    DEBIT = "0"
+    CREDIT = "1"
+
+
+class PaymentMode(str, Enum):
+    """Which application the terminal is forced to (CC)."""
+
+    CARD = "card"
+    CHECK = "check"
+    ANCV = "ancv"
+
+
+# CC is left out for cards so that the terminal picks the application.
+_FORCED_APPLICATION = {PaymentMode.CHECK: "00C", PaymentMode.ANCV: "00V"}
+
+
+def _coerce_enum(enum_type: type[Enum], value: object, what: str) -> Enum:
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum_type)
+        raise ProtocolError(f"invalid {what} {value!r}: one of {allowed} expected") from None
+
+
+def _is_int(value: object) -> bool:
+    # bool is an int subclass; True as an amount is a bug, not 1 cent.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """A payment request; validated on creation, encoded with :meth:`encode`.
+
+    ``amount`` is in minor units (cents). BF (partial payment allowed) is
+    never sent: recent terminal software rejects requests carrying it.
+    """
+
+    amount: int
+    currency_numeric: int
+    correlation_id: str
+    direction: Direction = Direction.DEBIT
+    pos_number: str = "01"
+    protocol_version: str = "0300"
+    mode: PaymentMode = PaymentMode.CARD
+    request_receipt: bool = False
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.amount) or not 0 < self.amount <= MAX_AMOUNT:
+            raise ProtocolError(
+                f"invalid amount {self.amount!r}: an int from 1 to {MAX_AMOUNT} "
+                "minor units expected"
+            )
+        if not _is_int(self.currency_numeric) or not 0 < self.currency_numeric <= 999:
+            raise ProtocolError(
+                f"invalid currency {self.currency_numeric!r}: an ISO 4217 numeric "
+                "code from 1 to 999 expected"
+            )
+        self._check_correlation_id()
+        if not (
+            isinstance(self.pos_number, str)
+            and len(self.pos_number) == 2
+            and self.pos_number.isascii()
+            and self.pos_number.isdigit()
+        ):
+            raise ProtocolError(f"invalid POS number {self.pos_number!r}: 2 digits expected")
+        if self.protocol_version not in PROTOCOL_VERSIONS:
+            raise ProtocolError(
+                f"invalid protocol version {self.protocol_version!r}: one of "
+                f"{', '.join(PROTOCOL_VERSIONS)} expected"
+            )
+        if not isinstance(self.request_receipt, bool):
+            raise ProtocolError(f"request_receipt must be a bool, not {self.request_receipt!r}")
+        # Frozen dataclass: normalise plain strings to the enum members.
+        object.__setattr__(self, "direction", _coerce_enum(Direction, self.direction, "direction"))
+        object.__setattr__(self, "mode", _coerce_enum(PaymentMode, self.mode, "payment mode"))
+
+    def _check_correlation_id(self) -> None:
+        value = self.correlation_id
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CORRELATION_LENGTH:
+            raise ProtocolError(
+                f"invalid correlation id {value!r}: 1 to {MAX_CORRELATION_LENGTH} "
+                "characters expected"
+            )
+        if not all(" " <= char <= "~" for char in value):
+            raise ProtocolError(
+                f"invalid correlation id {value!r}: printable ASCII characters only"
+            )
+
+    @property
+    def amount_field(self) -> str:
+        """CB: at least 2 digits, zero-padded (5 cents -> ``05``)."""
+        return f"{self.amount:02d}"
+
+    @property
+    def currency_field(self) -> str:
+        return f"{self.currency_numeric:03d}"
+
+    def fields(self) -> list[tuple[str, str]]:
+        """The request fields in sending order; CZ comes first."""
+        fields = [
+            ("CZ", self.protocol_version),
+            ("CJ", CONCERT_IDENTIFIER),
+            ("CA", self.pos_number),
+            ("CB", self.amount_field),
+            ("CD", self.direction.value),
+            ("CE", self.currency_field),
+        ]
+        forced = _FORCED_APPLICATION.get(self.mode)
+        if forced:
+            fields.append(("CC", forced))
+        fields.append(("CF", self.correlation_id))
+        if self.request_receipt:
+            fields.append(("CK", RECEIPT_REQUESTED))
+        return fields
+
+    def encode(self) -> bytes:
+        return encode_fields(self.fields())

@@ -1,0 +1,29 @@
+from odoo import Command
+from odoo.tests import tagged
+
+from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
+
+from ..models.pos_payment_method import TERMINAL_KEY
+
+
+@tagged("post_install", "-at_install")
+class TestFoundation(TestPointOfSaleHttpCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.caisse_ap_method = cls.env["pos.payment.method"].create(
+            {
+                "name": "Card (Caisse-AP)",
+                "journal_id": cls.bank_journal.id,
+                "use_payment_terminal": TERMINAL_KEY,
+            }
+        )
+        cls.main_pos_config.write({"payment_method_ids": [Command.link(cls.caisse_ap_method.id)]})
+
+    def test_terminal_is_offered(self):
+        selection = dict(self.env["pos.payment.method"]._get_payment_terminal_selection())
+        self.assertEqual(selection[TERMINAL_KEY], "Caisse AP over IP (France only)")
+
+    def test_tour_payment_method_in_pos(self):
+        self.main_pos_config.with_user(self.pos_user).open_ui()
+        self.start_pos_tour("CaisseApFoundationTour", login="pos_user")

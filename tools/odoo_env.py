@@ -1,0 +1,199 @@
+"""Shared set-up for the README's commands: prerequisites, PostgreSQL, addons path.
+
+Nothing here imports Odoo: the first job is to say clearly, within seconds,
+when Odoo 18.0 is missing. Everything is idempotent and stays outside the
+repository (a temporary work folder per run).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ADDON = "l10n_fr_pos_caisse_ap_ip"
+REPO = Path(__file__).resolve().parent.parent
+ODOO_SOURCE_HINT = (
+    "Odoo 18.0 is a prerequisite, like for any Odoo addon: install it from its "
+    "official source (https://github.com/odoo/odoo, branch 18.0, or the packages "
+    "of nightly.odoo.com) so that `python3 -c 'import odoo'` works, then run this "
+    "command again."
+)
+# Chromium spends seconds on each DNS lookup on machines without internet
+# (web fonts of the receipts): resolve nothing but the local server.
+CHROME_RESOLVER_RULES = "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost"
+
+
+class SetupError(Exception):
+    """A prerequisite is missing: the message says which and what to do."""
+
+
+def log(message):
+    print(f"[{ADDON}] {message}", flush=True)
+
+
+def check_odoo():
+    """Return Odoo's root folder, or raise SetupError when 18.0 is not importable."""
+    probe = (
+        "import odoo.release as r, os, odoo; "
+        "print(r.serie); print(os.path.dirname(os.path.dirname(odoo.__file__)))"
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SetupError("importing odoo took more than 60 s") from exc
+    if out.returncode != 0:
+        raise SetupError(f"Odoo is not importable by {sys.executable}. {ODOO_SOURCE_HINT}")
+    serie, root = out.stdout.split()[-2:]
+    if serie != "18.0":
+        raise SetupError(f"Odoo {serie} found in {root}, but this addon needs 18.0. {ODOO_SOURCE_HINT}")
+    return Path(root)
+
+
+def missing_modules(modules):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib.util, sys; "
+            "print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))",
+            *modules,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()
+
+
+def ensure_python_packages(packages):
+    """Install {import name: pip requirement} entries that are not importable yet."""
+    missing = missing_modules(list(packages))
+    if not missing:
+        return
+    requirements = [packages[name] for name in missing]
+    log(f"installing {' '.join(requirements)} from PyPI")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
+        # Odoo's gevent process imports pkg_resources, gone from setuptools 81.
+        constraints.write("setuptools<81\n")
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "-c", constraints.name, *requirements],
+            check=True,
+        )
+    finally:
+        os.unlink(constraints.name)
+
+
+def ensure_chromium():
+    """Debian's chromium for the browser tours."""
+    if shutil.which("chromium"):
+        return shutil.which("chromium")
+    if not shutil.which("apt-get"):
+        raise SetupError("Chromium is needed for the browser tours: install it (Debian package `chromium`).")
+    log("installing Debian's chromium for the browser tours")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+    return shutil.which("chromium")
+
+
+def ensure_postgresql():
+    """Start the local PostgreSQL cluster when it is down."""
+    if subprocess.run(["pg_isready", "-q"], check=False).returncode == 0:
+        return
+    if shutil.which("pg_ctlcluster") and Path("/etc/postgresql").is_dir():
+        for version in sorted(os.listdir("/etc/postgresql")):
+            log(f"starting PostgreSQL {version}")
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                check=False,
+            )
+    for _attempt in range(30):
+        if subprocess.run(["pg_isready", "-q"], check=False).returncode == 0:
+            return
+        time.sleep(1)
+    raise SetupError("PostgreSQL is not running on this machine and could not be started.")
+
+
+def database_exists(name):
+    out = subprocess.run(
+        ["psql", "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() == "1"
+
+
+def drop_database(name, data_dir=None):
+    subprocess.run(["dropdb", "--if-exists", "--force", name], check=False)
+    if data_dir:
+        shutil.rmtree(Path(data_dir) / "filestore" / name, ignore_errors=True)
+
+
+class Workspace:
+    """A temporary folder holding the addons link, the Chromium wrapper and the Odoo config."""
+
+    def __init__(self, odoo_root, prefix):
+        self.odoo_root = odoo_root
+        self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}_"))
+        self.addons = self.path / "addons"
+        self.addons.mkdir()
+        # Odoo knows an addon by its folder's name, whatever the clone is called.
+        (self.addons / ADDON).symlink_to(REPO, target_is_directory=True)
+        self.addon = self.addons / ADDON
+        self.bin = self.path / "bin"
+        self.bin.mkdir()
+        self.data_dir = self.path / "data"
+        self.config = self.path / "odoo.conf"
+
+    def install_chrome_wrapper(self, chromium):
+        wrapper = self.bin / "google-chrome"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'exec {chromium} --host-resolver-rules="{CHROME_RESOLVER_RULES}" '
+            '--disable-background-networking --disable-component-update --disable-sync "$@"\n'
+        )
+        wrapper.chmod(0o755)
+
+    def env(self):
+        return dict(os.environ, PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    def write_config(self, db_name, http_port=None, extra=None):
+        addons_path = [str(self.odoo_root / "odoo" / "addons"), str(self.odoo_root / "addons"), str(self.addons)]
+        lines = [
+            "[options]",
+            f"addons_path = {','.join(addons_path)}",
+            f"data_dir = {self.data_dir}",
+            f"db_name = {db_name}",
+            f"dbfilter = ^{db_name}$",
+            "list_db = False",
+            "max_cron_threads = 0",
+        ]
+        if http_port:
+            lines.append(f"http_port = {http_port}")
+        for key, value in (extra or {}).items():
+            lines.append(f"{key} = {value}")
+        self.config.write_text("\n".join(lines) + "\n")
+        return self.config
+
+    def odoo(self, *args, **kwargs):
+        """Run Odoo with this workspace's config."""
+        return subprocess.run(
+            [sys.executable, "-m", "odoo", "-c", str(self.config), *args],
+            env=self.env(),
+            check=kwargs.pop("check", True),
+            **kwargs,
+        )
+
+    def cleanup(self):
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,135 @@
+"""The README's test command: a throwaway database, the addon installed, every test run.
+
+Pure-Python engine tests, Odoo tests and browser tours all run in one pytest
+session (pytest-odoo). A run in which any test was skipped, or in which no
+browser tour ran, fails: a skipped tour proves nothing.
+
+Usage: python3 tools/run_tests.py [--keep-db] [--engine-only] [pytest args...]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+from odoo_env import (
+    ADDON,
+    REPO,
+    SetupError,
+    Workspace,
+    check_odoo,
+    drop_database,
+    ensure_chromium,
+    ensure_postgresql,
+    ensure_python_packages,
+    log,
+)
+
+TEST_PACKAGES = {
+    "pytest": "pytest",
+    "pytest_odoo": "pytest-odoo>=2.3",
+    "websocket": "websocket-client",
+    "hypothesis": "hypothesis",
+}
+
+
+def run_engine_only(pytest_args):
+    """The protocol engine's tests, without Odoo nor a database."""
+    ensure_python_packages({"pytest": "pytest", "hypothesis": "hypothesis"})
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:odoo", "-p", "no:cacheprovider"]
+    cmd += ["--rootdir", str(REPO / "tests" / "engine"), str(REPO / "tests" / "engine"), *pytest_args]
+    return subprocess.run(cmd, check=False).returncode
+
+
+def install_addon(workspace, db_name):
+    log_file = workspace.path / "install.log"
+    log(f"installing {ADDON} and point_of_sale (with demo data) into {db_name}")
+    started = time.monotonic()
+    with open(log_file, "w") as out:
+        proc = workspace.odoo(
+            "-d", db_name, "-i", ADDON, "--stop-after-init", "--log-level=warn",
+            check=False, stdout=out, stderr=subprocess.STDOUT,
+        )
+    text = log_file.read_text()
+    errors = [line for line in text.splitlines() if " ERROR " in line or " CRITICAL " in line]
+    if proc.returncode != 0 or errors:
+        print(text[-6000:])
+        raise SetupError(f"installing {ADDON} failed (exit {proc.returncode}, {len(errors)} error lines)")
+    log(f"installed in {time.monotonic() - started:.0f} s")
+
+
+def check_report(junit_path):
+    """Return a list of reasons why a green pytest run still proves too little."""
+    if not junit_path.exists():
+        return ["pytest wrote no report"]
+    cases = list(ET.parse(junit_path).getroot().iter("testcase"))
+    problems = []
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    for case in skipped:
+        reason = case.find("skipped").get("message", "")
+        problems.append(f"skipped: {case.get('classname')}.{case.get('name')}: {reason}")
+    tours = [
+        c for c in cases
+        if "tour" in c.get("name", "").lower()
+        and c.find("skipped") is None and c.find("failure") is None and c.find("error") is None
+    ]
+    if not tours:
+        problems.append("no browser tour ran and passed (tests named test_*tour*)")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep-db", action="store_true", help="keep the test database for inspection")
+    parser.add_argument("--engine-only", action="store_true", help="run only the engine tests (no Odoo needed)")
+    args, pytest_args = parser.parse_known_args()
+
+    if args.engine_only:
+        return run_engine_only(pytest_args)
+
+    try:
+        odoo_root = check_odoo()
+        ensure_python_packages(TEST_PACKAGES)
+        chromium = ensure_chromium()
+        ensure_postgresql()
+    except SetupError as exc:
+        log(f"cannot run the tests: {exc}")
+        return 2
+
+    workspace = Workspace(odoo_root, "caisse_ap_test")
+    db_name = f"caisse_ap_test_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+    created = False
+    try:
+        workspace.install_chrome_wrapper(chromium)
+        workspace.write_config(db_name)
+        created = True  # from here on, the database may exist: always drop it
+        install_addon(workspace, db_name)
+        junit = workspace.path / "junit.xml"
+        cmd = [
+            sys.executable, "-m", "pytest", str(workspace.addon / "tests"),
+            f"--odoo-config={workspace.config}", f"--odoo-database={db_name}",
+            "--odoo-http", "--odoo-log-level=warn",
+            "-p", "no:cacheprovider", f"--junitxml={junit}", "-ra", *pytest_args,
+        ]
+        log("running the tests: " + " ".join(cmd[3:]))
+        result = subprocess.run(cmd, env=workspace.env(), cwd=workspace.path, check=False)
+        problems = [] if pytest_args else check_report(junit)
+        for problem in problems:
+            log(f"FAILED CHECK: {problem}")
+        return result.returncode or (1 if problems else 0)
+    except SetupError as exc:
+        log(f"cannot run the tests: {exc}")
+        return 2
+    finally:
+        if created and not args.keep_db:
+            drop_database(db_name, workspace.data_dir)
+        if args.keep_db:
+            log(f"database kept: {db_name} (config {workspace.config})")
+        else:
+            workspace.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
