@@ -16,8 +16,6 @@ from .request import PaymentRequest
 AE_SUCCESS = "10"
 AE_FAILURE = "01"
 AE_ACCEPTED = "11"
-# Tags a successful answer must echo exactly.
-ECHOED_TAGS = ("CA", "CD", "CE")
 
 
 class Status(str, Enum):
@@ -75,6 +73,11 @@ class PaymentResult:
         return data
 
 
+def _echoes(request: PaymentRequest) -> dict[str, str]:
+    """Tags a successful answer must echo exactly, with their request values."""
+    return {"CA": request.pos_number, "CD": request.direction.value, "CE": request.currency_field}
+
+
 def _check_echo(fields: dict[str, str], tag: str, expected: str) -> None:
     if tag not in fields:
         raise ProtocolError(f"answer does not echo {tag} (expected {expected!r})")
@@ -113,8 +116,7 @@ def interpret_answer(request: PaymentRequest, answer: bytes, lang: str = "en") -
     failure_code = failure_detail = ""
     if status_code == AE_SUCCESS:
         status = Status.SUCCESS
-        for tag, expected in zip(ECHOED_TAGS, (request.pos_number, request.direction.value,
-                                               request.currency_field)):
+        for tag, expected in _echoes(request).items():
             _check_echo(fields, tag, expected)
         _check_correlation(fields, request, required=True)
         authorised = _authorised_amount(fields, request.amount)

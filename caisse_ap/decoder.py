@@ -86,7 +86,9 @@ class FrameDecoder:
             self._closed = True
             return
         if self._closed:
-            self._error = ProtocolError("data received after the end of the stream", len(self._buffer))
+            self._error = ProtocolError(
+                "data received after the end of the stream", len(self._buffer)
+            )
             return
         start = len(self._buffer)
         self._buffer += chunk

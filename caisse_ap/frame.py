@@ -75,8 +75,7 @@ def describe_incomplete(text: str, pos: int) -> ProtocolError:
     header = text[pos : pos + HEADER_SIZE]
     if len(header) < HEADER_SIZE:
         return ProtocolError(
-            f"truncated field header {header!r}: {HEADER_SIZE} bytes needed, "
-            f"{len(header)} left",
+            f"truncated field header {header!r}: {HEADER_SIZE} bytes needed, {len(header)} left",
             pos,
         )
     length = int(header[2:])
@@ -126,8 +125,7 @@ def check_value(tag: str, value: object) -> str:
     if not value.isascii():
         position = next(i for i, char in enumerate(value) if ord(char) > 0x7F)
         raise ProtocolError(
-            f"value of {tag} has a non-ASCII character {value[position]!r} "
-            f"at position {position}"
+            f"value of {tag} has a non-ASCII character {value[position]!r} at position {position}"
         )
     return value
 

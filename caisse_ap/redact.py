@@ -92,6 +92,18 @@ def redact_frame_bytes(frame: bytes) -> bytes:
     return bytes(out)
 
 
-def redact_frame(frame: bytes) -> str:
-    """Printable, log-safe text of a frame (non-ASCII bytes as ``\\xNN``)."""
-    return redact_frame_bytes(frame).decode("ascii", "backslashreplace")
+# Control characters are escaped too: a frame must not forge log lines.
+_ESCAPE_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
+
+
+def redact_frame(frame: bytes, limit: int | None = None) -> str:
+    """Printable, log-safe text of a frame (other bytes as ``\\xNN``).
+
+    With ``limit``, text longer than that is cut and says how long it was.
+    """
+    raw = redact_frame_bytes(frame)
+    cut = raw if limit is None else raw[:limit]
+    text = cut.decode("ascii", "backslashreplace").translate(_ESCAPE_CONTROLS)
+    if len(cut) < len(raw):
+        text += f"... ({len(raw)} bytes)"
+    return text

@@ -72,7 +72,11 @@ class Scenario:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, not {value!r}")
-        if isinstance(self.segments, bool) or not isinstance(self.segments, int) or self.segments < 1:
+        if (
+            isinstance(self.segments, bool)
+            or not isinstance(self.segments, int)
+            or self.segments < 1
+        ):
             raise ValueError(f"segments must be an int >= 1, not {self.segments!r}")
         if self.echo_tag not in ECHO_TAGS:
             raise ValueError(f"echo_tag must be one of {', '.join(ECHO_TAGS)}")
@@ -101,8 +105,10 @@ class Scenario:
             key, equals, raw = item.partition("=")
             key = _ALIASES.get(key.strip().lower(), key.strip().lower())
             if not equals or key not in _FIELD_NAMES or key == "kind":
-                raise ValueError(f"bad scenario option {item!r} (key=value, key one of "
-                                 f"{', '.join(sorted(_FIELD_NAMES - {'kind'}))})")
+                raise ValueError(
+                    f"bad scenario option {item!r} (key=value, key one of "
+                    f"{', '.join(sorted(_FIELD_NAMES - {'kind'}))})"
+                )
             values[key] = _convert(key, raw.strip())
         return cls(kind=kind.strip().lower() or "approve", **values)
 

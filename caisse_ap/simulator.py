@@ -40,6 +40,7 @@ DEFAULT_PORT = 8888
 # After the request's mandatory tags arrived, wait this long for optional ones.
 REQUEST_QUIET = 0.05
 READ_SIZE = 4096
+LOG_LIMIT = 2000
 
 
 class TerminalSimulator:
@@ -100,6 +101,7 @@ class TerminalSimulator:
         _logger.info("Terminal simulator listening on %s:%s", self.host, self.port)
 
     async def _open(self) -> asyncio.AbstractServer:
+        self._release = asyncio.Event()  # bound to this loop (restart makes a new one)
         return await asyncio.start_server(self._serve, self.host, self._requested_port)
 
     def stop(self) -> None:
@@ -206,24 +208,290 @@ class TerminalSimulator:
     async def _turn_away(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._cond:
             self._busy_connections += 1
-        _logger.info("Terminal simulator %s: busy, %s connection", self.port,
-                     "refusing" if self.busy_behaviour == "refuse" else "ignoring")
+        _logger.info(
+            "Terminal simulator %s: busy, %s connection",
+            self.port,
+            "refusing" if self.busy_behaviour == "refuse" else "ignoring",
+        )
         if self.busy_behaviour == "ignore":
             await _drain_until_closed(reader)
 
-    async def _read_request(self, reader: asyncio.StreamReader) -> tuple[bytes, dict[str, str] | None]:
+    async def _read_request(
+        self, reader: asyncio.StreamReader
+    ) -> tuple[bytes, dict[str, str] | None]:
+        """The request bytes and fields (None when they do not form a request)."""
         decoder = FrameDecoder(REQUEST_TAGS)
         while True:
+            # No end marker here either: once the mandatory tags are in, a
+            # short silence ends the request.
             timeout = REQUEST_QUIET if decoder.complete else self.request_timeout
             try:
                 chunk = await asyncio.wait_for(reader.read(READ_SIZE), timeout)
             except (TimeoutError, ConnectionError):
-                chunk = b""
+                break
+            if not chunk:
+                break
             decoder.receive_data(chunk)
             try:
-                if not chunk or decoder.next_event() is not None and decoder.complete and False:
-                    break
+                decoder.next_event()
             except ProtocolError as error:
                 _logger.info("Terminal simulator %s: unreadable request: %s", self.port, error)
                 return decoder.buffer, None
-        return decoder.buffer, dict(decoder.next_event().fields) if decoder.complete else None
+        if decoder.complete:
+            return decoder.buffer, decoder.next_event().fields  # type: ignore[attr-defined]
+        return decoder.buffer, None
+
+    async def _transaction(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        request, fields = await self._read_request(reader)
+        if not request:
+            _logger.debug("Terminal simulator %s: connection closed without a request", self.port)
+            return
+        scenario = self._take_scenario()
+        record: dict[str, Any] = {
+            "request": request,
+            "request_fields": fields or {},
+            "answer": b"",
+            "scenario": scenario,
+            "started_at": time.time(),
+            "ended_at": None,
+            "error": "",
+        }
+        _logger.info(
+            "Terminal simulator %s: request %s, scenario %s",
+            self.port,
+            redact_frame(request, LOG_LIMIT),
+            scenario.to_spec(),
+        )
+        try:
+            await self._play(scenario, fields, reader, writer, record)
+        except ConnectionError as error:
+            record["error"] = f"connection lost: {error}"
+        except asyncio.CancelledError:
+            record["error"] = "simulator stopped"
+            raise
+        finally:
+            record["ended_at"] = time.time()
+            self._record(record)
+            _logger.info(
+                "Terminal simulator %s: answered %s%s",
+                self.port,
+                redact_frame(record["answer"], LOG_LIMIT) if record["answer"] else "nothing",
+                f" ({record['error']})" if record["error"] else "",
+            )
+
+    async def _play(
+        self,
+        scenario: Scenario,
+        fields: dict[str, str] | None,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        record: dict[str, Any],
+    ) -> None:
+        if fields is not None:  # a real terminal answers a bad request at once
+            await asyncio.sleep(scenario.delay)
+            if scenario.kind == "hang":
+                self._release.clear()
+                await self._release.wait()
+                record["error"] = "hang released"
+                return
+            if scenario.kind == "close":
+                return
+        delivery = plan_delivery(fields, scenario)
+        await _deliver(writer, delivery, record)
+        if not delivery.reset and scenario.keep_open:
+            await _drain_until_closed(reader)
+
+
+async def _deliver(
+    writer: asyncio.StreamWriter, delivery: Delivery, record: dict[str, Any]
+) -> None:
+    """Write the chunks (``record["answer"]`` grows as they leave), then reset if asked."""
+    for index, chunk in enumerate(delivery.chunks):
+        if index and delivery.pause:
+            await asyncio.sleep(delivery.pause)
+        writer.write(chunk)
+        await writer.drain()
+        record["answer"] += chunk
+    if delivery.reset:
+        await asyncio.sleep(delivery.pause)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            # Linger 0: close() sends a TCP reset instead of a clean FIN.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+        record["error"] = "connection reset on purpose"
+
+
+async def _drain_until_closed(reader: asyncio.StreamReader) -> None:
+    """Read and drop bytes until the peer closes (or the task is cancelled)."""
+    with contextlib.suppress(ConnectionError):
+        while await reader.read(READ_SIZE):
+            pass
+
+
+class MultiTerminalSimulator:
+    """``count`` terminals on one loop thread (ports: ``base_port + i``, or free ones)."""
+
+    def __init__(
+        self,
+        count: int,
+        host: str = "127.0.0.1",
+        base_port: int = 0,
+        scenario: Scenario | None = None,
+        busy_behaviour: str = "ignore",
+    ) -> None:
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        self._loop = LoopThread("caisse-ap-simulators")
+        self.terminals = [
+            TerminalSimulator(
+                host,
+                base_port + index if base_port else 0,
+                scenario,
+                busy_behaviour,
+                loop=self._loop,
+                name=f"T{index + 1}",
+            )
+            for index in range(count)
+        ]
+
+    @property
+    def ports(self) -> list[int]:
+        return [terminal.port for terminal in self.terminals]
+
+    def start(self) -> None:
+        try:
+            for terminal in self.terminals:
+                terminal.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for terminal in self.terminals:
+            terminal.stop()
+        self._loop.stop()
+
+    def set_scenario(self, scenario: Scenario) -> None:
+        for terminal in self.terminals:
+            terminal.set_scenario(scenario)
+
+    def __enter__(self) -> MultiTerminalSimulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __len__(self) -> int:
+        return len(self.terminals)
+
+    def __iter__(self) -> Iterator[TerminalSimulator]:
+        return iter(self.terminals)
+
+    def __getitem__(self, index: int) -> TerminalSimulator:
+        return self.terminals[index]
+
+
+# -- command line ----------------------------------------------------------
+def _scenario_arg(text: str) -> Scenario:
+    try:
+        return Scenario.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m caisse_ap.simulator",
+        description="Simulated Caisse-AP over IP payment terminal (for tests and demos).",
+        epilog="Scenarios: " + ", ".join(KINDS) + ". Options after a colon, e.g. "
+        '"decline:af=05", "approve:ci=1,app=00B,receipt=MERCI", "split:segments=4", '
+        '"wrong_echo:echo=CF", "partial:amount=500".',
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free port)",
+    )
+    parser.add_argument(
+        "--scenario",
+        type=_scenario_arg,
+        default=Scenario(),
+        help='default scenario for every transaction (default "approve")',
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=None,
+        help="customer delay in seconds before answering (default 0.2)",
+    )
+    parser.add_argument(
+        "--busy",
+        choices=BUSY_BEHAVIOURS,
+        default="ignore",
+        help="what to do with a connection while a transaction runs",
+    )
+    parser.add_argument(
+        "--keep-open",
+        action="store_true",
+        help="keep the connection open after answering, until the client closes",
+    )
+    parser.add_argument(
+        "--count", type=int, default=1, help="number of terminals, on consecutive ports (default 1)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    scenario: Scenario = args.scenario
+    try:
+        if args.delay is not None:
+            scenario = dataclasses.replace(scenario, delay=args.delay)
+        if args.keep_open:
+            scenario = dataclasses.replace(scenario, keep_open=True)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    group = MultiTerminalSimulator(max(1, args.count), args.host, args.port, scenario, args.busy)
+    try:
+        group.start()
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    for terminal in group:
+        print(
+            f"Caisse-AP terminal simulator listening on {terminal.host}:{terminal.port} "
+            f"(scenario {scenario.to_spec()}, busy: {args.busy})",
+            flush=True,
+        )
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        group.stop()
+    print("Simulator stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .decoder import MAX_ANSWER_SIZE
-from .frame import TAG_ALPHABET, encode_fields
+from .frame import TAG_ALPHABET, decode_fields, encode_fields
 from .receipt import encode_receipt
 from .scenario import Scenario
 
@@ -47,14 +47,23 @@ def format_error_fields(request: dict[str, str] | None) -> list[tuple[str, str]]
 
 
 def _approval(request: dict[str, str], scenario: Scenario, amount: str) -> list[tuple[str, str]]:
-    fields = [*_echo(request, "CZ"), ("AE", "10"), *_echo(request, "CA"), ("CB", amount),
-              *_echo(request, "CD", "CE")]
+    fields = [
+        *_echo(request, "CZ"),
+        ("AE", "10"),
+        *_echo(request, "CA"),
+        ("CB", amount),
+        *_echo(request, "CD", "CE"),
+    ]
     forced = request.get("CC", "")
     if forced in _FORCED_APPLICATIONS:
         fields.append(("CC", forced))  # no card data for a check or ANCV vouchers
     else:
-        fields += [("CC", scenario.application), ("CI", scenario.read_mode),
-                   ("AA", scenario.masked_card), ("AB", scenario.expiry)]
+        fields += [
+            ("CC", scenario.application),
+            ("CI", scenario.read_mode),
+            ("AA", scenario.masked_card),
+            ("AB", scenario.expiry),
+        ]
     fields += [("AC", scenario.auth_code), *_echo(request, "CF")]
     if scenario.receipt:
         fields.append(("ZT", encode_receipt(scenario.receipt)))
@@ -111,11 +120,19 @@ def answer_fields(request: dict[str, str], scenario: Scenario) -> list[tuple[str
         fields = _approval(request, scenario, amount)
         return _with_wrong_echo(fields, scenario.echo_tag) if kind == "wrong_echo" else fields
     if kind == "decline":
-        return [*_echo(request, "CZ"), ("AE", "01"), ("AF", scenario.af_code),
-                *_echo(request, "CA", "CB", "CD", "CE", "CF")]
+        return [
+            *_echo(request, "CZ"),
+            ("AE", "01"),
+            ("AF", scenario.af_code),
+            *_echo(request, "CA", "CB", "CD", "CE", "CF"),
+        ]
     if kind == "red_button":
-        return [*_echo(request, "CZ"), ("AE", "01"), ("AF", scenario.af_code),
-                *_echo(request, "CA", "CD", "CE", "CF")]
+        return [
+            *_echo(request, "CZ"),
+            ("AE", "01"),
+            ("AF", scenario.af_code),
+            *_echo(request, "CA", "CD", "CE", "CF"),
+        ]
     if kind == "accepted":
         return [*_echo(request, "CZ"), ("AE", "11"), *_echo(request, "CA", "CB", "CD", "CE", "CF")]
     raise ValueError(f"scenario {kind!r} has no answer fields")
@@ -128,6 +145,17 @@ def _pieces(data: bytes, count: int) -> tuple[bytes, ...]:
     for index in range(count):
         bounds.append(bounds[-1] + step + (1 if index < extra else 0))
     return tuple(data[start:end] for start, end in itertools.pairwise(bounds))
+
+
+def _mid_field(answer: bytes) -> int:
+    """An offset near the middle that cuts a field, so the reset leaves a torn answer."""
+    boundaries = set(
+        itertools.accumulate(5 + len(value) for _, value in decode_fields(answer).items())
+    )
+    cut = len(answer) // 2
+    while cut in boundaries:
+        cut += 1
+    return cut
 
 
 def is_valid_request(request: dict[str, str] | None) -> bool:
@@ -154,5 +182,5 @@ def plan_delivery(request: dict[str, str] | None, scenario: Scenario) -> Deliver
     if kind == "drip":
         return Delivery(_pieces(answer, len(answer)), scenario.byte_delay)
     if kind == "reset":
-        return Delivery((answer[: len(answer) // 2],), scenario.segment_delay, reset=True)
+        return Delivery((answer[: _mid_field(answer)],), scenario.segment_delay, reset=True)
     return Delivery((answer,))

@@ -25,6 +25,7 @@ from .request import PaymentRequest
 _logger = logging.getLogger(__name__)
 
 RECV_SIZE = 4096
+LOG_LIMIT = 2000  # characters of a frame worth logging
 
 
 class Outcome(str, Enum):
@@ -158,7 +159,7 @@ class _Exchange:
             outcome.value,
             outcome_result.duration,
             f" ({error})" if error else "",
-            redact_frame(received) if received else "(none)",
+            redact_frame(received, LOG_LIMIT) if received else "(none)",
         )
         return outcome_result
 
