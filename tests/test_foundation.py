@@ -18,10 +18,14 @@ class TestFoundation(TestPointOfSaleHttpCommon):
                 "use_payment_terminal": TERMINAL_KEY,
             }
         )
-        cls.main_pos_config.write({"payment_method_ids": [Command.link(cls.caisse_ap_method.id)]})
+        cls.main_pos_config.write(
+            {"payment_method_ids": [Command.link(cls.caisse_ap_method.id)]}
+        )
 
     def test_terminal_is_offered(self):
-        selection = dict(self.env["pos.payment.method"]._get_payment_terminal_selection())
+        selection = dict(
+            self.env["pos.payment.method"]._get_payment_terminal_selection()
+        )
         self.assertEqual(selection[TERMINAL_KEY], "Caisse AP over IP (France only)")
 
     def test_tour_payment_method_in_pos(self):

@@ -51,10 +51,19 @@ def check_odoo():
     except subprocess.TimeoutExpired as exc:
         raise SetupError("importing odoo took more than 60 s") from exc
     if out.returncode != 0:
-        raise SetupError(f"Odoo is not importable by {sys.executable}. {ODOO_SOURCE_HINT}")
+        lines = out.stderr.strip().splitlines()
+        if lines and "No module named 'odoo'" not in lines[-1]:
+            # Odoo is there but broken (a missing requirement, say): say what broke.
+            raise SetupError(f"importing Odoo failed: {lines[-1]}. {ODOO_SOURCE_HINT}")
+        raise SetupError(
+            f"Odoo is not importable by {sys.executable}. {ODOO_SOURCE_HINT}"
+        )
     serie, root = out.stdout.split()[-2:]
     if serie != "18.0":
-        raise SetupError(f"Odoo {serie} found in {root}, but this addon needs 18.0. {ODOO_SOURCE_HINT}")
+        raise SetupError(
+            f"Odoo {serie} found in {root}, but this addon needs 18.0. "
+            f"{ODOO_SOURCE_HINT}"
+        )
     return Path(root)
 
 
@@ -63,8 +72,8 @@ def missing_modules(modules):
         [
             sys.executable,
             "-c",
-            "import importlib.util, sys; "
-            "print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))",
+            "import importlib.util as u, sys; "
+            "print(' '.join(m for m in sys.argv[1:] if u.find_spec(m) is None))",
             *modules,
         ],
         capture_output=True,
@@ -86,7 +95,16 @@ def ensure_python_packages(packages):
         constraints.write("setuptools<81\n")
     try:
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "-c", constraints.name, *requirements],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "-c",
+                constraints.name,
+                *requirements,
+            ],
             check=True,
         )
     finally:
@@ -98,7 +116,10 @@ def ensure_chromium():
     if shutil.which("chromium"):
         return shutil.which("chromium")
     if not shutil.which("apt-get"):
-        raise SetupError("Chromium is needed for the browser tours: install it (Debian package `chromium`).")
+        raise SetupError(
+            "Chromium is needed for the browser tours: "
+            "install Debian's package `chromium`."
+        )
     log("installing Debian's chromium for the browser tours")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
@@ -114,19 +135,33 @@ def ensure_postgresql():
         for version in sorted(os.listdir("/etc/postgresql")):
             log(f"starting PostgreSQL {version}")
             subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                [
+                    "pg_ctlcluster",
+                    "--skip-systemctl-redirect",
+                    version,
+                    "main",
+                    "start",
+                ],
                 check=False,
             )
     for _attempt in range(30):
         if subprocess.run(["pg_isready", "-q"], check=False).returncode == 0:
             return
         time.sleep(1)
-    raise SetupError("PostgreSQL is not running on this machine and could not be started.")
+    raise SetupError(
+        "PostgreSQL is not running on this machine and could not be started."
+    )
 
 
 def database_exists(name):
     out = subprocess.run(
-        ["psql", "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        [
+            "psql",
+            "-d",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -141,18 +176,25 @@ def drop_database(name, data_dir=None):
 
 
 class Workspace:
-    """A temporary folder holding the addons link, the Chromium wrapper and the Odoo config."""
+    """A temporary folder: the addons link, the Chromium wrapper, the Odoo config."""
 
-    def __init__(self, odoo_root, prefix):
+    def __init__(self, odoo_root, prefix, path=None):
+        """A new temporary folder, or ``path`` kept between runs (the demo's)."""
         self.odoo_root = odoo_root
-        self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}_"))
+        if path is None:
+            self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}_"))
+        else:
+            self.path = Path(path)
+            self.path.mkdir(parents=True, exist_ok=True)
         self.addons = self.path / "addons"
-        self.addons.mkdir()
+        self.addons.mkdir(exist_ok=True)
         # Odoo knows an addon by its folder's name, whatever the clone is called.
-        (self.addons / ADDON).symlink_to(REPO, target_is_directory=True)
         self.addon = self.addons / ADDON
+        if self.addon.is_symlink():
+            self.addon.unlink()
+        self.addon.symlink_to(REPO, target_is_directory=True)
         self.bin = self.path / "bin"
-        self.bin.mkdir()
+        self.bin.mkdir(exist_ok=True)
         self.data_dir = self.path / "data"
         self.config = self.path / "odoo.conf"
 
@@ -161,15 +203,22 @@ class Workspace:
         wrapper.write_text(
             "#!/bin/sh\n"
             f'exec {chromium} --host-resolver-rules="{CHROME_RESOLVER_RULES}" '
-            '--disable-background-networking --disable-component-update --disable-sync "$@"\n'
+            "--disable-background-networking --disable-component-update "
+            '--disable-sync "$@"\n'
         )
         wrapper.chmod(0o755)
 
     def env(self):
-        return dict(os.environ, PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}")
+        return dict(
+            os.environ, PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}"
+        )
 
     def write_config(self, db_name, http_port=None, extra=None):
-        addons_path = [str(self.odoo_root / "odoo" / "addons"), str(self.odoo_root / "addons"), str(self.addons)]
+        addons_path = [
+            str(self.odoo_root / "odoo" / "addons"),
+            str(self.odoo_root / "addons"),
+            str(self.addons),
+        ]
         lines = [
             "[options]",
             f"addons_path = {','.join(addons_path)}",

@@ -39,7 +39,12 @@ def run_engine_only(pytest_args):
     """The protocol engine's tests, without Odoo nor a database."""
     ensure_python_packages({"pytest": "pytest", "hypothesis": "hypothesis"})
     cmd = [sys.executable, "-m", "pytest", "-p", "no:odoo", "-p", "no:cacheprovider"]
-    cmd += ["--rootdir", str(REPO / "tests" / "engine"), str(REPO / "tests" / "engine"), *pytest_args]
+    cmd += [
+        "--rootdir",
+        str(REPO / "tests" / "engine"),
+        str(REPO / "tests" / "engine"),
+        *pytest_args,
+    ]
     return subprocess.run(cmd, check=False).returncode
 
 
@@ -49,14 +54,26 @@ def install_addon(workspace, db_name):
     started = time.monotonic()
     with open(log_file, "w") as out:
         proc = workspace.odoo(
-            "-d", db_name, "-i", ADDON, "--stop-after-init", "--log-level=warn",
-            check=False, stdout=out, stderr=subprocess.STDOUT,
+            "-d",
+            db_name,
+            "-i",
+            ADDON,
+            "--stop-after-init",
+            "--log-level=warn",
+            check=False,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     text = log_file.read_text()
-    errors = [line for line in text.splitlines() if " ERROR " in line or " CRITICAL " in line]
+    errors = [
+        line for line in text.splitlines() if " ERROR " in line or " CRITICAL " in line
+    ]
     if proc.returncode != 0 or errors:
         print(text[-6000:])
-        raise SetupError(f"installing {ADDON} failed (exit {proc.returncode}, {len(errors)} error lines)")
+        raise SetupError(
+            f"installing {ADDON} failed "
+            f"(exit {proc.returncode}, {len(errors)} error lines)"
+        )
     log(f"installed in {time.monotonic() - started:.0f} s")
 
 
@@ -69,11 +86,16 @@ def check_report(junit_path):
     skipped = [c for c in cases if c.find("skipped") is not None]
     for case in skipped:
         reason = case.find("skipped").get("message", "")
-        problems.append(f"skipped: {case.get('classname')}.{case.get('name')}: {reason}")
+        problems.append(
+            f"skipped: {case.get('classname')}.{case.get('name')}: {reason}"
+        )
     tours = [
-        c for c in cases
+        c
+        for c in cases
         if "tour" in c.get("name", "").lower()
-        and c.find("skipped") is None and c.find("failure") is None and c.find("error") is None
+        and c.find("skipped") is None
+        and c.find("failure") is None
+        and c.find("error") is None
     ]
     if not tours:
         problems.append("no browser tour ran and passed (tests named test_*tour*)")
@@ -81,9 +103,17 @@ def check_report(junit_path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keep-db", action="store_true", help="keep the test database for inspection")
-    parser.add_argument("--engine-only", action="store_true", help="run only the engine tests (no Odoo needed)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the test database for inspection"
+    )
+    parser.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="run only the engine tests (no Odoo needed)",
+    )
     args, pytest_args = parser.parse_known_args()
 
     if args.engine_only:
@@ -108,13 +138,24 @@ def main():
         install_addon(workspace, db_name)
         junit = workspace.path / "junit.xml"
         cmd = [
-            sys.executable, "-m", "pytest", str(workspace.addon / "tests"),
-            f"--odoo-config={workspace.config}", f"--odoo-database={db_name}",
-            "--odoo-http", "--odoo-log-level=warn",
-            "-p", "no:cacheprovider", f"--junitxml={junit}", "-ra", *pytest_args,
+            sys.executable,
+            "-m",
+            "pytest",
+            str(workspace.addon / "tests"),
+            f"--odoo-config={workspace.config}",
+            f"--odoo-database={db_name}",
+            "--odoo-http",
+            "--odoo-log-level=warn",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={junit}",
+            "-ra",
+            *pytest_args,
         ]
         log("running the tests: " + " ".join(cmd[3:]))
-        result = subprocess.run(cmd, env=workspace.env(), cwd=workspace.path, check=False)
+        result = subprocess.run(
+            cmd, env=workspace.env(), cwd=workspace.path, check=False
+        )
         problems = [] if pytest_args else check_report(junit)
         for problem in problems:
             log(f"FAILED CHECK: {problem}")

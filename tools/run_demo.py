@@ -1,0 +1,127 @@
+"""The README's demo command: a POS that pays by card against the terminal simulator.
+
+Creates (or reuses) a demo database with the Point of Sale demo data, installs
+(or updates) this addon, adds a "Card (Caisse-AP)" payment method to the demo
+shop pointing at the simulator on 127.0.0.1, starts the simulator and Odoo.
+
+Usage: python3 tools/run_demo.py [--db NAME] [--http-port 8069] [--terminal-port 8888]
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from odoo_env import (
+    ADDON,
+    REPO,
+    SetupError,
+    Workspace,
+    check_odoo,
+    database_exists,
+    ensure_postgresql,
+    log,
+)
+
+# Run inside `odoo shell`: idempotent, so that a second `make demo` changes nothing.
+CONFIGURE_SHOP = """
+config = env.ref("point_of_sale.pos_config_main")
+Method = env["pos.payment.method"]
+method = Method.search([("name", "=", "Card (Caisse-AP)")], limit=1)
+values = {{"name": "Card (Caisse-AP)", "use_payment_terminal": "fr-caisse_ap_ip"}}
+terminal = {{
+    "fr_caisse_ap_ip_address": "127.0.0.1",
+    "fr_caisse_ap_ip_port": {port},
+    "fr_caisse_ap_ip_mode": "card",
+}}
+values.update({{k: v for k, v in terminal.items() if k in Method._fields}})
+if not method:
+    journal = env["account.journal"].search(
+        [("type", "=", "bank"), ("company_id", "=", config.company_id.id)], limit=1
+    )
+    method = Method.create(dict(values, journal_id=journal.id))
+elif not config.current_session_id:
+    method.write(values)
+if method not in config.payment_method_ids and not config.current_session_id:
+    config.payment_method_ids = [(4, method.id)]
+env.cr.commit()
+print("CAISSE_AP_DEMO_METHOD", method.id, config.name)
+"""
+
+
+def prepare_database(workspace, db_name, terminal_port):
+    if database_exists(db_name):
+        log(f"reusing database {db_name}: updating {ADDON}")
+        workspace.odoo(
+            "-d", db_name, "-u", ADDON, "--stop-after-init", "--log-level=warn"
+        )
+    else:
+        log(f"creating database {db_name} with the POS demo data (about 2 minutes)")
+        workspace.odoo(
+            "-d", db_name, "-i", f"point_of_sale,{ADDON}", "--stop-after-init",
+            "--log-level=warn",
+        )  # fmt: skip
+    script = CONFIGURE_SHOP.format(port=terminal_port)
+    out = workspace.odoo(
+        "shell", "-d", db_name, "--log-level=warn",
+        input=script, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if "CAISSE_AP_DEMO_METHOD" not in out.stdout:
+        print(out.stdout[-3000:], out.stderr[-3000:])
+        raise SetupError("could not add the Caisse-AP payment method to the demo shop")
+
+
+def start_simulator(terminal_port):
+    if not (REPO / "caisse_ap" / "simulator.py").exists():
+        log("the terminal simulator is not in this version yet: no terminal is started")
+        return None
+    log(f"starting the terminal simulator on 127.0.0.1:{terminal_port}")
+    return subprocess.Popen(
+        [sys.executable, "-m", "caisse_ap.simulator", "--port", str(terminal_port)],
+        cwd=REPO,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--db", default=os.environ.get("CAISSE_AP_DEMO_DB", "caisse_ap_demo")
+    )
+    parser.add_argument("--http-port", type=int, default=8069)
+    parser.add_argument("--terminal-port", type=int, default=8888)
+    args = parser.parse_args()
+
+    try:
+        odoo_root = check_odoo()
+        ensure_postgresql()
+        # The demo keeps its filestore between runs, next to the reused database.
+        home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+        workspace = Workspace(odoo_root, "caisse_ap_demo", home / f"{ADDON}-demo")
+        workspace.write_config(args.db, http_port=args.http_port)
+        prepare_database(workspace, args.db, args.terminal_port)
+    except (SetupError, subprocess.CalledProcessError) as exc:
+        log(f"cannot start the demo: {exc}")
+        return 2
+
+    simulator = start_simulator(args.terminal_port)
+    log(
+        f"Odoo: http://localhost:{args.http_port}/pos/ui  (login admin, password admin)"
+    )
+    log("open the Shop, add a product, pay with 'Card (Caisse-AP)'; Ctrl-C stops all")
+    try:
+        workspace.odoo("-d", args.db, "--log-level=info", check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if simulator:
+            simulator.send_signal(signal.SIGINT)
+            simulator.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
