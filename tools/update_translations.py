@@ -1,0 +1,88 @@
+"""Regenerate i18n/l10n_fr_pos_caisse_ap_ip.pot and merge it into every .po file.
+
+Installs the addon into a throwaway database (no demo data), exports the
+template with Odoo's own exporter (Python, XML and the POS JavaScript strings),
+merges it into the existing translations (new strings get an empty msgstr,
+vanished ones are dropped) and reports what is still untranslated.
+
+Usage: python3 tools/update_translations.py
+"""
+
+import os
+import sys
+import time
+
+from odoo_env import (
+    ADDON,
+    REPO,
+    SetupError,
+    Workspace,
+    check_odoo,
+    drop_database,
+    ensure_postgresql,
+    log,
+)
+
+LANGUAGES = ("fr", "es")
+
+
+def export_template(workspace, db_name, pot_path):
+    workspace.odoo(
+        "-d", db_name, "-i", ADDON, "--without-demo=all", "--stop-after-init",
+        "--log-level=warn",
+    )  # fmt: skip
+    workspace.odoo(
+        "-d", db_name, f"--i18n-export={pot_path}", f"--modules={ADDON}",
+        "--log-level=warn",
+    )  # fmt: skip
+
+
+def merge(pot_path, po_path, lang):
+    import polib  # an Odoo requirement: imported once Odoo is known to be there
+
+    template = polib.pofile(str(pot_path))
+    if po_path.exists():
+        catalog = polib.pofile(str(po_path))
+    else:
+        catalog = polib.POFile()
+        catalog.metadata = dict(template.metadata, Language=lang)
+    catalog.merge(template)
+    # Obsolete entries only clutter a module's catalogue: Odoo never reads them.
+    for entry in [e for e in catalog if e.obsolete]:
+        catalog.remove(entry)
+    catalog.metadata["Language"] = lang
+    catalog.save(str(po_path))
+    missing = [e.msgid for e in catalog if not e.msgstr or "fuzzy" in e.flags]
+    return len(catalog), missing
+
+
+def main():
+    try:
+        odoo_root = check_odoo()
+        ensure_postgresql()
+    except SetupError as exc:
+        log(f"cannot export the translations: {exc}")
+        return 2
+    workspace = Workspace(odoo_root, "caisse_ap_i18n")
+    db_name = f"caisse_ap_i18n_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+    i18n = REPO / "i18n"
+    i18n.mkdir(exist_ok=True)
+    pot_path = i18n / f"{ADDON}.pot"
+    try:
+        workspace.write_config(db_name)
+        export_template(workspace, db_name, pot_path)
+    finally:
+        drop_database(db_name, workspace.data_dir)
+        workspace.cleanup()
+    status = 0
+    for lang in LANGUAGES:
+        total, missing = merge(pot_path, i18n / f"{lang}.po", lang)
+        log(f"{lang}.po: {total} strings, {len(missing)} untranslated or fuzzy")
+        for msgid in missing:
+            print(f"    {msgid[:100]!r}")
+        status = status or bool(missing)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
