@@ -1,0 +1,436 @@
+import { _t } from "@web/core/l10n/translation";
+import { AlertDialog, ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
+import { ConnectionLostError, RPCError } from "@web/core/network/rpc";
+import { PaymentInterface } from "@point_of_sale/app/payment/payment_interface";
+import { register_payment_method } from "@point_of_sale/app/store/pos_store";
+
+export const TERMINAL_KEY = "fr-caisse_ap_ip";
+
+/** Milliseconds between two `caisse_ap_status` calls while a payment runs. */
+export const POLL_INTERVAL = 1000;
+/** Seconds granted to the server beyond the method's payment timeout before the POS gives up. */
+const DEADLINE_MARGIN = 60;
+const DEFAULT_TIMEOUT = 180;
+const FINAL_STATES = ["success", "failure", "unknown", "error"];
+/** Line states in which the terminal may still be working on the payment. */
+export const RUNNING_STATUSES = ["waiting", "waitingCard", "waitingCancel", "timeout"];
+
+function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Caisse-AP over IP terminals (France). The browser cannot talk to the terminal: the Odoo server
+ * does, in the background (see the RPCs `caisse_ap_start`, `caisse_ap_status`, `caisse_ap_cancel`
+ * of pos.payment.method). The outcome comes back through the POS bus, with polling as a fallback.
+ *
+ * `send_payment_request` never rejects (a rejection would leave the payment screen's
+ * `paymentTerminalInProgress` set forever); every problem is shown to the cashier in a dialog and
+ * turned into a `false` result (line in "Retry") or, when the cashier says so, a forced success.
+ */
+export class PaymentCaisseApIp extends PaymentInterface {
+    setup() {
+        super.setup(...arguments);
+        /** payment uuid -> { promise, resolve, settled } of the transaction being followed */
+        this.waiters = new Map();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // PaymentInterface API
+    // ------------------------------------------------------------------------------------------
+
+    async send_payment_request(uuid) {
+        super.send_payment_request(uuid);
+        const line = this._getLine(uuid);
+        if (!line) {
+            return false;
+        }
+        try {
+            return await this._pay(line, { retry: Boolean(line.caisseApUnknown) });
+        } catch (error) {
+            // Programming errors must not leave the payment screen stuck.
+            console.error(error);
+            this._showError(_t("Unexpected error"), String(error?.message || error));
+            return false;
+        }
+    }
+
+    /**
+     * Called by the core when a running payment must stop. The terminal has no abort message:
+     * the cashier is asked to press the red button and the wait ends with the terminal's answer.
+     * Resolves to true when the payment did not go through.
+     */
+    async send_payment_cancel(order, uuid) {
+        super.send_payment_cancel(order, uuid);
+        const line = this._getLine(uuid);
+        if (!line) {
+            return true;
+        }
+        await this.requestCancel(line);
+        const waiter = this.waiters.get(uuid);
+        if (!waiter) {
+            return line.get_payment_status() !== "done";
+        }
+        const tx = await waiter.promise;
+        return tx.state !== "success";
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Entry points used by the payment screen and the POS store
+    // ------------------------------------------------------------------------------------------
+
+    /** Asks the server to record a cancel request, and tells the cashier what to do. */
+    async requestCancel(line) {
+        if (!RUNNING_STATUSES.includes(line.get_payment_status())) {
+            return;
+        }
+        line.set_payment_status("waitingCancel");
+        line.caisseApNotice = _t(
+            "Press the red button on the terminal to cancel the payment. The line will be updated when the terminal answers.",
+        );
+        try {
+            const tx = await this._rpc("caisse_ap_cancel", [line.uuid]);
+            this._deliver(tx);
+        } catch (error) {
+            if (line.get_payment_status() === "waitingCancel") {
+                line.set_payment_status("waitingCard");
+            }
+            line.caisseApNotice = "";
+            this._showRpcError(error, _t("The cancel request could not be recorded"));
+        }
+    }
+
+    /**
+     * Follows a line that was running when the POS was (re)loaded, e.g. after a page reload
+     * during a payment. The server knows the transaction by the payment uuid.
+     */
+    async resumeLine(line) {
+        if (this.waiters.has(line.uuid)) {
+            return;
+        }
+        let ok = false;
+        try {
+            let tx;
+            try {
+                tx = await this._rpc("caisse_ap_status", [line.uuid]);
+            } catch (error) {
+                if (error instanceof ConnectionLostError) {
+                    tx = { payment_uuid: line.uuid, state: "sent", final: false };
+                } else {
+                    // The server has no transaction for this line: nothing was sent.
+                    line.caisseApNotice = "";
+                    line.set_payment_status("retry");
+                    return;
+                }
+            }
+            if (!tx.final) {
+                line.set_payment_status(tx.cancel_requested ? "waitingCancel" : "waitingCard");
+                line.caisseApNotice = _t("Payment resumed: waiting for the terminal's answer.");
+            }
+            ok = await this._follow(line, tx);
+            if (ok === "retry") {
+                ok = await this._pay(line, { retry: true });
+            }
+        } catch (error) {
+            console.error(error);
+            ok = false;
+        }
+        line.handle_payment_response(ok);
+    }
+
+    /** A transaction dict pushed by the server on the POS bus. */
+    onBusTransaction(tx) {
+        if (tx && tx.payment_uuid) {
+            this._deliver(tx);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Payment flow
+    // ------------------------------------------------------------------------------------------
+
+    async _pay(line, { retry }) {
+        for (;;) {
+            if (!line.amount) {
+                this._showError(
+                    _t("Payment terminal"),
+                    _t("The amount to send to the terminal must not be zero."),
+                );
+                return false;
+            }
+            line.caisseApNotice = "";
+            line.set_payment_status("waiting");
+            let tx;
+            try {
+                tx = await this._rpc("caisse_ap_start", [this._startData(line, retry)]);
+            } catch (error) {
+                this._showRpcError(error, _t("The payment could not be started"));
+                return false;
+            }
+            line.caisseApUnknown = false;
+            if (!tx.final) {
+                line.set_payment_status(tx.cancel_requested ? "waitingCancel" : "waitingCard");
+                line.caisseApNotice = this._waitingNotice(tx);
+            }
+            const outcome = await this._follow(line, tx);
+            if (outcome !== "retry") {
+                return outcome;
+            }
+            retry = true;
+        }
+    }
+
+    _startData(line, retry) {
+        const order = line.pos_order_id;
+        return {
+            payment_uuid: line.uuid,
+            order_uuid: order.uuid,
+            amount: line.amount,
+            pos_session_id: this.pos.session.id,
+            retry: Boolean(retry),
+        };
+    }
+
+    /**
+     * Waits for the final state of `tx` (bus or polling), then applies it to the line.
+     * Resolves to true (paid), false (not paid, line in Retry) or "retry" (the cashier asked
+     * to send the payment again after an unknown outcome).
+     */
+    async _follow(line, tx) {
+        const final = tx.final ? tx : await this._waitFinal(line.uuid, tx);
+        return this._applyOutcome(line, final);
+    }
+
+    _waitFinal(uuid, firstTx) {
+        const existing = this.waiters.get(uuid);
+        if (existing && !existing.settled) {
+            return existing.promise;
+        }
+        const waiter = { settled: false };
+        waiter.promise = new Promise((resolve) => {
+            waiter.resolve = (tx) => {
+                if (!waiter.settled) {
+                    waiter.settled = true;
+                    if (this.waiters.get(uuid) === waiter) {
+                        this.waiters.delete(uuid);
+                    }
+                    resolve(tx);
+                }
+            };
+        });
+        waiter.attempt = firstTx.attempt;
+        this.waiters.set(uuid, waiter);
+        this._poll(uuid, waiter);
+        return waiter.promise;
+    }
+
+    /** Routes a transaction dict (from any source) to whoever waits for it. */
+    _deliver(tx) {
+        const waiter = this.waiters.get(tx.payment_uuid);
+        if (!waiter) {
+            return;
+        }
+        if (waiter.attempt && tx.attempt && tx.attempt < waiter.attempt) {
+            return; // news about an older attempt
+        }
+        const line = this._getLine(tx.payment_uuid);
+        if (tx.final || FINAL_STATES.includes(tx.state)) {
+            waiter.resolve(tx);
+        } else if (line && tx.cancel_requested && line.get_payment_status() === "waitingCard") {
+            line.set_payment_status("waitingCancel");
+        }
+    }
+
+    async _poll(uuid, waiter) {
+        const deadline = Date.now() + (this._timeout() + DEADLINE_MARGIN) * 1000;
+        while (!waiter.settled) {
+            await sleep(POLL_INTERVAL);
+            if (waiter.settled) {
+                return;
+            }
+            const line = this._getLine(uuid);
+            try {
+                const tx = await this._rpc("caisse_ap_status", [uuid]);
+                if (line && line.caisseApOffline) {
+                    line.caisseApOffline = false;
+                    line.caisseApNotice = this._waitingNotice(tx);
+                }
+                this._deliver(tx);
+            } catch (error) {
+                if (error instanceof ConnectionLostError) {
+                    if (line) {
+                        line.caisseApOffline = true;
+                        line.caisseApNotice = _t(
+                            "The Odoo server cannot be reached: still waiting for the terminal's answer.",
+                        );
+                    }
+                } else {
+                    waiter.resolve({
+                        payment_uuid: uuid,
+                        state: "unknown",
+                        final: true,
+                        message: this._errorMessage(error),
+                    });
+                    return;
+                }
+            }
+            if (!waiter.settled && Date.now() > deadline) {
+                waiter.resolve({
+                    payment_uuid: uuid,
+                    state: "unknown",
+                    final: true,
+                    message: _t("The Odoo server did not report the terminal's answer in time."),
+                });
+            }
+        }
+    }
+
+    async _applyOutcome(line, tx) {
+        line.caisseApOffline = false;
+        switch (tx.state) {
+            case "success":
+                this._applySuccess(line, tx);
+                return true;
+            case "failure":
+                line.caisseApNotice = tx.cancel_requested
+                    ? _t("Payment cancelled on the terminal.")
+                    : tx.message || _t("Payment declined.");
+                if (!tx.cancel_requested) {
+                    this._showError(_t("Payment declined"), line.caisseApNotice);
+                }
+                return false;
+            case "error":
+                line.caisseApNotice = tx.message || _t("The payment was not sent to the terminal.");
+                this._showError(_t("Payment not sent"), line.caisseApNotice);
+                return false;
+            default:
+                return this._askUnknown(line, tx);
+        }
+    }
+
+    _applySuccess(line, tx) {
+        line.caisseApUnknown = false;
+        if (tx.partial && tx.amount_authorised) {
+            line.set_amount(tx.amount_authorised);
+            this.pos.notification.add(
+                _t("The terminal authorised only %(amount)s: the rest of the order is still due.", {
+                    amount: this.env.utils.formatCurrency(tx.amount_authorised),
+                }),
+                { type: "warning", sticky: true, className: "o_caisse_ap_notice" },
+            );
+        }
+        line.transaction_id = tx.auth_code || "";
+        line.payment_method_authcode = tx.auth_code || "";
+        line.card_type = tx.application_label || "";
+        line.card_no = tx.card_last4 || "";
+        line.payment_method_payment_mode = tx.read_mode_label || "";
+        if (typeof tx.receipt_text === "string" && tx.receipt_text) {
+            line.set_receipt_info(tx.receipt_text);
+        }
+        if (tx.cancel_requested) {
+            const message = _t(
+                "The terminal approved the payment although a cancel was requested: the customer has paid.",
+            );
+            line.caisseApNotice = message;
+            this.pos.notification.add(message, {
+                type: "warning",
+                sticky: true,
+                className: "o_caisse_ap_notice",
+            });
+        } else {
+            line.caisseApNotice = "";
+        }
+    }
+
+    /**
+     * The terminal's answer is unknown (no answer in time, unreadable answer, lost server):
+     * the customer may or may not have paid. Only the cashier, looking at the terminal, can tell.
+     */
+    async _askUnknown(line, tx) {
+        line.caisseApUnknown = true;
+        line.caisseApNotice = _t(
+            "Outcome unknown: check the terminal, then choose Force done or Retry.",
+        );
+        const reason = tx.message ? `\n\n${tx.message}` : "";
+        const choice = await new Promise((resolve) => {
+            this.pos.dialog.add(
+                ConfirmationDialog,
+                {
+                    title: _t("Payment outcome unknown"),
+                    body:
+                        _t(
+                            "The terminal's answer did not reach Odoo. Check the terminal screen or its receipt: if the payment was accepted, choose Force done; if it was not, choose Retry to send it again.",
+                        ) + reason,
+                    confirmLabel: _t("Force done"),
+                    confirm: () => resolve("force"),
+                    cancelLabel: _t("Retry"),
+                    cancel: () => resolve("retry"),
+                    dismiss: () => resolve("later"),
+                },
+                { onClose: () => resolve("later") },
+            );
+        });
+        if (choice === "force") {
+            this.forceDone(line);
+            return true;
+        }
+        return choice === "retry" ? "retry" : false;
+    }
+
+    /** The cashier saw the payment accepted on the terminal although Odoo got no answer. */
+    forceDone(line) {
+        line.caisseApUnknown = false;
+        line.caisseApNotice = _t("Marked as paid by the cashier (terminal outcome unknown).");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Helpers
+    // ------------------------------------------------------------------------------------------
+
+    _getLine(uuid) {
+        return this.pos.models["pos.payment"].find((line) => line.uuid === uuid);
+    }
+
+    _timeout() {
+        const value = Number(this.payment_method_id.fr_caisse_ap_ip_timeout);
+        return value > 0 ? value : DEFAULT_TIMEOUT;
+    }
+
+    _waitingNotice(tx) {
+        if (tx && tx.cancel_requested) {
+            return _t(
+                "Press the red button on the terminal to cancel the payment. The line will be updated when the terminal answers.",
+            );
+        }
+        return _t("Waiting for the customer on the terminal.");
+    }
+
+    _rpc(method, args) {
+        return this.pos.data.call("pos.payment.method", method, [
+            [this.payment_method_id.id],
+            ...args,
+        ]);
+    }
+
+    _errorMessage(error) {
+        if (error instanceof ConnectionLostError) {
+            return _t(
+                "The Odoo server cannot be reached. Check the network connection, then try again.",
+            );
+        }
+        if (error instanceof RPCError) {
+            return error.data?.message || error.message;
+        }
+        return String(error?.message || error);
+    }
+
+    _showRpcError(error, title) {
+        this._showError(title, this._errorMessage(error));
+    }
+
+    _showError(title, body) {
+        this.pos.dialog.add(AlertDialog, { title, body });
+    }
+}
+
+register_payment_method(TERMINAL_KEY, PaymentCaisseApIp);

@@ -1,0 +1,36 @@
+import { patch } from "@web/core/utils/patch";
+import { PosStore } from "@point_of_sale/app/store/pos_store";
+import { RUNNING_STATUSES, TERMINAL_KEY } from "./payment_caisse_ap_ip";
+
+patch(PosStore.prototype, {
+    async setup() {
+        await super.setup(...arguments);
+        this.onNotified("CAISSE_AP_TRANSACTION", (tx) => {
+            for (const terminal of this.caisseApTerminals()) {
+                terminal.onBusTransaction(tx);
+            }
+        });
+        this.resumeCaisseApPayments();
+    },
+
+    /** The payment interfaces of the Caisse-AP methods of this POS. */
+    caisseApTerminals() {
+        return this.models["pos.payment.method"]
+            .filter((pm) => pm.use_payment_terminal === TERMINAL_KEY && pm.payment_terminal)
+            .map((pm) => pm.payment_terminal);
+    },
+
+    /** Lines left running by a previous page (reload during a payment) are followed again. */
+    resumeCaisseApPayments() {
+        for (const line of this.models["pos.payment"].getAll()) {
+            if (
+                line.payment_method_id?.use_payment_terminal === TERMINAL_KEY &&
+                line.payment_method_id.payment_terminal &&
+                RUNNING_STATUSES.includes(line.get_payment_status()) &&
+                !line.pos_order_id?.finalized
+            ) {
+                line.payment_method_id.payment_terminal.resumeLine(line);
+            }
+        }
+    },
+});

@@ -1,0 +1,134 @@
+/* global posmodel */
+import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
+import { negate } from "@point_of_sale/../tests/tours/utils/common";
+
+/** Reusable steps for the Caisse-AP payment lines. */
+
+export function lineStatusIs(text) {
+    return {
+        content: `the selected terminal line says "${text}"`,
+        trigger: `.paymentlines .paymentline.electronic_payment .electronic_status:contains("${text}")`,
+    };
+}
+
+export function noticeContains(text) {
+    return {
+        content: `the line notice contains "${text}"`,
+        trigger: `.paymentlines .caisse_ap_notice:contains("${text}")`,
+    };
+}
+
+export function clickRetry() {
+    return [
+        lineStatusIs("Transaction cancelled"),
+        {
+            content: "click Retry on the terminal line",
+            trigger: ".paymentline.electronic_payment .send_payment_request:contains('Retry')",
+            run: "click",
+        },
+    ];
+}
+
+export function clickSend() {
+    return [
+        lineStatusIs("Payment request pending"),
+        {
+            content: "click Send on the terminal line",
+            trigger: ".paymentline.electronic_payment .send_payment_request:contains('Send')",
+            run: "click",
+        },
+    ];
+}
+
+export function clickCancel() {
+    return [
+        {
+            content: "click Cancel on the terminal line while the customer pays",
+            trigger: ".paymentline.electronic_payment .send_payment_cancel",
+            run: "click",
+        },
+        noticeContains("Press the red button on the terminal"),
+    ];
+}
+
+export function waitingForCard() {
+    return [
+        lineStatusIs("Waiting for card"),
+        noticeContains("Waiting for the customer on the terminal"),
+    ];
+}
+
+export function lineIsDone() {
+    return lineStatusIs("Payment Successful");
+}
+
+export function dialogSays(title, text) {
+    return [
+        Dialog.is({ title }),
+        {
+            content: `the dialog says "${text}"`,
+            trigger: `.modal .modal-body:contains("${text}")`,
+        },
+    ];
+}
+
+export function declinedDialog(reason) {
+    return [...dialogSays("Payment declined", reason), Dialog.confirm()];
+}
+
+export function unknownDialog(choice) {
+    const button = choice === "Force done" ? ".btn-primary" : ".btn-secondary";
+    return [
+        ...dialogSays("Payment outcome unknown", "Check the terminal"),
+        {
+            content: `the cashier chooses ${choice}`,
+            trigger: `.modal .modal-footer ${button}:contains("${choice}")`,
+            run: "click",
+        },
+    ];
+}
+
+export function noPaymentInProgress() {
+    return [
+        {
+            content: "no payment terminal is left in progress",
+            trigger: "body",
+            run: () => {
+                if (posmodel.paymentTerminalInProgress) {
+                    throw new Error("paymentTerminalInProgress is still set");
+                }
+            },
+        },
+        {
+            content: "no error dialog is open",
+            trigger: negate(".o_error_dialog"),
+        },
+    ];
+}
+
+export function receiptHasTerminalTicket(text) {
+    return [
+        {
+            content: `the receipt shows the terminal's ticket "${text}"`,
+            trigger: `.receipt-screen .pos-payment-terminal-receipt:contains("${text}")`,
+        },
+        {
+            content: "no terminal ticket reads 'false'",
+            trigger: negate(".pos-payment-terminal-receipt:contains('false')", ".receipt-screen"),
+        },
+        {
+            content: "no terminal ticket reads 'undefined'",
+            trigger: negate(
+                ".pos-payment-terminal-receipt:contains('undefined')",
+                ".receipt-screen",
+            ),
+        },
+    ];
+}
+
+export function noticeNotification(text) {
+    return {
+        content: `a notification says "${text}"`,
+        trigger: `.o_notification.o_caisse_ap_notice:contains("${text}")`,
+    };
+}
