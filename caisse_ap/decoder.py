@@ -27,7 +27,7 @@ class _Sentinel:
 NEED_DATA = _Sentinel("NEED_DATA")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Frame:
     """A complete message: its fields and the exact bytes it came from."""
 
@@ -39,7 +39,7 @@ class Frame:
         return f"{type(self).__name__}({redact_frame(self.frame)!r})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Answer(Frame):
     """A complete answer from the terminal."""
 

@@ -23,8 +23,9 @@ _LONG_DIGITS = re.compile(rb"\d{9,}")
 
 
 def card_last4(masked_card: str) -> str:
-    """The digits among the last 4 characters of AA ('' when there are none)."""
-    return "".join(char for char in masked_card[-4:] if "0" <= char <= "9")
+    """The last 4 characters of AA when they are 4 digits, else ''."""
+    tail = masked_card[-4:]
+    return tail if len(tail) == 4 and all("0" <= char <= "9" for char in tail) else ""
 
 
 def redact_fields(fields: dict[str, str]) -> dict[str, str]:

@@ -112,15 +112,23 @@ class Scenario:
             values[key] = _convert(key, raw.strip())
         return cls(kind=kind.strip().lower() or "approve", **values)
 
-    def to_spec(self) -> str:
-        """Inverse of :meth:`parse` (only the options that differ from the defaults)."""
+    def to_spec(self, hide: tuple[str, ...] = ()) -> str:
+        """Inverse of :meth:`parse`: the options that differ from the defaults.
+
+        Options named in ``hide`` are left out.
+        """
         defaults = Scenario()
         options = [
             f"{item.name}={getattr(self, item.name)}"
             for item in dataclasses.fields(self)
-            if item.name != "kind" and getattr(self, item.name) != getattr(defaults, item.name)
+            if item.name not in ("kind", *hide)
+            and getattr(self, item.name) != getattr(defaults, item.name)
         ]
         return self.kind + (":" + ",".join(options) if options else "")
+
+    def describe(self) -> str:
+        """:meth:`to_spec` without card data, for logs."""
+        return self.to_spec(hide=("masked_card", "expiry"))
 
 
 _FIELD_NAMES = frozenset(item.name for item in dataclasses.fields(Scenario))

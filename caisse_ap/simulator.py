@@ -74,7 +74,7 @@ class TerminalSimulator:
         self._busy_connections = 0
         self._busy = False
         self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._release = asyncio.Event()
 
     # -- life cycle (any thread but the loop's) ---------------------------
@@ -176,7 +176,11 @@ class TerminalSimulator:
             return self._cond.wait_for(lambda: len(self._exchanges) >= count, timeout)
 
     def release_hang(self) -> None:
-        """End a transaction stuck in the "hang" scenario (closed, no answer)."""
+        """End the current transaction's "hang" (closed, no answer).
+
+        Works from the moment the transaction's connection was accepted; it
+        has no effect on later transactions.
+        """
         self._loop.call_soon(self._release.set)
 
     def _record(self, record: dict[str, Any]) -> None:
@@ -188,24 +192,41 @@ class TerminalSimulator:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)  # type: ignore[arg-type]
+            self._tasks.add(task)
         try:
-            if self._busy:
-                await self._turn_away(reader, writer)
-            else:
-                self._busy = True
-                try:
-                    await self._transaction(reader, writer)
-                finally:
-                    self._busy = False
+            await self._connection(reader, writer)
+        except asyncio.CancelledError:
+            # stop() cancels on purpose; ending normally keeps asyncio's
+            # stream callback (3.11) from reporting the cancellation.
+            pass
         except Exception:  # a bug here must not take the loop down
             _logger.exception("Terminal simulator %s: connection handler failed", self.port)
         finally:
             if task is not None:
-                self._tasks.discard(task)  # type: ignore[arg-type]
+                self._tasks.discard(task)
             writer.close()
 
-    async def _turn_away(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._busy:
+            await self._turn_away(reader)
+            return
+        request, fields = await self._read_request(reader)
+        if not request:
+            _logger.debug("Terminal simulator %s: connection closed without a request", self.port)
+            return
+        # The transaction starts with a whole request (a bare connection, such
+        # as a probe, does not make the terminal busy).
+        if self._busy:
+            await self._turn_away(reader)
+            return
+        self._busy = True
+        self._release.clear()  # a release_hang() from now on ends this hang
+        try:
+            await self._transaction(request, fields, reader, writer)
+        finally:
+            self._busy = False
+
+    async def _turn_away(self, reader: asyncio.StreamReader) -> None:
         with self._cond:
             self._busy_connections += 1
         _logger.info(
@@ -227,7 +248,7 @@ class TerminalSimulator:
             timeout = REQUEST_QUIET if decoder.complete else self.request_timeout
             try:
                 chunk = await asyncio.wait_for(reader.read(READ_SIZE), timeout)
-            except (TimeoutError, ConnectionError):
+            except (asyncio.TimeoutError, ConnectionError):  # not TimeoutError on 3.10
                 break
             if not chunk:
                 break
@@ -242,12 +263,12 @@ class TerminalSimulator:
         return decoder.buffer, None
 
     async def _transaction(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        request: bytes,
+        fields: dict[str, str] | None,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
     ) -> None:
-        request, fields = await self._read_request(reader)
-        if not request:
-            _logger.debug("Terminal simulator %s: connection closed without a request", self.port)
-            return
         scenario = self._take_scenario()
         record: dict[str, Any] = {
             "request": request,
@@ -262,7 +283,7 @@ class TerminalSimulator:
             "Terminal simulator %s: request %s, scenario %s",
             self.port,
             redact_frame(request, LOG_LIMIT),
-            scenario.to_spec(),
+            scenario.describe(),
         )
         try:
             await self._play(scenario, fields, reader, writer, record)
@@ -292,7 +313,6 @@ class TerminalSimulator:
         if fields is not None:  # a real terminal answers a bad request at once
             await asyncio.sleep(scenario.delay)
             if scenario.kind == "hang":
-                self._release.clear()
                 await self._release.wait()
                 record["error"] = "hang released"
                 return
@@ -477,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for terminal in group:
         print(
             f"Caisse-AP terminal simulator listening on {terminal.host}:{terminal.port} "
-            f"(scenario {scenario.to_spec()}, busy: {args.busy})",
+            f"(scenario {scenario.describe()}, busy: {args.busy})",
             flush=True,
         )
     stopping = threading.Event()
