@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .frame import ProtocolError, decode_fields
+from .frame import ProtocolError, decode_fields, encode_unchecked
 from .labels import application_label, failure_label, read_mode_label
 from .receipt import decode_receipt
-from .redact import card_last4, redact_fields, redact_frame_bytes
+from .redact import card_last4, redact_fields
 from .request import PaymentRequest
 
 # AE values
@@ -59,7 +59,9 @@ class PaymentResult:
             application_label=application_label(self.application_code, lang),
             read_mode_label=read_mode_label(self.read_mode_code, lang),
             failure_label=(
-                failure_label(self.failure_code, lang) if self.status is Status.FAILURE else ""
+                failure_label(self.failure_code, lang)
+                if self.status is Status.FAILURE
+                else ""
             ),
         )
 
@@ -75,14 +77,20 @@ class PaymentResult:
 
 def _echoes(request: PaymentRequest) -> dict[str, str]:
     """Tags a successful answer must echo exactly, with their request values."""
-    return {"CA": request.pos_number, "CD": request.direction.value, "CE": request.currency_field}
+    return {
+        "CA": request.pos_number,
+        "CD": request.direction.value,
+        "CE": request.currency_field,
+    }
 
 
 def _check_echo(fields: dict[str, str], tag: str, expected: str) -> None:
     if tag not in fields:
         raise ProtocolError(f"answer does not echo {tag} (expected {expected!r})")
     if fields[tag] != expected:
-        raise ProtocolError(f"answer {tag} is {fields[tag]!r}, request had {expected!r}")
+        raise ProtocolError(
+            f"answer {tag} is {fields[tag]!r}, request had {expected!r}"
+        )
 
 
 def _authorised_amount(fields: dict[str, str], requested: int) -> int:
@@ -95,18 +103,24 @@ def _authorised_amount(fields: dict[str, str], requested: int) -> int:
     if amount == 0:
         raise ProtocolError("successful answer authorises an amount of 0")
     if amount > requested:
-        raise ProtocolError(f"answer amount CB {value!r} is more than the {requested} requested")
+        raise ProtocolError(
+            f"answer amount CB {value!r} is more than the {requested} requested"
+        )
     return amount
 
 
-def _check_correlation(fields: dict[str, str], request: PaymentRequest, required: bool) -> None:
+def _check_correlation(
+    fields: dict[str, str], request: PaymentRequest, required: bool
+) -> None:
     """CF is our correlation id: a different one means the answer is not ours."""
     if required or "CF" in fields:
         _check_echo(fields, "CF", request.correlation_id)
 
 
-def interpret_answer(request: PaymentRequest, answer: bytes, lang: str = "en") -> PaymentResult:
-    """Turn answer bytes into a :class:`PaymentResult` or raise :class:`ProtocolError`."""
+def interpret_answer(
+    request: PaymentRequest, answer: bytes, lang: str = "en"
+) -> PaymentResult:
+    """Turn answer bytes into a :class:`PaymentResult`, or raise ProtocolError."""
     fields = decode_fields(answer)
     status_code = fields.get("AE")
     if status_code is None:
@@ -130,8 +144,11 @@ def interpret_answer(request: PaymentRequest, answer: bytes, lang: str = "en") -
         status = Status.ACCEPTED
         _check_correlation(fields, request, required=False)
     else:
-        raise ProtocolError(f"unknown status AE={status_code!r} (10, 01 or 11 expected)")
+        raise ProtocolError(
+            f"unknown status AE={status_code!r} (10, 01 or 11 expected)"
+        )
 
+    safe_fields = redact_fields(fields)
     application = fields.get("CC", "")
     read_mode = fields.get("CI", "")
     return PaymentResult(
@@ -147,10 +164,12 @@ def interpret_answer(request: PaymentRequest, answer: bytes, lang: str = "en") -
         read_mode_label=read_mode_label(read_mode, lang),
         failure_code=failure_code,
         failure_detail=failure_detail,
-        failure_label=failure_label(failure_code, lang) if status is Status.FAILURE else "",
+        failure_label=failure_label(failure_code, lang)
+        if status is Status.FAILURE
+        else "",
         receipt_text=decode_receipt(fields),
         request_frame=request.encode(),
-        answer_frame=redact_frame_bytes(answer),
-        fields=redact_fields(fields),
+        answer_frame=encode_unchecked(safe_fields),
+        fields=safe_fields,
         lang=lang,
     )

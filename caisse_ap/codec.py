@@ -5,8 +5,22 @@ Nothing here opens a socket: bytes in, typed messages out.
 
 from __future__ import annotations
 
-from .answer import AE_ACCEPTED, AE_FAILURE, AE_SUCCESS, PaymentResult, Status, interpret_answer
-from .decoder import MAX_ANSWER_SIZE, NEED_DATA, Answer, AnswerDecoder, Frame, FrameDecoder
+from .answer import (
+    AE_ACCEPTED,
+    AE_FAILURE,
+    AE_SUCCESS,
+    PaymentResult,
+    Status,
+    interpret_answer,
+)
+from .decoder import (
+    MAX_ANSWER_SIZE,
+    NEED_DATA,
+    Answer,
+    AnswerDecoder,
+    Frame,
+    FrameDecoder,
+)
 from .frame import ProtocolError, decode_fields, encode_fields
 from .receipt import decode_receipt, encode_receipt
 from .redact import card_last4, redact_fields, redact_frame, redact_frame_bytes

@@ -49,7 +49,9 @@ class FrameDecoder:
 
     event_type: type[Frame] = Frame
 
-    def __init__(self, required_tags: tuple[str, ...], max_size: int = MAX_ANSWER_SIZE) -> None:
+    def __init__(
+        self, required_tags: tuple[str, ...], max_size: int = MAX_ANSWER_SIZE
+    ) -> None:
         self._required = required_tags
         self._max_size = max_size
         self._buffer = bytearray()
@@ -99,7 +101,9 @@ class FrameDecoder:
             return
         bad = first_non_ascii(chunk)
         if bad >= 0:
-            self._error = ProtocolError(f"non-ASCII byte 0x{chunk[bad]:02x}", start + bad)
+            self._error = ProtocolError(
+                f"non-ASCII byte 0x{chunk[bad]:02x}", start + bad
+            )
             return
         self._text += chunk.decode("ascii")
         try:

@@ -7,11 +7,13 @@ is enough to understand what a terminal sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 TAG_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _DIGITS = frozenset("0123456789")
 HEADER_SIZE = 5  # 2 tag characters + 3 length digits
+_HEADER = re.compile(r"[A-Z0-9]{2}[0-9]{3}")
 MAX_VALUE_LENGTH = 999
 
 
@@ -35,6 +37,25 @@ def first_non_ascii(data: bytes) -> int:
     return next(i for i, byte in enumerate(data) if byte > 0x7F)
 
 
+def _check_header(text: str, pos: int, fields: dict[str, str]) -> None:
+    """Raise for the first bad character of the (maybe partial) header at ``pos``."""
+    header = text[pos : pos + HEADER_SIZE]
+    for index, char in enumerate(header[:2]):
+        if char not in TAG_ALPHABET:
+            raise ProtocolError(
+                f"bad tag character {char!r} (tags are 2 of A-Z/0-9)", pos + index
+            )
+    tag = header[:2]
+    if len(tag) == 2 and tag in fields:
+        raise ProtocolError(f"duplicate tag {tag}", pos)
+    for index, char in enumerate(header[2:]):
+        if char not in _DIGITS:
+            raise ProtocolError(
+                f"bad length digit {char!r} for tag {tag} (3 decimal digits expected)",
+                pos + 2 + index,
+            )
+
+
 def scan_fields(text: str, pos: int, fields: dict[str, str]) -> int:
     """Parse whole fields of ``text`` from ``pos`` into ``fields``.
 
@@ -45,24 +66,13 @@ def scan_fields(text: str, pos: int, fields: dict[str, str]) -> int:
     """
     end_of_text = len(text)
     while pos < end_of_text:
-        header = text[pos : pos + HEADER_SIZE]
-        for index, char in enumerate(header[:2]):
-            if char not in TAG_ALPHABET:
-                raise ProtocolError(
-                    f"bad tag character {char!r} (tags are 2 of A-Z/0-9)", pos + index
-                )
-        tag = header[:2]
-        if len(tag) == 2 and tag in fields:
+        if not _HEADER.match(text, pos):
+            _check_header(text, pos, fields)
+            return pos  # a header cut short, valid so far
+        tag = text[pos : pos + 2]
+        if tag in fields:
             raise ProtocolError(f"duplicate tag {tag}", pos)
-        for index, char in enumerate(header[2:]):
-            if char not in _DIGITS:
-                raise ProtocolError(
-                    f"bad length digit {char!r} for tag {tag} (3 decimal digits expected)",
-                    pos + 2 + index,
-                )
-        if len(header) < HEADER_SIZE:
-            return pos
-        value_end = pos + HEADER_SIZE + int(header[2:])
+        value_end = pos + HEADER_SIZE + int(text[pos + 2 : pos + HEADER_SIZE])
         if value_end > end_of_text:
             return pos
         fields[tag] = text[pos + HEADER_SIZE : value_end]
@@ -75,7 +85,8 @@ def describe_incomplete(text: str, pos: int) -> ProtocolError:
     header = text[pos : pos + HEADER_SIZE]
     if len(header) < HEADER_SIZE:
         return ProtocolError(
-            f"truncated field header {header!r}: {HEADER_SIZE} bytes needed, {len(header)} left",
+            f"truncated field header {header!r}: "
+            f"{HEADER_SIZE} bytes needed, {len(header)} left",
             pos,
         )
     length = int(header[2:])
@@ -120,18 +131,27 @@ def check_value(tag: str, value: object) -> str:
         raise ProtocolError(f"value of {tag} must be a str, not {type(value).__name__}")
     if not 1 <= len(value) <= MAX_VALUE_LENGTH:
         raise ProtocolError(
-            f"value of {tag} has {len(value)} characters; 1 to {MAX_VALUE_LENGTH} allowed"
+            f"value of {tag} has {len(value)} characters; "
+            f"1 to {MAX_VALUE_LENGTH} allowed"
         )
     if not value.isascii():
         position = next(i for i, char in enumerate(value) if ord(char) > 0x7F)
         raise ProtocolError(
-            f"value of {tag} has a non-ASCII character {value[position]!r} at position {position}"
+            f"value of {tag} has a non-ASCII character {value[position]!r} "
+            f"at position {position}"
         )
     return value
 
 
 def encode_field(tag: str, value: str) -> str:
     return f"{tag}{len(value):03d}{value}"
+
+
+def encode_unchecked(fields: Mapping[str, str]) -> bytes:
+    """Encode fields that came out of :func:`decode_fields` (already valid)."""
+    return "".join(encode_field(tag, value) for tag, value in fields.items()).encode(
+        "ascii"
+    )
 
 
 def encode_fields(fields: Iterable[tuple[str, str]] | Mapping[str, str]) -> bytes:

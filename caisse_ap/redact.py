@@ -85,7 +85,9 @@ def redact_frame_bytes(frame: bytes) -> bytes:
         if tag == b"AA":
             last4 = card_last4(raw[pos + HEADER_SIZE : end].decode("ascii", "replace"))
             if last4:
-                out += b"AA" + f"{len(last4):03d}".encode("ascii") + last4.encode("ascii")
+                out += (
+                    b"AA" + f"{len(last4):03d}".encode("ascii") + last4.encode("ascii")
+                )
         elif tag != b"AB":
             out += raw[pos:end]
         pos = end

@@ -39,7 +39,9 @@ def _coerce_enum(enum_type: type[Enum], value: object, what: str) -> Enum:
         return enum_type(value)
     except ValueError:
         allowed = ", ".join(repr(member.value) for member in enum_type)
-        raise ProtocolError(f"invalid {what} {value!r}: one of {allowed} expected") from None
+        raise ProtocolError(
+            f"invalid {what} {value!r}: one of {allowed} expected"
+        ) from None
 
 
 def _is_int(value: object) -> bool:
@@ -82,17 +84,25 @@ class PaymentRequest:
             and self.pos_number.isascii()
             and self.pos_number.isdigit()
         ):
-            raise ProtocolError(f"invalid POS number {self.pos_number!r}: 2 digits expected")
+            raise ProtocolError(
+                f"invalid POS number {self.pos_number!r}: 2 digits expected"
+            )
         if self.protocol_version not in PROTOCOL_VERSIONS:
             raise ProtocolError(
                 f"invalid protocol version {self.protocol_version!r}: one of "
                 f"{', '.join(PROTOCOL_VERSIONS)} expected"
             )
         if not isinstance(self.request_receipt, bool):
-            raise ProtocolError(f"request_receipt must be a bool, not {self.request_receipt!r}")
+            raise ProtocolError(
+                f"request_receipt must be a bool, not {self.request_receipt!r}"
+            )
         # Frozen dataclass: normalise plain strings to the enum members.
-        object.__setattr__(self, "direction", _coerce_enum(Direction, self.direction, "direction"))
-        object.__setattr__(self, "mode", _coerce_enum(PaymentMode, self.mode, "payment mode"))
+        object.__setattr__(
+            self, "direction", _coerce_enum(Direction, self.direction, "direction")
+        )
+        object.__setattr__(
+            self, "mode", _coerce_enum(PaymentMode, self.mode, "payment mode")
+        )
 
     def _check_correlation_id(self) -> None:
         value = self.correlation_id

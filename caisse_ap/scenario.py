@@ -41,7 +41,14 @@ _INTS = frozenset({"segments", "partial_amount"})
 _BOOLS = frozenset({"keep_open"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-_TEXT_FIELDS = ("af_code", "application", "read_mode", "auth_code", "masked_card", "expiry")
+_TEXT_FIELDS = (
+    "af_code",
+    "application",
+    "read_mode",
+    "auth_code",
+    "masked_card",
+    "expiry",
+)
 
 
 @dataclass
@@ -65,12 +72,20 @@ class Scenario:
     byte_delay: float = 0.005
 
     def __post_init__(self) -> None:
-        self.kind = self.kind.replace("-", "_") if isinstance(self.kind, str) else self.kind
+        self.kind = (
+            self.kind.replace("-", "_") if isinstance(self.kind, str) else self.kind
+        )
         if self.kind not in KINDS:
-            raise ValueError(f"unknown scenario {self.kind!r}: one of {', '.join(KINDS)}")
+            raise ValueError(
+                f"unknown scenario {self.kind!r}: one of {', '.join(KINDS)}"
+            )
         for name in _FLOATS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or value < 0
+            ):
                 raise ValueError(f"{name} must be a number >= 0, not {value!r}")
         if (
             isinstance(self.segments, bool)
@@ -85,7 +100,9 @@ class Scenario:
             or not isinstance(self.partial_amount, int)
             or self.partial_amount < 0
         ):
-            raise ValueError(f"partial_amount must be an int >= 0, not {self.partial_amount!r}")
+            raise ValueError(
+                f"partial_amount must be an int >= 0, not {self.partial_amount!r}"
+            )
         for name in _TEXT_FIELDS:
             value = getattr(self, name)
             if value != "":  # empty means "leave the tag out"
@@ -98,7 +115,7 @@ class Scenario:
 
     @classmethod
     def parse(cls, spec: str) -> Scenario:
-        """``"kind"`` or ``"kind:key=value,key=value"``, e.g. ``"decline:af=05,delay=1"``."""
+        """``"kind"`` or ``"kind:key=value,..."``, e.g. ``"decline:af=05,delay=1"``."""
         kind, _, options = spec.strip().partition(":")
         values: dict[str, object] = {}
         for item in filter(None, (part.strip() for part in options.split(","))):

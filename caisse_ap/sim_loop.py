@@ -31,7 +31,9 @@ class LoopThread:
             return
         loop = asyncio.new_event_loop()
         ready = threading.Event()
-        thread = threading.Thread(target=self._run, args=(loop, ready), name=self.name, daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(loop, ready), name=self.name, daemon=True
+        )
         self._loop, self._thread = loop, thread
         thread.start()
         ready.wait()
@@ -58,7 +60,9 @@ class LoopThread:
             raise RuntimeError("the loop thread is not running")
         if self.in_loop_thread():
             coro.close()
-            raise RuntimeError("LoopThread.run() called from its own thread would deadlock")
+            raise RuntimeError(
+                "LoopThread.run() called from its own thread would deadlock"
+            )
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def call_soon(self, callback: Callable[..., object], *args: object) -> None:

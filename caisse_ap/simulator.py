@@ -58,7 +58,9 @@ class TerminalSimulator:
         name: str = "",
     ) -> None:
         if busy_behaviour not in BUSY_BEHAVIOURS:
-            raise ValueError(f"busy_behaviour must be one of {', '.join(BUSY_BEHAVIOURS)}")
+            raise ValueError(
+                f"busy_behaviour must be one of {', '.join(BUSY_BEHAVIOURS)}"
+            )
         self.host = host
         self._requested_port = port
         self.port = port
@@ -152,7 +154,11 @@ class TerminalSimulator:
 
     def _take_scenario(self) -> Scenario:
         with self._cond:
-            return self._queue.popleft() if self._queue else dataclasses.replace(self._scenario)
+            return (
+                self._queue.popleft()
+                if self._queue
+                else dataclasses.replace(self._scenario)
+            )
 
     @property
     def exchanges(self) -> list[dict[str, Any]]:
@@ -189,7 +195,9 @@ class TerminalSimulator:
             self._cond.notify_all()
 
     # -- connection handling (loop thread) --------------------------------
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -200,19 +208,25 @@ class TerminalSimulator:
             # stream callback (3.11) from reporting the cancellation.
             pass
         except Exception:  # a bug here must not take the loop down
-            _logger.exception("Terminal simulator %s: connection handler failed", self.port)
+            _logger.exception(
+                "Terminal simulator %s: connection handler failed", self.port
+            )
         finally:
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         if self._busy:
             await self._turn_away(reader)
             return
         request, fields = await self._read_request(reader)
         if not request:
-            _logger.debug("Terminal simulator %s: connection closed without a request", self.port)
+            _logger.debug(
+                "Terminal simulator %s: connection closed without a request", self.port
+            )
             return
         # The transaction starts with a whole request (a bare connection, such
         # as a probe, does not make the terminal busy).
@@ -256,7 +270,9 @@ class TerminalSimulator:
             try:
                 decoder.next_event()
             except ProtocolError as error:
-                _logger.info("Terminal simulator %s: unreadable request: %s", self.port, error)
+                _logger.info(
+                    "Terminal simulator %s: unreadable request: %s", self.port, error
+                )
                 return decoder.buffer, None
         if decoder.complete:
             return decoder.buffer, decoder.next_event().fields  # type: ignore[attr-defined]
@@ -298,7 +314,9 @@ class TerminalSimulator:
             _logger.info(
                 "Terminal simulator %s: answered %s%s",
                 self.port,
-                redact_frame(record["answer"], LOG_LIMIT) if record["answer"] else "nothing",
+                redact_frame(record["answer"], LOG_LIMIT)
+                if record["answer"]
+                else "nothing",
                 f" ({record['error']})" if record["error"] else "",
             )
 
@@ -327,7 +345,7 @@ class TerminalSimulator:
 async def _deliver(
     writer: asyncio.StreamWriter, delivery: Delivery, record: dict[str, Any]
 ) -> None:
-    """Write the chunks (``record["answer"]`` grows as they leave), then reset if asked."""
+    """Write the chunks (``record["answer"]`` grows as they go), then reset if asked."""
     for index, chunk in enumerate(delivery.chunks):
         if index and delivery.pause:
             await asyncio.sleep(delivery.pause)
@@ -339,7 +357,9 @@ async def _deliver(
         sock = writer.get_extra_info("socket")
         if sock is not None:
             # Linger 0: close() sends a TCP reset instead of a clean FIN.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
         writer.transport.abort()
         record["error"] = "connection reset on purpose"
 
@@ -352,7 +372,7 @@ async def _drain_until_closed(reader: asyncio.StreamReader) -> None:
 
 
 class MultiTerminalSimulator:
-    """``count`` terminals on one loop thread (ports: ``base_port + i``, or free ones)."""
+    """``count`` terminals on one loop thread, on ports ``base_port + i`` or free."""
 
     def __init__(
         self,
@@ -431,12 +451,14 @@ def _scenario_arg(text: str) -> Scenario:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m caisse_ap.simulator",
-        description="Simulated Caisse-AP over IP payment terminal (for tests and demos).",
+        description="Simulated Caisse-AP over IP payment terminal (tests and demos).",
         epilog="Scenarios: " + ", ".join(KINDS) + ". Options after a colon, e.g. "
         '"decline:af=05", "approve:ci=1,app=00B,receipt=MERCI", "split:segments=4", '
         '"wrong_echo:echo=CF", "partial:amount=500".',
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -467,7 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the connection open after answering, until the client closes",
     )
     parser.add_argument(
-        "--count", type=int, default=1, help="number of terminals, on consecutive ports (default 1)"
+        "--count",
+        type=int,
+        default=1,
+        help="number of terminals, on consecutive ports (default 1)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return parser
@@ -488,25 +513,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
     )
-    group = MultiTerminalSimulator(max(1, args.count), args.host, args.port, scenario, args.busy)
+    group = MultiTerminalSimulator(
+        max(1, args.count), args.host, args.port, scenario, args.busy
+    )
     try:
         group.start()
     except OSError as error:
-        print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
+        )
         return 1
     for terminal in group:
         print(
-            f"Caisse-AP terminal simulator listening on {terminal.host}:{terminal.port} "
+            "Caisse-AP terminal simulator listening on "
+            f"{terminal.host}:{terminal.port} "
             f"(scenario {scenario.describe()}, busy: {args.busy})",
             flush=True,
         )
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Explicit handlers: a shell starting us in the background may have set
+    # SIGINT to "ignore", which would make Ctrl-C (or kill -INT) do nothing.
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopping.set())
     try:
         while not stopping.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         group.stop()
     print("Simulator stopped.", flush=True)

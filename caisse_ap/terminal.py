@@ -20,12 +20,14 @@ REQUEST_TAGS = ("CZ", "CA", "CB", "CD", "CE")
 GARBAGE = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n\xff\xfe"
 # Applications a card answer must not report when the request forced one.
 _FORCED_APPLICATIONS = ("00C", "00V")
-_APPROVING = frozenset({"approve", "split", "drip", "oversize", "wrong_echo", "partial", "reset"})
+_APPROVING = frozenset(
+    {"approve", "split", "drip", "oversize", "wrong_echo", "partial", "reset"}
+)
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """Bytes to write, ``pause`` seconds apart; ``reset`` aborts the socket after them."""
+    """Bytes to write, ``pause`` seconds apart; ``reset`` then aborts the socket."""
 
     chunks: tuple[bytes, ...]
     pause: float = 0.0
@@ -46,7 +48,9 @@ def format_error_fields(request: dict[str, str] | None) -> list[tuple[str, str]]
     return [("AE", "01"), ("AF", "09"), *_echo(request, "CA", "CD", "CE", "CF")]
 
 
-def _approval(request: dict[str, str], scenario: Scenario, amount: str) -> list[tuple[str, str]]:
+def _approval(
+    request: dict[str, str], scenario: Scenario, amount: str
+) -> list[tuple[str, str]]:
     fields = [
         *_echo(request, "CZ"),
         ("AE", "10"),
@@ -94,7 +98,9 @@ def _wrong(tag: str, value: str) -> str:
 def _with_wrong_echo(fields: list[tuple[str, str]], tag: str) -> list[tuple[str, str]]:
     if all(name != tag for name, _ in fields):
         return [*fields, (tag, _wrong(tag, ""))]
-    return [(name, _wrong(name, value) if name == tag else value) for name, value in fields]
+    return [
+        (name, _wrong(name, value) if name == tag else value) for name, value in fields
+    ]
 
 
 def _filler_tags(used: set[str]) -> Iterator[str]:
@@ -116,9 +122,15 @@ def answer_fields(request: dict[str, str], scenario: Scenario) -> list[tuple[str
     """Fields answering ``request`` (a valid request) under ``scenario``."""
     kind = scenario.kind
     if kind in _APPROVING:
-        amount = _partial_amount(request, scenario) if kind == "partial" else request["CB"]
+        amount = (
+            _partial_amount(request, scenario) if kind == "partial" else request["CB"]
+        )
         fields = _approval(request, scenario, amount)
-        return _with_wrong_echo(fields, scenario.echo_tag) if kind == "wrong_echo" else fields
+        return (
+            _with_wrong_echo(fields, scenario.echo_tag)
+            if kind == "wrong_echo"
+            else fields
+        )
     if kind == "decline":
         return [
             *_echo(request, "CZ"),
@@ -134,7 +146,11 @@ def answer_fields(request: dict[str, str], scenario: Scenario) -> list[tuple[str
             *_echo(request, "CA", "CD", "CE", "CF"),
         ]
     if kind == "accepted":
-        return [*_echo(request, "CZ"), ("AE", "11"), *_echo(request, "CA", "CB", "CD", "CE", "CF")]
+        return [
+            *_echo(request, "CZ"),
+            ("AE", "11"),
+            *_echo(request, "CA", "CB", "CD", "CE", "CF"),
+        ]
     raise ValueError(f"scenario {kind!r} has no answer fields")
 
 
@@ -148,9 +164,11 @@ def _pieces(data: bytes, count: int) -> tuple[bytes, ...]:
 
 
 def _mid_field(answer: bytes) -> int:
-    """An offset near the middle that cuts a field, so the reset leaves a torn answer."""
+    """An offset near the middle that cuts a field: the reset leaves a torn answer."""
     boundaries = set(
-        itertools.accumulate(5 + len(value) for _, value in decode_fields(answer).items())
+        itertools.accumulate(
+            5 + len(value) for _, value in decode_fields(answer).items()
+        )
     )
     cut = len(answer) // 2
     while cut in boundaries:
@@ -182,5 +200,7 @@ def plan_delivery(request: dict[str, str] | None, scenario: Scenario) -> Deliver
     if kind == "drip":
         return Delivery(_pieces(answer, len(answer)), scenario.byte_delay)
     if kind == "reset":
-        return Delivery((answer[: _mid_field(answer)],), scenario.segment_delay, reset=True)
+        return Delivery(
+            (answer[: _mid_field(answer)],), scenario.segment_delay, reset=True
+        )
     return Delivery((answer,))

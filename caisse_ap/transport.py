@@ -170,7 +170,9 @@ class _Exchange:
             sock.sendall(self.frame)
         except OSError as error:
             # Part of the frame may have left: the terminal may have it.
-            return self.finish(Outcome.NO_ANSWER, f"sending to {self.where} failed: {error}")
+            return self.finish(
+                Outcome.NO_ANSWER, f"sending to {self.where} failed: {error}"
+            )
         self.sent = True
         return None
 
@@ -216,14 +218,19 @@ class _Exchange:
         size = len(decoder.buffer)
         if why == "cancelled":
             self.abandoned = True
-            return self.finish(Outcome.NO_ANSWER, "wait for the answer abandoned (cancelled)")
+            return self.finish(
+                Outcome.NO_ANSWER, "wait for the answer abandoned (cancelled)"
+            )
         if size == 0:
             return self.finish(Outcome.NO_ANSWER, self._silence(why, detail))
         if why == "closed":
-            return self.finish(Outcome.MALFORMED, f"invalid answer: {_closing_error(decoder)}")
+            return self.finish(
+                Outcome.MALFORMED, f"invalid answer: {_closing_error(decoder)}"
+            )
         if why == "reset":
             return self.finish(
-                Outcome.MALFORMED, f"connection reset after {size} bytes of answer: {detail}"
+                Outcome.MALFORMED,
+                f"connection reset after {size} bytes of answer: {detail}",
             )
         return self.finish(
             Outcome.MALFORMED,
@@ -272,12 +279,18 @@ def exchange(
     ``CANCEL_POLL`` seconds (outcome NO_ANSWER unless an answer had arrived).
     """
     if not isinstance(request, PaymentRequest):
-        raise TypeError(f"request must be a PaymentRequest, not {type(request).__name__}")
+        raise TypeError(
+            f"request must be a PaymentRequest, not {type(request).__name__}"
+        )
     _check_timing(
-        connect_timeout=connect_timeout, answer_timeout=answer_timeout, quiet_period=quiet_period
+        connect_timeout=connect_timeout,
+        answer_timeout=answer_timeout,
+        quiet_period=quiet_period,
     )
     if not isinstance(max_answer_size, int) or max_answer_size < 1:
-        raise ValueError(f"max_answer_size must be a positive int, not {max_answer_size!r}")
+        raise ValueError(
+            f"max_answer_size must be a positive int, not {max_answer_size!r}"
+        )
     state = _Exchange(
         host, port, request, answer_timeout, quiet_period, max_answer_size, cancel_event
     )
@@ -288,13 +301,19 @@ def exchange(
         sock = connect(host, port, connect_timeout, cancel_event)
     except Cancelled:
         state.abandoned = True
-        return state.finish(Outcome.NOT_SENT, "cancelled before the connection was made")
+        return state.finish(
+            Outcome.NOT_SENT, "cancelled before the connection was made"
+        )
     except (OSError, UnicodeError, ValueError, OverflowError) as error:
-        return state.finish(Outcome.NOT_SENT, _connect_failure(host, port, error, connect_timeout))
+        return state.finish(
+            Outcome.NOT_SENT, _connect_failure(host, port, error, connect_timeout)
+        )
     with sock:
         if state.cancelled():
             state.abandoned = True
-            return state.finish(Outcome.NOT_SENT, "cancelled before the request was sent")
+            return state.finish(
+                Outcome.NOT_SENT, "cancelled before the request was sent"
+            )
         failed = state.send(sock, max(connect_timeout, 1.0))
         if failed:
             return failed

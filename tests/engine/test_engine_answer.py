@@ -38,7 +38,9 @@ def answer(**changes: str | None) -> bytes:
         "CF": "POS1-0042",
     }
     fields.update(changes)
-    return encode_fields([(tag, value) for tag, value in fields.items() if value is not None])
+    return encode_fields(
+        [(tag, value) for tag, value in fields.items() if value is not None]
+    )
 
 
 def test_success_carries_what_the_cashier_needs() -> None:
@@ -49,7 +51,10 @@ def test_success_carries_what_the_cashier_needs() -> None:
     assert result.partial is False
     assert result.auth_code == "A1B2C3"
     assert result.card_last4 == "1234"
-    assert (result.application_code, result.application_label) == ("00B", "CB (contactless)")
+    assert (result.application_code, result.application_label) == (
+        "00B",
+        "CB (contactless)",
+    )
     assert (result.read_mode_code, result.read_mode_label) == ("2", "Contactless")
     assert result.failure_code == result.failure_detail == result.failure_label == ""
     assert result.receipt_text == ""
@@ -101,7 +106,9 @@ def test_lower_amount_is_a_partial_authorisation() -> None:
         ({"AE": "1"}, "unknown status"),
     ],
 )
-def test_success_rules_violations_are_protocol_errors(changes: dict, words: str) -> None:
+def test_success_rules_violations_are_protocol_errors(
+    changes: dict, words: str
+) -> None:
     with pytest.raises(ProtocolError, match=words):
         interpret_answer(REQUEST, answer(**changes))
 
@@ -123,10 +130,15 @@ def test_failure_keeps_the_reason_and_its_details() -> None:
 
 
 def test_red_button_without_amount_is_a_failure_not_an_error() -> None:
-    frame = answer(AE="01", AF="11", CB=None, CC=None, CI=None, AA=None, AB=None, AC=None)
+    frame = answer(
+        AE="01", AF="11", CB=None, CC=None, CI=None, AA=None, AB=None, AC=None
+    )
     result = interpret_answer(REQUEST, frame)
     assert result.status is Status.FAILURE
-    assert (result.failure_code, result.failure_label) == ("11", "Cancelled by the operator")
+    assert (result.failure_code, result.failure_label) == (
+        "11",
+        "Cancelled by the operator",
+    )
     assert result.card_last4 == ""
 
 
@@ -138,7 +150,10 @@ def test_failure_without_reason() -> None:
 
 
 def test_failure_echoes_are_not_checked_but_a_foreign_cf_is_rejected() -> None:
-    assert interpret_answer(REQUEST, answer(AE="01", AF="04", CA="07")).failure_code == "04"
+    assert (
+        interpret_answer(REQUEST, answer(AE="01", AF="04", CA="07")).failure_code
+        == "04"
+    )
     with pytest.raises(ProtocolError, match="CF"):
         interpret_answer(REQUEST, answer(AE="01", AF="04", CF="OTHER"))
 
@@ -154,8 +169,15 @@ def test_check_payment_answer() -> None:
         amount=3000, currency_numeric=978, correlation_id="C-1", mode=PaymentMode.CHECK
     )
     frame = encode_fields(
-        [("AE", "10"), ("CA", "01"), ("CB", "3000"), ("CD", "0"), ("CE", "978"),
-         ("CC", "00C"), ("CF", "C-1")]
+        [
+            ("AE", "10"),
+            ("CA", "01"),
+            ("CB", "3000"),
+            ("CD", "0"),
+            ("CE", "978"),
+            ("CC", "00C"),
+            ("CF", "C-1"),
+        ]
     )
     result = interpret_answer(request, frame)
     assert (result.application_code, result.application_label) == ("00C", "Check")

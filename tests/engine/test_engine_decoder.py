@@ -71,7 +71,14 @@ def test_peer_close_with_no_whole_answer(data: bytes, words: str) -> None:
 
 @pytest.mark.parametrize(
     ("data", "offset"),
-    [(b"-", 0), (b"H", None), (b"AE0", None), (b"AE00210x", 7), (b"AE00x", 4), (b"AE00210\x80", 7)],
+    [
+        (b"-", 0),
+        (b"H", None),
+        (b"AE0", None),
+        (b"AE00210x", 7),
+        (b"AE00x", 4),
+        (b"AE00210\x80", 7),
+    ],
 )
 def test_garbage_fails_as_soon_as_it_cannot_become_an_answer(
     data: bytes, offset: int | None

@@ -21,7 +21,9 @@ def test_every_documented_failure_code_has_both_languages() -> None:
 
 
 def test_documented_applications_and_read_modes() -> None:
-    documented = "001 00B 002 00D 003 005 006 007 008 009 00A 00C 00E 00G 00I 00S 00U 00V 000"
+    documented = (
+        "001 00B 002 00D 003 005 006 007 008 009 00A 00C 00E 00G 00I 00S 00U 00V 000"
+    )
     assert set(APPLICATION_LABELS) == set(documented.split())
     assert set(READ_MODE_LABELS) == {"0", "1", "2", "3", "4"}
 
@@ -34,7 +36,12 @@ def test_documented_applications_and_read_modes() -> None:
         (failure_label, "42", "Unknown reason (42)", "Motif inconnu (42)"),
         (failure_label, "", "No reason given", "Motif non communiqué"),
         (application_label, "00C", "Check", "Chèque"),
-        (application_label, "0XY", "Unknown application (0XY)", "Application inconnue (0XY)"),
+        (
+            application_label,
+            "0XY",
+            "Unknown application (0XY)",
+            "Application inconnue (0XY)",
+        ),
         (application_label, "", "", ""),
         (read_mode_label, "1", "Chip (contact)", "Puce (contact)"),
         (read_mode_label, "7", "Unknown read mode (7)", "Mode de lecture inconnu (7)"),

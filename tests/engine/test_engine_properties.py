@@ -38,8 +38,9 @@ requests = st.builds(
     PaymentRequest,
     amount=st.integers(1, 999_999_999_999),
     currency_numeric=st.integers(1, 999),
-    correlation_id=st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1,
-                           max_size=99),
+    correlation_id=st.text(
+        st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=99
+    ),
     direction=st.sampled_from(Direction),
     pos_number=st.from_regex(r"\A[0-9]{2}\Z"),
     protocol_version=st.sampled_from(PROTOCOL_VERSIONS),
@@ -48,11 +49,23 @@ requests = st.builds(
 )
 
 SAMPLE_ANSWER = encode_fields(
-    [("CZ", "0300"), ("AE", "10"), ("CA", "01"), ("CB", "1250"), ("CD", "0"),
-     ("CE", "978"), ("AA", "497010######1234"), ("AB", "2812"), ("AC", "123456"),
-     ("CF", "POS1-0042"), ("ZT", "AK008TUVSQ0k=")]
+    [
+        ("CZ", "0300"),
+        ("AE", "10"),
+        ("CA", "01"),
+        ("CB", "1250"),
+        ("CD", "0"),
+        ("CE", "978"),
+        ("AA", "497010######1234"),
+        ("AB", "2812"),
+        ("AC", "123456"),
+        ("CF", "POS1-0042"),
+        ("ZT", "AK008TUVSQ0k="),
+    ]
 )
-SAMPLE_REQUEST = PaymentRequest(amount=1250, currency_numeric=978, correlation_id="POS1-0042")
+SAMPLE_REQUEST = PaymentRequest(
+    amount=1250, currency_numeric=978, correlation_id="POS1-0042"
+)
 
 
 @st.composite
@@ -74,7 +87,9 @@ def mutations(draw: st.DrawFn, frame: bytes = SAMPLE_ANSWER) -> bytes:
 
 @SETTINGS
 @given(field_lists.filter(bool))
-def test_encode_then_decode_gives_the_fields_back(fields: list[tuple[str, str]]) -> None:
+def test_encode_then_decode_gives_the_fields_back(
+    fields: list[tuple[str, str]],
+) -> None:
     assert decode_fields(encode_fields(fields)) == dict(fields)
 
 
@@ -137,7 +152,9 @@ def test_decoder_gives_the_same_answer_whatever_the_chunks(data: st.DataObject) 
 
 @SETTINGS
 @given(st.lists(st.one_of(st.binary(max_size=40), mutations()), max_size=6))
-def test_decoder_on_arbitrary_chunks_raises_only_protocol_error(chunks: list[bytes]) -> None:
+def test_decoder_on_arbitrary_chunks_raises_only_protocol_error(
+    chunks: list[bytes],
+) -> None:
     decoder = AnswerDecoder(max_size=400)
     try:
         for chunk in [*chunks, b""]:
@@ -175,13 +192,19 @@ def test_redacted_frames_never_show_the_card(
 
 
 @SETTINGS
-@given(requests, st.sampled_from(["approve", "decline", "red_button", "partial", "accepted"]))
+@given(
+    requests,
+    st.sampled_from(["approve", "decline", "red_button", "partial", "accepted"]),
+)
 def test_simulated_answers_are_understood(request: PaymentRequest, kind: str) -> None:
     """The simulator and the codec agree, for any valid request."""
     fields = answer_fields(dict(request.fields()), Scenario(kind=kind, receipt="Merci"))
     result = interpret_answer(request, encode_fields(fields))
-    expected = {"approve": Status.SUCCESS, "partial": Status.SUCCESS,
-                "accepted": Status.ACCEPTED}.get(kind, Status.FAILURE)
+    expected = {
+        "approve": Status.SUCCESS,
+        "partial": Status.SUCCESS,
+        "accepted": Status.ACCEPTED,
+    }.get(kind, Status.FAILURE)
     assert result.status is expected
     if kind == "partial":
         assert result.authorised_amount == max(1, request.amount // 2)
@@ -201,6 +224,7 @@ def test_simulated_answers_are_understood(request: PaymentRequest, kind: str) ->
 def test_scenario_spec_round_trip(
     kind: str, delay: float, segments: int, echo: str, keep_open: bool
 ) -> None:
-    scenario = Scenario(kind=kind, delay=delay, segments=segments, echo_tag=echo,
-                        keep_open=keep_open)
+    scenario = Scenario(
+        kind=kind, delay=delay, segments=segments, echo_tag=echo, keep_open=keep_open
+    )
     assert Scenario.parse(scenario.to_spec()) == scenario

@@ -43,7 +43,13 @@ def test_cz_comes_first_and_bf_is_never_sent() -> None:
 
 @pytest.mark.parametrize(
     ("amount", "field"),
-    [(5, "05"), (1, "01"), (10, "10"), (1250, "1250"), (999_999_999_999, "999999999999")],
+    [
+        (5, "05"),
+        (1, "01"),
+        (10, "10"),
+        (1250, "1250"),
+        (999_999_999_999, "999999999999"),
+    ],
 )
 def test_amount_is_zero_padded_to_two_digits(amount: int, field: str) -> None:
     assert dict(make(amount=amount).fields())["CB"] == field

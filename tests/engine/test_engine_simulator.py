@@ -38,7 +38,11 @@ def test_parse_scenarios() -> None:
     parsed = Scenario.parse(" red-button : af=11 ")
     assert (parsed.kind, parsed.af_code) == ("red_button", "11")
     parsed = Scenario.parse("wrong_echo:echo=cf,keep_open=yes,amount=10")
-    assert (parsed.echo_tag, parsed.keep_open, parsed.partial_amount) == ("CF", True, 10)
+    assert (parsed.echo_tag, parsed.keep_open, parsed.partial_amount) == (
+        "CF",
+        True,
+        10,
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,28 +92,39 @@ def test_default_scenario_approves_and_echoes_the_request(
 def test_queue_is_first_in_first_out_then_default(
     simulator: TerminalSimulator, request_1250: PaymentRequest
 ) -> None:
-    simulator.queue(Scenario(kind="decline", af_code="05", delay=0),
-                    Scenario(kind="accepted", delay=0))
+    simulator.queue(
+        Scenario(kind="decline", af_code="05", delay=0),
+        Scenario(kind="accepted", delay=0),
+    )
     simulator.set_scenario(Scenario(kind="red_button", af_code="06", delay=0))
     outcomes = [pay(simulator, request_1250) for _ in range(3)]
-    assert [o.outcome for o in outcomes] == [Outcome.FAILURE, Outcome.ACCEPTED, Outcome.FAILURE]
+    assert [o.outcome for o in outcomes] == [
+        Outcome.FAILURE,
+        Outcome.ACCEPTED,
+        Outcome.FAILURE,
+    ]
     assert outcomes[0].result.failure_code == "05"
     assert outcomes[2].result.failure_code == "06"
     assert simulator.wait_for_exchanges(3, 5)
     assert [r["scenario"].kind for r in simulator.exchanges] == [
-        "decline", "accepted", "red_button"]
+        "decline",
+        "accepted",
+        "red_button",
+    ]
 
 
-def test_queued_scenario_is_a_copy(simulator: TerminalSimulator,
-                                   request_1250: PaymentRequest) -> None:
+def test_queued_scenario_is_a_copy(
+    simulator: TerminalSimulator, request_1250: PaymentRequest
+) -> None:
     scenario = Scenario(kind="decline", delay=0)
     simulator.queue(scenario)
     scenario.kind = "approve"
     assert pay(simulator, request_1250).outcome is Outcome.FAILURE
 
 
-def test_exchanges_is_a_snapshot(simulator: TerminalSimulator,
-                                 request_1250: PaymentRequest) -> None:
+def test_exchanges_is_a_snapshot(
+    simulator: TerminalSimulator, request_1250: PaymentRequest
+) -> None:
     pay(simulator, request_1250)
     assert simulator.wait_for_exchanges(1, 5)
     snapshot = simulator.exchanges
@@ -164,8 +179,12 @@ def test_unreadable_request_gets_a_format_error(simulator: TerminalSimulator) ->
 
 
 def test_check_payment_has_no_card_data(simulator: TerminalSimulator) -> None:
-    request = PaymentRequest(amount=3000, currency_numeric=978, correlation_id="CHK-1",
-                             mode=PaymentMode.CHECK)
+    request = PaymentRequest(
+        amount=3000,
+        currency_numeric=978,
+        correlation_id="CHK-1",
+        mode=PaymentMode.CHECK,
+    )
     result = pay(simulator, request)
     assert result.outcome is Outcome.SUCCESS
     assert result.result.application_code == "00C"
@@ -232,16 +251,28 @@ def _cli(*args: str) -> list[str]:
 
 
 def test_cli_help() -> None:
-    done = subprocess.run(_cli("--help"), cwd=ROOT, capture_output=True, text=True,
-                          timeout=30, check=False)
+    done = subprocess.run(
+        _cli("--help"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 0
     for option in ("--port", "--scenario", "--delay", "--busy", "--keep-open"):
         assert option in done.stdout
 
 
 def test_cli_rejects_a_bad_scenario() -> None:
-    done = subprocess.run(_cli("--scenario", "refund"), cwd=ROOT, capture_output=True,
-                          text=True, timeout=30, check=False)
+    done = subprocess.run(
+        _cli("--scenario", "refund"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 2
     assert "unknown scenario" in done.stderr
 
@@ -249,15 +280,19 @@ def test_cli_rejects_a_bad_scenario() -> None:
 def test_cli_serves_then_stops_on_ctrl_c(request_1250: PaymentRequest) -> None:
     process = subprocess.Popen(
         _cli("--port", "0", "--scenario", "decline:af=05", "--delay", "0", "--quiet"),
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         line = process.stdout.readline()
         assert "listening on 127.0.0.1:" in line
         port = int(line.split("127.0.0.1:")[1].split()[0])
-        result = exchange("127.0.0.1", port, request_1250, answer_timeout=10,
-                          quiet_period=0.05)
+        result = exchange(
+            "127.0.0.1", port, request_1250, answer_timeout=10, quiet_period=0.05
+        )
         assert result.outcome is Outcome.FAILURE
         assert result.result.failure_code == "05"
         process.send_signal(signal.SIGINT)

@@ -19,7 +19,9 @@ Factory = Callable[..., TerminalSimulator]
 ANSWER_TIMEOUT = 10.0
 
 
-def run(simulator: TerminalSimulator, request: PaymentRequest, **options: object) -> ExchangeResult:
+def run(
+    simulator: TerminalSimulator, request: PaymentRequest, **options: object
+) -> ExchangeResult:
     options.setdefault("answer_timeout", ANSWER_TIMEOUT)
     options.setdefault("quiet_period", 0.1)
     return exchange(simulator.host, simulator.port, request, **options)  # type: ignore[arg-type]
@@ -57,12 +59,20 @@ FAULT_MATRIX: list[tuple[str, Outcome, Callable[[ExchangeResult], bool]]] = [
     ("approve", Outcome.SUCCESS, lambda r: r.result.authorised_amount == 1250),
     ("approve:delay=0.3", Outcome.SUCCESS, lambda r: r.result.auth_code == "123456"),
     ("approve:keep_open=yes", Outcome.SUCCESS, lambda r: r.result.card_last4 == "1234"),
-    ("approve:receipt=Merci", Outcome.SUCCESS, lambda r: r.result.receipt_text == "Merci"),
+    (
+        "approve:receipt=Merci",
+        Outcome.SUCCESS,
+        lambda r: r.result.receipt_text == "Merci",
+    ),
     ("decline:af=05", Outcome.FAILURE, lambda r: r.result.failure_code == "05"),
     ("decline:af=04XYZ", Outcome.FAILURE, lambda r: r.result.failure_detail == "XYZ"),
     ("red_button:af=11", Outcome.FAILURE, lambda r: "CB" not in r.result.fields),
     ("close", Outcome.NO_ANSWER, lambda r: "without answering" in r.error),
-    ("garbage", Outcome.MALFORMED, lambda r: r.result is None and "invalid answer" in r.error),
+    (
+        "garbage",
+        Outcome.MALFORMED,
+        lambda r: r.result is None and "invalid answer" in r.error,
+    ),
     ("split:segments=5", Outcome.SUCCESS, lambda r: r.result.partial is False),
     ("split:segments=3,keep_open=yes", Outcome.SUCCESS, lambda r: r.result is not None),
     ("drip", Outcome.SUCCESS, lambda r: r.result.authorised_amount == 1250),
@@ -72,9 +82,16 @@ FAULT_MATRIX: list[tuple[str, Outcome, Callable[[ExchangeResult], bool]]] = [
     ("wrong_echo:echo=CD", Outcome.MALFORMED, lambda r: "CD" in r.error),
     ("wrong_echo:echo=CE", Outcome.MALFORMED, lambda r: "CE" in r.error),
     ("wrong_echo:echo=CF", Outcome.MALFORMED, lambda r: "CF" in r.error),
-    ("partial", Outcome.SUCCESS, lambda r: (r.result.partial, r.result.authorised_amount)
-     == (True, 625)),
-    ("partial:amount=1000", Outcome.SUCCESS, lambda r: r.result.authorised_amount == 1000),
+    (
+        "partial",
+        Outcome.SUCCESS,
+        lambda r: (r.result.partial, r.result.authorised_amount) == (True, 625),
+    ),
+    (
+        "partial:amount=1000",
+        Outcome.SUCCESS,
+        lambda r: r.result.authorised_amount == 1000,
+    ),
     ("accepted", Outcome.ACCEPTED, lambda r: r.result.status is Status.ACCEPTED),
     ("reset", Outcome.MALFORMED, lambda r: "reset" in r.error),
 ]
@@ -98,8 +115,9 @@ def test_fault_matrix(
     assert result.outcome is outcome, result.error
     assert result.sent is True
     assert result.cancelled is False
-    assert (result.result is not None) == (outcome in (
-        Outcome.SUCCESS, Outcome.FAILURE, Outcome.ACCEPTED))
+    assert (result.result is not None) == (
+        outcome in (Outcome.SUCCESS, Outcome.FAILURE, Outcome.ACCEPTED)
+    )
     assert check(result)
     assert result.request_frame == request_1250.encode()
     assert simulator.wait_for_exchanges(1, 5)
@@ -128,7 +146,9 @@ def test_answer_too_slow_for_the_deadline_is_malformed(
     assert 0 < len(result.answer_frame)
 
 
-def test_refused_connection_is_not_sent(request_1250: PaymentRequest, closed_port: int) -> None:
+def test_refused_connection_is_not_sent(
+    request_1250: PaymentRequest, closed_port: int
+) -> None:
     result = exchange("127.0.0.1", closed_port, request_1250)
     assert result.outcome is Outcome.NOT_SENT
     assert not result.outcome.is_unknown
@@ -136,7 +156,9 @@ def test_refused_connection_is_not_sent(request_1250: PaymentRequest, closed_por
     assert "refused" in result.error
 
 
-def test_connect_timeout_is_not_sent(request_1250: PaymentRequest, full_backlog: int) -> None:
+def test_connect_timeout_is_not_sent(
+    request_1250: PaymentRequest, full_backlog: int
+) -> None:
     result = exchange("127.0.0.1", full_backlog, request_1250, connect_timeout=0.3)
     assert result.outcome is Outcome.NOT_SENT
     assert "timed out after 0.3 s" in result.error
@@ -193,7 +215,11 @@ def test_cancel_before_connecting_is_not_sent(
     cancel = threading.Event()
     cancel.set()
     result = run(simulator, request_1250, cancel_event=cancel)
-    assert (result.outcome, result.cancelled, result.sent) == (Outcome.NOT_SENT, True, False)
+    assert (result.outcome, result.cancelled, result.sent) == (
+        Outcome.NOT_SENT,
+        True,
+        False,
+    )
     assert simulator.exchanges == []
 
 
@@ -219,8 +245,9 @@ def test_busy_terminal_ignoring_a_second_connection(
     make_simulator: Factory, request_1250: PaymentRequest
 ) -> None:
     simulator = make_simulator(Scenario(kind="hang", delay=0), busy_behaviour="ignore")
-    first = threading.Thread(target=run, args=(simulator, request_1250),
-                             kwargs={"answer_timeout": 3})
+    first = threading.Thread(
+        target=run, args=(simulator, request_1250), kwargs={"answer_timeout": 3}
+    )
     first.start()
     try:
         assert _wait_until(lambda: simulator.busy)
@@ -237,8 +264,9 @@ def test_busy_terminal_refusing_a_second_connection(
     make_simulator: Factory, request_1250: PaymentRequest
 ) -> None:
     simulator = make_simulator(Scenario(kind="hang", delay=0), busy_behaviour="refuse")
-    first = threading.Thread(target=run, args=(simulator, request_1250),
-                             kwargs={"answer_timeout": 3})
+    first = threading.Thread(
+        target=run, args=(simulator, request_1250), kwargs={"answer_timeout": 3}
+    )
     first.start()
     try:
         assert _wait_until(lambda: simulator.busy)
@@ -267,9 +295,13 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 
 def test_logs_and_results_never_show_card_data(
-    make_simulator: Factory, request_1250: PaymentRequest, caplog: pytest.LogCaptureFixture
+    make_simulator: Factory,
+    request_1250: PaymentRequest,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    simulator = make_simulator(Scenario(delay=0, masked_card="497010######9876", expiry="2911"))
+    simulator = make_simulator(
+        Scenario(delay=0, masked_card="497010######9876", expiry="2911")
+    )
     with caplog.at_level(logging.DEBUG):
         result = run(simulator, request_1250)
         simulator.wait_for_exchanges(1, 5)
