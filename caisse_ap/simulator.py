@@ -100,6 +100,7 @@ class TerminalSimulator:
                 self._loop.stop()
             raise
         self.port = self._server.sockets[0].getsockname()[1]
+        self._requested_port = self.port  # a restart listens on the same port
         _logger.info("Terminal simulator listening on %s:%s", self.host, self.port)
 
     async def _open(self) -> asyncio.AbstractServer:
@@ -233,10 +234,13 @@ class TerminalSimulator:
         if self._busy:
             await self._turn_away(reader)
             return
+        # Scenario first, busy last: a thread that sees ``busy`` may change
+        # the default scenario or call release_hang() for this transaction.
+        scenario = self._take_scenario()
+        self._release.clear()
         self._busy = True
-        self._release.clear()  # a release_hang() from now on ends this hang
         try:
-            await self._transaction(request, fields, reader, writer)
+            await self._transaction(request, fields, scenario, reader, writer)
         finally:
             self._busy = False
 
@@ -282,10 +286,10 @@ class TerminalSimulator:
         self,
         request: bytes,
         fields: dict[str, str] | None,
+        scenario: Scenario,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
-        scenario = self._take_scenario()
         record: dict[str, Any] = {
             "request": request,
             "request_fields": fields or {},

@@ -214,7 +214,9 @@ def test_restart_after_stop(request_1250: PaymentRequest) -> None:
     simulator = TerminalSimulator(scenario=Scenario(delay=0))
     with simulator:
         assert pay(simulator, request_1250).outcome is Outcome.SUCCESS
+        port = simulator.port
     with simulator:
+        assert simulator.port == port
         assert pay(simulator, request_1250).outcome is Outcome.SUCCESS
     assert len(simulator.exchanges) == 2
 
