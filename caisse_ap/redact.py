@@ -95,6 +95,8 @@ def redact_frame_bytes(frame: bytes) -> bytes:
     return bytes(out)
 
 
+# Characters of a frame worth a log line (an oversize answer is 64 KiB).
+LOG_LIMIT = 2000
 # Control characters are escaped too: a frame must not forge log lines.
 _ESCAPE_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
 

@@ -19,13 +19,12 @@ from .answer import PaymentResult, Status, interpret_answer
 from .connect import CANCEL_POLL, Cancelled, connect
 from .decoder import MAX_ANSWER_SIZE, AnswerDecoder
 from .frame import ProtocolError
-from .redact import redact_frame, redact_frame_bytes
+from .redact import LOG_LIMIT, redact_frame, redact_frame_bytes
 from .request import PaymentRequest
 
 _logger = logging.getLogger(__name__)
 
 RECV_SIZE = 4096
-LOG_LIMIT = 2000  # characters of a frame worth logging
 
 
 class Outcome(str, Enum):
