@@ -92,7 +92,9 @@ def _wrong(tag: str, value: str) -> str:
         return "1" if value == "0" else "0"
     if tag == "CE":
         return "840" if value != "840" else "978"
-    return (value + "X")[-99:] if value else "NOT-YOURS"
+    if not value:
+        return "NOT-YOURS"
+    return value[:-1] + ("B" if value.endswith("A") else "A")  # same length, differs
 
 
 def _with_wrong_echo(fields: list[tuple[str, str]], tag: str) -> list[tuple[str, str]]:
@@ -104,7 +106,7 @@ def _with_wrong_echo(fields: list[tuple[str, str]], tag: str) -> list[tuple[str,
 
 
 def _filler_tags(used: set[str]) -> Iterator[str]:
-    letters = sorted(TAG_ALPHABET, reverse=True)  # Z9, Z8... unlikely to collide
+    letters = sorted(TAG_ALPHABET, reverse=True)  # ZZ, ZY...: far from real tags
     return (a + b for a, b in itertools.product(letters, repeat=2) if a + b not in used)
 
 

@@ -228,3 +228,20 @@ def test_scenario_spec_round_trip(
         kind=kind, delay=delay, segments=segments, echo_tag=echo, keep_open=keep_open
     )
     assert Scenario.parse(scenario.to_spec()) == scenario
+
+
+@SETTINGS
+@given(requests, st.sampled_from(["CA", "CB", "CD", "CE", "CF"]))
+def test_simulated_wrong_echo_is_always_caught(
+    request: PaymentRequest, tag: str
+) -> None:
+    fields = dict(
+        answer_fields(dict(request.fields()), Scenario("wrong_echo", echo_tag=tag))
+    )
+    assert fields[tag] != dict(request.fields())[tag]
+    try:
+        interpret_answer(request, encode_fields(fields.items()))
+    except ProtocolError as error:
+        assert tag in str(error)
+    else:
+        raise AssertionError(f"a wrong {tag} was accepted")
