@@ -10,7 +10,14 @@
     "author": "l10n_fr_pos_caisse_ap_ip contributors",
     "development_status": "Beta",
     "depends": ["point_of_sale"],
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "security/caisse_ap_security.xml",
+        "data/ir_cron.xml",
+        "views/pos_payment_method_views.xml",
+        "views/caisse_ap_transaction_views.xml",
+        "views/pos_payment_views.xml",
+    ],
     "assets": {
         "point_of_sale._assets_pos": [
             "l10n_fr_pos_caisse_ap_ip/static/src/**/*",

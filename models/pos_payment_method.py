@@ -1,12 +1,367 @@
-from odoo import models
+import logging
+import math
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..caisse_ap import codec, transport
+from . import caisse_ap_worker
+from .terminal_address import is_valid_host, terminal_key
+
+_logger = logging.getLogger(__name__)
 
 TERMINAL_KEY = "fr-caisse_ap_ip"
+DEFAULT_PORT = 8888
+TIMEOUT_MIN = 30
+TIMEOUT_MAX = 600
+PROBE_TIMEOUT = 3.0
+MAX_UUID_LENGTH = 64
+# Server-side settings, read again at every payment: safe to change while a
+# session is open (a terminal that got a new address must not force closing
+# the shop's sessions). The fields loaded into the POS are not in this set.
+LIVE_EDITABLE_FIELDS = {
+    "fr_caisse_ap_ip_address",
+    "fr_caisse_ap_ip_port",
+    "fr_caisse_ap_ip_pos_number",
+    "fr_caisse_ap_ip_protocol_version",
+    "fr_caisse_ap_ip_receipt",
+}
 
 
 class PosPaymentMethod(models.Model):
     _inherit = "pos.payment.method"
 
+    # The first four names come from the OCA module: its databases migrate as they are.
+    fr_caisse_ap_ip_address = fields.Char(
+        string="Terminal Address",
+        help="IP address or DNS name of the payment terminal (Caisse-AP over IP).",
+        copy=False,
+    )
+    fr_caisse_ap_ip_port = fields.Integer(
+        string="Terminal Port",
+        default=DEFAULT_PORT,
+        help="TCP port on which the terminal listens for Caisse-AP requests.",
+    )
+    fr_caisse_ap_ip_mode = fields.Selection(
+        [("card", "Card"), ("check", "Check"), ("ancv", "ANCV (holiday vouchers)")],
+        string="Payment Mode",
+        default="card",
+        help="Card: the terminal picks the card application. Check and ANCV force "
+        "the terminal's check or ANCV application.",
+    )
+    fr_caisse_ap_ip_fast_payment = fields.Boolean(
+        string="Fast Payment",
+        default=True,
+        help="Send the amount to the terminal as soon as the payment method is "
+        "selected.",
+    )
+    fr_caisse_ap_ip_pos_number = fields.Char(
+        string="POS Number",
+        default="01",
+        help="Number of this point of sale for the terminal (Caisse-AP tag CA, "
+        "2 digits).",
+    )
+    fr_caisse_ap_ip_protocol_version = fields.Selection(
+        [(version, version) for version in codec.PROTOCOL_VERSIONS],
+        string="Protocol Version",
+        default="0300",
+        help="Caisse-AP protocol version announced to the terminal (tag CZ).",
+    )
+    fr_caisse_ap_ip_timeout = fields.Integer(
+        string="Payment Timeout (s)",
+        default=180,
+        help="How long to wait for the terminal's answer, in seconds (30 to 600). "
+        "Past it, the outcome is unknown and the cashier is asked to check the "
+        "terminal.",
+    )
+    fr_caisse_ap_ip_receipt = fields.Boolean(
+        string="Ask for the Customer Receipt",
+        help="Ask the terminal to send the customer receipt text; it is kept in the "
+        "transaction journal.",
+    )
+
+    @api.constrains(
+        "use_payment_terminal",
+        "fr_caisse_ap_ip_address",
+        "fr_caisse_ap_ip_port",
+        "fr_caisse_ap_ip_pos_number",
+        "fr_caisse_ap_ip_timeout",
+    )
+    def _check_caisse_ap_settings(self):
+        _ = self.env._
+        for method in self.filtered(lambda m: m.use_payment_terminal == TERMINAL_KEY):
+            if not method.fr_caisse_ap_ip_address:
+                raise ValidationError(
+                    _(
+                        "Set the terminal address on payment method %s.",
+                        method.display_name,
+                    )
+                )
+            if not is_valid_host(method.fr_caisse_ap_ip_address):
+                raise ValidationError(
+                    _(
+                        "The terminal address %(address)r of payment method %(method)s "
+                        "is not a valid IP address or DNS name.",
+                        address=method.fr_caisse_ap_ip_address,
+                        method=method.display_name,
+                    )
+                )
+            if not 1 <= method.fr_caisse_ap_ip_port <= 65535:
+                raise ValidationError(
+                    _(
+                        "The terminal port of payment method %(method)s must be "
+                        "between 1 and 65535, not %(port)s.",
+                        method=method.display_name,
+                        port=method.fr_caisse_ap_ip_port,
+                    )
+                )
+            number = method.fr_caisse_ap_ip_pos_number or ""
+            if not (len(number) == 2 and number.isascii() and number.isdigit()):
+                raise ValidationError(
+                    _(
+                        "The POS number of payment method %s must be 2 digits "
+                        "(e.g. 01).",
+                        method.display_name,
+                    )
+                )
+            if not TIMEOUT_MIN <= method.fr_caisse_ap_ip_timeout <= TIMEOUT_MAX:
+                raise ValidationError(
+                    _(
+                        "The payment timeout of payment method %(method)s must be "
+                        "between %(min)s and %(max)s seconds.",
+                        method=method.display_name,
+                        min=TIMEOUT_MIN,
+                        max=TIMEOUT_MAX,
+                    )
+                )
+
     def _get_payment_terminal_selection(self):
         return super()._get_payment_terminal_selection() + [
             (TERMINAL_KEY, self.env._("Caisse AP over IP (France only)"))
         ]
+
+    @api.model
+    def _load_pos_data_fields(self, config_id):
+        # Never the address nor the port: the POS does not talk to the terminal.
+        return super()._load_pos_data_fields(config_id) + [
+            "fr_caisse_ap_ip_mode",
+            "fr_caisse_ap_ip_fast_payment",
+            "fr_caisse_ap_ip_timeout",
+        ]
+
+    def _is_write_forbidden(self, fields):
+        return super()._is_write_forbidden(fields - LIVE_EDITABLE_FIELDS)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._strip_caisse_ap_address(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._strip_caisse_ap_address(vals)
+        return super().write(vals)
+
+    @staticmethod
+    def _strip_caisse_ap_address(vals):
+        address = vals.get("fr_caisse_ap_ip_address")
+        if isinstance(address, str):
+            vals["fr_caisse_ap_ip_address"] = address.strip() or False
+
+    def _caisse_ap_terminal_key(self):
+        self.ensure_one()
+        return terminal_key(self.fr_caisse_ap_ip_address, self.fr_caisse_ap_ip_port)
+
+    # ------------------------------------------------------------------
+    # Test connection button
+    # ------------------------------------------------------------------
+    def action_caisse_ap_test_connection(self):
+        """Open and close a TCP connection to the terminal; nothing is sent."""
+        self.ensure_one()
+        _ = self.env._
+        if not self.env.su and not self.env.user.has_group(
+            "point_of_sale.group_pos_manager"
+        ):
+            raise AccessError(
+                _("Only Point of Sale administrators can test the terminal connection.")
+            )
+        if not self.fr_caisse_ap_ip_address:
+            raise UserError(_("Set the terminal address first."))
+        key = self._caisse_ap_terminal_key()
+        reachable, reason = transport.probe(
+            self.fr_caisse_ap_ip_address,
+            self.fr_caisse_ap_ip_port,
+            timeout=PROBE_TIMEOUT,
+        )
+        _logger.info(
+            "Caisse-AP %s: connection test %s %s",
+            key,
+            "ok" if reachable else "failed",
+            reason,
+        )
+        if reachable:
+            title = _("Terminal reachable")
+            message = _(
+                "The terminal %s accepted a connection (nothing was sent to it).", key
+            )
+        else:
+            title = _("Terminal unreachable")
+            message = _(
+                "Cannot connect to the terminal %(terminal)s: %(reason)s",
+                terminal=key,
+                reason=reason,
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": "success" if reachable else "danger",
+                "sticky": not reachable,
+            },
+        }
+
+    # ------------------------------------------------------------------
+    # RPCs called by the POS (see README): start, status, cancel
+    # ------------------------------------------------------------------
+    def caisse_ap_start(self, data):
+        """Start (or find again) the terminal transaction of a payment line.
+
+        Returns at once; the exchange with the terminal runs in a background
+        thread once this transaction is committed.
+        """
+        values = self._caisse_ap_parse_start(data)
+        self._caisse_ap_check_method()
+        session = self._caisse_ap_check_session(values["pos_session_id"])
+        transactions = self.env["pos.caisse.ap.transaction"]
+        transaction, job = transactions._caisse_ap_start(self, session, values)
+        result = transaction.with_env(self.env)._caisse_ap_dict()
+        if job:
+            caisse_ap_worker.launch(self.env, job)
+        return result
+
+    def caisse_ap_status(self, payment_uuid):
+        """The latest attempt of a payment, swept to unknown when lost."""
+        transaction = self._caisse_ap_checked_transaction(payment_uuid)
+        transaction._caisse_ap_sweep_lost()
+        return transaction.with_env(self.env)._caisse_ap_dict()
+
+    def caisse_ap_cancel(self, payment_uuid):
+        """Record the cashier's cancel request (the terminal has no abort message)."""
+        transaction = self._caisse_ap_checked_transaction(payment_uuid)
+        transaction._caisse_ap_sweep_lost()
+        transaction._caisse_ap_request_cancel()
+        return transaction.with_env(self.env)._caisse_ap_dict()
+
+    # ------------------------------------------------------------------
+    # Checks shared by the RPCs
+    # ------------------------------------------------------------------
+    def _caisse_ap_parse_start(self, data):
+        _ = self.env._
+        if not isinstance(data, dict):
+            raise UserError(_("Invalid payment terminal request."))
+        payment_uuid = self._caisse_ap_check_uuid(data.get("payment_uuid"))
+        amount = data.get("amount")
+        if (
+            isinstance(amount, bool)
+            or not isinstance(amount, (int, float))
+            or not math.isfinite(amount)
+        ):
+            raise UserError(_("Invalid amount for the payment terminal: %s", amount))
+        session_id = data.get("pos_session_id")
+        if isinstance(session_id, bool) or not isinstance(session_id, int):
+            raise UserError(_("Invalid Point of Sale session."))
+        order_uuid = data.get("order_uuid") or ""
+        if not isinstance(order_uuid, str) or len(order_uuid) > MAX_UUID_LENGTH:
+            raise UserError(_("Invalid order reference."))
+        return {
+            "payment_uuid": payment_uuid,
+            "order_uuid": order_uuid,
+            "amount": float(amount),
+            "pos_session_id": session_id,
+            "retry": data.get("retry") is True,
+        }
+
+    def _caisse_ap_check_uuid(self, payment_uuid):
+        if (
+            not isinstance(payment_uuid, str)
+            or not 0 < len(payment_uuid) <= MAX_UUID_LENGTH
+            or not all(" " < char <= "~" for char in payment_uuid)
+        ):
+            raise UserError(self.env._("Invalid payment reference."))
+        return payment_uuid
+
+    def _caisse_ap_check_method(self):
+        """The caller may use this method: a POS user, an active Caisse-AP method
+        of one of the caller's companies."""
+        _ = self.env._
+        if len(self) != 1:
+            raise UserError(_("Exactly one payment method is expected."))
+        if not self.env.su and not self.env.user.has_group(
+            "point_of_sale.group_pos_user"
+        ):
+            raise AccessError(
+                _("Only Point of Sale users can use the payment terminal.")
+            )
+        method = self.sudo()
+        if not method.exists():
+            raise UserError(_("This payment method no longer exists."))
+        if method.company_id and method.company_id not in self.env.companies:
+            raise AccessError(
+                _(
+                    "The payment method %s belongs to another company.",
+                    method.display_name,
+                )
+            )
+        self.check_access("read")
+        if not method.active or method.use_payment_terminal != TERMINAL_KEY:
+            raise UserError(
+                _(
+                    "The payment method %s is not an active Caisse-AP payment "
+                    "terminal.",
+                    method.display_name,
+                )
+            )
+
+    def _caisse_ap_check_session(self, session_id):
+        """The session is open, readable by the caller; its POS offers this method."""
+        _ = self.env._
+        session = self.env["pos.session"].browse(session_id).exists()
+        if not session:
+            raise UserError(_("This Point of Sale session does not exist."))
+        if session.sudo().config_id.company_id not in self.env.companies:
+            raise AccessError(
+                _("This Point of Sale session belongs to another company.")
+            )
+        session.check_access("read")
+        if session.state != "opened":
+            raise UserError(
+                _(
+                    "The Point of Sale session %s is not open: the payment terminal "
+                    "cannot be used.",
+                    session.name,
+                )
+            )
+        if self not in session.config_id.payment_method_ids:
+            raise UserError(
+                _(
+                    "The payment method %(method)s is not available in %(pos)s.",
+                    method=self.sudo().display_name,
+                    pos=session.config_id.display_name,
+                )
+            )
+        return session
+
+    def _caisse_ap_checked_transaction(self, payment_uuid):
+        payment_uuid = self._caisse_ap_check_uuid(payment_uuid)
+        self._caisse_ap_check_method()
+        transaction = self.env["pos.caisse.ap.transaction"]._caisse_ap_latest(
+            payment_uuid
+        )
+        if not transaction or transaction.payment_method_id != self:
+            raise UserError(
+                self.env._("No terminal transaction was found for this payment.")
+            )
+        self._caisse_ap_check_session(transaction.session_id.id)
+        return transaction

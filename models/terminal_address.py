@@ -1,0 +1,42 @@
+"""Terminal address checks, kept apart from the ORM so they stay easy to test."""
+
+import ipaddress
+import re
+
+# One DNS label: letters, digits and inner hyphens, 1 to 63 characters.
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+MAX_DNS_NAME = 253
+
+
+def _is_ip_address(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def is_valid_host(host):
+    """True for an IPv4/IPv6 address or a DNS name, without spaces."""
+    if not isinstance(host, str) or not host or host != host.strip():
+        return False
+    if _is_ip_address(host):
+        return True
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > MAX_DNS_NAME:
+        return False
+    labels = name.split(".")
+    # An all-digit last label is a malformed IPv4 address (192.168.1.300), not a name.
+    return all(_DNS_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
+
+
+def terminal_key(host, port):
+    """``host:port`` identifying one terminal, the same however the host is spelled."""
+    host = (host or "").strip().lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"{host.rstrip('.')}:{port}"
+    if address.version == 6:
+        return f"[{address.compressed}]:{port}"
+    return f"{address.compressed}:{port}"
