@@ -1,0 +1,209 @@
+"""Shared set-up for the back-end tests: a POS with a Caisse-AP method whose
+terminal is the simulator on 127.0.0.1, and RPC helpers that behave like HTTP
+requests in test mode (one TestCursor each, serialised with the worker thread)."""
+
+import json
+import socket
+import time
+import uuid
+
+from odoo import api
+from odoo.tests import TransactionCase, new_test_user
+
+from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import TerminalSimulator
+from ..models import caisse_ap_worker
+from ..models.pos_payment_method import TERMINAL_KEY
+
+WORKER_TIMEOUT = 60  # liveness only: every exchange in these tests takes about a second
+TRANSACTION_KEYS = {
+    "transaction_id",
+    "payment_uuid",
+    "attempt",
+    "state",
+    "final",
+    "amount",
+    "amount_authorised",
+    "partial",
+    "auth_code",
+    "card_last4",
+    "application_label",
+    "read_mode_label",
+    "receipt_text",
+    "failure_code",
+    "message",
+    "cancel_requested",
+}
+
+
+def free_port():
+    """A local TCP port on which nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class CaisseApCommon(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.bank_journal = cls.env["account.journal"].create(
+            {
+                "name": "Caisse-AP Bank",
+                "type": "bank",
+                "code": "CAPB",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.method = cls._create_method("TPE Carte")
+        cls.config = cls.env["pos.config"].create(
+            {
+                "name": "Caisse-AP Shop",
+                "payment_method_ids": [
+                    (6, 0, (cls.method | cls._create_extra_methods()).ids)
+                ],
+            }
+        )
+        cls.session = cls._open_session(cls.config)
+        cls.pos_user = new_test_user(
+            cls.env,
+            login="caisse_ap_cashier",
+            groups="base.group_user,point_of_sale.group_pos_user",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
+        )
+        cls.pos_manager = new_test_user(
+            cls.env,
+            login="caisse_ap_manager",
+            groups="base.group_user,point_of_sale.group_pos_manager",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
+        )
+
+    @classmethod
+    def _create_extra_methods(cls):
+        """More payment methods for the POS (its session opens in setUpClass)."""
+        return cls.env["pos.payment.method"]
+
+    @classmethod
+    def _create_method(cls, name, **values):
+        return cls.env["pos.payment.method"].create(
+            {
+                "name": name,
+                "journal_id": cls.bank_journal.id,
+                "payment_method_type": "terminal",
+                "use_payment_terminal": TERMINAL_KEY,
+                "fr_caisse_ap_ip_address": "127.0.0.1",
+                "fr_caisse_ap_ip_port": 8888,
+                "fr_caisse_ap_ip_timeout": 30,
+                "company_id": cls.company.id,
+                **values,
+            }
+        )
+
+    @classmethod
+    def _open_session(cls, config):
+        config.open_ui()
+        session = config.current_session_id
+        session.set_opening_control(0, None)
+        return session
+
+    def setUp(self):
+        super().setUp()
+        # Cursors opened by the worker thread share this test's transaction.
+        self.registry.enter_test_mode(self.cr)
+        self.addCleanup(self.registry.leave_test_mode)
+        self.simulator = TerminalSimulator(
+            "127.0.0.1", 0, Scenario(kind="approve", delay=0)
+        )
+        self.simulator.start()
+        self.addCleanup(self.simulator.stop)
+        # Registered last, so it runs first: no thread may outlive the test mode.
+        self.addCleanup(self._join_workers)
+        self.method.fr_caisse_ap_ip_port = self.simulator.port
+
+    def _join_workers(self):
+        self.simulator.release_hang()
+        for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
+            self.assertTrue(
+                caisse_ap_worker.wait_for_worker(
+                    self.cr.dbname, payment_uuid, WORKER_TIMEOUT
+                ),
+                f"worker of payment {payment_uuid} still running",
+            )
+
+    def wait_until(self, predicate, timeout=WORKER_TIMEOUT):
+        """Poll ``predicate`` (no database access in it) until it is true."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self.assertLess(time.monotonic(), deadline, "condition not reached in time")
+            time.sleep(0.02)
+
+    # ------------------------------------------------------------------
+    # RPC helpers
+    # ------------------------------------------------------------------
+    def rpc(self, name, *args, user=None, method=None, context=None):
+        """Call an RPC of the payment method like the POS does (own test cursor)."""
+        self.env.flush_all()
+        user = user or self.pos_user
+        method = method or self.method
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, user.id, context or {})
+            result = getattr(env["pos.payment.method"].browse(method.id), name)(*args)
+        self.env.invalidate_all()
+        return result
+
+    def start(
+        self, amount=12.34, payment_uuid=None, retry=False, session=None, **kwargs
+    ):
+        data = {
+            "payment_uuid": payment_uuid or str(uuid.uuid4()),
+            "order_uuid": str(uuid.uuid4()),
+            "amount": amount,
+            "pos_session_id": (session or self.session).id,
+            "retry": retry,
+        }
+        return self.rpc("caisse_ap_start", data, **kwargs)
+
+    def wait(self, payment_uuid):
+        """Wait for the payment's worker; return the latest transaction record."""
+        self.assertTrue(
+            caisse_ap_worker.wait_for_worker(
+                self.cr.dbname, payment_uuid, WORKER_TIMEOUT
+            ),
+            "the worker thread did not finish",
+        )
+        self.env.invalidate_all()
+        return self.transactions(payment_uuid)[:1]
+
+    def pay(self, amount=12.34, **kwargs):
+        """Start a payment, wait for its end: (start dict, transaction, status)."""
+        started = self.start(amount, **kwargs)
+        transaction = self.wait(started["payment_uuid"])
+        caller = {
+            key: kwargs[key] for key in ("user", "method", "context") if key in kwargs
+        }
+        return (
+            started,
+            transaction,
+            self.rpc("caisse_ap_status", started["payment_uuid"], **caller),
+        )
+
+    def transactions(self, payment_uuid=None):
+        domain = [("payment_uuid", "=", payment_uuid)] if payment_uuid else []
+        return self.env["pos.caisse.ap.transaction"].search(
+            domain, order="attempt desc"
+        )
+
+    def bus_messages(self, config=None):
+        """Payloads of the CAISSE_AP_TRANSACTION messages sent to a POS config."""
+        config = config or self.config
+        token = config.access_token
+        messages = self.env["bus.bus"].search([("channel", "like", token)], order="id")
+        payloads = []
+        for message in messages:
+            data = json.loads(message.message)
+            if data.get("type") == f"{token}-CAISSE_AP_TRANSACTION":
+                payloads.append(data["payload"])
+        return payloads

@@ -1,0 +1,240 @@
+import uuid
+from datetime import timedelta
+from unittest.mock import patch
+
+import psycopg2
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..caisse_ap.scenario import Scenario
+from ..models.caisse_ap_transaction import PosCaisseApTransaction
+from .common import CaisseApCommon
+
+
+@tagged("post_install", "-at_install")
+class TestBackendConcurrency(CaisseApCommon):
+    @classmethod
+    def _create_extra_methods(cls):
+        # A second method on the same terminal (e.g. card and ANCV on one device).
+        cls.neighbour = cls._create_method("TPE Voisin", fr_caisse_ap_ip_mode="ancv")
+        return cls.neighbour
+
+    def setUp(self):
+        super().setUp()
+        self.neighbour.fr_caisse_ap_ip_port = self.simulator.port
+
+    def hold_terminal(self):
+        """Start a payment the terminal keeps until release_hang()."""
+        self.simulator.set_scenario(Scenario(kind="hang", delay=0))
+        started = self.start()
+        self.wait_until(lambda: self.simulator.busy)
+        self.simulator.set_scenario(Scenario(kind="approve", delay=0))
+        return started
+
+    # ------------------------------------------------------------------
+    # One transaction per terminal
+    # ------------------------------------------------------------------
+    def test_busy_terminal(self):
+        first = self.hold_terminal()
+        for method in (self.method, self.neighbour):
+            with (
+                self.subTest(method=method.name),
+                self.assertRaisesRegex(UserError, "busy"),
+            ):
+                self.start(method=method)
+        self.assertEqual(len(self.transactions()), 1, "a refused start records nothing")
+
+        self.simulator.release_hang()
+        self.assertEqual(self.wait(first["payment_uuid"]).state, "unknown")
+        _started, _transaction, status = self.pay(method=self.neighbour)
+        self.assertEqual(status["state"], "success", "the terminal is free again")
+        self.assertEqual(len(self.simulator.exchanges), 2)
+        self.assertEqual(
+            self.simulator.busy_connections, 0, "nothing was sent while busy"
+        )
+
+    def test_busy_index_decides_a_race(self):
+        """Two starts that both passed the check: PostgreSQL lets one through."""
+        self.hold_terminal()
+        with patch.object(PosCaisseApTransaction, "search_count", return_value=0):
+            with self.assertRaisesRegex(UserError, "busy"):
+                self.start()
+        self.assertEqual(len(self.transactions()), 1)
+
+    def test_busy_index_in_database(self):
+        first = self.hold_terminal()
+        transaction = self.transactions(first["payment_uuid"])
+        with (
+            mute_logger("odoo.sql_db"),
+            self.assertRaises(psycopg2.errors.UniqueViolation),
+        ):
+            with self.env.cr.savepoint():
+                transaction.copy({"payment_uuid": "other", "state": "pending"})
+        # Final transactions do not hold the terminal.
+        transaction.copy({"payment_uuid": "old", "state": "failure"})
+
+    # ------------------------------------------------------------------
+    # Idempotency
+    # ------------------------------------------------------------------
+    def test_repeat_after_success_sends_nothing(self):
+        started, transaction, _status = self.pay()
+        for retry in (False, True):
+            again = self.start(payment_uuid=started["payment_uuid"], retry=retry)
+            self.assertEqual(again["transaction_id"], transaction.id)
+            self.assertEqual(again["state"], "success")
+        self.assertEqual(len(self.simulator.exchanges), 1)
+        self.assertEqual(len(self.transactions()), 1)
+
+    def test_repeat_while_running_sends_nothing(self):
+        first = self.hold_terminal()
+        again = self.start(payment_uuid=first["payment_uuid"])
+        self.assertEqual(again["transaction_id"], first["transaction_id"])
+        self.assertFalse(again["final"])
+        self.simulator.release_hang()
+        self.wait(first["payment_uuid"])
+        self.assertEqual(len(self.simulator.exchanges), 1)
+        self.assertEqual(self.simulator.busy_connections, 0)
+
+    def test_retry_after_failure(self):
+        self.simulator.queue(Scenario(kind="decline", delay=0))
+        started, first, status = self.pay()
+        self.assertEqual(status["state"], "failure")
+        again = self.start(payment_uuid=started["payment_uuid"])
+        self.assertEqual(again["attempt"], 2)
+        second = self.wait(started["payment_uuid"])
+        self.assertEqual(second.state, "success")
+        self.assertNotEqual(first, second)
+        self.assertEqual(
+            [exchange["request_fields"]["CF"] for exchange in self.simulator.exchanges],
+            [first.correlation_id, second.correlation_id],
+        )
+        self.assertNotEqual(first.correlation_id, second.correlation_id)
+
+    def test_unknown_needs_the_cashiers_retry(self):
+        self.simulator.queue(Scenario(kind="close", delay=0))
+        started, first, status = self.pay()
+        self.assertEqual(status["state"], "unknown")
+        again = self.start(payment_uuid=started["payment_uuid"])
+        self.assertEqual(
+            again["transaction_id"], first.id, "no resend without the cashier's choice"
+        )
+        self.assertEqual(len(self.simulator.exchanges), 1)
+        retried = self.start(payment_uuid=started["payment_uuid"], retry=True)
+        self.assertEqual(retried["attempt"], 2)
+        self.assertEqual(self.wait(started["payment_uuid"]).state, "success")
+        self.assertEqual(len(self.simulator.exchanges), 2)
+
+    def test_payment_stays_with_its_method(self):
+        started, _transaction, _status = self.pay()
+        with self.assertRaisesRegex(UserError, "another payment method"):
+            self.start(payment_uuid=started["payment_uuid"], method=self.neighbour)
+        with self.assertRaisesRegex(UserError, "No terminal transaction"):
+            self.rpc("caisse_ap_status", started["payment_uuid"], method=self.neighbour)
+
+    # ------------------------------------------------------------------
+    # Cancel
+    # ------------------------------------------------------------------
+    def test_cancel_before_sending(self):
+        # Holding the test lock keeps the worker from even marking the request sent.
+        with self.registry.test_lock:
+            started = self.start()
+            cancelled = self.rpc("caisse_ap_cancel", started["payment_uuid"])
+            self.assertEqual(cancelled["state"], "cancel_requested")
+            self.assertTrue(cancelled["cancel_requested"])
+            self.assertIn("red button", cancelled["message"])
+        transaction = self.wait(started["payment_uuid"])
+        self.assertEqual(transaction.state, "error")
+        self.assertFalse(transaction.sent_at)
+        status = self.rpc("caisse_ap_status", started["payment_uuid"])
+        self.assertIn("cancelled before being sent", status["message"])
+        self.assertEqual(self.simulator.exchanges, [])
+
+    def test_answer_after_cancel_is_recorded(self):
+        self.simulator.set_scenario(Scenario(kind="approve", delay=1.0))
+        started = self.start()
+        self.wait_until(lambda: self.simulator.busy)
+        # The worker needs the test lock to record the answer: the cancel comes first.
+        with self.registry.test_lock:
+            cancelled = self.rpc("caisse_ap_cancel", started["payment_uuid"])
+        self.assertEqual(cancelled["state"], "cancel_requested")
+        transaction = self.wait(started["payment_uuid"])
+        self.assertEqual(transaction.state, "success")
+        self.assertTrue(transaction.cancel_requested)
+        status = self.rpc("caisse_ap_status", started["payment_uuid"])
+        self.assertTrue(status["cancel_requested"])
+        self.assertIn("before the cancellation", status["message"])
+        self.assertEqual(
+            [message["state"] for message in self.bus_messages()],
+            ["cancel_requested", "success"],
+        )
+
+    def test_cancel_after_the_end_changes_nothing(self):
+        started, _transaction, _status = self.pay()
+        cancelled = self.rpc("caisse_ap_cancel", started["payment_uuid"])
+        self.assertEqual(cancelled["state"], "success")
+        self.assertFalse(cancelled["cancel_requested"])
+
+    # ------------------------------------------------------------------
+    # Lost transactions
+    # ------------------------------------------------------------------
+    def make_lost(self, state="sent", key=None, overdue=True):
+        now = fields.Datetime.now()
+        return self.env["pos.caisse.ap.transaction"].create(
+            {
+                "payment_method_id": self.method.id,
+                "config_id": self.config.id,
+                "session_id": self.session.id,
+                "payment_uuid": str(uuid.uuid4()),
+                "terminal_key": key or self.method._caisse_ap_terminal_key(),
+                "currency_id": self.config.currency_id.id,
+                "amount": 10,
+                "state": state,
+                "started_at": now - timedelta(minutes=10),
+                "sent_at": state != "pending" and now - timedelta(minutes=10),
+                "deadline": now + timedelta(seconds=-1 if overdue else 600),
+                "company_id": self.company.id,
+            }
+        )
+
+    def test_status_sweeps_a_lost_transaction(self):
+        lost = self.make_lost()
+        status = self.rpc("caisse_ap_status", lost.payment_uuid)
+        self.assertEqual(status["state"], "unknown")
+        self.assertIn("check on the terminal", status["message"])
+        self.assertEqual(self.bus_messages()[-1]["state"], "unknown")
+
+    def test_cron_sweeps_lost_transactions(self):
+        sent = self.make_lost("sent", key="10.0.0.1:8888")
+        cancelled = self.make_lost("cancel_requested", key="10.0.0.2:8888")
+        never_sent = self.make_lost("pending", key="10.0.0.3:8888")
+        running = self.make_lost("sent", key="10.0.0.4:8888", overdue=False)
+        self.env.ref(
+            "l10n_fr_pos_caisse_ap_ip.ir_cron_caisse_ap_sweep"
+        ).method_direct_trigger()
+        self.env.invalidate_all()
+        self.assertEqual(sent.state, "unknown")
+        self.assertEqual(cancelled.state, "unknown")
+        self.assertEqual(
+            never_sent.state, "error", "never handed to the terminal: not charged"
+        )
+        self.assertEqual(running.state, "sent")
+
+    def test_a_lost_transaction_frees_its_terminal(self):
+        lost = self.make_lost()
+        _started, _transaction, status = self.pay()
+        self.assertEqual(status["state"], "success")
+        self.assertEqual(lost.state, "unknown")
+
+    def test_answer_after_the_sweep_is_recorded(self):
+        self.simulator.set_scenario(Scenario(kind="approve", delay=1.0))
+        started = self.start()
+        self.wait_until(lambda: self.simulator.busy)
+        with self.registry.test_lock:
+            transaction = self.transactions(started["payment_uuid"])
+            transaction.deadline = fields.Datetime.now() - timedelta(seconds=1)
+            swept = self.rpc("caisse_ap_status", started["payment_uuid"])
+        self.assertEqual(swept["state"], "unknown")
+        self.assertEqual(self.wait(started["payment_uuid"]).state, "success")

@@ -1,0 +1,216 @@
+from odoo import Command
+from odoo.tests import tagged
+
+from ..caisse_ap.scenario import Scenario
+from .common import TRANSACTION_KEYS, CaisseApCommon, free_port
+
+
+@tagged("post_install", "-at_install")
+class TestBackendPayment(CaisseApCommon):
+    def test_success(self):
+        self.simulator.set_scenario(
+            Scenario(kind="approve", delay=0, receipt="TICKET CLIENT\nMERCI")
+        )
+        self.method.fr_caisse_ap_ip_receipt = True
+        started, transaction, status = self.pay(12.34)
+
+        self.assertEqual(set(started), TRANSACTION_KEYS)
+        self.assertEqual(
+            started["state"], "pending", "start returns before the exchange"
+        )
+        self.assertFalse(started["final"])
+        self.assertEqual(set(status), TRANSACTION_KEYS)
+        self.assertEqual(status["state"], "success")
+        self.assertTrue(status["final"])
+        self.assertEqual(status["transaction_id"], transaction.id)
+        self.assertEqual(status["attempt"], 1)
+        self.assertEqual(status["amount"], 12.34)
+        self.assertEqual(status["amount_authorised"], 12.34)
+        self.assertFalse(status["partial"])
+        self.assertEqual(status["auth_code"], "123456")
+        self.assertEqual(status["card_last4"], "1234")
+        self.assertEqual(status["application_label"], "CB (contact)")
+        self.assertEqual(status["read_mode_label"], "Contactless")
+        self.assertEqual(status["receipt_text"], "TICKET CLIENT\nMERCI")
+        self.assertEqual(status["message"], "")
+        self.assertFalse(status["cancel_requested"])
+
+        [exchange] = self.simulator.exchanges
+        request = exchange["request_fields"]
+        self.assertEqual(request["CB"], "1234")
+        self.assertEqual(request["CD"], "0")
+        self.assertEqual(request["CE"], f"{self.config.currency_id.iso_numeric:03d}")
+        self.assertEqual(request["CA"], "01")
+        self.assertEqual(request["CZ"], "0300")
+        self.assertEqual(request["CK"], "100")
+        self.assertNotIn("CC", request, "a card payment lets the terminal choose")
+
+        self.assertEqual(transaction.direction, "debit")
+        self.assertEqual(transaction.session_id, self.session)
+        self.assertEqual(transaction.config_id, self.config)
+        self.assertEqual(transaction.user_id, self.pos_user)
+        self.assertEqual(transaction.company_id, self.company)
+        self.assertEqual(transaction.terminal_key, f"127.0.0.1:{self.simulator.port}")
+        self.assertEqual(transaction.order_uuid and len(transaction.order_uuid), 36)
+        self.assertTrue(transaction.sent_at and transaction.ended_at)
+        self.assertIn("CB0041234", transaction.request_frame)
+        self.assertIn("AA0041234", transaction.answer_frame)
+        for secret in ("497010", "2812"):
+            self.assertNotIn(
+                secret, transaction.answer_frame, "no card number nor expiry is stored"
+            )
+        # The POS hears about it on its bus channel.
+        notified = self.bus_messages()
+        self.assertEqual(notified[-1]["state"], "success")
+        self.assertEqual(notified[-1]["transaction_id"], transaction.id)
+
+    def test_modes_and_settings_reach_the_terminal(self):
+        self.method.write(
+            {
+                "fr_caisse_ap_ip_pos_number": "07",
+                "fr_caisse_ap_ip_protocol_version": "0320",
+            }
+        )
+        for mode, forced in (("check", "00C"), ("ancv", "00V")):
+            with self.subTest(mode=mode):
+                # _write: past the open-session guard, not what this test is about.
+                self.method._write({"fr_caisse_ap_ip_mode": mode})
+                started, transaction, status = self.pay(5)
+                self.assertEqual(status["state"], "success")
+                request = self.simulator.exchanges[-1]["request_fields"]
+                self.assertEqual(request["CC"], forced)
+                self.assertEqual(request["CA"], "07")
+                self.assertEqual(request["CZ"], "0320")
+                self.assertEqual(transaction.mode, mode)
+
+    def test_declined(self):
+        self.simulator.set_scenario(Scenario(kind="decline", delay=0, af_code="05"))
+        _started, transaction, status = self.pay()
+        self.assertEqual(status["state"], "failure")
+        self.assertTrue(status["final"])
+        self.assertEqual(status["failure_code"], "05")
+        self.assertIn("Forbidden", status["message"])
+        self.assertIn("05", status["message"])
+        self.assertFalse(status["amount_authorised"])
+        self.assertEqual(transaction.failure_label, "Forbidden")
+
+    def test_red_button(self):
+        self.simulator.set_scenario(Scenario(kind="red_button", delay=0, af_code="11"))
+        _started, _transaction, status = self.pay()
+        self.assertEqual(status["state"], "failure")
+        self.assertEqual(status["failure_code"], "11")
+
+    def test_unknown_outcomes(self):
+        """Whatever may hide a payment is "unknown", never a failure."""
+        for kind in ("close", "garbage", "wrong_echo", "accepted", "reset", "hang"):
+            with self.subTest(kind=kind):
+                self.simulator.set_scenario(Scenario(kind=kind, delay=0))
+                started = self.start()
+                if kind == "hang":
+                    # The terminal keeps the payment until the test lets it go.
+                    self.wait_until(lambda: self.simulator.busy)
+                    self.simulator.release_hang()
+                transaction = self.wait(started["payment_uuid"])
+                status = self.rpc("caisse_ap_status", started["payment_uuid"])
+                self.assertEqual(status["state"], "unknown")
+                self.assertTrue(status["final"])
+                self.assertIn("check on the terminal", status["message"])
+                self.assertTrue(transaction.error_message)
+                self.assertTrue(transaction.sent_at)
+
+    def test_connection_refused(self):
+        self.method.fr_caisse_ap_ip_port = free_port()
+        _started, transaction, status = self.pay()
+        self.assertEqual(status["state"], "error")
+        self.assertTrue(status["final"])
+        self.assertIn("not sent", status["message"])
+        self.assertIn("refused", transaction.error_message)
+        self.assertEqual(self.bus_messages()[-1]["state"], "error")
+
+    def test_partial_authorisation(self):
+        self.simulator.set_scenario(
+            Scenario(kind="partial", delay=0, partial_amount=1000)
+        )
+        _started, _transaction, status = self.pay(12.34)
+        self.assertEqual(status["state"], "success")
+        self.assertTrue(status["partial"])
+        self.assertEqual(status["amount_authorised"], 10.0)
+        self.assertIn("Partial payment", status["message"])
+
+    def test_refund(self):
+        started, transaction, status = self.pay(-5.5)
+        self.assertEqual(self.simulator.exchanges[-1]["request_fields"]["CD"], "1")
+        self.assertEqual(self.simulator.exchanges[-1]["request_fields"]["CB"], "550")
+        self.assertEqual(transaction.direction, "credit")
+        self.assertEqual(transaction.amount, 5.5)
+        self.assertEqual(status["state"], "success")
+        self.assertEqual(started["amount"], -5.5)
+        self.assertEqual(status["amount_authorised"], -5.5)
+
+    def test_xpf_has_no_decimals(self):
+        xpf = self.env.ref("base.XPF")
+        xpf.active = True
+        journals = {
+            kind: self.env["account.journal"].create(
+                {
+                    "name": f"XPF {kind}",
+                    "type": kind,
+                    "code": f"XP{kind[0].upper()}",
+                    "currency_id": xpf.id,
+                    "company_id": self.company.id,
+                }
+            )
+            for kind in ("sale", "bank")
+        }
+        method = self._create_method(
+            "TPE XPF",
+            journal_id=journals["bank"].id,
+            fr_caisse_ap_ip_port=self.simulator.port,
+        )
+        pricelist = self.env["product.pricelist"].create(
+            {"name": "XPF", "currency_id": xpf.id}
+        )
+        config = self.env["pos.config"].create(
+            {
+                "name": "Boutique Papeete",
+                "journal_id": journals["sale"].id,
+                "invoice_journal_id": journals["sale"].id,
+                "pricelist_id": pricelist.id,
+                "available_pricelist_ids": [Command.set(pricelist.ids)],
+                "payment_method_ids": [Command.set(method.ids)],
+            }
+        )
+        self.assertEqual(config.currency_id, xpf)
+        session = self._open_session(config)
+        started = self.start(1500, session=session, method=method)
+        transaction = self.wait(started["payment_uuid"])
+        request = self.simulator.exchanges[-1]["request_fields"]
+        self.assertEqual(request["CB"], "1500")
+        self.assertEqual(request["CE"], "953")
+        self.assertEqual(transaction.state, "success")
+        self.assertEqual(transaction.amount, 1500)
+        self.assertEqual(transaction.currency_id, xpf)
+
+    def test_pos_payment_is_linked(self):
+        _started, transaction, status = self.pay(12.34)
+        order = self.env["pos.order"].create(
+            {
+                "session_id": self.session.id,
+                "amount_total": 12.34,
+                "amount_tax": 0,
+                "amount_paid": 12.34,
+                "amount_return": 0,
+            }
+        )
+        payment = self.env["pos.payment"].create(
+            {
+                "pos_order_id": order.id,
+                "payment_method_id": self.method.id,
+                "amount": 12.34,
+                "uuid": transaction.payment_uuid,
+            }
+        )
+        self.assertEqual(payment.caisse_ap_transaction_id, transaction)
+        self.assertEqual(payment.card_no, "1234")
+        self.assertEqual(payment.payment_method_authcode, "123456")
+        self.assertEqual(transaction.pos_order_id, order)

@@ -1,0 +1,162 @@
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.modules import neutralize
+from odoo.tests import tagged
+
+from ..models.pos_payment_method import TERMINAL_KEY
+from ..models.terminal_address import is_valid_host, terminal_key
+from .common import CaisseApCommon, free_port
+
+
+@tagged("post_install", "-at_install")
+class TestBackendPaymentMethod(CaisseApCommon):
+    def test_defaults_keep_the_oca_names(self):
+        method = self.env["pos.payment.method"].create(
+            {"name": "New", "journal_id": self.bank_journal.id}
+        )
+        self.assertEqual(method.fr_caisse_ap_ip_port, 8888)
+        self.assertEqual(method.fr_caisse_ap_ip_mode, "card")
+        self.assertTrue(method.fr_caisse_ap_ip_fast_payment)
+        self.assertEqual(method.fr_caisse_ap_ip_pos_number, "01")
+        self.assertEqual(method.fr_caisse_ap_ip_protocol_version, "0300")
+        self.assertEqual(method.fr_caisse_ap_ip_timeout, 180)
+        self.assertFalse(method.fr_caisse_ap_ip_receipt)
+
+    def test_constraints_only_for_this_terminal(self):
+        # Another method may carry any value: the fields mean nothing there.
+        other = self.env["pos.payment.method"].create(
+            {
+                "name": "Plain bank",
+                "journal_id": self.bank_journal.id,
+                "fr_caisse_ap_ip_port": 0,
+                "fr_caisse_ap_ip_pos_number": "x",
+                "fr_caisse_ap_ip_timeout": 1,
+            }
+        )
+        self.assertFalse(other.fr_caisse_ap_ip_address)
+        with self.assertRaisesRegex(ValidationError, "Set the terminal address"):
+            other.write(
+                {
+                    "payment_method_type": "terminal",
+                    "use_payment_terminal": TERMINAL_KEY,
+                }
+            )
+
+    def test_constraints(self):
+        method = self._create_method("Checked", fr_caisse_ap_ip_address=" 10.0.0.7 ")
+        self.assertEqual(
+            method.fr_caisse_ap_ip_address, "10.0.0.7", "spaces are stripped"
+        )
+        bad_values = [
+            ({"fr_caisse_ap_ip_address": False}, "Set the terminal address"),
+            (
+                {"fr_caisse_ap_ip_address": "10.0.0.300"},
+                "not a valid IP address or DNS name",
+            ),
+            (
+                {"fr_caisse_ap_ip_address": "tpe shop.lan"},
+                "not a valid IP address or DNS name",
+            ),
+            (
+                {"fr_caisse_ap_ip_address": "-tpe.lan"},
+                "not a valid IP address or DNS name",
+            ),
+            ({"fr_caisse_ap_ip_port": 0}, "between 1 and 65535"),
+            ({"fr_caisse_ap_ip_port": 65536}, "between 1 and 65535"),
+            ({"fr_caisse_ap_ip_pos_number": "1"}, "2 digits"),
+            ({"fr_caisse_ap_ip_pos_number": "0A"}, "2 digits"),
+            ({"fr_caisse_ap_ip_pos_number": "001"}, "2 digits"),
+            ({"fr_caisse_ap_ip_timeout": 29}, "between 30 and 600"),
+            ({"fr_caisse_ap_ip_timeout": 601}, "between 30 and 600"),
+        ]
+        for vals, message in bad_values:
+            with (
+                self.subTest(vals=vals),
+                self.assertRaisesRegex(ValidationError, message),
+            ):
+                with self.env.cr.savepoint():  # its rollback drops the refused value
+                    method.write(vals)
+        for address in ("tpe-caisse1.shop.lan", "192.168.1.50", "fe80::1", "TPE"):
+            method.fr_caisse_ap_ip_address = address
+        method.write(
+            {
+                "fr_caisse_ap_ip_port": 65535,
+                "fr_caisse_ap_ip_pos_number": "99",
+                "fr_caisse_ap_ip_timeout": 600,
+            }
+        )
+
+    def test_address_helpers(self):
+        self.assertTrue(is_valid_host("::1"))
+        self.assertTrue(is_valid_host("tpe.example.com."))
+        self.assertFalse(is_valid_host(""))
+        self.assertFalse(is_valid_host("a" * 64 + ".lan"))
+        self.assertFalse(is_valid_host("1.2.3"))
+        self.assertEqual(terminal_key(" TPE.Shop.LAN ", 8888), "tpe.shop.lan:8888")
+        self.assertEqual(terminal_key("FE80:0:0::1", 5), "[fe80::1]:5")
+
+    def test_pos_gets_only_what_it_needs(self):
+        loaded = self.env["pos.payment.method"]._load_pos_data_fields(self.config.id)
+        for name in (
+            "fr_caisse_ap_ip_mode",
+            "fr_caisse_ap_ip_fast_payment",
+            "fr_caisse_ap_ip_timeout",
+        ):
+            self.assertIn(name, loaded)
+        self.assertNotIn("fr_caisse_ap_ip_address", loaded)
+        self.assertNotIn("fr_caisse_ap_ip_port", loaded)
+        data = self.config.current_session_id.load_data(
+            ["pos.config", "pos.payment.method"]
+        )
+        record = next(
+            r for r in data["pos.payment.method"]["data"] if r["id"] == self.method.id
+        )
+        self.assertNotIn("fr_caisse_ap_ip_address", record)
+        self.assertEqual(record["fr_caisse_ap_ip_mode"], "card")
+
+    def test_edit_while_session_open(self):
+        # A terminal that changed address must not force closing the sessions...
+        self.method.write(
+            {"fr_caisse_ap_ip_address": "10.1.2.3", "fr_caisse_ap_ip_port": 9000}
+        )
+        # ...but what the open POS has loaded stays as it is until the session closes.
+        with self.assertRaisesRegex(UserError, "close and validate"):
+            self.method.fr_caisse_ap_ip_mode = "check"
+
+    def test_test_connection_reachable(self):
+        action = self.method.with_user(
+            self.pos_manager
+        ).action_caisse_ap_test_connection()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertIn(f"127.0.0.1:{self.simulator.port}", action["params"]["message"])
+        self.assertEqual(
+            self.simulator.exchanges, [], "a connection test is not a transaction"
+        )
+        self.assertFalse(self.transactions())
+
+    def test_test_connection_unreachable(self):
+        self.method.fr_caisse_ap_ip_port = free_port()
+        action = self.method.with_user(
+            self.pos_manager
+        ).action_caisse_ap_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("refused", action["params"]["message"])
+
+    def test_test_connection_for_managers_only(self):
+        with self.assertRaises(AccessError):
+            self.method.with_user(self.pos_user).action_caisse_ap_test_connection()
+
+    def test_neutralize_blanks_the_addresses(self):
+        queries = list(
+            neutralize.get_neutralization_queries(["l10n_fr_pos_caisse_ap_ip"])
+        )
+        self.assertEqual(len(queries), 1)
+        self.env.flush_all()
+        for query in queries:
+            self.env.cr.execute(query)
+        self.env.invalidate_all()
+        self.assertFalse(self.method.fr_caisse_ap_ip_address)
+        # The neutralized method refuses to pay instead of reaching any terminal.
+        with self.assertRaisesRegex(UserError, "No terminal address"):
+            self.start()
+        self.assertFalse(self.transactions())
