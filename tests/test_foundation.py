@@ -16,6 +16,7 @@ class TestFoundation(TestPointOfSaleHttpCommon):
                 "name": "Card (Caisse-AP)",
                 "journal_id": cls.bank_journal.id,
                 "use_payment_terminal": TERMINAL_KEY,
+                "fr_caisse_ap_ip_address": "127.0.0.1",
             }
         )
         cls.main_pos_config.write(
