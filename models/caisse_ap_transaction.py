@@ -227,28 +227,14 @@ class PosCaisseApTransaction(models.Model):
             )
         config = session.config_id.sudo()
         currency = config.currency_id
-        direction, minor = self._caisse_ap_minor_amount(values["amount"], currency)
         attempt = latest.attempt + 1 if latest else 1
-        compact_uuid = re.sub(r"[^0-9A-Za-z]", "", payment_uuid)[:20]
-        correlation_id = f"{compact_uuid}-{attempt}"
-        try:
-            request = codec.PaymentRequest(
-                amount=minor,
-                currency_numeric=currency.iso_numeric,
-                correlation_id=correlation_id,
-                direction=direction,
-                pos_number=method.fr_caisse_ap_ip_pos_number,
-                protocol_version=method.fr_caisse_ap_ip_protocol_version,
-                mode=codec.PaymentMode(method.fr_caisse_ap_ip_mode or "card"),
-                request_receipt=bool(method.fr_caisse_ap_ip_receipt),
-            )
-        except codec.ProtocolError as error:
-            raise UserError(_("The payment request is not valid: %s", error)) from None
+        request = self._caisse_ap_request(
+            method, currency, values["amount"], payment_uuid, attempt
+        )
 
         key = method._caisse_ap_terminal_key()
-        transactions._caisse_ap_sweep(
-            [("terminal_key", "=", key)]
-        )  # free a terminal held by a lost one
+        # A lost transaction must not keep the terminal busy.
+        transactions._caisse_ap_sweep([("terminal_key", "=", key)])
         if transactions.search_count(
             [("terminal_key", "=", key), ("state", "in", ACTIVE_STATES)], limit=1
         ):
@@ -263,10 +249,12 @@ class PosCaisseApTransaction(models.Model):
             "payment_uuid": payment_uuid,
             "attempt": attempt,
             "terminal_key": key,
-            "correlation_id": correlation_id,
+            "correlation_id": request.correlation_id,
             "currency_id": currency.id,
-            "amount": minor / 10**currency.decimal_places,
-            "direction": "credit" if direction is codec.Direction.CREDIT else "debit",
+            "amount": request.amount / 10**currency.decimal_places,
+            "direction": (
+                "credit" if request.direction is codec.Direction.CREDIT else "debit"
+            ),
             "mode": request.mode.value,
             "request_frame": codec.redact_frame(request.encode()),
             "started_at": now,
@@ -276,7 +264,8 @@ class PosCaisseApTransaction(models.Model):
             "company_id": config.company_id.id,
         }
         try:
-            # The index decides when two starts race past the check above.
+            # The index decides when two starts race past the check above (an
+            # expected violation: no "bad query" in the log).
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 transaction = transactions.create(vals)
         except psycopg2.errors.UniqueViolation as error:
@@ -294,7 +283,7 @@ class PosCaisseApTransaction(models.Model):
             vals["direction"],
             currency.name,
             vals["amount"],
-            minor,
+            request.amount,
             vals["mode"],
             vals["request_frame"],
         )
@@ -311,6 +300,28 @@ class PosCaisseApTransaction(models.Model):
             answer_timeout=float(timeout),
         )
         return transaction, job
+
+    @api.model
+    def _caisse_ap_request(self, method, currency, amount, payment_uuid, attempt):
+        """The engine's request for this attempt, or a UserError saying why not."""
+        direction, minor = self._caisse_ap_minor_amount(amount, currency)
+        # CF lets the answer be matched with this very attempt.
+        compact_uuid = re.sub(r"[^0-9A-Za-z]", "", payment_uuid)[:20]
+        try:
+            return codec.PaymentRequest(
+                amount=minor,
+                currency_numeric=currency.iso_numeric,
+                correlation_id=f"{compact_uuid}-{attempt}",
+                direction=direction,
+                pos_number=method.fr_caisse_ap_ip_pos_number,
+                protocol_version=method.fr_caisse_ap_ip_protocol_version,
+                mode=codec.PaymentMode(method.fr_caisse_ap_ip_mode or "card"),
+                request_receipt=bool(method.fr_caisse_ap_ip_receipt),
+            )
+        except codec.ProtocolError as error:
+            raise UserError(
+                self.env._("The payment request is not valid: %s", error)
+            ) from None
 
     @api.model
     def _caisse_ap_minor_amount(self, amount, currency):
