@@ -115,7 +115,7 @@ class PosCaisseApTransaction(models.Model):
             ("success", "Success"),
             ("failure", "Failure"),
             ("unknown", "Unknown Outcome"),
-            ("error", "Not Sent"),
+            ("error", "Error (not sent)"),
         ],
         required=True,
         readonly=True,
