@@ -20,7 +20,7 @@ function newOrderToPay(product = "Desk Pad", quantity = "1") {
         ProductScreen.addOrderline(product, quantity),
         ProductScreen.clickPayButton(),
         PaymentScreen.isShown(),
-    ];
+    ].flat();
 }
 
 function receiptThenNextOrder() {
@@ -84,7 +84,7 @@ registry.category("web_tour.tours").add("CaisseApCardFlowsTour", {
             CaisseAp.noticeNotification("approved the payment although a cancel was requested"),
             receiptThenNextOrder(),
             ProductScreen.isShown(),
-        ].flat(),
+        ].flat(2),
 });
 
 /**
@@ -111,19 +111,19 @@ registry.category("web_tour.tours").add("CaisseApSplitModesRefundTour", {
             CaisseAp.clickSend(),
             receiptThenNextOrder(),
 
-            // 7. Check (00C) and ANCV (00V) next to the card: 4.80 = 2.00 + 1.50 + 1.30.
-            newOrderToPay("Letter Tray", "1"),
+            // 7. Check (00C) and ANCV (00V) next to the card: 5.94 = 2.00 + 1.00 + 2.94.
+            newOrderToPay("Desk Pad", "3"),
             PaymentScreen.clickPaymentMethod(CHECK),
             PaymentScreen.clickNumpad("2"),
             PaymentScreen.selectedPaymentlineHas(CHECK, "2.00"),
             CaisseAp.clickSend(),
             CaisseAp.lineIsDone(),
             PaymentScreen.clickPaymentMethod(ANCV),
-            PaymentScreen.clickNumpad("1 . 5"),
-            PaymentScreen.selectedPaymentlineHas(ANCV, "1.50"),
+            PaymentScreen.clickNumpad("1"),
+            PaymentScreen.selectedPaymentlineHas(ANCV, "1.00"),
             CaisseAp.clickSend(),
             CaisseAp.lineIsDone(),
-            PaymentScreen.remainingIs("1.30"),
+            PaymentScreen.remainingIs("2.94"),
             PaymentScreen.clickPaymentMethod(CARD),
             receiptThenNextOrder(),
 
@@ -139,7 +139,7 @@ registry.category("web_tour.tours").add("CaisseApSplitModesRefundTour", {
             PaymentScreen.clickPaymentMethod(CARD),
             receiptThenNextOrder(),
             ProductScreen.isShown(),
-        ].flat(),
+        ].flat(2),
 });
 
 /**
@@ -176,5 +176,5 @@ registry.category("web_tour.tours").add("CaisseApReloadBusyTour", {
             PaymentScreen.clickValidate(),
             receiptThenNextOrder(),
             ProductScreen.isShown(),
-        ].flat(),
+        ].flat(2),
 });
