@@ -1,0 +1,384 @@
+"""Lanes benchmark: N tills pay at the same moment on a real prefork Odoo server.
+
+For each N (default 1, 10 and 50): a fresh database, N simulated terminals
+that make the customer take ``--delay`` seconds (default 20), N POS configs
+with an open session and a payment method on their own terminal, and an Odoo
+server with ``--workers=2``. N authenticated JSON-RPC sessions call
+``caisse_ap_start`` at the same moment, exactly like the POS, then poll
+``caisse_ap_status`` like the POS does (every ``--poll`` s) and every
+``--fast-poll`` s around the expected answer, to time when the outcome
+becomes visible. Meanwhile a probe reads the user's name every 0.5 s.
+
+Goals (exit status 1 when one is missed): every payment done correctly (one
+request per terminal, right amount, success) for every N; at the largest N
+(50 by default), probe p95 during the storm < 250 ms; no HTTP worker kept busy
+for a long stretch (< 5 s) while the customers pay.
+
+Small run: python3 bench/lanes.py --lanes 1,3 --delay 5
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import common as c
+
+PROBE_GOAL = 0.250  # seconds, probe p95 at the largest N
+BUSY_GOAL = 5.0  # seconds: a worker held for a payment would show the whole delay
+
+
+def parse_args():
+    parser = c.base_parser(__doc__)
+    parser.add_argument(
+        "--lanes",
+        default="1,10,50",
+        help="comma-separated numbers of lanes, one run each (default 1,10,50)",
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=20.0,
+        help="customer delay on the terminals, seconds (default 20)",
+    )
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=1.0,
+        help="status poll interval while the customer pays, like the POS (default 1)",
+    )
+    parser.add_argument(
+        "--fast-poll",
+        type=float,
+        default=0.1,
+        help="status poll interval from --fast-window s before the expected answer "
+        "(default 0.1): the resolution of the answer-to-visible latency",
+    )
+    parser.add_argument(
+        "--fast-window",
+        type=float,
+        default=1.0,
+        help="start fast polling this many seconds before the answer (default 1)",
+    )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=10.0,
+        help="seconds of probing before the storm, the idle reference (default 10)",
+    )
+    parser.add_argument(
+        "--probe-interval", type=float, default=0.5, help="seconds (default 0.5)"
+    )
+    return parser.parse_args()
+
+
+def run_lane(
+    lane: dict[str, Any],
+    session: c.Session,
+    barrier: threading.Barrier,
+    args,
+    result: dict[str, Any],
+) -> None:
+    try:
+        barrier.wait(timeout=120)
+        data = c.payment_data(lane, lane["amount"])
+        result["uuid"] = data["payment_uuid"]
+        result["sent"] = time.time()
+        first = session.caisse_ap_start(lane["method_id"], data)
+        result["started"] = time.time()
+        result["first"] = first
+        if first.get("final"):
+            result["final"], result["seen"], result["polls"] = first, time.time(), 0
+            return
+        final, seen, polls = c.wait_final(
+            session,
+            lane["method_id"],
+            data["payment_uuid"],
+            timeout=args.delay + 120,
+            interval=args.fast_poll,
+            slow_interval=args.poll,
+            fast_from=result["sent"] + args.delay - args.fast_window,
+        )
+        result.update(final=final, seen=seen, polls=polls)
+    except Exception as error:  # reported in the table
+        result["error"] = f"{type(error).__name__}: {error}"
+
+
+def check_lane(lane, result, terminal) -> str:
+    """'' when the payment was done correctly, else what went wrong."""
+    if result.get("error"):
+        return result["error"]
+    final = result.get("final")
+    if not final:
+        return "no final state within the time limit"
+    if final["state"] != "success":
+        return f"state {final['state']}: {final['message']}"
+    if abs(final["amount"] - lane["amount"]) > 0.001:
+        return f"amount {final['amount']} instead of {lane['amount']}"
+    if final["auth_code"] != "123456" or final["card_last4"] != "1234":
+        return f"card data {final['auth_code']!r} {final['card_last4']!r}"
+    exchanges = terminal.exchanges
+    if len(exchanges) != 1:
+        return f"{len(exchanges)} requests reached the terminal"
+    amount = exchanges[0]["request_fields"].get("CB", "").lstrip("0")
+    if amount != str(lane["minor"]):
+        return f"terminal asked for {amount} instead of {lane['minor']}"
+    return ""
+
+
+def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
+    c.log(f"=== {count} lane(s), customer delay {args.delay:g} s ===")
+    db = bench.new_database(f"lanes{count}")
+    terminals = bench.terminals(count, c.Scenario("approve", delay=args.delay))
+    lanes = c.setup_lanes(bench, db, terminals.ports)
+    for lane in lanes:
+        lane["minor"] = 1000 + lane["index"]  # 10.00, 10.01, ...: one per lane
+        lane["amount"] = lane["minor"] / 100
+    server = bench.server(db)
+    server.start()
+    sessions = c.authenticate_many(server.http_port, db, count)
+    probe_session = c.Session(server.http_port, db).authenticate()
+    # Warm-up: both workers load the registry; every lane's model code runs once.
+    warm = c.Prober(probe_session, 0.05, 3.0)
+    warm.run()
+    for lane, session in zip(lanes, sessions, strict=True):
+        session.call("pos.payment.method", "read", [[lane["method_id"]], ["name"]])
+
+    horizon = args.idle + args.delay + 300
+    probe = c.Prober(probe_session, args.probe_interval, horizon)
+    sampler = c.WorkerSampler(server, terminals.ports, 0.2, horizon)
+    idle_start = time.time()
+    probe.start()
+    sampler.start()
+    time.sleep(args.idle)
+    before = server.resources()
+    log_errors_before = len(server.log_lines(" ERROR ", " CRITICAL "))
+
+    results: list[dict[str, Any]] = [{} for _ in lanes]
+    barrier = threading.Barrier(count)
+    threads = [
+        threading.Thread(
+            target=run_lane,
+            args=(lane, session, barrier, args, result),
+            name=f"lane-{lane['index']}",
+            daemon=True,
+        )
+        for lane, session, result in zip(lanes, sessions, results, strict=True)
+    ]
+    storm_start = time.time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(args.delay + 240)
+    storm_end = max([r.get("seen", 0) for r in results] + [time.time() - 0.001])
+    time.sleep(2)
+    after = server.resources()
+    probe.stop()
+    sampler.stop()
+
+    problems = [
+        check_lane(lane, result, terminals[lane["index"]])
+        for lane, result in zip(lanes, results, strict=True)
+    ]
+    answered = [
+        e["ended_at"] for t in terminals for e in t.exchanges if e.get("ended_at")
+    ]
+    all_started = max((r.get("started", storm_start) for r in results), default=0)
+    first_answer = min(answered, default=storm_end)
+    paying = (all_started, first_answer)
+    latencies = [
+        r["seen"] - t.exchanges[0]["ended_at"]
+        for r, t in zip(results, terminals, strict=True)
+        if r.get("final") and t.exchanges and t.exchanges[0].get("ended_at")
+    ]
+    starts = [r["started"] - r["sent"] for r in results if "started" in r]
+    paying_samples = sampler.between(*paying)
+    idle_samples = sampler.between(idle_start, storm_start)
+    run = {
+        "count": count,
+        "ok": sum(1 for p in problems if not p),
+        "problems": [p for p in problems if p],
+        "requests": sum(len(t.exchanges) for t in terminals),
+        "start": starts,
+        "latency": latencies,
+        "polls": [r.get("polls", 0) for r in results],
+        "probe_idle": probe.between(idle_start, storm_start),
+        "probe_paying": probe.between(*paying),
+        "probe_answers": probe.between(first_answer, storm_end),
+        "probe_storm": probe.between(storm_start, storm_end),
+        "probe_failures": probe.failures_between(idle_start, storm_end),
+        "paying_seconds": max(0.0, paying[1] - paying[0]),
+        "in_service": [s["in_service"] for s in paying_samples],
+        "both_busy": [s["busy_workers"] >= server.workers for s in paying_samples],
+        "longest_busy": sampler.longest_busy(*paying) if paying_samples else 0.0,
+        "terminal_sockets": max(
+            (s["terminal_sockets"] for s in paying_samples),
+            key=lambda d: sum(d.values()),
+            default={},
+        ),
+        "threads_idle": max((s["http_threads"] for s in idle_samples), default=0),
+        "threads_paying": max((s["http_threads"] for s in paying_samples), default=0),
+        "rss_before": before["total"]["rss"],
+        "rss_after": after["total"]["rss"],
+        "processes": after["total"]["processes"],
+        "log_errors": len(server.log_lines(" ERROR ", " CRITICAL "))
+        - log_errors_before,
+    }
+    for problem in run["problems"][:5]:
+        c.log(f"lane problem: {problem}")
+    server.stop()
+    terminals.stop()
+    c.log(
+        f"{count} lane(s): {run['ok']}/{count} ok, probe storm p95 "
+        f"{c.ms(c.percentile(run['probe_storm'], 0.95))} ms"
+    )
+    return run
+
+
+def span(values) -> str:
+    count, p50, p95, top = c.summary_ms(values)
+    return f"{p50} / {p95} / {top} ({count})"
+
+
+def report(runs: list[dict[str, Any]], args) -> c.Report:
+    rep = c.Report("lanes", "Lanes benchmark (bench/lanes.py)")
+    rep.note(
+        f"Prefork Odoo, `--workers=2 --max-cron-threads=1 --limit-time-real=120`; "
+        f"customer delay {args.delay:g} s on every terminal; status polled every "
+        f"{args.poll:g} s like the POS, every {args.fast_poll:g} s from "
+        f"{args.fast_window:g} s before the expected answer. Times in ms as "
+        "p50 / p95 / max (count)."
+    )
+    rep.table(
+        (
+            "lanes",
+            "paid correctly",
+            "terminal requests",
+            "start RPC",
+            "terminal answer → status visible",
+            "status polls per lane",
+        ),
+        [
+            (
+                r["count"],
+                f"{r['ok']} / {r['count']}",
+                r["requests"],
+                span(r["start"]),
+                span(r["latency"]),
+                f"{c.percentile(r['polls'], 0.5):.0f}",
+            )
+            for r in runs
+        ],
+        "Payments",
+    )
+    rep.table(
+        (
+            "lanes",
+            "idle",
+            "customers paying",
+            "answers arriving",
+            "whole storm",
+            "probe errors",
+        ),
+        [
+            (
+                r["count"],
+                span(r["probe_idle"]),
+                span(r["probe_paying"]),
+                span(r["probe_answers"]),
+                span(r["probe_storm"]),
+                r["probe_failures"],
+            )
+            for r in runs
+        ],
+        f"Probe: an unrelated read every {args.probe_interval:g} s (ms)",
+    )
+    rep.table(
+        (
+            "lanes",
+            "paying window (s)",
+            "requests in service, mean / max",
+            "both workers busy",
+            "longest busy stretch of a worker (s)",
+            "terminal sockets held by",
+            "threads in HTTP workers idle → paying",
+            "RSS before → after (MiB)",
+            "Odoo ERROR lines",
+        ),
+        [
+            (
+                r["count"],
+                f"{r['paying_seconds']:.1f}",
+                f"{_mean(r['in_service']):.2f} / {max(r['in_service'], default=0)}",
+                f"{100 * _mean(r['both_busy']):.0f} % of samples",
+                f"{r['longest_busy']:.1f}",
+                ", ".join(f"{k}: {v}" for k, v in sorted(r["terminal_sockets"].items()))
+                or "-",
+                f"{r['threads_idle']} → {r['threads_paying']}",
+                f"{c.mib(r['rss_before'])} → {c.mib(r['rss_after'])}",
+                r["log_errors"],
+            )
+            for r in runs
+        ],
+        "Server while the customers pay (sampled every 0.2 s from /proc)",
+    )
+    rep.note(
+        "*Paying window*: from the last start RPC answered to the first terminal "
+        "answer. *Requests in service*: established connections on the HTTP port "
+        "held by the HTTP workers (Odoo answers HTTP/1.0 and closes each "
+        "connection): the lanes' own status polls and the probe. A worker pinned "
+        "by a payment would stay busy for the whole customer delay. *Terminal "
+        "sockets*: TCP connections to the simulated terminals, by Odoo process "
+        "kind (the background threads). RSS: all Odoo processes (master, HTTP "
+        "workers, cron worker, bus), before the storm and 2 s after the last "
+        "outcome."
+    )
+    for r in runs:
+        if r["problems"]:
+            rep.note(
+                f"Problems with {r['count']} lanes: " + "; ".join(r["problems"][:10])
+            )
+    largest = max(runs, key=lambda r: r["count"])
+    for r in runs:
+        rep.check(
+            f"{r['count']} lane(s): all paid correctly",
+            r["ok"] == r["count"],
+            f"{r['ok']} / {r['count']}",
+        )
+    p95 = c.percentile(largest["probe_storm"], 0.95)
+    rep.check(
+        f"probe p95 during the storm < {PROBE_GOAL * 1000:.0f} ms at "
+        f"{largest['count']} lanes",
+        p95 < PROBE_GOAL,
+        f"{c.ms(p95)} ms",
+    )
+    longest = max(r["longest_busy"] for r in runs)
+    rep.check(
+        f"no HTTP worker busy for {BUSY_GOAL:g} s in a row while customers pay",
+        longest < BUSY_GOAL,
+        f"longest {longest:.1f} s",
+    )
+    return rep
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def main() -> int:
+    args = parse_args()
+    counts = [int(n) for n in args.lanes.split(",") if n.strip()]
+    runs = []
+    with c.Bench("lanes", args.template, args.keep) as bench:
+        bench.build_template()
+        for count in counts:
+            runs.append(one_run(bench, count, args))
+    rep = report(runs, args)
+    rep.save(write=not args.no_write)
+    return 0 if rep.ok else 1
+
+
+if __name__ == "__main__":
+    c.run_main(main)
