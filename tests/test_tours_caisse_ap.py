@@ -23,6 +23,7 @@ RECEIPT = "TICKET CLIENT SIMULATEUR\nCB 1234\nMERCI"
 # "pays".
 CUSTOMER_DELAY = 6.0
 WORKER_TIMEOUT = 60  # liveness only
+TOUR_TIMEOUT = 240  # liveness only: the longest tour takes about a minute
 
 
 @tagged("post_install", "-at_install")
@@ -117,7 +118,7 @@ class TestCaisseApTours(TestPointOfSaleHttpCommon):
     # ------------------------------------------------------------------
     def _run_tour(self, name, keep_running=()):
         self.main_pos_config.with_user(self.pos_user).open_ui()
-        self.start_pos_tour(name, login="pos_user")
+        self.start_pos_tour(name, login="pos_user", timeout=TOUR_TIMEOUT)
         for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
             if payment_uuid not in keep_running:
                 self.assertTrue(
@@ -294,7 +295,10 @@ class TestCaisseApTours(TestPointOfSaleHttpCommon):
         """Reload during a payment resumes it; a terminal busy elsewhere refuses."""
         # Another register, on terminal B, starts a payment: the customer takes long.
         other_config = self.env["pos.config"].create({"name": "Caisse voisine"})
-        other_method = self._caisse_ap_method("TPE Voisin (caisse 2)")
+        # A long timeout: the other payment must stay active during the whole tour.
+        other_method = self._caisse_ap_method(
+            "TPE Voisin (caisse 2)", fr_caisse_ap_ip_timeout=600
+        )
         other_method.fr_caisse_ap_ip_port = self.terminal_b.port
         other_config.payment_method_ids = [Command.link(other_method.id)]
         other_config.open_ui()
@@ -321,17 +325,42 @@ class TestCaisseApTours(TestPointOfSaleHttpCommon):
         )
         self.assertEqual(other.state, "sent")
 
-        self.terminal.queue(Scenario(kind="approve", delay=CUSTOMER_DELAY))
+        self.terminal.queue(
+            Scenario(kind="approve", delay=CUSTOMER_DELAY),  # reload meanwhile
+            Scenario(kind="approve", delay=4),  # the POS goes offline meanwhile
+            Scenario(kind="partial", partial_amount=99),
+            Scenario(kind="approve"),
+        )
         self._run_tour("CaisseApReloadBusyTour", keep_running=(other_uuid,))
 
+        requests = self._requests(self.terminal, 4)
+        self.assertEqual(
+            [r["CB"] for r in requests],
+            ["198", "198", "198", "99"],
+            "nothing sent twice",
+        )
+        resumed, offline, partial, busy = self._orders()
+        self.assertEqual(set((resumed | offline | partial).mapped("state")), {"paid"})
+
         # 8. The reloaded page followed the running payment: one request, one attempt.
-        self.assertEqual(len(self._requests(self.terminal, 1)), 1, "nothing sent again")
-        resumed, busy = self._orders()
-        self.assertEqual(resumed.state, "paid")
         payment = resumed.payment_ids
         self.assertPaidByTerminal(payment, 1.98)
         [attempt] = self._journal(payment)
         self.assertEqual(attempt.state, "success")
+
+        # Network: the first start never reached the server, the Retry did.
+        payment = offline.payment_ids
+        self.assertPaidByTerminal(payment, 1.98)
+        [attempt] = self._journal(payment)
+        self.assertEqual((attempt.attempt, attempt.state), (1, "success"))
+
+        # Partial authorisation: 0.99 of 1.98 on the first line, the rest on a second.
+        first, second = partial.payment_ids.sorted("id")
+        self.assertPaidByTerminal(first, 0.99)
+        self.assertPaidByTerminal(second, 0.99)
+        [attempt] = self._journal(first)
+        self.assertTrue(attempt.partial)
+        self.assertEqual((attempt.amount, attempt.amount_authorised), (1.98, 0.99))
 
         # 9. Busy: nothing recorded nor sent for this register, the other payment
         # undisturbed.

@@ -145,6 +145,7 @@ registry.category("web_tour.tours").add("CaisseApSplitModesRefundTour", {
 /**
  * Flows 8 and 9: a page reload during a payment resumes the line (by payment uuid, nothing is
  * sent twice); a terminal busy with another register's payment refuses this one, clearly.
+ * Also: network errors, partial authorisation.
  */
 registry.category("web_tour.tours").add("CaisseApReloadBusyTour", {
     steps: () =>
@@ -162,6 +163,31 @@ registry.category("web_tour.tours").add("CaisseApReloadBusyTour", {
             PaymentScreen.isShown(),
             CaisseAp.lineIsDone(),
             PaymentScreen.clickValidate(),
+            receiptThenNextOrder(),
+
+            // Network: the start cannot reach the server -> clear dialog, nothing sent, Retry;
+            // the server is lost while the customer pays -> the POS keeps waiting.
+            newOrderToPay(),
+            CaisseAp.setOffline(true),
+            PaymentScreen.clickPaymentMethod(CARD),
+            CaisseAp.dialogSays("The payment could not be started", "cannot be reached"),
+            Dialog.confirm(),
+            CaisseAp.noPaymentInProgress(),
+            CaisseAp.setOffline(false),
+            CaisseAp.clickRetry(),
+            CaisseAp.waitingForCard(),
+            CaisseAp.setOffline(true),
+            CaisseAp.noticeContains("still waiting for the terminal"),
+            CaisseAp.setOffline(false),
+            receiptThenNextOrder(),
+
+            // Partial authorisation: the line takes the authorised amount, with a notice.
+            newOrderToPay(),
+            PaymentScreen.clickPaymentMethod(CARD),
+            CaisseAp.noticeNotification("authorised only"),
+            CaisseAp.lineIsDone(),
+            PaymentScreen.remainingIs("0.99"),
+            PaymentScreen.clickPaymentMethod(CARD),
             receiptThenNextOrder(),
 
             // 9. The neighbour's terminal is busy with another register's payment.

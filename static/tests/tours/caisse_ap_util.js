@@ -132,3 +132,18 @@ export function noticeNotification(text) {
         trigger: `.o_notification.o_caisse_ap_notice:contains("${text}")`,
     };
 }
+
+/** Cuts (or restores) the POS's connection to the Odoo server, as the POS sees it. */
+export function setOffline(offline) {
+    return {
+        content: offline ? "the POS loses the Odoo server" : "the POS reaches the server again",
+        trigger: "body",
+        run: () => {
+            if (offline) {
+                posmodel.data.network.offline = true;
+            } else {
+                window.dispatchEvent(new Event("online"));
+            }
+        },
+    };
+}
