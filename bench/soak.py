@@ -1,0 +1,252 @@
+"""Soak: 1,000 sequential payments on a real prefork Odoo server; no leak, no failure.
+
+One POS config, open session and Caisse-AP payment method on one simulated
+terminal that answers at once (``--delay``, default 0 s). Payments go one
+after the other through the JSON-RPC API, like the POS: ``caisse_ap_start``
+then ``caisse_ap_status`` every ``--poll`` s until the outcome. Every tenth
+payment is declined and every tenth is partially approved, so that each
+outcome path runs hundreds of times.
+
+Before (after ``--warmup`` payments) and after (``--settle`` s of quiet), and
+every 100 payments, the script reads from /proc, summed over the Odoo
+processes (master, HTTP workers, cron worker, bus): open file descriptors,
+threads and RSS; and from PostgreSQL the connections to the database.
+
+Goals (exit status 1 otherwise): 0 failures (every payment reaches its
+expected state, one request per payment at the terminal); at the end, threads
+back to their starting count (+1 tolerated), open files within +10, database
+connections within +2 and RSS within +max(32 MiB, 5 %) of the start.
+
+Small run: python3 bench/soak.py --payments 100
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import common as c
+
+FDS_NOISE = 10
+THREADS_NOISE = 1
+PG_NOISE = 2
+RSS_NOISE_BYTES = 32 * 1048576
+RSS_NOISE_RATIO = 0.05
+
+
+def parse_args():
+    parser = c.base_parser(__doc__)
+    parser.add_argument("--payments", type=int, default=1000, help="default 1000")
+    parser.add_argument(
+        "--warmup", type=int, default=20, help="payments before the first reading"
+    )
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="customer delay, seconds (default 0)"
+    )
+    parser.add_argument(
+        "--poll", type=float, default=0.05, help="status poll interval (default 0.05)"
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="quiet seconds before the last reading (default 5)",
+    )
+    parser.add_argument(
+        "--every", type=int, default=100, help="reading every N payments (default 100)"
+    )
+    return parser.parse_args()
+
+
+def expected_for(index: int) -> tuple[str, str]:
+    """(simulator scenario, expected state) of payment number ``index``."""
+    if index % 10 == 8:
+        return "decline", "failure"
+    if index % 10 == 9:
+        return "partial", "success"
+    return "approve", "success"
+
+
+def reading(server: c.OdooServer, db: str, done: int) -> dict[str, Any]:
+    resources = server.resources()
+    return {
+        "payments": done,
+        "at": time.time(),
+        **resources["total"],
+        "per_kind": resources["per_kind"],
+        "pg": c.pg_connections(db),
+    }
+
+
+def pay(session, lane, terminal, index, args) -> tuple[str, float]:
+    """'' or what went wrong, and the seconds from start to visible outcome."""
+    kind, expected = expected_for(index)
+    terminal.queue(c.Scenario(kind, delay=args.delay))
+    data = c.payment_data(lane, round(5 + (index % 97) / 100, 2))
+    started = time.perf_counter()
+    try:
+        first = session.caisse_ap_start(lane["method_id"], data)
+        final = first if first.get("final") else None
+        if final is None:
+            final, _seen, _polls = c.wait_final(
+                session,
+                lane["method_id"],
+                data["payment_uuid"],
+                timeout=args.delay + 60,
+                interval=args.poll,
+            )
+    except Exception as error:  # counted as a failure
+        return f"#{index}: {type(error).__name__}: {error}", 0.0
+    elapsed = time.perf_counter() - started
+    if final is None:
+        return f"#{index}: no outcome within {args.delay + 60:.0f} s", elapsed
+    if final["state"] != expected:
+        return f"#{index} ({kind}): {final['state']}: {final['message']}", elapsed
+    return "", elapsed
+
+
+def main() -> int:
+    args = parse_args()
+    failures: list[str] = []
+    durations: list[float] = []
+    readings: list[dict[str, Any]] = []
+    with c.Bench("soak", args.template, args.keep) as bench:
+        bench.build_template()
+        db = bench.new_database("soak")
+        terminals = bench.terminals(1)
+        terminal = terminals[0]
+        lane = c.setup_lanes(bench, db, terminals.ports)[0]
+        server = bench.server(db)
+        server.start()
+        session = c.Session(server.http_port, db).authenticate()
+        c.log(f"warm-up: {args.warmup} payments")
+        for index in range(args.warmup):
+            problem, _elapsed = pay(session, lane, terminal, index, args)
+            if problem:
+                failures.append(f"warm-up {problem}")
+        time.sleep(args.settle)
+        readings.append(reading(server, db, 0))
+        errors_before = len(server.log_lines(" ERROR ", " CRITICAL "))
+        requests_before = len(terminal.exchanges)
+        started = time.time()
+        for number in range(1, args.payments + 1):
+            problem, elapsed = pay(
+                session, lane, terminal, args.warmup + number - 1, args
+            )
+            durations.append(elapsed)
+            if problem:
+                failures.append(problem)
+                c.log(f"failure {problem}")
+            if number % args.every == 0 and number < args.payments:
+                readings.append(reading(server, db, number))
+                c.log(
+                    f"{number} payments, {len(failures)} failure(s), "
+                    f"fds {readings[-1]['fds']} threads {readings[-1]['threads']} "
+                    f"rss {c.mib(readings[-1]['rss'])} MiB"
+                )
+        wall = time.time() - started
+        terminal.wait_for_exchanges(requests_before + args.payments, 10)
+        requests = len(terminal.exchanges) - requests_before
+        time.sleep(args.settle)
+        readings.append(reading(server, db, args.payments))
+        errors = server.log_lines(" ERROR ", " CRITICAL ")[errors_before:]
+        server.stop()
+
+    first, last = readings[0], readings[-1]
+    rep = c.Report("soak", "Soak (bench/soak.py)")
+    rep.note(
+        f"{args.payments} sequential payments after {args.warmup} warm-up ones, "
+        f"customer delay {args.delay:g} s, status polled every {args.poll:g} s; "
+        "80 % approved, 10 % declined, 10 % partially approved. Prefork Odoo "
+        "(`--workers=2 --max-cron-threads=1`). Readings summed over the Odoo "
+        f"processes from /proc; the last one after {args.settle:g} s of quiet."
+    )
+    count, p50, p95, top = c.summary_ms(durations)
+    rep.table(
+        (
+            "payments",
+            "failures",
+            "terminal requests",
+            "start → outcome visible, p50 / p95 / max (ms)",
+            "payments per second",
+            "Odoo ERROR lines",
+        ),
+        [
+            (
+                count,
+                len(failures),
+                requests,
+                f"{p50} / {p95} / {top}",
+                f"{args.payments / wall:.1f}",
+                len(errors),
+            )
+        ],
+        "Payments",
+    )
+    rep.table(
+        ("after payments", "open fds", "threads", "RSS (MiB)", "PG connections"),
+        [
+            (r["payments"], r["fds"], r["threads"], c.mib(r["rss"]), r["pg"])
+            for r in readings
+        ],
+        "Server resources (all Odoo processes)",
+    )
+    kinds = sorted(set(first["per_kind"]) | set(last["per_kind"]))
+    rep.table(
+        ("process", "processes", "fds start → end", "threads", "RSS (MiB)"),
+        [
+            (
+                kind,
+                last["per_kind"].get(kind, {}).get("processes", 0),
+                _arrow(first, last, kind, "fds"),
+                _arrow(first, last, kind, "threads"),
+                _arrow(first, last, kind, "rss", c.mib),
+            )
+            for kind in kinds
+        ],
+        "Per process kind, start → end",
+    )
+    if failures:
+        rep.note("Failures (first 10): " + "; ".join(failures[:10]))
+    if errors:
+        rep.note("First Odoo ERROR line: `" + errors[0][-300:] + "`")
+    rss_limit = max(RSS_NOISE_BYTES, RSS_NOISE_RATIO * first["rss"])
+    rep.check(
+        "0 failures",
+        not failures and requests == args.payments,
+        f"{len(failures)} failure(s), {requests} requests for {args.payments}",
+    )
+    rep.check(
+        f"threads back to start (+{THREADS_NOISE})",
+        last["threads"] <= first["threads"] + THREADS_NOISE,
+        f"{first['threads']} → {last['threads']}",
+    )
+    rep.check(
+        f"open fds within +{FDS_NOISE}",
+        last["fds"] <= first["fds"] + FDS_NOISE,
+        f"{first['fds']} → {last['fds']}",
+    )
+    rep.check(
+        f"PostgreSQL connections within +{PG_NOISE}",
+        last["pg"] <= first["pg"] + PG_NOISE,
+        f"{first['pg']} → {last['pg']}",
+    )
+    rep.check(
+        f"RSS within +{c.mib(rss_limit)} MiB",
+        last["rss"] - first["rss"] <= rss_limit,
+        f"{c.mib(first['rss'])} → {c.mib(last['rss'])} MiB "
+        f"({(last['rss'] - first['rss']) / 1048576:+.1f})",
+    )
+    rep.check("no ERROR in the Odoo log", not errors, f"{len(errors)} line(s)")
+    rep.save(write=not args.no_write)
+    return 0 if rep.ok else 1
+
+
+def _arrow(first, last, kind, key, fmt=str) -> str:
+    start = first["per_kind"].get(kind, {}).get(key, 0)
+    end = last["per_kind"].get(kind, {}).get(key, 0)
+    return f"{fmt(start)} → {fmt(end)}"
+
+
+if __name__ == "__main__":
+    c.run_main(main)
