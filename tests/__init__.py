@@ -5,3 +5,4 @@ from . import test_backend_payment
 from . import test_backend_payment_method
 from . import test_backend_worker
 from . import test_tours_caisse_ap
+from . import test_tours_screenshots

@@ -26,8 +26,9 @@ WORKER_TIMEOUT = 60  # liveness only
 TOUR_TIMEOUT = 240  # liveness only: the longest tour takes about a minute
 
 
-@tagged("post_install", "-at_install")
-class TestCaisseApTours(TestPointOfSaleHttpCommon):
+class CaisseApTourCase(TestPointOfSaleHttpCommon):
+    """The demo shop with five Caisse-AP methods on two simulated terminals."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -163,6 +164,9 @@ class TestCaisseApTours(TestPointOfSaleHttpCommon):
         self.assertNotIn("false", (payment.ticket or "").lower())
         self.assertEqual(payment.caisse_ap_transaction_id.state, "success")
 
+
+@tagged("post_install", "-at_install")
+class TestCaisseApTours(CaisseApTourCase):
     # ------------------------------------------------------------------
     # Flows 1-4
     # ------------------------------------------------------------------
@@ -174,23 +178,24 @@ class TestCaisseApTours(TestPointOfSaleHttpCommon):
             Scenario(kind="garbage"),
             Scenario(kind="approve"),
             Scenario(kind="garbage"),
+            Scenario(kind="garbage"),
             Scenario(kind="red_button", af_code="11", delay=CUSTOMER_DELAY),
             Scenario(kind="approve", delay=CUSTOMER_DELAY),
         )
         self._run_tour("CaisseApCardFlowsTour")
 
-        requests = self._requests(self.terminal, 7)
+        requests = self._requests(self.terminal, 8)
         self.assertEqual(
-            len(requests), 7, "one request per attempt, nothing sent twice"
+            len(requests), 8, "one request per attempt, nothing sent twice"
         )
         self.assertEqual({r["CB"] for r in requests}, {"198"})
         self.assertEqual({r["CD"] for r in requests}, {"0"})
         self.assertFalse(self.terminal_b.exchanges)
 
         orders = self._orders()
-        self.assertEqual(len(orders), 4)
+        self.assertEqual(len(orders), 5)
         self.assertEqual(set(orders.mapped("state")), {"paid"})
-        declined, unknown_retry, forced, cancelled = orders
+        declined, unknown_retry, forced, forced_later, cancelled = orders
 
         # 1-2. Declined, Retry, approved: one payment line, two attempts in the journal.
         payment = declined.payment_ids
@@ -226,6 +231,13 @@ class TestCaisseApTours(TestPointOfSaleHttpCommon):
         [attempt] = self._journal(payment)
         self.assertEqual(attempt.state, "unknown")
         self.assertEqual(payment.caisse_ap_transaction_id, attempt)
+
+        # 3c. Unknown, dialog closed, Force done on the line.
+        payment = forced_later.payment_ids
+        self.assertEqual(payment.payment_status, "done")
+        self.assertFalse(payment.transaction_id)
+        [attempt] = self._journal(payment)
+        self.assertEqual(attempt.state, "unknown")
 
         # 4. Cancel: red button (refused), then a cancel too late: approved anyway.
         payment = cancelled.payment_ids

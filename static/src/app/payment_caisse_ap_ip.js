@@ -11,6 +11,8 @@ export const POLL_INTERVAL = 1000;
 /** Seconds granted to the server beyond the method's payment timeout before the POS gives up. */
 const DEADLINE_MARGIN = 60;
 const DEFAULT_TIMEOUT = 180;
+/** Consecutive server errors on `caisse_ap_status` after which the outcome is unknown. */
+const MAX_SERVER_ERRORS = 3;
 const FINAL_STATES = ["success", "failure", "unknown", "error"];
 /** Line states in which the terminal may still be working on the payment. */
 export const RUNNING_STATUSES = ["waiting", "waitingCard", "waitingCancel", "timeout"];
@@ -117,8 +119,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
                 if (error instanceof ConnectionLostError) {
                     tx = { payment_uuid: line.uuid, state: "sent", final: false };
                 } else {
-                    // The server has no transaction for this line: nothing was sent.
-                    line.caisseApNotice = "";
+                    // Usually: the server has no transaction for this line, nothing was sent.
+                    line.caisseApNotice = this._errorMessage(error);
                     line.set_payment_status("retry");
                     return;
                 }
@@ -243,6 +245,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
 
     async _poll(uuid, waiter) {
         const deadline = Date.now() + (this._timeout() + DEADLINE_MARGIN) * 1000;
+        let serverErrors = 0;
         while (!waiter.settled) {
             await sleep(POLL_INTERVAL);
             if (waiter.settled) {
@@ -251,6 +254,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
             const line = this._getLine(uuid);
             try {
                 const tx = await this._rpc("caisse_ap_status", [uuid]);
+                serverErrors = 0;
                 if (line && line.caisseApOffline) {
                     line.caisseApOffline = false;
                     line.caisseApNotice = this._waitingNotice(tx);
@@ -264,11 +268,12 @@ export class PaymentCaisseApIp extends PaymentInterface {
                             "The Odoo server cannot be reached: still waiting for the terminal's answer.",
                         );
                     }
-                } else {
+                } else if (++serverErrors >= MAX_SERVER_ERRORS) {
                     waiter.resolve({
                         payment_uuid: uuid,
                         state: "unknown",
                         final: true,
+                        local: true,
                         message: this._errorMessage(error),
                     });
                     return;
@@ -279,6 +284,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
                     payment_uuid: uuid,
                     state: "unknown",
                     final: true,
+                    local: true,
                     message: _t("The Odoo server did not report the terminal's answer in time."),
                 });
             }
@@ -351,7 +357,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
         line.caisseApNotice = _t(
             "Outcome unknown: check the terminal, then choose Force done or Retry.",
         );
-        const reason = tx.message ? `\n\n${tx.message}` : "";
+        // The server's message for "unknown" says what the dialog says; a local one says why.
+        const reason = tx.local && tx.message ? `\n\n${tx.message}` : "";
         const choice = await new Promise((resolve) => {
             this.pos.dialog.add(
                 ConfirmationDialog,

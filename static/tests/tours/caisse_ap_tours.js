@@ -67,6 +67,19 @@ registry.category("web_tour.tours").add("CaisseApCardFlowsTour", {
             CaisseAp.unknownDialog("Force done"),
             receiptThenNextOrder(),
 
+            // 3c. Garbage -> the cashier closes the dialog to check the terminal first: the line
+            // offers Retry and Force done.
+            newOrderToPay(),
+            PaymentScreen.clickPaymentMethod(CARD),
+            CaisseAp.dialogSays("Payment outcome unknown", "Check the terminal"),
+            Dialog.cancel(),
+            CaisseAp.lineStatusIs("Transaction cancelled"),
+            CaisseAp.noPaymentInProgress(),
+            CaisseAp.clickLineForceDone(),
+            CaisseAp.lineIsDone(),
+            PaymentScreen.clickValidate(),
+            receiptThenNextOrder(),
+
             // 4. Cancel from the POS: red button -> cancelled -> Retry; cancel again but the
             // customer had already paid -> done, with a visible notice.
             newOrderToPay(),

@@ -29,6 +29,14 @@ export function clickRetry() {
     ];
 }
 
+export function clickLineForceDone() {
+    return {
+        content: "click Force done on the terminal line",
+        trigger: ".paymentline.electronic_payment .caisse_ap_force_done",
+        run: "click",
+    };
+}
+
 export function clickSend() {
     return [
         lineStatusIs("Payment request pending"),

@@ -1,0 +1,55 @@
+import * as Chrome from "@point_of_sale/../tests/tours/utils/chrome_util";
+import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
+import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_screen_util";
+import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
+import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
+import * as CaisseAp from "@l10n_fr_pos_caisse_ap_ip/../tests/tours/caisse_ap_util";
+import { registry } from "@web/core/registry";
+
+/** Asks the test (tests/test_tours_screenshots.py) for a screenshot and waits for it. */
+function screenshot(name) {
+    return [
+        {
+            content: `take the screenshot ${name}`,
+            trigger: "body",
+            run: () => console.log(`caisse_ap_screenshot:${name}`),
+        },
+        {
+            content: `the screenshot ${name} is saved`,
+            trigger: `body[data-caisse-ap-shot="${name}"]`,
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("CaisseApScreenshotFormTour", {
+    steps: () =>
+        [
+            {
+                content: "the payment method form shows the shop's terminal address",
+                trigger: ".o_form_view .o_field_widget[name='fr_caisse_ap_ip_address'] input",
+                run() {
+                    const address = this.anchor.value;
+                    if (address !== "192.168.1.50") {
+                        throw new Error(`unexpected terminal address ${address}`);
+                    }
+                },
+            },
+            screenshot("screenshot_payment_method"),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.addOrderline("Desk Pad", "2"),
+            ProductScreen.addOrderline("Letter Tray", "1"),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.isShown(),
+            PaymentScreen.clickPaymentMethod("TPE Carte"),
+            CaisseAp.waitingForCard(),
+            screenshot("screenshot_pos_payment"),
+            ReceiptScreen.isShown(),
+        ].flat(),
+});

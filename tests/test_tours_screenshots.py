@@ -1,0 +1,108 @@
+"""The README's screenshots, taken by the browser during two tours.
+
+A tour step logs ``caisse_ap_screenshot:<name>``; the browser then saves the page as
+``<name>.png`` and marks the page, so that the tour goes on only once the image is
+written. Images go to $CAISSE_AP_SCREENSHOTS_DIR (tools/screenshots.py sets it to
+static/description), else to a temporary folder: either way the test checks them.
+"""
+
+import base64
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from unittest.mock import patch
+
+from odoo.tests import tagged
+from odoo.tests.common import ChromeBrowser
+
+from ..caisse_ap.scenario import Scenario
+from .test_tours_caisse_ap import TOUR_TIMEOUT, CaisseApTourCase
+
+MARK = "caisse_ap_screenshot:"
+SHOTS = {
+    "screenshot_payment_method": "the payment method form",
+    "screenshot_pos_payment": "the POS payment screen during a payment",
+}
+
+
+def png_size(data):
+    """(width, height) of a PNG image; AssertionError when it is not one."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@tagged("post_install", "-at_install")
+class TestCaisseApScreenshots(CaisseApTourCase):
+    def setUp(self):
+        super().setUp()
+        target = os.environ.get("CAISSE_AP_SCREENSHOTS_DIR")
+        if target:
+            self.directory = Path(target)
+        else:
+            tmp = tempfile.TemporaryDirectory(prefix="caisse_ap_shots_")
+            self.addCleanup(tmp.cleanup)
+            self.directory = Path(tmp.name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _capturing_console(self):
+        """Patch the browser's console handler: it takes the screenshots tours ask."""
+        original = ChromeBrowser._handle_console
+        directory = self.directory
+
+        def handle_console(browser, **params):
+            args = params.get("args") or [{}]
+            value = str(args[0].get("value", "")) if params.get("type") == "log" else ""
+            if value.startswith(MARK):
+                name = value[len(MARK) :]
+                future = browser._websocket_send(
+                    "Page.captureScreenshot", params={"format": "png"}, with_future=True
+                )
+
+                def save(done, name=name):
+                    (directory / f"{name}.png").write_bytes(
+                        base64.b64decode(done.result()["data"])
+                    )
+                    browser._websocket_send(
+                        "Runtime.evaluate",
+                        params={
+                            "expression": "document.body.dataset.caisseApShot = "
+                            + json.dumps(name)
+                        },
+                    )
+
+                future.add_done_callback(save)
+            return original(browser, **params)
+
+        return patch.object(ChromeBrowser, "_handle_console", handle_console)
+
+    def test_tour_screenshots(self):
+        for name in SHOTS:
+            (self.directory / f"{name}.png").unlink(missing_ok=True)
+        # What a shop would type, rather than the simulator's local address.
+        shown = self._caisse_ap_method(
+            "Carte bancaire (TPE)",
+            fr_caisse_ap_ip_address="192.168.1.50",
+            fr_caisse_ap_ip_timeout=180,
+        )
+        # The customer takes a while: the payment screen shows the running payment.
+        self.terminal.queue(Scenario(kind="approve", delay=4))
+        with self._capturing_console():
+            self.start_tour(
+                f"/odoo/action-point_of_sale.action_pos_payment_method_form/{shown.id}",
+                "CaisseApScreenshotFormTour",
+                login="pos_admin",
+                timeout=TOUR_TIMEOUT,
+            )
+            self.main_pos_config.with_user(self.pos_user).open_ui()
+            self.start_pos_tour(
+                "CaisseApScreenshotPosTour", login="pos_user", timeout=TOUR_TIMEOUT
+            )
+
+        for name, what in SHOTS.items():
+            path = self.directory / f"{name}.png"
+            self.assertTrue(path.exists(), f"no screenshot of {what}")
+            width, height = png_size(path.read_bytes())
+            self.assertGreaterEqual((width, height), (1000, 600), what)
+        self.assertEqual(len(self.terminal.exchanges), 1, "the payment was sent once")

@@ -1,0 +1,46 @@
+"""The README's screenshots: the payment method form and the POS during a payment.
+
+Runs the screenshot tour (tests/test_tours_screenshots.py) through the test runner,
+in a throwaway database with the terminal simulator, and writes the images to
+static/description/ (or to the folder given with --output).
+
+Usage: python3 tools/screenshots.py [--output DIR]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NAMES = ("screenshot_payment_method.png", "screenshot_pos_payment.png")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--output", type=Path, default=REPO / "static" / "description")
+    args = parser.parse_args()
+    output = args.output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, CAISSE_AP_SCREENSHOTS_DIR=str(output))
+    command = [
+        sys.executable,
+        str(REPO / "tools" / "run_tests.py"),
+        "-k",
+        "test_tour_screenshots",
+    ]
+    result = subprocess.run(command, env=env, check=False)
+    missing = [name for name in NAMES if not (output / name).exists()]
+    if result.returncode or missing:
+        print(f"screenshots: failed (exit {result.returncode}, missing {missing})")
+        return result.returncode or 1
+    for name in NAMES:
+        print(f"screenshots: {output / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
