@@ -210,7 +210,7 @@ class Report:
                 for goal, ok, measured in self.verdicts
             ],
         )
-        verdict = "all goals met" if self.ok else "**at least one goal NOT met**"
+        verdict = "all goals met" if self.ok else "at least one goal NOT met"
         return (
             "\n".join(head) + "\n" + body + f"\n\n**Verdict: {verdict}**\n\n{goals}\n"
         )

@@ -1,0 +1,310 @@
+"""Restart: the Odoo server dies while payments wait on the terminal.
+
+Two tills start a payment; their terminals take the request and the customer
+takes ``--delay`` s (default 10) before approving. While both wait, the whole
+Odoo server is killed (``--signal KILL``: master, workers, cron and bus at
+once, like a crash; ``TERM``: Odoo's graceful stop) and started again on the
+same database. The answer the terminal then writes reaches nobody: the
+customer may have been charged, so the only honest outcome is ``unknown``.
+
+- lane 1 follows its payment like the POS after a reload: ``caisse_ap_status``
+  every second until a final state;
+- lane 2 asks nothing: the journal is read (as admin, ``search_read``) until
+  the sweep cron ends the transaction, then ``caisse_ap_status`` is called once.
+
+After a kill both must end ``unknown`` after their deadline (start + 5 s
+connection + payment timeout, 30 s here + 30 s grace), with the cashier's
+"check the terminal" message and a bus notification, the terminal must have
+received exactly one request per payment (nothing re-sent after the restart),
+and a retry must then be accepted and approved. After a graceful stop,
+``unknown`` or ``success`` (if Odoo waited for the answer) are both honest.
+
+``--signal RECYCLE`` (not in the default run) restarts nothing: Odoo replaces
+its HTTP workers after ``--limit-request=8`` requests, as it routinely does
+after ``limit_request`` (65536 by default) or ``limit_memory_soft``; the
+terminal's approval must then still be recorded (``success``).
+
+Exit status 1 when a goal is missed. About 2.5 min per event plus the template.
+
+Small run: python3 bench/restart.py --signal TERM
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+import common as c
+import psutil
+from fault_matrix import Stack
+
+TIMEOUT = 30  # payment timeout on the methods (the minimum): deadline = +65 s
+LIMIT_REQUEST = 8  # RECYCLE mode: requests served by a worker before it is replaced
+MODES = {
+    "KILL": "server killed (SIGKILL to all its processes)",
+    "TERM": "graceful stop (SIGTERM), then start",
+    "RECYCLE": "HTTP workers recycled (--limit-request), no restart",
+}
+# Acceptable final states: after a crash the answer is lost (unknown); a
+# graceful stop may wait for it; a recycled worker must not lose it.
+LABELS = {"KILL": "SIGKILL", "TERM": "SIGTERM", "RECYCLE": "workers recycled"}
+EXPECTED = {
+    "KILL": ("unknown",),
+    "TERM": ("unknown", "success"),
+    "RECYCLE": ("success",),
+}
+
+
+def parse_args():
+    parser = c.base_parser(__doc__)
+    parser.add_argument(
+        "--signal",
+        default="KILL",
+        help="comma-separated events, one run each: KILL (crash, default), TERM "
+        "(graceful stop), RECYCLE (HTTP workers replaced after --limit-request=8, "
+        "no restart: the outcome must be kept)",
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=10.0,
+        help="customer delay on the terminals, seconds (default 10)",
+    )
+    return parser.parse_args()
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it is dead)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def journal_state(stack: Stack, uuid: str) -> dict[str, Any]:
+    rows = stack.journal(uuid)
+    return rows[-1] if rows else {}
+
+
+def recycle_workers(stack: Stack, server: c.OdooServer, count: int) -> list[int]:
+    """Light requests until every HTTP worker of the start was replaced."""
+    old = {proc.pid for proc in server.processes_by_kind().get("http", [])}
+    for _ in range(count):
+        stack.admin.call("res.users", "read", [[stack.admin.uid], ["name"]])
+        now = {proc.pid for proc in server.processes_by_kind().get("http", [])}
+        if not old & now:
+            break
+        time.sleep(0.05)
+    return sorted(old)
+
+
+def one_run(bench: c.Bench, sig: str, args) -> list[dict[str, Any]]:
+    c.log(f"=== {MODES[sig]} ===")
+    db = bench.new_database(f"restart_{sig.lower()}")
+    terminals = bench.terminals(2, c.Scenario("approve", delay=args.delay))
+    lanes = c.setup_lanes(
+        bench, db, terminals.ports, {"fr_caisse_ap_ip_timeout": TIMEOUT}
+    )
+    # RECYCLE: each HTTP worker is replaced after LIMIT_REQUEST requests, as
+    # Odoo does after --limit-request (default 65536) or --limit-memory-soft.
+    extra = [f"--limit-request={LIMIT_REQUEST}"] if sig == "RECYCLE" else []
+    server = bench.server(db, extra_args=extra)
+    server.start()
+    stack = Stack(bench, db, server, terminals, lanes)
+    payments = []
+    for index in range(2):
+        data, first = stack.start(index)
+        payments.append({"lane": index, "uuid": data["payment_uuid"], "first": first})
+    start_time = time.time()
+    # Wait until both terminals hold the request and the journal says "sent".
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        states = [journal_state(stack, p["uuid"]).get("state") for p in payments]
+        if all(t.busy for t in terminals) and states == ["sent", "sent"]:
+            break
+        time.sleep(0.1)
+    for p in payments:
+        p["before"] = stack.cashier.caisse_ap_status(
+            lanes[p["lane"]]["method_id"], p["uuid"]
+        )["state"]
+    old_pids = [proc.pid for proc in server.processes()]
+    killed_at = time.time()
+    survivors: list[int] = []
+    if sig == "RECYCLE":
+        recycled = recycle_workers(stack, server, 4 * LIMIT_REQUEST)
+        c.log(f"HTTP workers {recycled} replaced in {time.time() - killed_at:.1f} s")
+    else:
+        if sig == "KILL":
+            server.kill()
+        else:
+            server.proc.send_signal(signal.SIGTERM)
+            server.stop(timeout=60)
+        gone = time.time() - killed_at
+        time.sleep(1)
+        survivors = [pid for pid in old_pids if _alive(pid)]
+        c.log(f"server stopped by SIG{sig} in {gone:.1f} s; survivors: {survivors}")
+        server.start()
+    restarted_at = time.time()
+    c.log(f"serving again {restarted_at - killed_at:.1f} s after the event")
+
+    # Lane 1: the POS polls the status every second.
+    status_lane = payments[0]
+    final, seen, polls = c.wait_final(
+        stack.cashier,
+        lanes[0]["method_id"],
+        status_lane["uuid"],
+        timeout=TIMEOUT + 150,
+        interval=1.0,
+    )
+    status_lane.update(final=final, seen=seen, polls=polls)
+    # Lane 2: nobody asks; the cron sweeps it.
+    cron_lane = payments[1]
+    limit = time.monotonic() + TIMEOUT + 300
+    while time.monotonic() < limit:
+        state = journal_state(stack, cron_lane["uuid"]).get("state")
+        if state in c.FINAL_STATES:
+            cron_lane["seen"] = time.time()
+            break
+        time.sleep(2)
+    cron_lane["final"] = stack.cashier.caisse_ap_status(
+        lanes[1]["method_id"], cron_lane["uuid"]
+    )
+    cron_lane["polls"] = 1
+    # Nothing re-sent: one request per terminal, whatever happened.
+    for p in payments:
+        terminal = terminals[p["lane"]]
+        terminal.wait_for_exchanges(1, args.delay + 5)
+        p["requests"] = len(terminal.exchanges)
+        p["answer_fate"] = (
+            terminal.exchanges[0]["error"] or "answer written"
+            if terminal.exchanges
+            else "?"
+        )
+        p["bus"] = stack.bus(p["uuid"])
+        p["journal"] = journal_state(stack, p["uuid"])
+    # The terminal is usable again: the cashier retries lane 1 and it is approved.
+    terminals[0].set_scenario(c.Scenario("approve", delay=0.2))
+    if final and final["state"] == "unknown":
+        try:
+            _d, retried = stack.start(0, payment_uuid=status_lane["uuid"], retry=True)
+            retry_final = stack.wait(0, status_lane["uuid"], 30)
+            status_lane["retry"] = (
+                f"attempt {retried['attempt']}: {retry_final and retry_final['state']}"
+            )
+        except c.RpcError as error:
+            status_lane["retry"] = f"refused: {error.message}"
+    errors = server.log_lines(" ERROR ", " CRITICAL ")
+    server.stop()
+    terminals.stop()
+    for p in payments:
+        p.update(
+            signal=sig,
+            start_time=start_time,
+            killed_at=killed_at,
+            restarted_at=restarted_at,
+            errors=len(errors),
+            survivors=survivors,
+        )
+    return payments
+
+
+def main() -> int:
+    args = parse_args()
+    modes = [s.strip().upper() for s in args.signal.split(",") if s.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        c.log(f"unknown --signal {', '.join(unknown)}: one of {', '.join(MODES)}")
+        return 2
+    rows: list[dict[str, Any]] = []
+    with c.Bench("restart", args.template, args.keep) as bench:
+        bench.build_template()
+        for mode in modes:
+            rows += one_run(bench, mode, args)
+
+    rep = c.Report("restart", "Restart (bench/restart.py)")
+    rep.note(
+        f"Prefork Odoo (`--workers=2 --max-cron-threads=1`); payment timeout "
+        f"{TIMEOUT} s, so a transaction still waiting is lost {TIMEOUT + 35} s after "
+        f"its start (5 s connection + {TIMEOUT} s + 30 s grace); the terminals "
+        f"approve {args.delay:g} s after the request. Times in seconds from the "
+        "event (t = 0); the payments started about 1 s before it. Events: "
+        + "; ".join(f"{LABELS[m]}: {MODES[m]}" for m in modes)
+        + "."
+    )
+    table = []
+    for p in rows:
+        final = p.get("final") or {}
+        seen = p.get("seen")
+        table.append(
+            (
+                LABELS[p["signal"]],
+                "status polled every 1 s" if p["lane"] == 0 else "cron sweep, no call",
+                p["before"],
+                f"{p['restarted_at'] - p['killed_at']:.1f}",
+                p["journal"].get("state", "?"),
+                final.get("state", "?"),
+                f"{seen - p['killed_at']:.0f}" if seen else "-",
+                final.get("message", "") or "(none)",
+                " → ".join(p["bus"]) or "none",
+                p["requests"],
+                p["answer_fate"],
+                p.get("retry", "-"),
+            )
+        )
+    rep.table(
+        (
+            "event",
+            "lane",
+            "before",
+            "serving again at",
+            "journal",
+            "status RPC",
+            "final at",
+            "cashier message",
+            "bus",
+            "terminal requests",
+            "terminal's answer",
+            "retry afterwards",
+        ),
+        table,
+    )
+    for p in rows:
+        final = p.get("final") or {}
+        state = final.get("state")
+        who = f"{LABELS[p['signal']]} lane {p['lane'] + 1}"
+        wanted = EXPECTED[p["signal"]]
+        rep.check(
+            f"{who}: {' or '.join(wanted)} in the journal and the status",
+            p["journal"].get("state") == state and state in wanted,
+            f"{p['journal'].get('state')} / {state}",
+        )
+        if state == "unknown":
+            message = final.get("message", "")
+            rep.check(
+                f"{who}: the cashier is told to check the terminal",
+                "terminal" in message and "unknown" in message,
+                "yes" if message else "no message",
+            )
+        rep.check(
+            f"{who}: nothing re-sent", p["requests"] == 1, f"{p['requests']} request(s)"
+        )
+        rep.check(
+            f"{who}: the POS is notified on the bus",
+            bool(p["bus"]) and p["bus"][-1] == state,
+            " → ".join(p["bus"]) or "none",
+        )
+        if "retry" in p:
+            rep.check(
+                f"{who}: retry accepted and approved",
+                p["retry"].endswith("success"),
+                p["retry"],
+            )
+        if p["survivors"]:
+            rep.check(f"{who}: server fully stopped", False, str(p["survivors"]))
+    rep.save(write=not args.no_write)
+    return 0 if rep.ok else 1
+
+
+if __name__ == "__main__":
+    c.run_main(main)
