@@ -38,7 +38,7 @@ _ALIASES = {
 }
 _FLOATS = frozenset({"delay", "segment_delay", "byte_delay"})
 _INTS = frozenset({"segments", "partial_amount"})
-_BOOLS = frozenset({"keep_open"})
+_BOOLS = frozenset({"keep_open", "hold"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 _TEXT_FIELDS = (
@@ -70,6 +70,9 @@ class Scenario:
     partial_amount: int | None = None
     keep_open: bool = False  # keep the socket open after answering
     byte_delay: float = 0.005
+    # After the delay, wait for TerminalSimulator.release() before answering:
+    # lets a test act while the customer is "still paying", without timing.
+    hold: bool = False
 
     def __post_init__(self) -> None:
         self.kind = (

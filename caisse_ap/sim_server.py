@@ -177,12 +177,15 @@ class TerminalSimulator:
             return self._cond.wait_for(lambda: len(self._exchanges) >= count, timeout)
 
     def release_hang(self) -> None:
-        """End the current transaction's "hang" (closed, no answer).
+        """End the current transaction's "hang" (closed, no answer), or let a
+        ``hold`` scenario answer.
 
         Works from the moment the transaction's connection was accepted; it
         has no effect on later transactions.
         """
         self._loop.call_soon(self._release.set)
+
+    release = release_hang
 
     def _record(self, record: dict[str, Any]) -> None:
         with self._cond:
@@ -328,6 +331,8 @@ class TerminalSimulator:
     ) -> None:
         if fields is not None:  # a real terminal answers a bad request at once
             await asyncio.sleep(scenario.delay)
+            if scenario.hold and scenario.kind != "hang":
+                await self._release.wait()
             if scenario.kind == "hang":
                 await self._release.wait()
                 record["error"] = "hang released"

@@ -198,6 +198,26 @@ def test_customer_delay(make_simulator: Factory, request_1250: PaymentRequest) -
     assert result.duration >= 0.3
 
 
+def test_hold_answers_only_once_released(
+    make_simulator: Factory, request_1250: PaymentRequest
+) -> None:
+    simulator = make_simulator(Scenario(delay=0, hold=True))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        future = pool.submit(pay, simulator, request_1250)
+        for _ in range(500):  # the request reaches the terminal (at most 5 s)
+            if simulator.busy:
+                break
+            threading.Event().wait(0.01)
+        assert simulator.busy
+        # Held: still no answer however long we look (bounded by the pay timeout).
+        with pytest.raises(concurrent.futures.TimeoutError):
+            future.result(timeout=0.3)
+        simulator.release()
+        result = future.result(timeout=10)
+    assert result.outcome is Outcome.SUCCESS
+    assert Scenario.parse("approve:hold=yes").hold is True
+
+
 def test_stop_ends_a_hang_and_is_idempotent(request_1250: PaymentRequest) -> None:
     simulator = TerminalSimulator(scenario=Scenario(kind="hang", delay=0))
     simulator.start()
