@@ -153,13 +153,13 @@ class TestBackendConcurrency(CaisseApCommon):
         self.assertEqual(self.simulator.exchanges, [])
 
     def test_answer_after_cancel_is_recorded(self):
-        self.simulator.set_scenario(Scenario(kind="approve", delay=1.0))
+        # The terminal holds its answer until the cancel is recorded.
+        self.simulator.set_scenario(Scenario(kind="approve", delay=0, hold=True))
         started = self.start()
         self.wait_until(lambda: self.simulator.busy)
-        # The worker needs the test lock to record the answer: the cancel comes first.
-        with self.registry.test_lock:
-            cancelled = self.rpc("caisse_ap_cancel", started["payment_uuid"])
+        cancelled = self.rpc("caisse_ap_cancel", started["payment_uuid"])
         self.assertEqual(cancelled["state"], "cancel_requested")
+        self.simulator.release()
         transaction = self.wait(started["payment_uuid"])
         self.assertEqual(transaction.state, "success")
         self.assertTrue(transaction.cancel_requested)
