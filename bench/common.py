@@ -820,6 +820,9 @@ def payment_data(
     }
 
 
+NETWORK_ERRORS = (OSError, http.client.HTTPException)
+
+
 def wait_final(
     session: Session,
     method_id: int,
@@ -829,17 +832,27 @@ def wait_final(
     interval: float = 0.1,
     slow_interval: float | None = None,
     fast_from: float | None = None,
+    network_errors: list[str] | None = None,
 ) -> tuple[dict[str, Any] | None, float, int]:
     """Poll the status RPC until a final state: (dict or None, wall time seen, polls).
 
     Polls every ``slow_interval`` until the wall-clock time ``fast_from``, then
-    every ``interval`` (the POS itself polls every ~2 s as a fallback to the bus).
+    every ``interval`` (the POS polls every second as a fallback to the bus).
+    With ``network_errors``, a poll lost at the TCP level is noted there and
+    polling goes on, as the POS does; otherwise it raises.
     """
     deadline = time.monotonic() + timeout
     polls = 0
     while time.monotonic() < deadline:
         polls += 1
-        status = session.caisse_ap_status(method_id, payment_uuid)
+        try:
+            status = session.caisse_ap_status(method_id, payment_uuid)
+        except NETWORK_ERRORS as error:
+            if network_errors is None:
+                raise
+            network_errors.append(f"status: {type(error).__name__}: {error}")
+            time.sleep(interval)
+            continue
         seen = time.time()
         if status.get("final"):
             return status, seen, polls
@@ -848,6 +861,25 @@ def wait_final(
             wait = min(slow_interval, max(interval, fast_from - seen))
         time.sleep(wait)
     return None, time.time(), polls
+
+
+def tcp_counters() -> dict[str, int]:
+    """Kernel TCP counters about full listen queues (this network namespace)."""
+    wanted = (
+        "ListenOverflows",
+        "ListenDrops",
+        "TCPReqQFullDoCookies",
+        "TCPReqQFullDrop",
+    )
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return {}
+    for header, values in zip(lines[::2], lines[1::2], strict=False):
+        if header.startswith("TcpExt:"):
+            pairs = dict(zip(header.split()[1:], values.split()[1:], strict=False))
+            return {key: int(pairs.get(key, 0)) for key in wanted}
+    return {}
 
 
 # -- background measurement threads -------------------------------------------
