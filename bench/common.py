@@ -949,6 +949,7 @@ class WorkerSampler(threading.Thread):
         self.interval = interval
         self.duration = duration
         self.samples: list[dict[str, Any]] = []
+        self.pg_samples: list[tuple[float, int]] = []  # (time, connections), every 1 s
         self.stopping = threading.Event()
 
     def sample(self) -> dict[str, Any]:
@@ -1004,9 +1005,16 @@ class WorkerSampler(threading.Thread):
 
     def run(self) -> None:
         end = time.monotonic() + self.duration
+        next_pg = 0.0
         while not self.stopping.is_set() and time.monotonic() < end:
             self.samples.append(self.sample())
+            if time.monotonic() >= next_pg:
+                next_pg = time.monotonic() + 1.0
+                self.pg_samples.append((time.time(), pg_connections(self.server.db)))
             self.stopping.wait(self.interval)
+
+    def pg_max(self, start: float, end: float) -> int:
+        return max((n for at, n in self.pg_samples if start <= at < end), default=0)
 
     def stop(self) -> None:
         self.stopping.set()

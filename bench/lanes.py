@@ -255,6 +255,8 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
         ),
         "threads_idle": max((s["http_threads"] for s in idle_samples), default=0),
         "threads_paying": max((s["http_threads"] for s in paying_samples), default=0),
+        "pg_idle": sampler.pg_max(idle_start, storm_start),
+        "pg_storm": sampler.pg_max(storm_start, storm_end + 2),
         "rss_before": before["total"]["rss"],
         "rss_after": after["total"]["rss"],
         "processes": after["total"]["processes"],
@@ -343,6 +345,7 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
             "longest busy stretch of a worker (s)",
             "terminal sockets held by",
             "threads in HTTP workers idle → paying",
+            "PG connections idle → storm (max)",
             "RSS before → after (MiB)",
             "Odoo ERROR lines",
         ),
@@ -356,6 +359,7 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
                 ", ".join(f"{k}: {v}" for k, v in sorted(r["terminal_sockets"].items()))
                 or "-",
                 f"{r['threads_idle']} → {r['threads_paying']}",
+                f"{r['pg_idle']} → {r['pg_storm']}",
                 f"{c.mib(r['rss_before'])} → {c.mib(r['rss_after'])}",
                 r["log_errors"],
             )
