@@ -253,7 +253,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
             }
             const line = this._getLine(uuid);
             try {
-                const tx = await this._rpc("caisse_ap_status", [uuid]);
+                const tx = await this._rpc("caisse_ap_status", [uuid], { quiet: true });
                 serverErrors = 0;
                 if (line && line.caisseApOffline) {
                     line.caisseApOffline = false;
@@ -412,11 +412,20 @@ export class PaymentCaisseApIp extends PaymentInterface {
         return _t("Waiting for the customer on the terminal.");
     }
 
-    _rpc(method, args) {
-        return this.pos.data.call("pos.payment.method", method, [
-            [this.payment_method_id.id],
-            ...args,
-        ]);
+    /**
+     * Calls an RPC of this payment method. `quiet` calls (the polling, every second) bypass the
+     * POS data service so that its "loading" indicator does not blink all along the payment;
+     * they still fail at once when the POS knows it is offline.
+     */
+    async _rpc(method, args, { quiet = false } = {}) {
+        const params = ["pos.payment.method", method, [[this.payment_method_id.id], ...args]];
+        if (!quiet) {
+            return this.pos.data.call(...params);
+        }
+        if (this.pos.data.network.offline) {
+            throw new ConnectionLostError("/web/dataset/call_kw");
+        }
+        return this.env.services.orm.silent.call(...params);
     }
 
     _errorMessage(error) {
