@@ -235,10 +235,11 @@ class Workspace:
         self.config.write_text("\n".join(lines) + "\n")
         return self.config
 
-    def odoo(self, *args, **kwargs):
-        """Run Odoo with this workspace's config."""
+    def odoo(self, *args, command=None, **kwargs):
+        """Run Odoo (or one of its commands, such as ``shell``) with this config."""
+        prefix = [command] if command else []
         return subprocess.run(
-            [sys.executable, "-m", "odoo", "-c", str(self.config), *args],
+            [sys.executable, "-m", "odoo", *prefix, "-c", str(self.config), *args],
             env=self.env(),
             check=kwargs.pop("check", True),
             **kwargs,

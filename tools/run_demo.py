@@ -65,7 +65,7 @@ def prepare_database(workspace, db_name, terminal_port):
         )  # fmt: skip
     script = CONFIGURE_SHOP.format(port=terminal_port)
     out = workspace.odoo(
-        "shell", "-d", db_name, "--log-level=warn",
+        "-d", db_name, "--log-level=warn", command="shell",
         input=script, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if "CAISSE_AP_DEMO_METHOD" not in out.stdout:
