@@ -36,6 +36,21 @@ TRANSACTION_KEYS = {
 }
 
 
+def caisse_ap_method_values(journal, name, **values):
+    """A Caisse-AP card method whose terminal is the simulator on 127.0.0.1."""
+    return {
+        "name": name,
+        "journal_id": journal.id,
+        "payment_method_type": "terminal",
+        "use_payment_terminal": TERMINAL_KEY,
+        "fr_caisse_ap_ip_address": "127.0.0.1",
+        "fr_caisse_ap_ip_port": 8888,
+        "fr_caisse_ap_ip_timeout": 30,
+        "company_id": journal.company_id.id,
+        **values,
+    }
+
+
 def free_port():
     """A local TCP port on which nothing listens (bound, then released)."""
     with socket.socket() as sock:
@@ -89,17 +104,7 @@ class CaisseApCommon(TransactionCase):
     @classmethod
     def _create_method(cls, name, **values):
         return cls.env["pos.payment.method"].create(
-            {
-                "name": name,
-                "journal_id": cls.bank_journal.id,
-                "payment_method_type": "terminal",
-                "use_payment_terminal": TERMINAL_KEY,
-                "fr_caisse_ap_ip_address": "127.0.0.1",
-                "fr_caisse_ap_ip_port": 8888,
-                "fr_caisse_ap_ip_timeout": 30,
-                "company_id": cls.company.id,
-                **values,
-            }
+            caisse_ap_method_values(cls.bank_journal, name, **values)
         )
 
     @classmethod

@@ -16,7 +16,7 @@ from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCom
 from ..caisse_ap.scenario import Scenario
 from ..caisse_ap.simulator import TerminalSimulator
 from ..models import caisse_ap_worker
-from ..models.pos_payment_method import TERMINAL_KEY
+from .common import caisse_ap_method_values
 
 RECEIPT = "TICKET CLIENT SIMULATEUR\nCB 1234\nMERCI"
 # Long enough for the tour to click Cancel, or to reload the page, while the customer
@@ -63,18 +63,9 @@ class CaisseApTourCase(TestPointOfSaleHttpCommon):
 
     @classmethod
     def _caisse_ap_method(cls, name, **values):
+        values.setdefault("fr_caisse_ap_ip_receipt", True)
         return cls.env["pos.payment.method"].create(
-            {
-                "name": name,
-                "journal_id": cls.bank_journal.id,
-                "payment_method_type": "terminal",
-                "use_payment_terminal": TERMINAL_KEY,
-                "fr_caisse_ap_ip_address": "127.0.0.1",
-                "fr_caisse_ap_ip_port": 8888,
-                "fr_caisse_ap_ip_timeout": 30,
-                "fr_caisse_ap_ip_receipt": True,
-                **values,
-            }
+            caisse_ap_method_values(cls.bank_journal, name, **values)
         )
 
     def setUp(self):
