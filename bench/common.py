@@ -145,6 +145,11 @@ def load_line() -> str:
     return f"{average}; other load: {other_load()}"
 
 
+# When the script started, before any measurement (the report is made at the end).
+RUN_STARTED = datetime.datetime.now().astimezone()
+LOAD_AT_START = load_line()
+
+
 # -- reports ----------------------------------------------------------------
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     def cell(value: Any) -> str:
@@ -167,8 +172,8 @@ class Report:
         self.command = command or "python3 " + " ".join(
             [f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]]
         )
-        self.started = datetime.datetime.now().astimezone()
-        self.load_at_start = load_line()
+        self.started = RUN_STARTED
+        self.load_at_start = LOAD_AT_START
         self.parts: list[str] = []
         self.verdicts: list[tuple[str, bool, str]] = []
 
@@ -462,12 +467,32 @@ class OdooServer:
                 total["processes"] += 1
         return {"total": total, "per_kind": per_kind}
 
-    def log_lines(self, *needles: str) -> list[str]:
+    def log_lines(self, *needles: str, start: int = 0) -> list[str]:
+        """Lines of Odoo's log holding one of ``needles`` (all with none), from
+        line number ``start`` on."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            lines = self.log_path.read_text(errors="replace").splitlines()[start:]
         except OSError:
             return []
-        return [line for line in text.splitlines() if any(n in line for n in needles)]
+        if not needles:
+            return lines
+        return [line for line in lines if any(n in line for n in needles)]
+
+
+# Odoo's access log: "POST /path HTTP/1.0" 200 - <queries> <query s> <other s>
+ACCESS_LINE = re.compile(r'"POST (\S+) HTTP/[\d.]+" (\d+) - (\d+) ([\d.]+) ([\d.]+)')
+
+
+def server_times(lines: Iterable[str]) -> dict[str, list[float]]:
+    """Seconds Odoo spent on each request (SQL + Python), by the path's last part."""
+    times: dict[str, list[float]] = {}
+    for line in lines:
+        match = ACCESS_LINE.search(line)
+        if match:
+            path = match.group(1).rstrip("/").rsplit("/", 1)[-1]
+            seconds = float(match.group(4)) + float(match.group(5))
+            times.setdefault(path, []).append(seconds)
+    return times
 
 
 def pg_connections(db: str) -> int:

@@ -19,6 +19,7 @@ Small run: python3 bench/lanes.py --lanes 1,3 --delay 5
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -169,6 +170,8 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     log_errors_before = len(server.log_lines(" ERROR ", " CRITICAL "))
 
     tcp_before = c.tcp_counters()
+    log_start = len(server.log_lines())
+    load = os.getloadavg()[0]
     results: list[dict[str, Any]] = [{} for _ in lanes]
     barrier = threading.Barrier(count)
     threads = [
@@ -188,6 +191,7 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     storm_end = max([r.get("seen", 0) for r in results] + [time.time() - 0.001])
     tcp_after = c.tcp_counters()
     time.sleep(2)
+    served = c.server_times(server.log_lines(start=log_start))
     after = server.resources()
     probe.stop()
     sampler.stop()
@@ -255,6 +259,8 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
         ),
         "threads_idle": max((s["http_threads"] for s in idle_samples), default=0),
         "threads_paying": max((s["http_threads"] for s in paying_samples), default=0),
+        "load": load,
+        "served": served,
         "pg_idle": sampler.pg_max(idle_start, storm_start),
         "pg_storm": sampler.pg_max(storm_start, storm_end + 2),
         "rss_before": before["total"]["rss"],
@@ -335,6 +341,27 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
             for r in runs
         ],
         f"Probe: an unrelated read every {args.probe_interval:g} s (ms)",
+    )
+    rep.table(
+        (
+            "lanes",
+            "load (1 min) at the storm",
+            "caisse_ap_start",
+            "caisse_ap_status",
+            "read (probe)",
+        ),
+        [
+            (
+                r["count"],
+                f"{r['load']:.2f}",
+                span(r["served"].get("caisse_ap_start", [])),
+                span(r["served"].get("caisse_ap_status", [])),
+                span(r["served"].get("read", [])),
+            )
+            for r in runs
+        ],
+        "Time Odoo spent per request during the storm, from its access log "
+        "(SQL + Python, without the wait for a worker), ms",
     )
     rep.table(
         (
