@@ -105,7 +105,9 @@ def git_commit() -> str:
         return out.stdout.strip()
 
     commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no"):
+    # The results and this README are rewritten by the runs themselves.
+    own = (":!bench/results", ":!bench/README.md")
+    if git("status", "--porcelain", "--untracked-files=no", "--", ".", *own):
         commit += " (tree has uncommitted changes)"
     return commit
 
