@@ -7,10 +7,12 @@ then ``caisse_ap_status`` every ``--poll`` s until the outcome. Every tenth
 payment is declined and every tenth is partially approved, so that each
 outcome path runs hundreds of times.
 
-Before (after ``--warmup`` payments) and after (``--settle`` s of quiet), and
-every 100 payments, the script reads from /proc, summed over the Odoo
-processes (master, HTTP workers, cron worker, bus): open file descriptors,
-threads and RSS; and from PostgreSQL the connections to the database.
+Before (after ``--warmup`` payments, and at least ``--warmup-seconds`` after
+the server started so that the cron worker made its first pass), every 100
+payments and after ``--settle`` s of quiet at the end, the script reads from
+/proc, summed over the Odoo processes (master, HTTP workers, cron worker,
+bus): open file descriptors, threads and RSS; and from PostgreSQL the
+connections to the database.
 
 Goals (exit status 1 otherwise): 0 failures (every payment reaches its
 expected state, one request per payment at the terminal); at the end, threads
@@ -39,6 +41,13 @@ def parse_args():
     parser.add_argument("--payments", type=int, default=1000, help="default 1000")
     parser.add_argument(
         "--warmup", type=int, default=20, help="payments before the first reading"
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=75.0,
+        help="first reading no sooner than this after the server started, so that "
+        "the cron worker (it wakes every 60-70 s) made its first pass (default 75)",
     )
     parser.add_argument(
         "--delay", type=float, default=0.0, help="customer delay, seconds (default 0)"
@@ -118,13 +127,16 @@ def main() -> int:
         lane = c.setup_lanes(bench, db, terminals.ports)[0]
         server = bench.server(db)
         server.start()
+        server_started = time.monotonic()
         session = c.Session(server.http_port, db).authenticate()
         c.log(f"warm-up: {args.warmup} payments")
         for index in range(args.warmup):
             problem, _elapsed = pay(session, lane, terminal, index, args)
             if problem:
                 failures.append(f"warm-up {problem}")
-        time.sleep(args.settle)
+        time.sleep(
+            max(args.settle, server_started + args.warmup_seconds - time.monotonic())
+        )
         readings.append(reading(server, db, 0))
         errors_before = len(server.log_lines(" ERROR ", " CRITICAL "))
         requests_before = len(terminal.exchanges)
@@ -155,7 +167,9 @@ def main() -> int:
     first, last = readings[0], readings[-1]
     rep = c.Report("soak", "Soak (bench/soak.py)")
     rep.note(
-        f"{args.payments} sequential payments after {args.warmup} warm-up ones, "
+        f"{args.payments} sequential payments after {args.warmup} warm-up ones "
+        f"(first reading {args.warmup_seconds:g} s or more after the server started, "
+        "once the cron worker made its first pass), "
         f"customer delay {args.delay:g} s, status polled every {args.poll:g} s; "
         "80 % approved, 10 % declined, 10 % partially approved. Prefork Odoo "
         "(`--workers=2 --max-cron-threads=1`). Readings summed over the Odoo "
