@@ -986,6 +986,7 @@ class WorkerSampler(threading.Thread):
         terminal_sockets: dict[str, int] = {}
         running = 0
         http_threads = 0
+        http_vms = 0
         busy_pids = []
         for kind, procs in self.server.processes_by_kind().items():
             for proc in procs:
@@ -1014,6 +1015,8 @@ class WorkerSampler(threading.Thread):
                     running += 1 if state == psutil.STATUS_RUNNING else 0
                     with contextlib.suppress(psutil.Error):
                         http_threads += proc.num_threads()
+                        # Odoo's limit_memory_soft/hard apply to this (virtual size).
+                        http_vms = max(http_vms, proc.memory_info().vms)
                     if serving:
                         busy_pids.append(proc.pid)
                 if to_terminals:
@@ -1027,6 +1030,7 @@ class WorkerSampler(threading.Thread):
             "running": running,
             "terminal_sockets": terminal_sockets,
             "http_threads": http_threads,
+            "http_vms": http_vms,
             "busy_pids": busy_pids,
         }
 

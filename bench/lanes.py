@@ -249,6 +249,10 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     time.sleep(2)
     served = c.server_times(server.log_lines(start=log_start))
     after = server.resources()
+    vms_after = max(
+        (p.memory_info().vms for p in server.processes_by_kind().get("http", [])),
+        default=0,
+    )
     probe.stop()
     sampler.stop()
 
@@ -322,6 +326,9 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
         ),
         "threads_idle": max((s["http_threads"] for s in idle_samples), default=0),
         "threads_paying": max((s["http_threads"] for s in paying_samples), default=0),
+        "vms_idle": max((s["http_vms"] for s in idle_samples), default=0),
+        "vms_paying": max((s["http_vms"] for s in paying_samples), default=0),
+        "vms_after": vms_after,
         "load": load,
         "served": served,
         "pg_idle": sampler.pg_max(idle_start, storm_start),
@@ -439,6 +446,7 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
             "longest busy stretch of a worker (s)",
             "terminal sockets held by",
             "threads in HTTP workers idle → paying",
+            "largest HTTP worker virtual size idle → paying → after (MiB)",
             "PG connections idle → storm (max)",
             "RSS before → after (MiB)",
             "Odoo ERROR lines",
@@ -453,6 +461,8 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
                 ", ".join(f"{k}: {v}" for k, v in sorted(r["terminal_sockets"].items()))
                 or "-",
                 f"{r['threads_idle']} → {r['threads_paying']}",
+                f"{c.mib(r['vms_idle'])} → {c.mib(r['vms_paying'])} → "
+                f"{c.mib(r['vms_after'])}",
                 f"{r['pg_idle']} → {r['pg_storm']}",
                 f"{c.mib(r['rss_before'])} → {c.mib(r['rss_after'])}",
                 r["log_errors"],
@@ -479,7 +489,9 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
         "sockets*: TCP connections to the simulated terminals, by Odoo process "
         "kind (the background threads). RSS: all Odoo processes (master, HTTP "
         "workers, cron worker, bus), before the storm and 2 s after the last "
-        "outcome."
+        "outcome. *Virtual size*: what Odoo compares with `limit_memory_soft` "
+        "(2048 MiB by default: the worker is replaced after its request) and "
+        "`limit_memory_hard` (2560 MiB: the address-space limit of the process)."
     )
     for r in runs:
         if r["problems"]:
