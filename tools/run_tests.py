@@ -146,6 +146,9 @@ def main():
             f"--odoo-database={db_name}",
             "--odoo-http",
             "--odoo-log-level=warn",
+            # pytest-odoo imports Odoo's test framework before test mode is on,
+            # which Odoo reports with a harmless ERROR and a long stack.
+            "--odoo-extra=log-handler=odoo.tests.common:CRITICAL",
             "-p",
             "no:cacheprovider",
             f"--junitxml={junit}",
