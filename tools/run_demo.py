@@ -9,6 +9,7 @@ Usage: python3 tools/run_demo.py [--db NAME] [--http-port 8069] [--terminal-port
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,9 +69,11 @@ def prepare_database(workspace, db_name, terminal_port):
         "-d", db_name, "--log-level=warn", command="shell",
         input=script, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    if "CAISSE_AP_DEMO_METHOD" not in out.stdout:
+    marker = re.search(r"^CAISSE_AP_DEMO_METHOD \d+ (.+)$", out.stdout, re.MULTILINE)
+    if not marker:
         print(out.stdout[-3000:], out.stderr[-3000:])
         raise SetupError("could not add the Caisse-AP payment method to the demo shop")
+    return marker.group(1)
 
 
 def start_simulator(terminal_port):
@@ -102,7 +105,7 @@ def main():
         home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
         workspace = Workspace(odoo_root, "caisse_ap_demo", home / f"{ADDON}-demo")
         workspace.write_config(args.db, http_port=args.http_port)
-        prepare_database(workspace, args.db, args.terminal_port)
+        shop = prepare_database(workspace, args.db, args.terminal_port)
     except (SetupError, subprocess.CalledProcessError) as exc:
         log(f"cannot start the demo: {exc}")
         return 2
@@ -111,7 +114,7 @@ def main():
     log(
         f"Odoo: http://localhost:{args.http_port}/pos/ui  (login admin, password admin)"
     )
-    log("open the Shop, add a product, pay with 'Card (Caisse-AP)'; Ctrl-C stops all")
+    log(f"open '{shop}', add a product, pay with 'Card (Caisse-AP)'; Ctrl-C stops all")
     try:
         workspace.odoo("-d", args.db, "--log-level=info", check=False)
     except KeyboardInterrupt:
