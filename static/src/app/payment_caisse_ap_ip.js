@@ -6,7 +6,7 @@ import { register_payment_method } from "@point_of_sale/app/store/pos_store";
 
 export const TERMINAL_KEY = "fr-caisse_ap_ip";
 
-/** Milliseconds between two `caisse_ap_status` calls while a payment runs. */
+/** Milliseconds between two `caisse_ap_status` calls while a payment runs (on average). */
 export const POLL_INTERVAL = 1000;
 /** Seconds granted to the server beyond the method's payment timeout before the POS gives up. */
 const DEADLINE_MARGIN = 60;
@@ -19,6 +19,11 @@ export const RUNNING_STATUSES = ["waiting", "waitingCard", "waitingCancel", "tim
 
 function sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A poll delay within ±30 % of POLL_INTERVAL: tills started together do not poll in step. */
+function pollDelay() {
+    return POLL_INTERVAL * (0.7 + 0.6 * Math.random());
 }
 
 /**
@@ -247,7 +252,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
         const deadline = Date.now() + (this._timeout() + DEADLINE_MARGIN) * 1000;
         let serverErrors = 0;
         while (!waiter.settled) {
-            await sleep(POLL_INTERVAL);
+            await sleep(pollDelay());
             if (waiter.settled) {
                 return;
             }
