@@ -57,11 +57,18 @@ def launch(env, job):
 
 
 def _start(registry, job):
+    # Not a daemon: a prefork worker that Odoo recycles (limit_request,
+    # limit_memory_soft) or stops gracefully (SIGINT from the master) leaves
+    # its loop and ends with sys.exit(0), whose interpreter shutdown joins
+    # non-daemon threads but kills daemon ones on the spot, losing an answer
+    # the terminal may already have charged. The master SIGKILLs a worker
+    # that stops pinging for limit_time_real, so the wait is bounded; a
+    # longer payment ends "unknown" through the sweep, as after a crash.
     thread = threading.Thread(
         target=_run,
         args=(registry, job),
         name=f"caisse-ap-{job.payment_uuid}",
-        daemon=True,
+        daemon=False,
     )
     with _threads_lock:
         _threads[(job.dbname, job.payment_uuid)] = thread

@@ -86,3 +86,17 @@ class TestBackendWorker(CaisseApCommon):
         with patch.object(caisse_ap_worker.threading.Thread, "start", spy):
             started, _transaction, _status = self.pay()
         self.assertEqual(names, [f"caisse-ap-{started['payment_uuid']}"])
+
+    def test_thread_is_not_a_daemon(self):
+        # A recycled or gracefully stopped worker must wait for the answer.
+        threads = []
+        real_start = caisse_ap_worker.threading.Thread.start
+
+        def spy(thread):
+            threads.append(thread)
+            return real_start(thread)
+
+        with patch.object(caisse_ap_worker.threading.Thread, "start", spy):
+            _started, _transaction, status = self.pay()
+        self.assertEqual([thread.daemon for thread in threads], [False])
+        self.assertEqual(status["state"], "success")
