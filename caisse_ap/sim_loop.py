@@ -6,6 +6,7 @@ One loop can serve many simulated terminals: 50 terminals cost one thread.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -64,6 +65,13 @@ class LoopThread:
                 "LoopThread.run() called from its own thread would deadlock"
             )
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coro`` on the loop without waiting for it (any thread)."""
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("the loop thread is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def call_soon(self, callback: Callable[..., object], *args: object) -> None:
         if self._loop is not None:

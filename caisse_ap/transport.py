@@ -132,6 +132,7 @@ class _Exchange:
         self.started = time.monotonic()
         self.sent = False
         self.abandoned = False  # the wait was given up through cancel_event
+        self.last_data = 0.0  # monotonic time of the last bytes received
 
     def cancelled(self) -> bool:
         return self.cancel_event is not None and self.cancel_event.is_set()
@@ -162,8 +163,11 @@ class _Exchange:
         )
         return outcome_result
 
-    def send(self, sock: socket.socket, timeout: float) -> ExchangeResult | None:
+    def log_sending(self) -> None:
         _logger.info("Caisse-AP %s: sending %s", self.where, redact_frame(self.frame))
+
+    def send(self, sock: socket.socket, timeout: float) -> ExchangeResult | None:
+        self.log_sending()
         try:
             sock.settimeout(timeout)
             sock.sendall(self.frame)
@@ -178,31 +182,48 @@ class _Exchange:
     def read(self, sock: socket.socket) -> tuple[str, str]:
         """Read until quiet period, close, deadline, cancel or reset: (why, detail)."""
         deadline = time.monotonic() + self.answer_timeout
-        last_data = 0.0
         while True:
-            now = time.monotonic()
-            if self.cancelled():
-                return "cancelled", ""
-            if self.decoder.complete and now - last_data >= self.quiet_period:
-                return "quiet", ""
-            if now >= deadline:
-                return "deadline", ""
-            wait = min(deadline - now, CANCEL_POLL)
-            if self.decoder.complete:
-                wait = min(wait, last_data + self.quiet_period - now)
-            sock.settimeout(max(wait, 0.001))
+            why, wait = self.read_step(deadline)
+            if why:
+                return why, ""
+            sock.settimeout(wait)
             try:
                 chunk = sock.recv(RECV_SIZE)
             except TimeoutError:
                 continue
             except OSError as error:
                 return "reset", str(error)
-            self.decoder.receive_data(chunk)
-            if not chunk:
+            if self.received(chunk):
                 return "closed", ""
-            last_data = time.monotonic()
-            # Raises ProtocolError at once for bytes no answer can start with.
-            self.decoder.next_event()
+
+    def read_step(self, deadline: float) -> tuple[str, float]:
+        """Why the read is over ("" if it is not) and how long to wait for data.
+
+        Shared by the blocking and the asyncio reads: same stop rules.
+        """
+        now = time.monotonic()
+        if self.cancelled():
+            return "cancelled", 0.0
+        if self.decoder.complete and now - self.last_data >= self.quiet_period:
+            return "quiet", 0.0
+        if now >= deadline:
+            return "deadline", 0.0
+        wait = min(deadline - now, CANCEL_POLL)
+        if self.decoder.complete:
+            wait = min(wait, self.last_data + self.quiet_period - now)
+        return "", max(wait, 0.001)
+
+    def received(self, chunk: bytes) -> bool:
+        """Feed ``chunk``; True when the peer closed (``b""``).
+
+        Raises ProtocolError at once for bytes no answer can start with.
+        """
+        self.decoder.receive_data(chunk)
+        if not chunk:
+            return True
+        self.last_data = time.monotonic()
+        self.decoder.next_event()
+        return False
 
     def conclude(self, why: str, detail: str) -> ExchangeResult:
         decoder = self.decoder
@@ -259,6 +280,59 @@ def _check_timing(**values: float) -> None:
             raise ValueError(f"{name} must be a number >= 0, not {value!r}")
 
 
+def prepare(
+    host: str,
+    port: int,
+    request: PaymentRequest,
+    connect_timeout: float,
+    answer_timeout: float,
+    quiet_period: float,
+    max_answer_size: int,
+    cancel_event: threading.Event | None,
+) -> tuple[_Exchange, ExchangeResult | None]:
+    """Check the arguments (programming errors raise): (state, early result)."""
+    if not isinstance(request, PaymentRequest):
+        raise TypeError(
+            f"request must be a PaymentRequest, not {type(request).__name__}"
+        )
+    _check_timing(
+        connect_timeout=connect_timeout,
+        answer_timeout=answer_timeout,
+        quiet_period=quiet_period,
+    )
+    if not isinstance(max_answer_size, int) or max_answer_size < 1:
+        raise ValueError(
+            f"max_answer_size must be a positive int, not {max_answer_size!r}"
+        )
+    state = _Exchange(
+        host, port, request, answer_timeout, quiet_period, max_answer_size, cancel_event
+    )
+    problem = _bad_address(host, port)
+    return state, state.finish(Outcome.NOT_SENT, problem) if problem else None
+
+
+# What a failed connection raises (besides Cancelled); every one means NOT_SENT.
+CONNECT_ERRORS = (OSError, UnicodeError, ValueError, OverflowError)
+
+
+def connect_failed(
+    state: _Exchange, host: str, port: int, error: BaseException, timeout: float
+) -> ExchangeResult:
+    if isinstance(error, Cancelled):
+        state.abandoned = True
+        return state.finish(
+            Outcome.NOT_SENT, "cancelled before the connection was made"
+        )
+    return state.finish(Outcome.NOT_SENT, _connect_failure(host, port, error, timeout))
+
+
+def cancelled_before_sending(state: _Exchange) -> ExchangeResult | None:
+    if not state.cancelled():
+        return None
+    state.abandoned = True
+    return state.finish(Outcome.NOT_SENT, "cancelled before the request was sent")
+
+
 def exchange(
     host: str,
     port: int,
@@ -277,42 +351,26 @@ def exchange(
     was sent. Setting ``cancel_event`` abandons the wait within
     ``CANCEL_POLL`` seconds (outcome NO_ANSWER unless an answer had arrived).
     """
-    if not isinstance(request, PaymentRequest):
-        raise TypeError(
-            f"request must be a PaymentRequest, not {type(request).__name__}"
-        )
-    _check_timing(
-        connect_timeout=connect_timeout,
-        answer_timeout=answer_timeout,
-        quiet_period=quiet_period,
+    state, early = prepare(
+        host,
+        port,
+        request,
+        connect_timeout,
+        answer_timeout,
+        quiet_period,
+        max_answer_size,
+        cancel_event,
     )
-    if not isinstance(max_answer_size, int) or max_answer_size < 1:
-        raise ValueError(
-            f"max_answer_size must be a positive int, not {max_answer_size!r}"
-        )
-    state = _Exchange(
-        host, port, request, answer_timeout, quiet_period, max_answer_size, cancel_event
-    )
-    problem = _bad_address(host, port)
-    if problem:
-        return state.finish(Outcome.NOT_SENT, problem)
+    if early:
+        return early
     try:
         sock = connect(host, port, connect_timeout, cancel_event)
-    except Cancelled:
-        state.abandoned = True
-        return state.finish(
-            Outcome.NOT_SENT, "cancelled before the connection was made"
-        )
-    except (OSError, UnicodeError, ValueError, OverflowError) as error:
-        return state.finish(
-            Outcome.NOT_SENT, _connect_failure(host, port, error, connect_timeout)
-        )
+    except (Cancelled, *CONNECT_ERRORS) as error:
+        return connect_failed(state, host, port, error, connect_timeout)
     with sock:
-        if state.cancelled():
-            state.abandoned = True
-            return state.finish(
-                Outcome.NOT_SENT, "cancelled before the request was sent"
-            )
+        early = cancelled_before_sending(state)
+        if early:
+            return early
         failed = state.send(sock, max(connect_timeout, 1.0))
         if failed:
             return failed

@@ -1,12 +1,18 @@
 """Background exchange with the terminal: no HTTP worker waits for the customer.
 
 The RPC creates the transaction and hands a :class:`Job` to :func:`launch`;
-after the commit a thread sends the request and waits for the answer holding
-no database cursor, then records the outcome with a fresh cursor and tells
-the POS through its bus channel.
+after the commit the payment runs as a coroutine on this process's single
+I/O thread (an asyncio loop): it sends the request and waits for the answer
+holding no database cursor, then records the outcome with a fresh cursor and
+tells the POS through its bus channel. The short database writes run in a
+small thread pool, so N concurrent payments cost N coroutines, not N thread
+stacks and malloc arenas (Odoo's memory limits watch the virtual size).
 """
 
+import asyncio
+import concurrent.futures
 import logging
+import os
 import random
 import threading
 import time
@@ -16,17 +22,38 @@ from functools import partial
 from odoo import SUPERUSER_ID, api
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from ..caisse_ap import transport
+from ..caisse_ap import aio_transport
 from ..caisse_ap.codec import PaymentRequest
+from ..caisse_ap.sim_loop import LoopThread
 
 _logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5
 DB_TRIES = 5
+# Added to a payment's own timeouts when waiting for it at exit: its writes.
+EXIT_MARGIN = 30
 
-# Running threads by (database, payment uuid): lets tests wait for them.
-_threads = {}
-_threads_lock = threading.Lock()
+
+@dataclass
+class _Payment:
+    future: concurrent.futures.Future
+    deadline: float  # monotonic: by then the exchange has ended
+
+
+@dataclass
+class _IO:
+    """This process's loop thread and database pool (one set per process)."""
+
+    pid: int
+    loop: LoopThread
+    db_pool: concurrent.futures.ThreadPoolExecutor
+
+
+# In-flight payments by (database, payment uuid): lets tests and exit wait.
+_payments = {}
+_lock = threading.Lock()
+_io = None
+_exit_hook_registered = False
 
 
 @dataclass(frozen=True)
@@ -44,9 +71,9 @@ class Job:
 
 
 def launch(env, job):
-    """Run ``job`` in a thread once the current transaction is committed.
+    """Run ``job`` on the I/O loop once the current transaction is committed.
 
-    Test cursors drop post-commit hooks: in test mode the thread starts at
+    Test cursors drop post-commit hooks: in test mode the payment starts at
     once; its cursors then share (and wait for) the test cursor.
     """
     if env.registry.in_test_mode():
@@ -56,58 +83,113 @@ def launch(env, job):
         env.cr.postcommit.add(partial(_start, env.registry, job))
 
 
+def _forget_parent_io():
+    # A forked child has none of its parent's threads; the lock may even have
+    # been held by one of them at fork time.
+    global _io, _lock  # noqa: PLW0603
+    _io = None
+    _lock = threading.Lock()
+    _payments.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_io)
+
+
+def _current_io():
+    """The loop of this process, started on first use (and again after a fork)."""
+    global _io, _exit_hook_registered  # noqa: PLW0603
+    with _lock:
+        if _io is None or _io.pid != os.getpid():
+            loop = LoopThread(name="caisse-ap-io")
+            loop.start()
+            pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="caisse-ap-db"
+            )
+            _io = _IO(os.getpid(), loop, pool)
+            if not _exit_hook_registered:
+                # Not atexit.register: atexit runs after the interpreter has
+                # joined non-daemon threads and shut down every executor
+                # (concurrent.futures' own _register_atexit hook), too late to
+                # write an outcome. Hooks registered here run first, in reverse
+                # order, while the loop (a daemon thread) and the pool still
+                # work: a recycled worker (sys.exit(0) after limit_request or
+                # limit_memory_soft) or a gracefully stopped server waits for
+                # its payments, as the non-daemon threads did. The master
+                # SIGKILLs a worker after limit_time_real: a longer payment
+                # ends "unknown" through the sweep, as after a crash.
+                threading._register_atexit(_wait_at_exit)
+                _exit_hook_registered = True
+        return _io
+
+
 def _start(registry, job):
-    # Not a daemon: a prefork worker that Odoo recycles (limit_request,
-    # limit_memory_soft) or stops gracefully (SIGINT from the master) leaves
-    # its loop and ends with sys.exit(0), whose interpreter shutdown joins
-    # non-daemon threads but kills daemon ones on the spot, losing an answer
-    # the terminal may already have charged. The master SIGKILLs a worker
-    # that stops pinging for limit_time_real, so the wait is bounded; a
-    # longer payment ends "unknown" through the sweep, as after a crash.
-    thread = threading.Thread(
-        target=_run,
-        args=(registry, job),
-        name=f"caisse-ap-{job.payment_uuid}",
-        daemon=False,
-    )
-    with _threads_lock:
-        _threads[(job.dbname, job.payment_uuid)] = thread
-    thread.start()
+    io = _current_io()
+    key = (job.dbname, job.payment_uuid)
+    deadline = time.monotonic() + CONNECT_TIMEOUT + job.answer_timeout
+    with _lock:
+        future = io.loop.submit(_pay(registry, job, io.db_pool))
+        _payments[key] = _Payment(future, deadline)
+    future.add_done_callback(partial(_forget, key))
+
+
+def _forget(key, future):
+    with _lock:
+        payment = _payments.get(key)
+        if payment is not None and payment.future is future:
+            del _payments[key]
+
+
+def _wait_at_exit():
+    with _lock:
+        if _io is None or _io.pid != os.getpid():
+            return
+        pending = list(_payments.values())
+    if not pending:
+        return
+    timeout = max(p.deadline for p in pending) + EXIT_MARGIN - time.monotonic()
+    _logger.info("Caisse-AP: waiting for %d payment(s) before exiting", len(pending))
+    concurrent.futures.wait([p.future for p in pending], timeout=max(timeout, 0))
 
 
 def wait_for_worker(dbname, payment_uuid, timeout=30.0):
-    """Wait for the thread of a payment, if any; False if it is still running."""
-    with _threads_lock:
-        thread = _threads.get((dbname, payment_uuid))
-    if thread is None:
+    """Wait for a payment, if any is running; False if it is still running."""
+    with _lock:
+        payment = _payments.get((dbname, payment_uuid))
+    if payment is None:
         return True
-    thread.join(timeout)
-    return not thread.is_alive()
+    done, _pending = concurrent.futures.wait([payment.future], timeout=timeout)
+    return bool(done)
 
 
 def running_workers(dbname):
-    """Payment uuids whose thread is still running."""
-    with _threads_lock:
+    """Payment uuids still running."""
+    with _lock:
         return [
             uuid
-            for (db, uuid), thread in _threads.items()
-            if db == dbname and thread.is_alive()
+            for (db, uuid), payment in _payments.items()
+            if db == dbname and not payment.future.done()
         ]
 
 
-def _run(registry, job):
-    current = threading.current_thread()
-    current.dbname = job.dbname  # shown in Odoo's log lines
+async def _pay(registry, job, db_pool):
+    loop = asyncio.get_running_loop()
     where = (
         f"Caisse-AP {job.terminal_key}: payment {job.payment_uuid} "
         f"attempt {job.attempt}"
     )
+
+    def in_db(func):
+        # Short writes in the pool: the loop itself never blocks on the database.
+        return loop.run_in_executor(
+            db_pool, partial(_in_transaction, registry, job, func)
+        )
+
     sent = False
     try:
-        if not _in_transaction(registry, job, lambda txn: txn._caisse_ap_mark_sent()):
+        if not await in_db(lambda txn: txn._caisse_ap_mark_sent()):
             return
         sent = True  # recorded as sent: from now on a failure means "unknown"
-        exchange = transport.exchange(
+        exchange = await aio_transport.exchange_async(
             job.host,
             job.port,
             job.request,
@@ -115,20 +197,21 @@ def _run(registry, job):
             answer_timeout=job.answer_timeout,
         )
         try:
-            _in_transaction(
-                registry, job, lambda txn: txn._caisse_ap_record_exchange(exchange)
-            )
+            await in_db(lambda txn: txn._caisse_ap_record_exchange(exchange))
         except Exception:
             # The terminal may have charged: leave enough in the log to reconcile.
             _logger.error("%s: cannot record the outcome %s", where, exchange.as_dict())
             raise
     except Exception as error:
         _logger.exception("%s: worker failed", where)
-        _end_after_crash(registry, job, "unknown" if sent else "error", str(error))
-    finally:
-        with _threads_lock:
-            if _threads.get((job.dbname, job.payment_uuid)) is current:
-                del _threads[(job.dbname, job.payment_uuid)]
+        await loop.run_in_executor(
+            db_pool,
+            _end_after_crash,
+            registry,
+            job,
+            "unknown" if sent else "error",
+            str(error),
+        )
 
 
 def _end_after_crash(registry, job, state, error):
@@ -147,6 +230,7 @@ def _end_after_crash(registry, job, state, error):
 def _in_transaction(registry, job, func):
     """Call ``func(transaction)`` in a short transaction of its own, retried on
     serialization failures (the POS may write the same row, e.g. a cancel)."""
+    threading.current_thread().dbname = job.dbname  # shown in Odoo's log lines
     for tryno in range(1, DB_TRIES + 1):
         try:
             with registry.cursor() as cr:

@@ -1,3 +1,4 @@
+import threading
 from unittest.mock import patch
 
 import psycopg2.errors
@@ -5,6 +6,7 @@ import psycopg2.errors
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..caisse_ap.scenario import Scenario
 from ..models import caisse_ap_worker
 from ..models.caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon
@@ -19,7 +21,9 @@ class TestBackendWorker(CaisseApCommon):
     def test_crash_after_sending_is_unknown(self):
         with (
             patch.object(
-                caisse_ap_worker.transport, "exchange", side_effect=RuntimeError("boom")
+                caisse_ap_worker.aio_transport,
+                "exchange_async",
+                side_effect=RuntimeError("boom"),
             ),
             mute_logger(WORKER_LOGGER),
         ):
@@ -75,28 +79,32 @@ class TestBackendWorker(CaisseApCommon):
         self.assertEqual(status["state"], "success")
         self.assertEqual(len(self.simulator.exchanges), 1)
 
-    def test_thread_is_named_after_the_payment(self):
-        names = []
-        real_start = caisse_ap_worker.threading.Thread.start
-
-        def spy(thread):
-            names.append(thread.name)
-            return real_start(thread)
-
-        with patch.object(caisse_ap_worker.threading.Thread, "start", spy):
-            started, _transaction, _status = self.pay()
-        self.assertEqual(names, [f"caisse-ap-{started['payment_uuid']}"])
-
-    def test_thread_is_not_a_daemon(self):
-        # A recycled or gracefully stopped worker must wait for the answer.
+    def test_payments_share_one_io_thread(self):
+        # N concurrent payments cost coroutines, not threads (finding 2).
         threads = []
-        real_start = caisse_ap_worker.threading.Thread.start
+        real_exchange = caisse_ap_worker.aio_transport.exchange_async
 
-        def spy(thread):
-            threads.append(thread)
-            return real_start(thread)
+        async def spy(*args, **kwargs):
+            threads.append(threading.current_thread())
+            return await real_exchange(*args, **kwargs)
 
-        with patch.object(caisse_ap_worker.threading.Thread, "start", spy):
-            _started, _transaction, status = self.pay()
-        self.assertEqual([thread.daemon for thread in threads], [False])
-        self.assertEqual(status["state"], "success")
+        with patch.object(caisse_ap_worker.aio_transport, "exchange_async", spy):
+            self.pay()
+            self.pay()
+        self.assertEqual(len(threads), 2)
+        self.assertIs(threads[0], threads[1])
+        self.assertEqual(threads[0].name, "caisse-ap-io")
+
+    def test_exit_waits_for_the_payments_in_flight(self):
+        # What a recycled worker's sys.exit(0) runs before its threads die.
+        self.simulator.set_scenario(Scenario(kind="approve", delay=1))
+        started = self.start()
+        self.assertEqual(
+            caisse_ap_worker.running_workers(self.cr.dbname),
+            [started["payment_uuid"]],
+        )
+        caisse_ap_worker._wait_at_exit()
+        self.assertEqual(caisse_ap_worker.running_workers(self.cr.dbname), [])
+        self.env.invalidate_all()
+        transaction = self.transactions(started["payment_uuid"])[:1]
+        self.assertEqual(transaction.state, "success")

@@ -1,7 +1,13 @@
-"""Transport against the simulator: every ending is classified (fault matrix)."""
+"""Transport against the simulator: every ending is classified (fault matrix).
+
+Every test runs twice: with the blocking ``transport.exchange`` and with the
+asyncio ``aio_transport.exchange_async`` (one event loop per call), which must
+behave the same.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -9,14 +15,36 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from caisse_ap import transport
+from caisse_ap.aio_transport import exchange_async
 from caisse_ap.codec import PaymentRequest, Status
 from caisse_ap.scenario import Scenario
 from caisse_ap.simulator import TerminalSimulator
-from caisse_ap.transport import ExchangeResult, Outcome, exchange, probe
+from caisse_ap.transport import ExchangeResult, Outcome, probe
 
 Factory = Callable[..., TerminalSimulator]
 # Generous bounds: they only make sure a broken test cannot hang the suite.
 ANSWER_TIMEOUT = 10.0
+
+
+def exchange(*args: object, **options: object) -> ExchangeResult:
+    """The implementation under test (set by ``implementation``)."""
+    raise AssertionError("replaced by the implementation fixture")
+
+
+def _exchange_in_a_loop(*args: object, **options: object) -> ExchangeResult:
+    return asyncio.run(exchange_async(*args, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, params=["blocking", "asyncio"])
+def implementation(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    function = (
+        transport.exchange if request.param == "blocking" else _exchange_in_a_loop
+    )
+    monkeypatch.setitem(globals(), "exchange", function)
+    return request.param
 
 
 def run(
