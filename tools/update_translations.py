@@ -9,8 +9,10 @@ Usage: python3 tools/update_translations.py
 """
 
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from odoo_env import (
     ADDON,
@@ -56,6 +58,19 @@ def merge(pot_path, po_path, lang):
     return len(catalog), missing
 
 
+def pretty_format_po(i18n):
+    """Give the catalogues the layout CI checks (oca-checks-po from `make lint`)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    checker = cache / f"{ADDON}-lint" / "venv" / "bin" / "oca-checks-po"
+    if not checker.exists():
+        log("run `make lint` once, then this again: it formats the .po files like CI")
+        return
+    files = sorted(str(path) for path in i18n.glob("*.po*"))
+    subprocess.run(
+        [str(checker), "--fix", "--no-verbose", "--no-exit", *files], check=False
+    )
+
+
 def main():
     try:
         odoo_root = check_odoo()
@@ -74,8 +89,11 @@ def main():
     finally:
         drop_database(db_name, workspace.data_dir)
         workspace.cleanup()
-    for lang in LANGUAGES:
-        total, missing = merge(pot_path, i18n / f"{lang}.po", lang)
+    results = [
+        (lang, *merge(pot_path, i18n / f"{lang}.po", lang)) for lang in LANGUAGES
+    ]
+    pretty_format_po(i18n)
+    for lang, total, missing in results:
         # An empty msgstr is also how a translation equal to English is kept.
         log(f"{lang}.po: {total} strings, {len(missing)} empty or fuzzy")
         for msgid in missing:
