@@ -4,10 +4,11 @@ from odoo.tests import tagged
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 from ..models.pos_payment_method import TERMINAL_KEY
+from .tour_support import BrowserTourMixin
 
 
 @tagged("post_install", "-at_install")
-class TestFoundation(TestPointOfSaleHttpCommon):
+class TestFoundation(BrowserTourMixin, TestPointOfSaleHttpCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

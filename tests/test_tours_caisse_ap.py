@@ -17,6 +17,7 @@ from ..caisse_ap.scenario import Scenario
 from ..caisse_ap.simulator import TerminalSimulator
 from ..models import caisse_ap_worker
 from .common import caisse_ap_method_values
+from .tour_support import BrowserTourMixin
 
 RECEIPT = "TICKET CLIENT SIMULATEUR\nCB 1234\nMERCI"
 # Long enough for the tour to click Cancel, or to reload the page, while the customer
@@ -26,7 +27,7 @@ WORKER_TIMEOUT = 60  # liveness only
 TOUR_TIMEOUT = 240  # liveness only: the longest tour takes about a minute
 
 
-class CaisseApTourCase(TestPointOfSaleHttpCommon):
+class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
     """The demo shop with five Caisse-AP methods on two simulated terminals."""
 
     @classmethod

@@ -7,6 +7,7 @@ repository (a temporary work folder per run).
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,13 @@ def check_odoo():
             f"{ODOO_SOURCE_HINT}"
         )
     return Path(root)
+
+
+def free_tcp_port():
+    """A local TCP port nothing listens on now (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def missing_modules(modules):
@@ -243,6 +251,13 @@ class Workspace:
             env=self.env(),
             check=kwargs.pop("check", True),
             **kwargs,
+        )
+
+    def odoo_process(self, *args):
+        """Start Odoo with this config in the background."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "odoo", "-c", str(self.config), *args],
+            env=self.env(),
         )
 
     def cleanup(self):

@@ -13,6 +13,8 @@ import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from odoo_env import (
@@ -111,19 +113,52 @@ def main():
         return 2
 
     simulator = start_simulator(args.terminal_port)
-    log(
-        f"Odoo: http://localhost:{args.http_port}/pos/ui  (login admin, password admin)"
-    )
-    log(f"open '{shop}', add a product, pay with 'Card (Caisse-AP)'; Ctrl-C stops all")
+    server = workspace.odoo_process("-d", args.db, "--log-level=info")
     try:
-        workspace.odoo("-d", args.db, "--log-level=info", check=False)
+        warm_up(args.http_port, server)
+        log(
+            f"Odoo: http://localhost:{args.http_port}/pos/ui"
+            "  (login admin, password admin)"
+        )
+        log(
+            f"open '{shop}', add a product, pay with 'Card (Caisse-AP)'; "
+            "Ctrl-C stops all"
+        )
+        server.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
         if simulator:
             simulator.send_signal(signal.SIGINT)
             simulator.wait(timeout=10)
     return 0
+
+
+def warm_up(http_port, server, timeout=120):
+    """One request at a time until Odoo answers, before a browser is pointed at it.
+
+    A browser's first burst of parallel requests would make several threads parse
+    the addons' manifests at once, which CPython 3.11 does not survive (gh-106905):
+    a static file, then the login page, compute those caches in one thread.
+    """
+    base = f"http://127.0.0.1:{http_port}"
+    deadline = time.monotonic() + timeout
+    for path in ("/web/static/img/favicon.ico", "/web/login"):
+        while True:
+            if server.poll() is not None:
+                raise SetupError(f"Odoo stopped (exit {server.returncode})")
+            try:
+                with urllib.request.urlopen(base + path, timeout=30):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SetupError(
+                        f"Odoo did not answer {path} in {timeout} s"
+                    ) from None
+                time.sleep(0.5)
 
 
 if __name__ == "__main__":

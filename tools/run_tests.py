@@ -24,6 +24,7 @@ from odoo_env import (
     ensure_chromium,
     ensure_postgresql,
     ensure_python_packages,
+    free_tcp_port,
     log,
 )
 
@@ -133,7 +134,9 @@ def main():
     created = False
     try:
         workspace.install_chrome_wrapper(chromium)
-        workspace.write_config(db_name)
+        # A free port: two runs on one machine (two clones, CI beside a
+        # developer) must not meet on 8069.
+        workspace.write_config(db_name, http_port=free_tcp_port())
         created = True  # from here on, the database may exist: always drop it
         install_addon(workspace, db_name)
         junit = workspace.path / "junit.xml"
