@@ -20,7 +20,6 @@ from odoo_env import (
     REPO,
     SetupError,
     Workspace,
-    check_odoo,
     drop_database,
     ensure_chromium,
     ensure_postgresql,
@@ -28,6 +27,7 @@ from odoo_env import (
     free_tcp_port,
     log,
 )
+from odoo_setup import ensure_odoo
 
 TEST_PACKAGES = {
     "pytest": "pytest",
@@ -125,7 +125,7 @@ def main():
         return run_without_odoo(REPO / "tools" / "tests", pytest_args)
 
     try:
-        odoo_root = check_odoo()
+        odoo_root = ensure_odoo()
         ensure_python_packages(TEST_PACKAGES)
         chromium = ensure_chromium()
         ensure_postgresql()
