@@ -144,7 +144,7 @@ class Builder:
         self.venv = venv or VENV
         self.base_python = python
         self.python = venv_python(venv)
-        self.marks = venv / "caisse_ap_setup"
+        self.marks = self.venv / "caisse_ap_setup"
 
     def done(self, step):
         return (self.marks / step).is_file()

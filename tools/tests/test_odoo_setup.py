@@ -141,6 +141,11 @@ def test_a_failed_step_is_resumed_not_redone(tree, tmp_path, monkeypatch):
     assert "-m" in first_command and "venv" not in first_command  # venv kept
 
 
+def test_the_builder_works_in_the_repository_venv_by_default():
+    builder = odoo_setup.Builder(odoo_setup.Plan("build", "clone"))
+    assert builder.marks.parent == builder.venv == odoo_setup.REPO / ".venv"
+
+
 def test_run_explains_a_failing_command(tmp_path):
     builder = odoo_setup.Builder(odoo_setup.Plan("build", "clone"), venv=tmp_path)
     with pytest.raises(SetupError, match="resumes where it stopped"):
