@@ -17,7 +17,7 @@
         "security/caisse_ap_security.xml",
         "data/ir_cron.xml",
         "views/pos_payment_method_views.xml",
-        "views/caisse_ap_transaction_views.xml",
+        "views/pos_caisse_ap_transaction_views.xml",
         "views/pos_payment_views.xml",
     ],
     "assets": {
