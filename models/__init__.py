@@ -1,5 +1,5 @@
 from . import pos_payment_method
-from . import caisse_ap_transaction
+from . import pos_caisse_ap_transaction
 from . import pos_payment
 from . import pos_caisse_ap_transaction_attention
 from . import pos_caisse_ap_review
