@@ -46,6 +46,9 @@ class PaymentResult:
     failure_detail: str
     failure_label: str
     receipt_text: str
+    # CF of the answer: the terminal's private data (Ingenico approvals carry
+    # their own, e.g. "1010000000"). Kept for the journal, never compared.
+    private_data: str
     request_frame: bytes
     answer_frame: bytes
     fields: dict[str, str] = field(default_factory=dict)
@@ -76,7 +79,11 @@ class PaymentResult:
 
 
 def _echoes(request: PaymentRequest) -> dict[str, str]:
-    """Tags a successful answer must echo exactly, with their request values."""
+    """Tags a successful answer must echo exactly, with their request values.
+
+    CB is checked apart (it may be lower: partial authorisation). CF is not
+    an echo: terminals answer with their own private data there.
+    """
     return {
         "CA": request.pos_number,
         "CD": request.direction.value,
@@ -109,14 +116,6 @@ def _authorised_amount(fields: dict[str, str], requested: int) -> int:
     return amount
 
 
-def _check_correlation(
-    fields: dict[str, str], request: PaymentRequest, required: bool
-) -> None:
-    """CF is our correlation id: a different one means the answer is not ours."""
-    if required or "CF" in fields:
-        _check_echo(fields, "CF", request.correlation_id)
-
-
 def interpret_answer(
     request: PaymentRequest, answer: bytes, lang: str = "en"
 ) -> PaymentResult:
@@ -132,17 +131,14 @@ def interpret_answer(
         status = Status.SUCCESS
         for tag, expected in _echoes(request).items():
             _check_echo(fields, tag, expected)
-        _check_correlation(fields, request, required=True)
         authorised = _authorised_amount(fields, request.amount)
     elif status_code == AE_FAILURE:
         # CB may be missing (red button): still a failure, not an error.
         status = Status.FAILURE
-        _check_correlation(fields, request, required=False)
         reason = fields.get("AF", "")
         failure_code, failure_detail = reason[:2], reason[2:]
     elif status_code == AE_ACCEPTED:
         status = Status.ACCEPTED
-        _check_correlation(fields, request, required=False)
     else:
         raise ProtocolError(
             f"unknown status AE={status_code!r} (10, 01 or 11 expected)"
@@ -168,6 +164,7 @@ def interpret_answer(
         if status is Status.FAILURE
         else "",
         receipt_text=decode_receipt(fields),
+        private_data=fields.get("CF", ""),
         request_frame=request.encode(),
         answer_frame=encode_unchecked(safe_fields),
         fields=safe_fields,

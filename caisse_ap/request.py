@@ -55,11 +55,14 @@ class PaymentRequest:
 
     ``amount`` is in minor units (cents). BF (partial payment allowed) is
     never sent: recent terminal software rejects requests carrying it.
+    ``correlation_id`` is sent in CF only when set (the default is not to
+    send CF, like the reference clients): terminals treat CF as their own
+    private data, so the answer's CF never decides anything.
     """
 
     amount: int
     currency_numeric: int
-    correlation_id: str
+    correlation_id: str = ""
     direction: Direction = Direction.DEBIT
     pos_number: str = "01"
     protocol_version: str = "0300"
@@ -106,9 +109,9 @@ class PaymentRequest:
 
     def _check_correlation_id(self) -> None:
         value = self.correlation_id
-        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CORRELATION_LENGTH:
+        if not isinstance(value, str) or len(value) > MAX_CORRELATION_LENGTH:
             raise ProtocolError(
-                f"invalid correlation id {value!r}: 1 to {MAX_CORRELATION_LENGTH} "
+                f"invalid correlation id {value!r}: at most {MAX_CORRELATION_LENGTH} "
                 "characters expected"
             )
         if not all(" " <= char <= "~" for char in value):
@@ -138,7 +141,8 @@ class PaymentRequest:
         forced = _FORCED_APPLICATION.get(self.mode)
         if forced:
             fields.append(("CC", forced))
-        fields.append(("CF", self.correlation_id))
+        if self.correlation_id:
+            fields.append(("CF", self.correlation_id))
         if self.request_receipt:
             fields.append(("CK", RECEIPT_REQUESTED))
         return fields

@@ -23,7 +23,8 @@ KINDS = (
     "accepted",  # AE=11 (request accepted, result later)
     "reset",  # half an approval, then a TCP reset
 )
-ECHO_TAGS = ("CA", "CB", "CD", "CE", "CF")
+# CF is not among them: it is the terminal's private data, not an echo.
+ECHO_TAGS = ("CA", "CB", "CD", "CE")
 
 _ALIASES = {
     "af": "af_code",

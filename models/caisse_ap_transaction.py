@@ -89,7 +89,10 @@ class PosCaisseApTransaction(models.Model):
         help="host:port of the terminal this request was sent to.",
     )
     correlation_id = fields.Char(
-        string="Correlation ID", readonly=True, help="Sent in tag CF."
+        string="Correlation ID",
+        readonly=True,
+        help="Reference of this attempt (payment reference and attempt number). "
+        "Not sent to the terminal: tag CF is the terminal's own private data.",
     )
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     amount = fields.Monetary(readonly=True)
@@ -249,7 +252,7 @@ class PosCaisseApTransaction(models.Model):
             "payment_uuid": payment_uuid,
             "attempt": attempt,
             "terminal_key": key,
-            "correlation_id": request.correlation_id,
+            "correlation_id": self._caisse_ap_reference(payment_uuid, attempt),
             "currency_id": currency.id,
             "amount": request.amount / 10**currency.decimal_places,
             "direction": (
@@ -302,16 +305,24 @@ class PosCaisseApTransaction(models.Model):
         return transaction, job
 
     @api.model
-    def _caisse_ap_request(self, method, currency, amount, payment_uuid, attempt):
-        """The engine's request for this attempt, or a UserError saying why not."""
-        direction, minor = self._caisse_ap_minor_amount(amount, currency)
-        # CF lets the answer be matched with this very attempt.
+    def _caisse_ap_reference(self, payment_uuid, attempt):
+        """This attempt's reference in the journal and the logs."""
         compact_uuid = re.sub(r"[^0-9A-Za-z]", "", payment_uuid)[:20]
+        return f"{compact_uuid}-{attempt}"
+
+    @api.model
+    def _caisse_ap_request(self, method, currency, amount, payment_uuid, attempt):
+        """The engine's request for this attempt, or a UserError saying why not.
+
+        No CF is sent (like the reference clients): terminals answer it with
+        their own private data, so it cannot tell whose answer it is. One
+        request per connection does.
+        """
+        direction, minor = self._caisse_ap_minor_amount(amount, currency)
         try:
             return codec.PaymentRequest(
                 amount=minor,
                 currency_numeric=currency.iso_numeric,
-                correlation_id=f"{compact_uuid}-{attempt}",
                 direction=direction,
                 pos_number=method.fr_caisse_ap_ip_pos_number,
                 protocol_version=method.fr_caisse_ap_ip_protocol_version,

@@ -88,4 +88,4 @@ def simulator(make_simulator: Callable[..., TerminalSimulator]) -> TerminalSimul
 
 @pytest.fixture
 def request_1250() -> PaymentRequest:
-    return PaymentRequest(amount=1250, currency_numeric=978, correlation_id="POS1-0042")
+    return PaymentRequest(amount=1250, currency_numeric=978)

@@ -20,15 +20,19 @@ def make(**changes: object) -> PaymentRequest:
     values: dict[str, object] = {
         "amount": 1250,
         "currency_numeric": 978,
-        "correlation_id": "POS1-0042",
     }
     values.update(changes)
     return PaymentRequest(**values)  # type: ignore[arg-type]
 
 
-def test_encodes_the_fact_sheet_example_then_the_correlation_id() -> None:
+def test_encodes_the_fact_sheet_example_without_cf_by_default() -> None:
     example = b"CZ0040300CJ012012345678901CA00201CB0041250CD0010CE003978"
-    assert make().encode() == example + b"CF009POS1-0042"
+    assert make().encode() == example
+
+
+def test_cf_only_when_a_correlation_id_is_given() -> None:
+    example = b"CZ0040300CJ012012345678901CA00201CB0041250CD0010CE003978"
+    assert make(correlation_id="POS1-0042").encode() == example + b"CF009POS1-0042"
 
 
 def test_cz_comes_first_and_bf_is_never_sent() -> None:
@@ -98,7 +102,6 @@ def test_request_is_frozen() -> None:
         ({"currency_numeric": 0}, "invalid currency"),
         ({"currency_numeric": 1000}, "invalid currency"),
         ({"currency_numeric": "978"}, "invalid currency"),
-        ({"correlation_id": ""}, "invalid correlation id"),
         ({"correlation_id": "x" * 100}, "invalid correlation id"),
         ({"correlation_id": "a\tb"}, "printable ASCII"),
         ({"correlation_id": "réf"}, "printable ASCII"),

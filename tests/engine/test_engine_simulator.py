@@ -37,9 +37,9 @@ def test_parse_scenarios() -> None:
     assert (parsed.kind, parsed.af_code, parsed.delay) == ("decline", "05", 1.0)
     parsed = Scenario.parse(" red-button : af=11 ")
     assert (parsed.kind, parsed.af_code) == ("red_button", "11")
-    parsed = Scenario.parse("wrong_echo:echo=cf,keep_open=yes,amount=10")
+    parsed = Scenario.parse("wrong_echo:echo=ce,keep_open=yes,amount=10")
     assert (parsed.echo_tag, parsed.keep_open, parsed.partial_amount) == (
-        "CF",
+        "CE",
         True,
         10,
     )
@@ -55,6 +55,7 @@ def test_parse_scenarios() -> None:
         ("approve:delay=-1", "delay must be a number >= 0"),
         ("split:segments=0", "segments must be an int >= 1"),
         ("wrong_echo:echo=AE", "echo_tag must be one of"),
+        ("wrong_echo:echo=CF", "echo_tag must be one of"),
         ("approve:keep_open=maybe", "keep_open needs yes/no"),
         ("approve:receipt=" + "x" * 800, "receipt too long"),
         ("approve:ac=é", "non-ASCII"),
@@ -82,8 +83,9 @@ def test_default_scenario_approves_and_echoes_the_request(
     assert record["request"] == request_1250.encode()
     assert record["request_fields"] == dict(request_1250.fields())
     answer = decode_fields(record["answer"])
-    for tag in ("CZ", "CA", "CB", "CD", "CE", "CF"):
+    for tag in ("CZ", "CJ", "CA", "CB", "CD", "CE"):
         assert answer[tag] == record["request_fields"][tag]
+    assert answer["CF"] == "1010000000"  # the default profile is the Ingenico one
     assert record["scenario"].kind == "approve"
     assert record["started_at"] <= record["ended_at"]
     assert record["error"] == ""
@@ -182,7 +184,6 @@ def test_check_payment_has_no_card_data(simulator: TerminalSimulator) -> None:
     request = PaymentRequest(
         amount=3000,
         currency_numeric=978,
-        correlation_id="CHK-1",
         mode=PaymentMode.CHECK,
     )
     result = pay(simulator, request)
