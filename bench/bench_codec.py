@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from caisse_ap.codec import (  # noqa: E402
+from caisse_ap import (  # noqa: E402
     AnswerDecoder,
     PaymentRequest,
     decode_fields,

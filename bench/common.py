@@ -39,8 +39,7 @@ sys.path.insert(0, str(REPO))
 
 import odoo_env  # noqa: E402  (tools/odoo_env.py, by path)
 
-from caisse_ap.scenario import Scenario  # noqa: E402
-from caisse_ap.simulator import MultiTerminalSimulator  # noqa: E402
+from caisse_ap.simulator import MultiTerminalSimulator, Scenario  # noqa: E402
 
 ADDON = odoo_env.ADDON
 TERMINAL_KEY = "fr-caisse_ap_ip"

@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .frame import ProtocolError, decode_fields, encode_unchecked
+from .frame import AnswerError, decode_fields, encode_unchecked
 from .labels import application_label, failure_label, read_mode_label
 from .receipt import decode_receipt
-from .redact import card_last4, redact_fields
+from .redact import card_last4, escape_controls, redact_fields
 from .request import PaymentRequest
 
 # AE values
@@ -93,24 +93,22 @@ def _echoes(request: PaymentRequest) -> dict[str, str]:
 
 def _check_echo(fields: dict[str, str], tag: str, expected: str) -> None:
     if tag not in fields:
-        raise ProtocolError(f"answer does not echo {tag} (expected {expected!r})")
+        raise AnswerError(f"answer does not echo {tag} (expected {expected!r})")
     if fields[tag] != expected:
-        raise ProtocolError(
-            f"answer {tag} is {fields[tag]!r}, request had {expected!r}"
-        )
+        raise AnswerError(f"answer {tag} is {fields[tag]!r}, request had {expected!r}")
 
 
 def _authorised_amount(fields: dict[str, str], requested: int) -> int:
     value = fields.get("CB")
     if value is None:
-        raise ProtocolError("successful answer has no amount (CB)")
+        raise AnswerError("successful answer has no amount (CB)")
     if not (value.isascii() and value.isdigit()):
-        raise ProtocolError(f"answer amount CB {value!r} is not a number")
+        raise AnswerError(f"answer amount CB {value!r} is not a number")
     amount = int(value)  # leading zeros do not matter
     if amount == 0:
-        raise ProtocolError("successful answer authorises an amount of 0")
+        raise AnswerError("successful answer authorises an amount of 0")
     if amount > requested:
-        raise ProtocolError(
+        raise AnswerError(
             f"answer amount CB {value!r} is more than the {requested} requested"
         )
     return amount
@@ -123,7 +121,7 @@ def interpret_answer(
     fields = decode_fields(answer)
     status_code = fields.get("AE")
     if status_code is None:
-        raise ProtocolError("answer has no status (AE)")
+        raise AnswerError("answer has no status (AE)")
 
     authorised: int | None = None
     failure_code = failure_detail = ""
@@ -136,23 +134,26 @@ def interpret_answer(
         # CB may be missing (red button): still a failure, not an error.
         status = Status.FAILURE
         reason = fields.get("AF", "")
-        failure_code, failure_detail = reason[:2], reason[2:]
+        failure_code = escape_controls(reason[:2])
+        failure_detail = escape_controls(reason[2:])
     elif status_code == AE_ACCEPTED:
         status = Status.ACCEPTED
     else:
-        raise ProtocolError(
-            f"unknown status AE={status_code!r} (10, 01 or 11 expected)"
-        )
+        raise AnswerError(f"unknown status AE={status_code!r} (10, 01 or 11 expected)")
 
-    safe_fields = redact_fields(fields)
-    application = fields.get("CC", "")
-    read_mode = fields.get("CI", "")
+    # Redacted (no card number) and escaped (no control character): safe to
+    # store and to log, as every value taken from it below.
+    safe_fields = {
+        tag: escape_controls(value) for tag, value in redact_fields(fields).items()
+    }
+    application = safe_fields.get("CC", "")
+    read_mode = safe_fields.get("CI", "")
     return PaymentResult(
         status=status,
         requested_amount=request.amount,
         authorised_amount=authorised,
         partial=authorised is not None and authorised < request.amount,
-        auth_code=fields.get("AC", ""),
+        auth_code=safe_fields.get("AC", ""),
         card_last4=card_last4(fields.get("AA", "")),
         application_code=application,
         application_label=application_label(application, lang),
@@ -163,8 +164,8 @@ def interpret_answer(
         failure_label=failure_label(failure_code, lang)
         if status is Status.FAILURE
         else "",
-        receipt_text=decode_receipt(fields),
-        private_data=fields.get("CF", ""),
+        receipt_text=escape_controls(decode_receipt(fields), keep="\n"),
+        private_data=safe_fields.get("CF", ""),
         request_frame=request.encode(),
         answer_frame=encode_unchecked(safe_fields),
         fields=safe_fields,

@@ -101,6 +101,22 @@ LOG_LIMIT = 2000
 _ESCAPE_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
 
 
+def escape_controls(text: str, keep: str = "") -> str:
+    """``text`` with control characters (NUL included) as ``\\xNN``, except ``keep``.
+
+    PostgreSQL refuses NUL in text and a control character can forge a log
+    line: every value from a terminal goes through this before either.
+    """
+    if text.isprintable():
+        return text
+    table = _ESCAPE_CONTROLS
+    if keep:
+        table = {
+            code: escaped for code, escaped in table.items() if chr(code) not in keep
+        }
+    return text.translate(table)
+
+
 def redact_frame(frame: bytes, limit: int | None = None) -> str:
     """Printable, log-safe text of a frame (other bytes as ``\\xNN``).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .frame import ProtocolError, encode_fields
+from .frame import RequestError, encode_fields
 
 PROTOCOL_VERSIONS = ("0300", "0310", "0320")
 MAX_AMOUNT = 999_999_999_999  # CB carries at most 12 digits
@@ -39,7 +39,7 @@ def _coerce_enum(enum_type: type[Enum], value: object, what: str) -> Enum:
         return enum_type(value)
     except ValueError:
         allowed = ", ".join(repr(member.value) for member in enum_type)
-        raise ProtocolError(
+        raise RequestError(
             f"invalid {what} {value!r}: one of {allowed} expected"
         ) from None
 
@@ -71,12 +71,12 @@ class PaymentRequest:
 
     def __post_init__(self) -> None:
         if not _is_int(self.amount) or not 0 < self.amount <= MAX_AMOUNT:
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid amount {self.amount!r}: an int from 1 to {MAX_AMOUNT} "
                 "minor units expected"
             )
         if not _is_int(self.currency_numeric) or not 0 < self.currency_numeric <= 999:
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid currency {self.currency_numeric!r}: an ISO 4217 numeric "
                 "code from 1 to 999 expected"
             )
@@ -87,16 +87,16 @@ class PaymentRequest:
             and self.pos_number.isascii()
             and self.pos_number.isdigit()
         ):
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid POS number {self.pos_number!r}: 2 digits expected"
             )
         if self.protocol_version not in PROTOCOL_VERSIONS:
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid protocol version {self.protocol_version!r}: one of "
                 f"{', '.join(PROTOCOL_VERSIONS)} expected"
             )
         if not isinstance(self.request_receipt, bool):
-            raise ProtocolError(
+            raise RequestError(
                 f"request_receipt must be a bool, not {self.request_receipt!r}"
             )
         # Frozen dataclass: normalise plain strings to the enum members.
@@ -110,12 +110,12 @@ class PaymentRequest:
     def _check_correlation_id(self) -> None:
         value = self.correlation_id
         if not isinstance(value, str) or len(value) > MAX_CORRELATION_LENGTH:
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid correlation id {value!r}: at most {MAX_CORRELATION_LENGTH} "
                 "characters expected"
             )
         if not all(" " <= char <= "~" for char in value):
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid correlation id {value!r}: printable ASCII characters only"
             )
 

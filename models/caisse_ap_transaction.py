@@ -8,8 +8,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, mute_logger
 
-from ..caisse_ap import codec, labels
-from ..caisse_ap.transport import Outcome
+from .. import caisse_ap
+from ..caisse_ap import Outcome
 from .caisse_ap_worker import CONNECT_TIMEOUT, Job
 
 _logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ OUTCOME_STATES = {
 
 
 def _engine_lang(lang):
-    """The engine has French and English labels."""
+    """The engine has French and English caisse_ap."""
     return "fr" if (lang or "").startswith("fr") else "en"
 
 
@@ -256,10 +256,10 @@ class PosCaisseApTransaction(models.Model):
             "currency_id": currency.id,
             "amount": request.amount / 10**currency.decimal_places,
             "direction": (
-                "credit" if request.direction is codec.Direction.CREDIT else "debit"
+                "credit" if request.direction is caisse_ap.Direction.CREDIT else "debit"
             ),
             "mode": request.mode.value,
-            "request_frame": codec.redact_frame(request.encode()),
+            "request_frame": caisse_ap.redact_frame(request.encode()),
             "started_at": now,
             "deadline": now
             + timedelta(seconds=CONNECT_TIMEOUT + timeout + GRACE_SECONDS),
@@ -320,16 +320,16 @@ class PosCaisseApTransaction(models.Model):
         """
         direction, minor = self._caisse_ap_minor_amount(amount, currency)
         try:
-            return codec.PaymentRequest(
+            return caisse_ap.PaymentRequest(
                 amount=minor,
                 currency_numeric=currency.iso_numeric,
                 direction=direction,
                 pos_number=method.fr_caisse_ap_ip_pos_number,
                 protocol_version=method.fr_caisse_ap_ip_protocol_version,
-                mode=codec.PaymentMode(method.fr_caisse_ap_ip_mode or "card"),
+                mode=caisse_ap.PaymentMode(method.fr_caisse_ap_ip_mode or "card"),
                 request_receipt=bool(method.fr_caisse_ap_ip_receipt),
             )
-        except codec.ProtocolError as error:
+        except caisse_ap.ProtocolError as error:
             raise UserError(
                 self.env._("The payment request is not valid: %s", error)
             ) from None
@@ -351,7 +351,7 @@ class PosCaisseApTransaction(models.Model):
             raise UserError(
                 _("The amount sent to the payment terminal cannot be zero.")
             )
-        if minor > codec.MAX_AMOUNT:
+        if minor > caisse_ap.MAX_AMOUNT:
             raise UserError(
                 _(
                     "The amount %s is too large for the payment terminal (12 digits "
@@ -359,7 +359,9 @@ class PosCaisseApTransaction(models.Model):
                     amount,
                 )
             )
-        direction = codec.Direction.CREDIT if amount < 0 else codec.Direction.DEBIT
+        direction = (
+            caisse_ap.Direction.CREDIT if amount < 0 else caisse_ap.Direction.DEBIT
+        )
         return direction, minor
 
     def _caisse_ap_busy_error(self, key, payment_uuid, method):
@@ -500,9 +502,10 @@ class PosCaisseApTransaction(models.Model):
             "state": state,
             "ended_at": fields.Datetime.now(),
             "duration": exchange.duration,
-            "request_frame": codec.redact_frame(exchange.request_frame),
-            "answer_frame": exchange.answer_frame.decode("ascii", "backslashreplace"),
-            "error_message": error or False,
+            # Escaped: a NUL from the terminal must not make this write fail.
+            "request_frame": exchange.request_text,
+            "answer_frame": exchange.answer_text,
+            "error_message": caisse_ap.escape_controls(error) or False,
         }
         result = exchange.result
         if result is not None:
@@ -514,13 +517,13 @@ class PosCaisseApTransaction(models.Model):
                     "card_last4": result.card_last4 or False,
                     "application_code": result.application_code or False,
                     "application_label": result.application_code
-                    and labels.application_label(result.application_code, lang),
+                    and caisse_ap.application_label(result.application_code, lang),
                     "read_mode_code": result.read_mode_code or False,
                     "read_mode_label": result.read_mode_code
-                    and labels.read_mode_label(result.read_mode_code, lang),
+                    and caisse_ap.read_mode_label(result.read_mode_code, lang),
                     "failure_code": result.failure_code or False,
                     "failure_label": result.failure_code
-                    and labels.failure_label(result.failure_code, lang),
+                    and caisse_ap.failure_label(result.failure_code, lang),
                     "receipt_text": result.receipt_text or False,
                     "amount_authorised": (
                         result.authorised_amount / decimals
@@ -542,9 +545,7 @@ class PosCaisseApTransaction(models.Model):
             exchange.duration,
             f" ({error})" if error else "",
             f", after {previous}" if previous not in ("sent", "pending") else "",
-            codec.redact_frame(exchange.answer_frame)
-            if exchange.answer_frame
-            else "(none)",
+            exchange.answer_text if exchange.answer_frame else "(none)",
         )
         self._caisse_ap_notify()
 
@@ -585,12 +586,12 @@ class PosCaisseApTransaction(models.Model):
             "auth_code": self.auth_code or "",
             "card_last4": self.card_last4 or "",
             "application_label": (
-                labels.application_label(self.application_code, lang)
+                caisse_ap.application_label(self.application_code, lang)
                 if self.application_code
                 else ""
             ),
             "read_mode_label": (
-                labels.read_mode_label(self.read_mode_code, lang)
+                caisse_ap.read_mode_label(self.read_mode_code, lang)
                 if self.read_mode_code
                 else ""
             ),
@@ -638,7 +639,7 @@ class PosCaisseApTransaction(models.Model):
                 return _("Payment refused by the terminal (no reason given).")
             return _(
                 "Payment refused by the terminal: %(reason)s (code %(code)s).",
-                reason=labels.failure_label(
+                reason=caisse_ap.failure_label(
                     self.failure_code, _engine_lang(self.env.lang)
                 ),
                 code=self.failure_code,

@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from ..models.caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon
 

@@ -8,8 +8,7 @@ engine that compared CF with the request recorded these approvals as
 
 from odoo.tests import tagged
 
-from ..caisse_ap.scenario import Scenario
-from ..caisse_ap.simulator import PROFILES, TerminalSimulator
+from ..caisse_ap.simulator import PROFILES, Scenario, TerminalSimulator
 from .common import CaisseApCommon
 
 # (payment mode, signed amount, a card payment?)
@@ -72,3 +71,14 @@ class TestBackendProfiles(CaisseApCommon):
         )
         self.assertIn("CF0101010000000", transaction.answer_frame)
         self.assertNotIn("497010", transaction.answer_frame)
+
+    def test_control_characters_from_the_terminal_do_not_lose_the_approval(self):
+        """PostgreSQL refuses NUL in text: escaped, the approval is recorded."""
+        self.simulator.set_scenario(
+            Scenario(kind="approve", delay=0, auth_code="12\x0034", trailing="nul")
+        )
+        _started, transaction, status = self.pay(12.50)
+        self.assertEqual(status["state"], "success", transaction.error_message)
+        self.assertEqual(status["auth_code"], "12\\x0034")
+        self.assertNotIn("\x00", transaction.answer_frame)
+        self.assertIn("AC00612\\x0034", transaction.answer_frame)

@@ -6,7 +6,7 @@ import psycopg2.errors
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from ..models import caisse_ap_worker
 from ..models.caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon

@@ -16,8 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from caisse_ap.request import PaymentRequest  # noqa: E402
-from caisse_ap.scenario import Scenario  # noqa: E402
-from caisse_ap.simulator import TerminalSimulator  # noqa: E402
+from caisse_ap.simulator import Scenario, TerminalSimulator  # noqa: E402
 
 
 def _package_name(directory: Path) -> str:

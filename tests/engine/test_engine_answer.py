@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from caisse_ap.codec import (
+from caisse_ap import (
     PaymentMode,
     PaymentRequest,
     ProtocolError,

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from caisse_ap.codec import PaymentMode, PaymentRequest, decode_fields, encode_fields
-from caisse_ap.profiles import DEFAULT_PROFILE, PROFILES, get_profile
-from caisse_ap.scenario import Scenario
-from caisse_ap.simulator import TerminalSimulator
-from caisse_ap.transport import Outcome, exchange
+from caisse_ap import (
+    Outcome,
+    PaymentMode,
+    PaymentRequest,
+    decode_fields,
+    encode_fields,
+    exchange,
+)
+from caisse_ap.simulator import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    Scenario,
+    TerminalSimulator,
+    get_profile,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 Factory = Callable[..., TerminalSimulator]
 CARD_REQUEST = PaymentRequest(amount=1250, currency_numeric=978)
 
@@ -149,27 +155,3 @@ def test_every_profile_approves_every_mode(
     assert answer.auth_code == ("123456" if "AC" in tags else "")
     assert answer.card_last4 == ("1234" if "AA" in tags else "")
     assert answer.private_data == profile_data.private_data
-
-
-def test_cli_profile_option() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "caisse_ap.simulator", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert "--profile" in done.stdout
-    for name in PROFILES:
-        assert name in done.stdout
-    done = subprocess.run(
-        [sys.executable, "-m", "caisse_ap.simulator", "--profile", "verifone"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "invalid choice" in done.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caisse_ap.codec import (
+from caisse_ap import (
     NEED_DATA,
     PROTOCOL_VERSIONS,
     AnswerDecoder,
@@ -19,9 +19,8 @@ from caisse_ap.codec import (
     interpret_answer,
     redact_frame,
 )
-from caisse_ap.profiles import PROFILES
-from caisse_ap.scenario import Scenario
-from caisse_ap.terminal import answer_fields
+from caisse_ap.simulator import PROFILES, Scenario
+from caisse_ap.simulator.answers import answer_fields
 
 SETTINGS = settings(
     max_examples=200,

@@ -6,13 +6,17 @@ import dataclasses
 
 import pytest
 
-from caisse_ap.codec import (
+from caisse_ap import (
     PROTOCOL_VERSIONS,
+    AnswerError,
     Direction,
     PaymentMode,
     PaymentRequest,
     ProtocolError,
+    RequestError,
     decode_fields,
+    encode_fields,
+    interpret_answer,
 )
 
 
@@ -125,3 +129,17 @@ def test_every_input_is_validated(changes: dict, words: str) -> None:
 def test_correlation_id_of_99_printable_characters_is_fine() -> None:
     value = "".join(chr(32 + i % 95) for i in range(99))
     assert decode_fields(make(correlation_id=value).encode())["CF"] == value
+
+
+def test_errors_say_whose_fault_it_is() -> None:
+    """Bad local input is a RequestError; a bad answer is an AnswerError."""
+    with pytest.raises(RequestError):
+        make(amount=0)
+    with pytest.raises(RequestError):
+        encode_fields([("CA", "")])
+    with pytest.raises(AnswerError):
+        decode_fields(b"CA00")
+    with pytest.raises(AnswerError):
+        interpret_answer(make(), b"AE00210CA00202CB0041250CD0010CE003978")
+    assert issubclass(RequestError, ProtocolError)
+    assert issubclass(AnswerError, ProtocolError)

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from caisse_ap.codec import PaymentMode, PaymentRequest, decode_fields
-from caisse_ap.scenario import Scenario
-from caisse_ap.simulator import MultiTerminalSimulator, TerminalSimulator
-from caisse_ap.transport import Outcome, exchange
+from caisse_ap import Outcome, PaymentMode, PaymentRequest, decode_fields, exchange
+from caisse_ap.simulator import (
+    PROFILES,
+    MultiTerminalSimulator,
+    Scenario,
+    TerminalSimulator,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 Factory = Callable[..., TerminalSimulator]
@@ -287,9 +290,28 @@ def test_cli_help() -> None:
         assert option in done.stdout
 
 
-def test_cli_rejects_a_bad_scenario() -> None:
+def test_cli_profile_option() -> None:
     done = subprocess.run(
-        _cli("--scenario", "refund"),
+        _cli("--help"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    for name in ("--profile", *PROFILES):
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(("--scenario", "refund"), "unknown scenario"), (("--profile", "x"), "invalid")],
+)
+def test_cli_rejects_a_bad_scenario_or_profile(
+    args: tuple[str, ...], words: str
+) -> None:
+    done = subprocess.run(
+        _cli(*args),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -297,7 +319,7 @@ def test_cli_rejects_a_bad_scenario() -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "unknown scenario" in done.stderr
+    assert words in done.stderr
 
 
 def test_cli_serves_then_stops_on_ctrl_c(request_1250: PaymentRequest) -> None:

@@ -1,4 +1,4 @@
-"""Simulated Caisse-AP terminal: the command line, and the names tests import.
+"""The simulated terminal's command line.
 
     python -m caisse_ap.simulator --port 0 --scenario "decline:af=05" --delay 2
 
@@ -16,26 +16,10 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .profiles import DEFAULT_PROFILE, PROFILES, TerminalProfile
+from . import DEFAULT_PORT
+from .profiles import DEFAULT_PROFILE, PROFILES
 from .scenario import KINDS, Scenario
-from .sim_loop import LoopThread
-from .sim_server import BUSY_BEHAVIOURS, MultiTerminalSimulator, TerminalSimulator
-
-__all__ = [
-    "BUSY_BEHAVIOURS",
-    "DEFAULT_PORT",
-    "DEFAULT_PROFILE",
-    "PROFILES",
-    "LoopThread",
-    "MultiTerminalSimulator",
-    "Scenario",
-    "TerminalProfile",
-    "TerminalSimulator",
-    "build_parser",
-    "main",
-]
-
-DEFAULT_PORT = 8888
+from .server import BUSY_BEHAVIOURS, MultiTerminalSimulator
 
 
 def _scenario_arg(text: str) -> Scenario:

@@ -11,10 +11,10 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .decoder import MAX_ANSWER_SIZE
-from .frame import TAG_ALPHABET, decode_fields, encode_fields
+from ..decoder import MAX_ANSWER_SIZE
+from ..frame import TAG_ALPHABET, decode_fields, encode_fields
+from ..receipt import encode_receipt
 from .profiles import INGENICO_AID, INGENICO_CONTRACT, TerminalProfile
-from .receipt import encode_receipt
 from .scenario import Scenario
 
 GARBAGE = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n\xff\xfe"
@@ -209,6 +209,10 @@ def _mid_field(answer: bytes) -> int:
     return cut
 
 
+def _trailer(kind: str, answer: bytes) -> bytes:
+    return {"": b"", "crlf": b"\r\n", "nul": b"\x00" * 16, "frame": answer}[kind]
+
+
 def is_valid_request(request: dict[str, str] | None, profile: TerminalProfile) -> bool:
     """Has the tags the terminal needs, with a numeric amount."""
     return (
@@ -237,6 +241,7 @@ def plan_delivery(
     if kind == "oversize":
         return Delivery((_oversize(answer_fields(request, scenario, profile)),))
     answer = encode_fields(answer_fields(request, scenario, profile))
+    answer += _trailer(scenario.trailing, answer)
     if kind == "split":
         return Delivery(_pieces(answer, scenario.segments), scenario.segment_delay)
     if kind == "drip":

@@ -3,8 +3,7 @@
 Like a real terminal, each one handles one transaction at a time; a
 connection that brings a request while it is busy is ignored (kept open,
 never answered) or refused (closed at once). Per-transaction scenarios can
-be queued; the default scenario applies when the queue is empty. The public
-names are re-exported by :mod:`.simulator`.
+be queued; the default scenario applies when the queue is empty.
 """
 
 from __future__ import annotations
@@ -22,13 +21,13 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from .decoder import FrameDecoder
-from .frame import ProtocolError
+from ..decoder import FrameDecoder
+from ..frame import ProtocolError
+from ..redact import LOG_LIMIT, redact_frame
+from .answers import Delivery, asks_acknowledgement, is_valid_request, plan_delivery
+from .loop import LoopThread
 from .profiles import TerminalProfile, get_profile
-from .redact import LOG_LIMIT, redact_frame
 from .scenario import Scenario
-from .sim_loop import LoopThread
-from .terminal import Delivery, asks_acknowledgement, is_valid_request, plan_delivery
 
 _logger = logging.getLogger(__name__)
 
