@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .frame import RequestError, encode_fields
+from .frame import RequestError, encode_unchecked
 
 PROTOCOL_VERSIONS = ("0300", "0310", "0320")
 MAX_AMOUNT = 999_999_999_999  # CB carries at most 12 digits
@@ -106,6 +106,18 @@ class PaymentRequest:
         object.__setattr__(
             self, "mode", _coerce_enum(PaymentMode, self.mode, "payment mode")
         )
+        # Computed once: a frozen request always gives the same bytes.
+        # Every value was validated above: no need to check each field again.
+        object.__setattr__(self, "_frame", encode_unchecked(dict(self.fields())))
+        object.__setattr__(
+            self,
+            "_echoes",
+            (
+                ("CA", self.pos_number),
+                ("CD", self.direction.value),
+                ("CE", self.currency_field),
+            ),
+        )
 
     def _check_correlation_id(self) -> None:
         value = self.correlation_id
@@ -147,5 +159,14 @@ class PaymentRequest:
             fields.append(("CK", RECEIPT_REQUESTED))
         return fields
 
+    @property
+    def echoes(self) -> tuple[tuple[str, str], ...]:
+        """Tags a successful answer must repeat exactly, with their values.
+
+        CB is checked apart (it may be lower: partial authorisation). CF is
+        not an echo: terminals answer it with their own private data.
+        """
+        return self._echoes  # type: ignore[attr-defined,no-any-return]
+
     def encode(self) -> bytes:
-        return encode_fields(self.fields())
+        return self._frame  # type: ignore[attr-defined,no-any-return]

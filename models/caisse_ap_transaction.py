@@ -10,6 +10,7 @@ from odoo.tools import SQL, format_amount, mute_logger
 
 from .. import caisse_ap
 from ..caisse_ap import Outcome
+from . import caisse_ap_labels as labels
 from .caisse_ap_worker import CONNECT_TIMEOUT, Job
 
 _logger = logging.getLogger(__name__)
@@ -29,11 +30,6 @@ OUTCOME_STATES = {
     Outcome.MALFORMED: "unknown",
     Outcome.NOT_SENT: "error",
 }
-
-
-def _engine_lang(lang):
-    """The engine has French and English caisse_ap."""
-    return "fr" if (lang or "").startswith("fr") else "en"
 
 
 class PosCaisseApTransaction(models.Model):
@@ -509,7 +505,8 @@ class PosCaisseApTransaction(models.Model):
         }
         result = exchange.result
         if result is not None:
-            lang = _engine_lang(self.user_id.lang)
+            # Stored in the cashier's language, like the journal's other texts.
+            user_env = self.with_context(lang=self.user_id.lang or "en_US").env
             decimals = 10**self.currency_id.decimal_places
             vals.update(
                 {
@@ -517,13 +514,13 @@ class PosCaisseApTransaction(models.Model):
                     "card_last4": result.card_last4 or False,
                     "application_code": result.application_code or False,
                     "application_label": result.application_code
-                    and caisse_ap.application_label(result.application_code, lang),
+                    and labels.application_label(user_env, result.application_code),
                     "read_mode_code": result.read_mode_code or False,
                     "read_mode_label": result.read_mode_code
-                    and caisse_ap.read_mode_label(result.read_mode_code, lang),
+                    and labels.read_mode_label(user_env, result.read_mode_code),
                     "failure_code": result.failure_code or False,
                     "failure_label": result.failure_code
-                    and caisse_ap.failure_label(result.failure_code, lang),
+                    and labels.failure_label(user_env, result.failure_code),
                     "receipt_text": result.receipt_text or False,
                     "amount_authorised": (
                         result.authorised_amount / decimals
@@ -570,7 +567,6 @@ class PosCaisseApTransaction(models.Model):
         """The RPC contract's TRANSACTION DICT; amounts signed like the payment line."""
         self.ensure_one()
         sign = -1 if self.direction == "credit" else 1
-        lang = _engine_lang(self.env.lang)
         success = self.state == "success"
         return {
             "transaction_id": self.id,
@@ -585,16 +581,10 @@ class PosCaisseApTransaction(models.Model):
             "partial": success and self.partial,
             "auth_code": self.auth_code or "",
             "card_last4": self.card_last4 or "",
-            "application_label": (
-                caisse_ap.application_label(self.application_code, lang)
-                if self.application_code
-                else ""
+            "application_label": labels.application_label(
+                self.env, self.application_code
             ),
-            "read_mode_label": (
-                caisse_ap.read_mode_label(self.read_mode_code, lang)
-                if self.read_mode_code
-                else ""
-            ),
+            "read_mode_label": labels.read_mode_label(self.env, self.read_mode_code),
             "receipt_text": self.receipt_text or "",
             "failure_code": self.failure_code or "",
             "message": self._caisse_ap_message(),
@@ -639,9 +629,7 @@ class PosCaisseApTransaction(models.Model):
                 return _("Payment refused by the terminal (no reason given).")
             return _(
                 "Payment refused by the terminal: %(reason)s (code %(code)s).",
-                reason=caisse_ap.failure_label(
-                    self.failure_code, _engine_lang(self.env.lang)
-                ),
+                reason=labels.failure_label(self.env, self.failure_code),
                 code=self.failure_code,
             )
         if state == "unknown":

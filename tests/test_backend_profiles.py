@@ -81,4 +81,4 @@ class TestBackendProfiles(CaisseApCommon):
         self.assertEqual(status["state"], "success", transaction.error_message)
         self.assertEqual(status["auth_code"], "12\\x0034")
         self.assertNotIn("\x00", transaction.answer_frame)
-        self.assertIn("AC00612\\x0034", transaction.answer_frame)
+        self.assertIn("AC00512\\x0034", transaction.answer_frame)

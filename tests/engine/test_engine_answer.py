@@ -122,7 +122,6 @@ def test_failure_keeps_the_reason_and_its_details() -> None:
     assert result.failure_code == "05"
     assert result.failure_detail == "ABC123"
     assert result.failure_label == "Forbidden"
-    assert result.localized("fr").failure_label == "Interdite"
     assert result.authorised_amount is None
     assert result.partial is False
 
@@ -219,12 +218,17 @@ def test_unreadable_receipt_does_not_break_the_payment(zt: str) -> None:
     assert result.receipt_text == ""
 
 
-def test_labels_in_french_on_request() -> None:
-    result = interpret_answer(REQUEST, answer(), lang="fr")
-    assert result.application_label == "CB (sans contact)"
-    assert result.read_mode_label == "Sans contact"
-    assert result.lang == "fr"
-    assert result.localized("en").read_mode_label == "Contactless"
+def test_control_characters_are_escaped_in_every_value() -> None:
+    """A NUL would make PostgreSQL refuse the journal: escaped, never lost."""
+    result = interpret_answer(
+        REQUEST, answer(AC="12\x0034", CC="0\n1", ZT=encode_receipt("A\x00B\nC"))
+    )
+    assert result.status is Status.SUCCESS
+    assert result.auth_code == "12\\x0034"
+    assert result.application_code == "0\\x0a1"
+    assert result.receipt_text == "A\\x00B\nC"  # line ends stay
+    assert b"\x00" not in result.answer_frame
+    assert all(value.isprintable() for value in result.fields.values())
 
 
 def test_unknown_codes_get_readable_labels() -> None:
