@@ -150,7 +150,9 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
         self.assertEqual(payment.payment_method_id, method or self.card)
         self.assertAlmostEqual(payment.amount, amount)
         self.assertEqual(
-            payment.transaction_id or "", auth_code, "the authorisation code"
+            payment.transaction_id,
+            payment.caisse_ap_transaction_id.correlation_id,
+            "the journal's reference of the attempt",
         )
         self.assertEqual(payment.payment_method_authcode or "", auth_code)
         self.assertEqual(payment.card_no or "", card_last4)
