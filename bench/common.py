@@ -28,8 +28,7 @@ from rpc import (
 )
 from settings import FINAL_STATES, HOST, log
 
-from caisse_ap.scenario import Scenario
-from caisse_ap.simulator import MultiTerminalSimulator
+from caisse_ap.simulator import MultiTerminalSimulator, Scenario
 
 __all__ = [
     "FINAL_STATES",

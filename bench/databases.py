@@ -19,8 +19,7 @@ from typing import Any
 from odoo_server import OdooServer
 from settings import ADDON, HOST, TERMINAL_KEY, log, odoo_env
 
-from caisse_ap.scenario import Scenario
-from caisse_ap.simulator import MultiTerminalSimulator
+from caisse_ap.simulator import MultiTerminalSimulator, Scenario
 
 
 # -- databases ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 One prefork Odoo server (``--workers=2``), one POS config with an open session
 and a Caisse-AP payment method per simulated terminal (payment timeout 30 s,
-the minimum). For every scenario of the simulator (``caisse_ap.scenario.KINDS``)
+the minimum). For every scenario of the simulator (``caisse_ap.simulator.KINDS``)
 and a few cashier situations (cancel, busy terminal, unreachable terminal,
 repeated start, retry after an unknown outcome, refund), a payment goes
 RPC → journal → background worker → terminal → journal → bus and status RPC,
@@ -26,7 +26,7 @@ from typing import Any
 
 import common as c
 
-from caisse_ap.scenario import KINDS
+from caisse_ap.simulator import KINDS
 
 TIMEOUT = 30  # the payment timeout set on the methods (the minimum allowed)
 AMOUNT = 12.34

@@ -1,52 +1,71 @@
 """Caisse-AP over IP protocol engine (French payment terminals), pure Python.
 
-Imports nothing from Odoo. Main entry points:
+Imports nothing from Odoo. This module is the engine's one public face:
 
-- :mod:`.codec`: sans-I/O encoding, decoding and interpretation of frames;
-- :mod:`.transport`: :func:`exchange` sends a request and classifies the outcome;
-- :mod:`.simulator`: a simulated terminal (``python -m caisse_ap.simulator``),
-  not imported here so that ``-m`` runs it cleanly.
+- sans-I/O codec: :class:`PaymentRequest` (built and validated locally),
+  :func:`interpret_answer`, :class:`AnswerDecoder`, frame helpers;
+- :class:`Exchange`: one exchange as a clock-free state, fed bytes and times;
+- asyncio client: :func:`exchange_async` (and blocking :func:`exchange`,
+  :func:`probe`) classify every ending as an :class:`Outcome`;
+- errors say whose fault it is: :class:`RequestError` (our input) or
+  :class:`AnswerError` (what the terminal sent), both :class:`ProtocolError`.
+
+The simulated terminal is :mod:`caisse_ap.simulator` (not imported here).
 """
 
-from .codec import (
-    NEED_DATA,
+from .answer import PaymentResult, Status, interpret_answer
+from .client import exchange, exchange_async, probe, probe_async
+from .decoder import MAX_ANSWER_SIZE, NEED_DATA, Answer, AnswerDecoder
+from .exchange import Exchange, ExchangeResult, Outcome
+from .frame import (
+    AnswerError,
+    ProtocolError,
+    RequestError,
+    decode_fields,
+    encode_fields,
+)
+from .labels import application_label, failure_label, read_mode_label
+from .receipt import decode_receipt, encode_receipt
+from .redact import card_last4, escape_controls, redact_frame
+from .request import (
+    MAX_AMOUNT,
     PROTOCOL_VERSIONS,
-    Answer,
-    AnswerDecoder,
     Direction,
     PaymentMode,
     PaymentRequest,
-    PaymentResult,
-    ProtocolError,
-    Status,
-    decode_fields,
-    encode_fields,
-    interpret_answer,
-    redact_frame,
 )
-from .labels import application_label, failure_label, read_mode_label
-from .transport import ExchangeResult, Outcome, exchange, probe
 
 __all__ = [
+    "MAX_AMOUNT",
+    "MAX_ANSWER_SIZE",
     "NEED_DATA",
     "PROTOCOL_VERSIONS",
     "Answer",
     "AnswerDecoder",
+    "AnswerError",
     "Direction",
+    "Exchange",
     "ExchangeResult",
     "Outcome",
     "PaymentMode",
     "PaymentRequest",
     "PaymentResult",
     "ProtocolError",
+    "RequestError",
     "Status",
     "application_label",
+    "card_last4",
     "decode_fields",
+    "decode_receipt",
     "encode_fields",
+    "encode_receipt",
+    "escape_controls",
     "exchange",
+    "exchange_async",
     "failure_label",
     "interpret_answer",
     "probe",
+    "probe_async",
     "read_mode_label",
     "redact_frame",
 ]

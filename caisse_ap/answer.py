@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .frame import ProtocolError, decode_fields, encode_unchecked
+from .frame import AnswerError, decode_fields, encode_unchecked
 from .labels import application_label, failure_label, read_mode_label
 from .receipt import decode_receipt
-from .redact import card_last4, redact_fields
+from .redact import escape_controls, safe_answer_fields
 from .request import PaymentRequest
 
 # AE values
@@ -24,12 +24,16 @@ class Status(str, Enum):
     ACCEPTED = "accepted"
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass's __init__ costs a setattr call per field,
+# on every answer. Nothing in the engine changes a result once made.
+@dataclass(slots=True)
 class PaymentResult:
-    """What the terminal said, safe to store.
+    """What the terminal said, safe to store: codes, not words.
 
     Card data is reduced to ``card_last4``; ``answer_frame`` and ``fields``
-    are redacted (AA -> last 4 digits, AB removed). Absent text is ''.
+    are redacted (AA -> last 4 digits, AB removed) and control characters
+    escaped. Absent text is ''. The ``*_label`` properties name the codes in
+    English, for logs (the cashier's words are translated by the addon).
     """
 
     status: Status
@@ -39,31 +43,33 @@ class PaymentResult:
     auth_code: str
     card_last4: str
     application_code: str
-    application_label: str
     read_mode_code: str
-    read_mode_label: str
     failure_code: str
     failure_detail: str
-    failure_label: str
     receipt_text: str
+    # CF of the answer: the terminal's private data (Ingenico approvals carry
+    # their own, e.g. "1010000000"). Kept for the journal, never compared.
+    private_data: str
     request_frame: bytes
-    answer_frame: bytes
     fields: dict[str, str] = field(default_factory=dict)
-    lang: str = "en"
 
-    def localized(self, lang: str) -> PaymentResult:
-        """A copy with the labels in ``lang`` ("en" or "fr")."""
-        return dataclasses.replace(
-            self,
-            lang=lang,
-            application_label=application_label(self.application_code, lang),
-            read_mode_label=read_mode_label(self.read_mode_code, lang),
-            failure_label=(
-                failure_label(self.failure_code, lang)
-                if self.status is Status.FAILURE
-                else ""
-            ),
-        )
+    @property
+    def answer_frame(self) -> bytes:
+        """The answer as stored: encoded from the safe fields when asked for
+        (the journal needs it once, the hot path not at all)."""
+        return encode_unchecked(self.fields)
+
+    @property
+    def application_label(self) -> str:
+        return application_label(self.application_code)
+
+    @property
+    def read_mode_label(self) -> str:
+        return read_mode_label(self.read_mode_code)
+
+    @property
+    def failure_label(self) -> str:
+        return failure_label(self.failure_code) if self.status is Status.FAILURE else ""
 
     def as_dict(self) -> dict[str, object]:
         """JSON-safe dict (frames as ASCII text)."""
@@ -71,105 +77,73 @@ class PaymentResult:
         data["status"] = self.status.value
         data["request_frame"] = self.request_frame.decode("ascii", "backslashreplace")
         data["answer_frame"] = self.answer_frame.decode("ascii", "backslashreplace")
-        data["fields"] = dict(self.fields)
         return data
 
 
-def _echoes(request: PaymentRequest) -> dict[str, str]:
-    """Tags a successful answer must echo exactly, with their request values."""
-    return {
-        "CA": request.pos_number,
-        "CD": request.direction.value,
-        "CE": request.currency_field,
-    }
-
-
-def _check_echo(fields: dict[str, str], tag: str, expected: str) -> None:
+def _echo_error(fields: dict[str, str], tag: str, expected: str) -> AnswerError:
     if tag not in fields:
-        raise ProtocolError(f"answer does not echo {tag} (expected {expected!r})")
-    if fields[tag] != expected:
-        raise ProtocolError(
-            f"answer {tag} is {fields[tag]!r}, request had {expected!r}"
-        )
+        return AnswerError(f"answer does not echo {tag} (expected {expected!r})")
+    return AnswerError(f"answer {tag} is {fields[tag]!r}, request had {expected!r}")
 
 
 def _authorised_amount(fields: dict[str, str], requested: int) -> int:
     value = fields.get("CB")
     if value is None:
-        raise ProtocolError("successful answer has no amount (CB)")
+        raise AnswerError("successful answer has no amount (CB)")
     if not (value.isascii() and value.isdigit()):
-        raise ProtocolError(f"answer amount CB {value!r} is not a number")
+        raise AnswerError(f"answer amount CB {value!r} is not a number")
     amount = int(value)  # leading zeros do not matter
     if amount == 0:
-        raise ProtocolError("successful answer authorises an amount of 0")
+        raise AnswerError("successful answer authorises an amount of 0")
     if amount > requested:
-        raise ProtocolError(
+        raise AnswerError(
             f"answer amount CB {value!r} is more than the {requested} requested"
         )
     return amount
 
 
-def _check_correlation(
-    fields: dict[str, str], request: PaymentRequest, required: bool
-) -> None:
-    """CF is our correlation id: a different one means the answer is not ours."""
-    if required or "CF" in fields:
-        _check_echo(fields, "CF", request.correlation_id)
-
-
-def interpret_answer(
-    request: PaymentRequest, answer: bytes, lang: str = "en"
-) -> PaymentResult:
+def interpret_answer(request: PaymentRequest, answer: bytes) -> PaymentResult:
     """Turn answer bytes into a :class:`PaymentResult`, or raise ProtocolError."""
     fields = decode_fields(answer)
     status_code = fields.get("AE")
     if status_code is None:
-        raise ProtocolError("answer has no status (AE)")
+        raise AnswerError("answer has no status (AE)")
 
     authorised: int | None = None
     failure_code = failure_detail = ""
     if status_code == AE_SUCCESS:
         status = Status.SUCCESS
-        for tag, expected in _echoes(request).items():
-            _check_echo(fields, tag, expected)
-        _check_correlation(fields, request, required=True)
+        for tag, expected in request.echoes:
+            if fields.get(tag) != expected:
+                raise _echo_error(fields, tag, expected)
         authorised = _authorised_amount(fields, request.amount)
     elif status_code == AE_FAILURE:
         # CB may be missing (red button): still a failure, not an error.
         status = Status.FAILURE
-        _check_correlation(fields, request, required=False)
         reason = fields.get("AF", "")
-        failure_code, failure_detail = reason[:2], reason[2:]
+        failure_code = escape_controls(reason[:2])
+        failure_detail = escape_controls(reason[2:])
     elif status_code == AE_ACCEPTED:
         status = Status.ACCEPTED
-        _check_correlation(fields, request, required=False)
     else:
-        raise ProtocolError(
-            f"unknown status AE={status_code!r} (10, 01 or 11 expected)"
-        )
+        raise AnswerError(f"unknown status AE={status_code!r} (10, 01 or 11 expected)")
 
-    safe_fields = redact_fields(fields)
-    application = fields.get("CC", "")
-    read_mode = fields.get("CI", "")
+    # Redacted (no card number) and escaped (no control character): safe to
+    # store and to log, as every value taken from it below.
+    safe_fields = safe_answer_fields(fields)
     return PaymentResult(
         status=status,
         requested_amount=request.amount,
         authorised_amount=authorised,
         partial=authorised is not None and authorised < request.amount,
-        auth_code=fields.get("AC", ""),
-        card_last4=card_last4(fields.get("AA", "")),
-        application_code=application,
-        application_label=application_label(application, lang),
-        read_mode_code=read_mode,
-        read_mode_label=read_mode_label(read_mode, lang),
+        auth_code=safe_fields.get("AC", ""),
+        card_last4=safe_fields.get("AA", ""),
+        application_code=safe_fields.get("CC", ""),
+        read_mode_code=safe_fields.get("CI", ""),
         failure_code=failure_code,
         failure_detail=failure_detail,
-        failure_label=failure_label(failure_code, lang)
-        if status is Status.FAILURE
-        else "",
-        receipt_text=decode_receipt(fields),
+        receipt_text=escape_controls(decode_receipt(fields), keep="\n"),
+        private_data=safe_fields.get("CF", ""),
         request_frame=request.encode(),
-        answer_frame=encode_unchecked(safe_fields),
         fields=safe_fields,
-        lang=lang,
     )

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .frame import ProtocolError, describe_incomplete, first_non_ascii, scan_fields
+from .frame import (
+    HEADER_SIZE,
+    AnswerError,
+    describe_incomplete,
+    first_non_ascii,
+    scan_fields,
+)
 from .redact import redact_frame
 
 MAX_ANSWER_SIZE = 64 * 1024
@@ -44,8 +50,17 @@ class Answer(Frame):
     """A complete answer from the terminal."""
 
 
+# Bytes kept (for the journal) after a complete message; the rest is counted.
+MAX_TRAILING = 1024
+
+
 class FrameDecoder:
-    """Accumulates bytes of one message; see :class:`AnswerDecoder`."""
+    """Accumulates bytes of one message; see :class:`AnswerDecoder`.
+
+    Bytes that cannot continue a message that was already complete (CR/LF,
+    NUL padding, a second frame) end it: the first complete message counts
+    and the rest is kept apart in :attr:`trailing`, for the log.
+    """
 
     event_type: type[Frame] = Frame
 
@@ -58,12 +73,24 @@ class FrameDecoder:
         self._text = ""
         self._pos = 0
         self._fields: dict[str, str] = {}
-        self._error: ProtocolError | None = None
+        self._error: AnswerError | None = None
         self._closed = False
+        self._trailing = bytearray()
+        self._trailing_size = 0
 
     @property
     def buffer(self) -> bytes:
+        """The message's bytes (without the trailing ones)."""
         return bytes(self._buffer)
+
+    @property
+    def trailing(self) -> bytes:
+        """Bytes received after the complete message (at most MAX_TRAILING)."""
+        return bytes(self._trailing)
+
+    @property
+    def trailing_size(self) -> int:
+        return self._trailing_size
 
     @property
     def closed(self) -> bool:
@@ -88,34 +115,56 @@ class FrameDecoder:
             self._closed = True
             return
         if self._closed:
-            self._error = ProtocolError(
+            self._error = AnswerError(
                 "data received after the end of the stream", len(self._buffer)
             )
+            return
+        if self._trailing_size:
+            self._keep_trailing(chunk)
             return
         start = len(self._buffer)
         self._buffer += chunk
         if len(self._buffer) > self._max_size:
-            self._error = ProtocolError(
+            self._error = AnswerError(
                 f"message larger than {self._max_size} bytes", self._max_size
             )
             return
         bad = first_non_ascii(chunk)
-        if bad >= 0:
-            self._error = ProtocolError(
-                f"non-ASCII byte 0x{chunk[bad]:02x}", start + bad
-            )
-            return
-        self._text += chunk.decode("ascii")
+        self._text += (chunk if bad < 0 else chunk[:bad]).decode("ascii")
         try:
             # Incremental: only the part after the last whole field is scanned.
             self._pos = scan_fields(self._text, self._pos, self._fields)
-        except ProtocolError as error:
+        except AnswerError as error:
+            self._end_message_or_fail(error)
+            return
+        if bad >= 0:
+            self._end_message_or_fail(
+                AnswerError(f"non-ASCII byte 0x{chunk[bad]:02x}", start + bad)
+            )
+
+    def _end_message_or_fail(self, error: AnswerError) -> None:
+        """Bad bytes: after whole fields holding the required tags they only
+        end the message; anywhere else they break it."""
+        # scan_fields() stores whole fields only, from the start of the text.
+        end = sum(HEADER_SIZE + len(value) for value in self._fields.values())
+        if not self._fields or any(tag not in self._fields for tag in self._required):
             self._error = error
+            return
+        rest = bytes(self._buffer[end:])
+        del self._buffer[end:]
+        self._text = self._text[:end]
+        self._pos = end
+        self._keep_trailing(rest)
+
+    def _keep_trailing(self, chunk: bytes) -> None:
+        room = MAX_TRAILING - len(self._trailing)
+        self._trailing += chunk[: max(room, 0)]
+        self._trailing_size += len(chunk)
 
     def next_event(self) -> object:
         """``NEED_DATA``, or the message (the buffer is not consumed), or raise.
 
-        Raises :class:`ProtocolError` as soon as the bytes cannot become a
+        Raises :class:`AnswerError` as soon as the bytes cannot become a
         valid message, and at peer close when they are not one.
         """
         if self._error is not None:
@@ -125,12 +174,12 @@ class FrameDecoder:
         if not self._closed:
             return NEED_DATA
         if not self._buffer:
-            raise ProtocolError("peer closed without sending anything", 0)
+            raise AnswerError("peer closed without sending anything", 0)
         if self._pos != len(self._text):
             error = describe_incomplete(self._text, self._pos)
-            raise ProtocolError(f"peer closed mid-field: {error.reason}", error.offset)
+            raise AnswerError(f"peer closed mid-field: {error.reason}", error.offset)
         missing = ", ".join(tag for tag in self._required if tag not in self._fields)
-        raise ProtocolError(f"message has no {missing} field", len(self._buffer))
+        raise AnswerError(f"message has no {missing} field", len(self._buffer))
 
 
 class AnswerDecoder(FrameDecoder):

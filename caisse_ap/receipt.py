@@ -6,7 +6,7 @@ import base64
 import binascii
 import logging
 
-from .frame import MAX_VALUE_LENGTH, ProtocolError, decode_fields, encode_field
+from .frame import MAX_VALUE_LENGTH, AnswerError, decode_fields, encode_field
 
 _logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def _from_base64(value: str) -> str:
     try:
         return _decode_text(base64.b64decode(value, validate=True))
     except (binascii.Error, ValueError):
-        raise ProtocolError("receipt AK is not valid base64") from None
+        raise AnswerError("receipt AK is not valid base64") from None
 
 
 def decode_receipt(fields: dict[str, str]) -> str:
@@ -45,11 +45,11 @@ def decode_receipt(fields: dict[str, str]) -> str:
             inner = decode_fields(container.encode("ascii"))
             if TEXT_TAG in inner:
                 return _from_base64(inner[TEXT_TAG])
-            raise ProtocolError("receipt container ZT has no AK field")
+            raise AnswerError("receipt container ZT has no AK field")
         if fields.get(TEXT_TAG):
             # Some terminals may put AK at the top level.
             return _from_base64(fields[TEXT_TAG])
-    except ProtocolError as error:
+    except AnswerError as error:
         _logger.warning("Ignoring unreadable receipt: %s", error)
     return ""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .frame import ProtocolError, encode_fields
+from .frame import RequestError, encode_unchecked
 
 PROTOCOL_VERSIONS = ("0300", "0310", "0320")
 MAX_AMOUNT = 999_999_999_999  # CB carries at most 12 digits
@@ -39,7 +39,7 @@ def _coerce_enum(enum_type: type[Enum], value: object, what: str) -> Enum:
         return enum_type(value)
     except ValueError:
         allowed = ", ".join(repr(member.value) for member in enum_type)
-        raise ProtocolError(
+        raise RequestError(
             f"invalid {what} {value!r}: one of {allowed} expected"
         ) from None
 
@@ -55,11 +55,14 @@ class PaymentRequest:
 
     ``amount`` is in minor units (cents). BF (partial payment allowed) is
     never sent: recent terminal software rejects requests carrying it.
+    ``correlation_id`` is sent in CF only when set (the default is not to
+    send CF, like the reference clients): terminals treat CF as their own
+    private data, so the answer's CF never decides anything.
     """
 
     amount: int
     currency_numeric: int
-    correlation_id: str
+    correlation_id: str = ""
     direction: Direction = Direction.DEBIT
     pos_number: str = "01"
     protocol_version: str = "0300"
@@ -68,12 +71,12 @@ class PaymentRequest:
 
     def __post_init__(self) -> None:
         if not _is_int(self.amount) or not 0 < self.amount <= MAX_AMOUNT:
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid amount {self.amount!r}: an int from 1 to {MAX_AMOUNT} "
                 "minor units expected"
             )
         if not _is_int(self.currency_numeric) or not 0 < self.currency_numeric <= 999:
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid currency {self.currency_numeric!r}: an ISO 4217 numeric "
                 "code from 1 to 999 expected"
             )
@@ -84,16 +87,16 @@ class PaymentRequest:
             and self.pos_number.isascii()
             and self.pos_number.isdigit()
         ):
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid POS number {self.pos_number!r}: 2 digits expected"
             )
         if self.protocol_version not in PROTOCOL_VERSIONS:
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid protocol version {self.protocol_version!r}: one of "
                 f"{', '.join(PROTOCOL_VERSIONS)} expected"
             )
         if not isinstance(self.request_receipt, bool):
-            raise ProtocolError(
+            raise RequestError(
                 f"request_receipt must be a bool, not {self.request_receipt!r}"
             )
         # Frozen dataclass: normalise plain strings to the enum members.
@@ -103,16 +106,28 @@ class PaymentRequest:
         object.__setattr__(
             self, "mode", _coerce_enum(PaymentMode, self.mode, "payment mode")
         )
+        # Computed once: a frozen request always gives the same bytes.
+        # Every value was validated above: no need to check each field again.
+        object.__setattr__(self, "_frame", encode_unchecked(dict(self.fields())))
+        object.__setattr__(
+            self,
+            "_echoes",
+            (
+                ("CA", self.pos_number),
+                ("CD", self.direction.value),
+                ("CE", self.currency_field),
+            ),
+        )
 
     def _check_correlation_id(self) -> None:
         value = self.correlation_id
-        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CORRELATION_LENGTH:
-            raise ProtocolError(
-                f"invalid correlation id {value!r}: 1 to {MAX_CORRELATION_LENGTH} "
+        if not isinstance(value, str) or len(value) > MAX_CORRELATION_LENGTH:
+            raise RequestError(
+                f"invalid correlation id {value!r}: at most {MAX_CORRELATION_LENGTH} "
                 "characters expected"
             )
         if not all(" " <= char <= "~" for char in value):
-            raise ProtocolError(
+            raise RequestError(
                 f"invalid correlation id {value!r}: printable ASCII characters only"
             )
 
@@ -138,10 +153,20 @@ class PaymentRequest:
         forced = _FORCED_APPLICATION.get(self.mode)
         if forced:
             fields.append(("CC", forced))
-        fields.append(("CF", self.correlation_id))
+        if self.correlation_id:
+            fields.append(("CF", self.correlation_id))
         if self.request_receipt:
             fields.append(("CK", RECEIPT_REQUESTED))
         return fields
 
+    @property
+    def echoes(self) -> tuple[tuple[str, str], ...]:
+        """Tags a successful answer must repeat exactly, with their values.
+
+        CB is checked apart (it may be lower: partial authorisation). CF is
+        not an echo: terminals answer it with their own private data.
+        """
+        return self._echoes  # type: ignore[attr-defined,no-any-return]
+
     def encode(self) -> bytes:
-        return encode_fields(self.fields())
+        return self._frame  # type: ignore[attr-defined,no-any-return]

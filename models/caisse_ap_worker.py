@@ -22,9 +22,8 @@ from functools import partial
 from odoo import SUPERUSER_ID, api
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
-from ..caisse_ap import aio_transport
-from ..caisse_ap.codec import PaymentRequest
-from ..caisse_ap.sim_loop import LoopThread
+from .. import caisse_ap
+from .caisse_ap_io_loop import IOLoopThread
 
 _logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class _IO:
     """This process's loop thread and database pool (one set per process)."""
 
     pid: int
-    loop: LoopThread
+    loop: IOLoopThread
     db_pool: concurrent.futures.ThreadPoolExecutor
 
 
@@ -66,7 +65,7 @@ class Job:
     lang: str
     host: str
     port: int
-    request: PaymentRequest
+    request: caisse_ap.PaymentRequest
     answer_timeout: float
 
 
@@ -100,8 +99,7 @@ def _current_io():
     global _io, _exit_hook_registered  # noqa: PLW0603
     with _lock:
         if _io is None or _io.pid != os.getpid():
-            loop = LoopThread(name="caisse-ap-io")
-            loop.start()
+            loop = IOLoopThread(name="caisse-ap-io")
             pool = concurrent.futures.ThreadPoolExecutor(
                 max_workers=2, thread_name_prefix="caisse-ap-db"
             )
@@ -189,7 +187,7 @@ async def _pay(registry, job, db_pool):
         if not await in_db(lambda txn: txn._caisse_ap_mark_sent()):
             return
         sent = True  # recorded as sent: from now on a failure means "unknown"
-        exchange = await aio_transport.exchange_async(
+        exchange = await caisse_ap.exchange_async(
             job.host,
             job.port,
             job.request,

@@ -8,8 +8,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, mute_logger
 
-from ..caisse_ap import codec, labels
-from ..caisse_ap.transport import Outcome
+from .. import caisse_ap
+from ..caisse_ap import Outcome
+from . import caisse_ap_labels as labels
 from .caisse_ap_worker import CONNECT_TIMEOUT, Job
 
 _logger = logging.getLogger(__name__)
@@ -29,11 +30,6 @@ OUTCOME_STATES = {
     Outcome.MALFORMED: "unknown",
     Outcome.NOT_SENT: "error",
 }
-
-
-def _engine_lang(lang):
-    """The engine has French and English labels."""
-    return "fr" if (lang or "").startswith("fr") else "en"
 
 
 class PosCaisseApTransaction(models.Model):
@@ -89,7 +85,10 @@ class PosCaisseApTransaction(models.Model):
         help="host:port of the terminal this request was sent to.",
     )
     correlation_id = fields.Char(
-        string="Correlation ID", readonly=True, help="Sent in tag CF."
+        string="Correlation ID",
+        readonly=True,
+        help="Reference of this attempt (payment reference and attempt number). "
+        "Not sent to the terminal: tag CF is the terminal's own private data.",
     )
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     amount = fields.Monetary(readonly=True)
@@ -249,14 +248,14 @@ class PosCaisseApTransaction(models.Model):
             "payment_uuid": payment_uuid,
             "attempt": attempt,
             "terminal_key": key,
-            "correlation_id": request.correlation_id,
+            "correlation_id": self._caisse_ap_reference(payment_uuid, attempt),
             "currency_id": currency.id,
             "amount": request.amount / 10**currency.decimal_places,
             "direction": (
-                "credit" if request.direction is codec.Direction.CREDIT else "debit"
+                "credit" if request.direction is caisse_ap.Direction.CREDIT else "debit"
             ),
             "mode": request.mode.value,
-            "request_frame": codec.redact_frame(request.encode()),
+            "request_frame": caisse_ap.redact_frame(request.encode()),
             "started_at": now,
             "deadline": now
             + timedelta(seconds=CONNECT_TIMEOUT + timeout + GRACE_SECONDS),
@@ -302,23 +301,31 @@ class PosCaisseApTransaction(models.Model):
         return transaction, job
 
     @api.model
-    def _caisse_ap_request(self, method, currency, amount, payment_uuid, attempt):
-        """The engine's request for this attempt, or a UserError saying why not."""
-        direction, minor = self._caisse_ap_minor_amount(amount, currency)
-        # CF lets the answer be matched with this very attempt.
+    def _caisse_ap_reference(self, payment_uuid, attempt):
+        """This attempt's reference in the journal and the logs."""
         compact_uuid = re.sub(r"[^0-9A-Za-z]", "", payment_uuid)[:20]
+        return f"{compact_uuid}-{attempt}"
+
+    @api.model
+    def _caisse_ap_request(self, method, currency, amount, payment_uuid, attempt):
+        """The engine's request for this attempt, or a UserError saying why not.
+
+        No CF is sent (like the reference clients): terminals answer it with
+        their own private data, so it cannot tell whose answer it is. One
+        request per connection does.
+        """
+        direction, minor = self._caisse_ap_minor_amount(amount, currency)
         try:
-            return codec.PaymentRequest(
+            return caisse_ap.PaymentRequest(
                 amount=minor,
                 currency_numeric=currency.iso_numeric,
-                correlation_id=f"{compact_uuid}-{attempt}",
                 direction=direction,
                 pos_number=method.fr_caisse_ap_ip_pos_number,
                 protocol_version=method.fr_caisse_ap_ip_protocol_version,
-                mode=codec.PaymentMode(method.fr_caisse_ap_ip_mode or "card"),
+                mode=caisse_ap.PaymentMode(method.fr_caisse_ap_ip_mode or "card"),
                 request_receipt=bool(method.fr_caisse_ap_ip_receipt),
             )
-        except codec.ProtocolError as error:
+        except caisse_ap.ProtocolError as error:
             raise UserError(
                 self.env._("The payment request is not valid: %s", error)
             ) from None
@@ -340,7 +347,7 @@ class PosCaisseApTransaction(models.Model):
             raise UserError(
                 _("The amount sent to the payment terminal cannot be zero.")
             )
-        if minor > codec.MAX_AMOUNT:
+        if minor > caisse_ap.MAX_AMOUNT:
             raise UserError(
                 _(
                     "The amount %s is too large for the payment terminal (12 digits "
@@ -348,7 +355,9 @@ class PosCaisseApTransaction(models.Model):
                     amount,
                 )
             )
-        direction = codec.Direction.CREDIT if amount < 0 else codec.Direction.DEBIT
+        direction = (
+            caisse_ap.Direction.CREDIT if amount < 0 else caisse_ap.Direction.DEBIT
+        )
         return direction, minor
 
     def _caisse_ap_busy_error(self, key, payment_uuid, method):
@@ -489,13 +498,15 @@ class PosCaisseApTransaction(models.Model):
             "state": state,
             "ended_at": fields.Datetime.now(),
             "duration": exchange.duration,
-            "request_frame": codec.redact_frame(exchange.request_frame),
-            "answer_frame": exchange.answer_frame.decode("ascii", "backslashreplace"),
-            "error_message": error or False,
+            # Escaped: a NUL from the terminal must not make this write fail.
+            "request_frame": exchange.request_text,
+            "answer_frame": exchange.answer_text,
+            "error_message": caisse_ap.escape_controls(error) or False,
         }
         result = exchange.result
         if result is not None:
-            lang = _engine_lang(self.user_id.lang)
+            # Stored in the cashier's language, like the journal's other texts.
+            user_env = self.with_context(lang=self.user_id.lang or "en_US").env
             decimals = 10**self.currency_id.decimal_places
             vals.update(
                 {
@@ -503,13 +514,13 @@ class PosCaisseApTransaction(models.Model):
                     "card_last4": result.card_last4 or False,
                     "application_code": result.application_code or False,
                     "application_label": result.application_code
-                    and labels.application_label(result.application_code, lang),
+                    and labels.application_label(user_env, result.application_code),
                     "read_mode_code": result.read_mode_code or False,
                     "read_mode_label": result.read_mode_code
-                    and labels.read_mode_label(result.read_mode_code, lang),
+                    and labels.read_mode_label(user_env, result.read_mode_code),
                     "failure_code": result.failure_code or False,
                     "failure_label": result.failure_code
-                    and labels.failure_label(result.failure_code, lang),
+                    and labels.failure_label(user_env, result.failure_code),
                     "receipt_text": result.receipt_text or False,
                     "amount_authorised": (
                         result.authorised_amount / decimals
@@ -531,9 +542,7 @@ class PosCaisseApTransaction(models.Model):
             exchange.duration,
             f" ({error})" if error else "",
             f", after {previous}" if previous not in ("sent", "pending") else "",
-            codec.redact_frame(exchange.answer_frame)
-            if exchange.answer_frame
-            else "(none)",
+            exchange.answer_text if exchange.answer_frame else "(none)",
         )
         self._caisse_ap_notify()
 
@@ -558,7 +567,6 @@ class PosCaisseApTransaction(models.Model):
         """The RPC contract's TRANSACTION DICT; amounts signed like the payment line."""
         self.ensure_one()
         sign = -1 if self.direction == "credit" else 1
-        lang = _engine_lang(self.env.lang)
         success = self.state == "success"
         return {
             "transaction_id": self.id,
@@ -573,16 +581,10 @@ class PosCaisseApTransaction(models.Model):
             "partial": success and self.partial,
             "auth_code": self.auth_code or "",
             "card_last4": self.card_last4 or "",
-            "application_label": (
-                labels.application_label(self.application_code, lang)
-                if self.application_code
-                else ""
+            "application_label": labels.application_label(
+                self.env, self.application_code
             ),
-            "read_mode_label": (
-                labels.read_mode_label(self.read_mode_code, lang)
-                if self.read_mode_code
-                else ""
-            ),
+            "read_mode_label": labels.read_mode_label(self.env, self.read_mode_code),
             "receipt_text": self.receipt_text or "",
             "failure_code": self.failure_code or "",
             "message": self._caisse_ap_message(),
@@ -627,9 +629,7 @@ class PosCaisseApTransaction(models.Model):
                 return _("Payment refused by the terminal (no reason given).")
             return _(
                 "Payment refused by the terminal: %(reason)s (code %(code)s).",
-                reason=labels.failure_label(
-                    self.failure_code, _engine_lang(self.env.lang)
-                ),
+                reason=labels.failure_label(self.env, self.failure_code),
                 code=self.failure_code,
             )
         if state == "unknown":

@@ -4,7 +4,7 @@ import math
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..caisse_ap import codec, transport
+from .. import caisse_ap
 from . import caisse_ap_worker
 from .terminal_address import is_valid_host, terminal_key
 
@@ -62,7 +62,7 @@ class PosPaymentMethod(models.Model):
         "2 digits).",
     )
     fr_caisse_ap_ip_protocol_version = fields.Selection(
-        [(version, version) for version in codec.PROTOCOL_VERSIONS],
+        [(version, version) for version in caisse_ap.PROTOCOL_VERSIONS],
         string="Protocol Version",
         default="0300",
         help="Caisse-AP protocol version announced to the terminal (tag CZ).",
@@ -188,7 +188,7 @@ class PosPaymentMethod(models.Model):
         if not self.fr_caisse_ap_ip_address:
             raise UserError(_("Set the terminal address first."))
         key = self._caisse_ap_terminal_key()
-        reachable, reason = transport.probe(
+        reachable, reason = caisse_ap.probe(
             self.fr_caisse_ap_ip_address,
             self.fr_caisse_ap_ip_port,
             timeout=PROBE_TIMEOUT,

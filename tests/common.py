@@ -10,8 +10,7 @@ import uuid
 from odoo import api
 from odoo.tests import TransactionCase, new_test_user
 
-from ..caisse_ap.scenario import Scenario
-from ..caisse_ap.simulator import TerminalSimulator
+from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models import caisse_ap_worker
 from ..models.pos_payment_method import TERMINAL_KEY
 

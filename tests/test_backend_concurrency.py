@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon
 
@@ -107,11 +107,12 @@ class TestBackendConcurrency(CaisseApCommon):
         second = self.wait(started["payment_uuid"])
         self.assertEqual(second.state, "success")
         self.assertNotEqual(first, second)
+        self.assertEqual(len(self.simulator.exchanges), 2)
+        self.assertNotIn("CF", self.simulator.exchanges[-1]["request_fields"])
         self.assertEqual(
-            [exchange["request_fields"]["CF"] for exchange in self.simulator.exchanges],
             [first.correlation_id, second.correlation_id],
+            [f"{first.correlation_id[:-2]}-1", f"{first.correlation_id[:-2]}-2"],
         )
-        self.assertNotEqual(first.correlation_id, second.correlation_id)
 
     def test_unknown_needs_the_cashiers_retry(self):
         self.simulator.queue(Scenario(kind="close", delay=0))

@@ -1,7 +1,7 @@
 from odoo import Command
 from odoo.tests import tagged
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from .common import TRANSACTION_KEYS, CaisseApCommon, free_port
 
 

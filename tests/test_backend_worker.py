@@ -6,7 +6,7 @@ import psycopg2.errors
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from ..models import caisse_ap_worker
 from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon
@@ -21,7 +21,7 @@ class TestBackendWorker(CaisseApCommon):
     def test_crash_after_sending_is_unknown(self):
         with (
             patch.object(
-                caisse_ap_worker.aio_transport,
+                caisse_ap_worker.caisse_ap,
                 "exchange_async",
                 side_effect=RuntimeError("boom"),
             ),
@@ -82,13 +82,13 @@ class TestBackendWorker(CaisseApCommon):
     def test_payments_share_one_io_thread(self):
         # N concurrent payments cost coroutines, not threads (finding 2).
         threads = []
-        real_exchange = caisse_ap_worker.aio_transport.exchange_async
+        real_exchange = caisse_ap_worker.caisse_ap.exchange_async
 
         async def spy(*args, **kwargs):
             threads.append(threading.current_thread())
             return await real_exchange(*args, **kwargs)
 
-        with patch.object(caisse_ap_worker.aio_transport, "exchange_async", spy):
+        with patch.object(caisse_ap_worker.caisse_ap, "exchange_async", spy):
             self.pay()
             self.pay()
         self.assertEqual(len(threads), 2)

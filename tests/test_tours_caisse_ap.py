@@ -13,8 +13,7 @@ from odoo.tests import tagged
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
-from ..caisse_ap.scenario import Scenario
-from ..caisse_ap.simulator import TerminalSimulator
+from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models import caisse_ap_worker
 from .common import caisse_ap_method_values
 from .tour_support import BrowserTourMixin
@@ -145,7 +144,9 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
         )
         return [exchange["request_fields"] for exchange in simulator.exchanges]
 
-    def assertPaidByTerminal(self, payment, amount, method=None, card_last4="1234"):
+    def assertPaidByTerminal(
+        self, payment, amount, method=None, card_last4="1234", auth_code="123456"
+    ):
         self.assertEqual(payment.payment_method_id, method or self.card)
         self.assertAlmostEqual(payment.amount, amount)
         self.assertEqual(
@@ -153,7 +154,7 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
             payment.caisse_ap_transaction_id.correlation_id,
             "the journal's reference of the attempt",
         )
-        self.assertEqual(payment.payment_method_authcode, "123456")
+        self.assertEqual(payment.payment_method_authcode or "", auth_code)
         self.assertEqual(payment.card_no or "", card_last4)
         self.assertTrue(payment.card_type, "the card application's label")
         self.assertEqual(payment.payment_status, "done")
@@ -275,11 +276,14 @@ class TestCaisseApTours(CaisseApTourCase):
         # 7. Check, ANCV and card in one order.
         by_method = {p.payment_method_id: p for p in mixed.payment_ids}
         self.assertEqual(set(by_method), {self.check, self.ancv, self.card})
-        # No card behind a check or ANCV vouchers: no last 4 digits.
+        # No card behind a check or ANCV vouchers: no last 4 digits, and the
+        # Ingenico terminal gives no authorisation number either.
         self.assertPaidByTerminal(
-            by_method[self.check], 2.00, self.check, card_last4=""
+            by_method[self.check], 2.00, self.check, card_last4="", auth_code=""
         )
-        self.assertPaidByTerminal(by_method[self.ancv], 1.00, self.ancv, card_last4="")
+        self.assertPaidByTerminal(
+            by_method[self.ancv], 1.00, self.ancv, card_last4="", auth_code=""
+        )
         self.assertEqual(by_method[self.check].card_type, "Check")
         self.assertEqual(by_method[self.ancv].card_type, "ANCV holiday vouchers")
         self.assertPaidByTerminal(by_method[self.card], 2.94, self.card)

@@ -17,7 +17,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 from odoo.tests.common import ChromeBrowser
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from .test_tours_caisse_ap import TOUR_TIMEOUT, CaisseApTourCase
 
 MARK = "caisse_ap_screenshot:"

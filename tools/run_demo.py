@@ -79,7 +79,7 @@ def prepare_database(workspace, db_name, terminal_port):
 
 
 def start_simulator(terminal_port):
-    if not (REPO / "caisse_ap" / "simulator.py").exists():
+    if not (REPO / "caisse_ap" / "simulator" / "__main__.py").exists():
         log("the terminal simulator is not in this version yet: no terminal is started")
         return None
     log(f"starting the terminal simulator on 127.0.0.1:{terminal_port}")

@@ -16,8 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from caisse_ap.request import PaymentRequest  # noqa: E402
-from caisse_ap.scenario import Scenario  # noqa: E402
-from caisse_ap.simulator import TerminalSimulator  # noqa: E402
+from caisse_ap.simulator import Scenario, TerminalSimulator  # noqa: E402
 
 
 def _package_name(directory: Path) -> str:
@@ -88,4 +87,4 @@ def simulator(make_simulator: Callable[..., TerminalSimulator]) -> TerminalSimul
 
 @pytest.fixture
 def request_1250() -> PaymentRequest:
-    return PaymentRequest(amount=1250, currency_numeric=978, correlation_id="POS1-0042")
+    return PaymentRequest(amount=1250, currency_numeric=978)

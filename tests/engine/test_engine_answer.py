@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from caisse_ap.codec import (
+from caisse_ap import (
     PaymentMode,
     PaymentRequest,
     ProtocolError,
@@ -17,7 +17,7 @@ from caisse_ap.codec import (
     interpret_answer,
 )
 
-REQUEST = PaymentRequest(amount=1250, currency_numeric=978, correlation_id="POS1-0042")
+REQUEST = PaymentRequest(amount=1250, currency_numeric=978)
 CARD = "497010######1234"
 
 
@@ -35,7 +35,7 @@ def answer(**changes: str | None) -> bytes:
         "AA": CARD,
         "AB": "2812",
         "AC": "A1B2C3",
-        "CF": "POS1-0042",
+        "CF": "1010000000",  # Ingenico's private data on approvals
     }
     fields.update(changes)
     return encode_fields(
@@ -99,8 +99,6 @@ def test_lower_amount_is_a_partial_authorisation() -> None:
         ({"CE": "840"}, "answer CE is '840'"),
         ({"CE": "97"}, "answer CE is '97'"),
         ({"CE": None}, "does not echo CE"),
-        ({"CF": "POS1-0041"}, "answer CF is 'POS1-0041'"),
-        ({"CF": None}, "does not echo CF"),
         ({"AE": None}, "no status"),
         ({"AE": "00"}, "unknown status AE='00'"),
         ({"AE": "1"}, "unknown status"),
@@ -124,7 +122,6 @@ def test_failure_keeps_the_reason_and_its_details() -> None:
     assert result.failure_code == "05"
     assert result.failure_detail == "ABC123"
     assert result.failure_label == "Forbidden"
-    assert result.localized("fr").failure_label == "Interdite"
     assert result.authorised_amount is None
     assert result.partial is False
 
@@ -149,13 +146,35 @@ def test_failure_without_reason() -> None:
     assert result.failure_label == "No reason given"
 
 
-def test_failure_echoes_are_not_checked_but_a_foreign_cf_is_rejected() -> None:
+def test_failure_echoes_are_not_checked() -> None:
     assert (
         interpret_answer(REQUEST, answer(AE="01", AF="04", CA="07")).failure_code
         == "04"
     )
-    with pytest.raises(ProtocolError, match="CF"):
-        interpret_answer(REQUEST, answer(AE="01", AF="04", CF="OTHER"))
+
+
+@pytest.mark.parametrize("status", ["10", "01", "11"])
+@pytest.mark.parametrize("private_data", [None, "1010000000", "POS1-0042", "X"])
+@pytest.mark.parametrize("correlation_id", ["", "POS1-0042"])
+def test_cf_never_decides_the_outcome(
+    status: str, private_data: str | None, correlation_id: str
+) -> None:
+    """CF is the terminal's private data: sent or not, the answer's CF (missing,
+    equal or different) changes nothing but the journal."""
+    request = PaymentRequest(
+        amount=1250, currency_numeric=978, correlation_id=correlation_id
+    )
+    result = interpret_answer(request, answer(AE=status, CF=private_data))
+    assert (
+        result.status.value
+        == {"10": "success", "01": "failure", "11": "accepted"}[status]
+    )
+    assert result.private_data == (private_data or "")
+    assert result.fields.get("CF") == private_data
+    if private_data:
+        assert f"CF{len(private_data):03d}{private_data}".encode() in (
+            result.answer_frame
+        )
 
 
 def test_accepted_for_later() -> None:
@@ -165,9 +184,7 @@ def test_accepted_for_later() -> None:
 
 
 def test_check_payment_answer() -> None:
-    request = PaymentRequest(
-        amount=3000, currency_numeric=978, correlation_id="C-1", mode=PaymentMode.CHECK
-    )
+    request = PaymentRequest(amount=3000, currency_numeric=978, mode=PaymentMode.CHECK)
     frame = encode_fields(
         [
             ("AE", "10"),
@@ -176,7 +193,6 @@ def test_check_payment_answer() -> None:
             ("CD", "0"),
             ("CE", "978"),
             ("CC", "00C"),
-            ("CF", "C-1"),
         ]
     )
     result = interpret_answer(request, frame)
@@ -202,12 +218,17 @@ def test_unreadable_receipt_does_not_break_the_payment(zt: str) -> None:
     assert result.receipt_text == ""
 
 
-def test_labels_in_french_on_request() -> None:
-    result = interpret_answer(REQUEST, answer(), lang="fr")
-    assert result.application_label == "CB (sans contact)"
-    assert result.read_mode_label == "Sans contact"
-    assert result.lang == "fr"
-    assert result.localized("en").read_mode_label == "Contactless"
+def test_control_characters_are_escaped_in_every_value() -> None:
+    """A NUL would make PostgreSQL refuse the journal: escaped, never lost."""
+    result = interpret_answer(
+        REQUEST, answer(AC="12\x0034", CC="0\n1", ZT=encode_receipt("A\x00B\nC"))
+    )
+    assert result.status is Status.SUCCESS
+    assert result.auth_code == "12\\x0034"
+    assert result.application_code == "0\\x0a1"
+    assert result.receipt_text == "A\\x00B\nC"  # line ends stay
+    assert b"\x00" not in result.answer_frame
+    assert all(value.isprintable() for value in result.fields.values())
 
 
 def test_unknown_codes_get_readable_labels() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caisse_ap.codec import NEED_DATA, Answer, AnswerDecoder, ProtocolError
+from caisse_ap import NEED_DATA, Answer, AnswerDecoder, ProtocolError
 
 ANSWER = b"AE00210CA00201CB0041250CD0010CE003978AA016497010######1234AB0042812"
 
@@ -75,9 +75,9 @@ def test_peer_close_with_no_whole_answer(data: bytes, words: str) -> None:
         (b"-", 0),
         (b"H", None),
         (b"AE0", None),
-        (b"AE00210x", 7),
+        (b"CA00201x", 7),
         (b"AE00x", 4),
-        (b"AE00210\x80", 7),
+        (b"CA00201\x80", 7),
     ],
 )
 def test_garbage_fails_as_soon_as_it_cannot_become_an_answer(
@@ -104,9 +104,47 @@ def test_lowercase_first_byte_is_rejected_at_once() -> None:
 
 def test_duplicate_tag_is_rejected() -> None:
     decoder = AnswerDecoder()
-    decoder.receive_data(b"AE00210AE")
-    with pytest.raises(ProtocolError, match="duplicate tag AE"):
+    decoder.receive_data(b"CA00201CA")
+    with pytest.raises(ProtocolError, match="duplicate tag CA"):
         decoder.next_event()
+
+
+@pytest.mark.parametrize(
+    "trailing",
+    [
+        b"\r\n",
+        b"\x00" * 16,
+        b"\x80\xff",
+        b"Z\x00",
+        ANSWER,  # a second frame (duplicate tags)
+        b"\n" + ANSWER,
+    ],
+)
+@pytest.mark.parametrize("split", [False, True])
+def test_bytes_after_a_complete_answer_end_it(trailing: bytes, split: bool) -> None:
+    """The first complete answer counts; what follows is kept apart for the log."""
+    decoder = AnswerDecoder()
+    if split:
+        decoder.receive_data(ANSWER)
+        for byte in trailing:
+            decoder.receive_data(bytes([byte]))
+    else:
+        decoder.receive_data(ANSWER + trailing)
+    event = decoder.next_event()
+    assert isinstance(event, Answer)
+    assert event.frame == ANSWER
+    assert decoder.buffer == ANSWER
+    assert decoder.trailing == trailing
+    assert decoder.trailing_size == len(trailing)
+    decoder.receive_data(b"more")  # still ignored
+    assert decoder.next_event().frame == ANSWER
+
+
+def test_trailing_bytes_kept_are_capped() -> None:
+    decoder = AnswerDecoder()
+    decoder.receive_data(ANSWER + b"\x00" * 5000)
+    assert decoder.next_event().frame == ANSWER
+    assert (len(decoder.trailing), decoder.trailing_size) == (1024, 5000)
 
 
 def test_size_cap() -> None:

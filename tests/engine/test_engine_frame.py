@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from caisse_ap.codec import ProtocolError, decode_fields, encode_fields
+from caisse_ap import ProtocolError, decode_fields, encode_fields
 
 EXAMPLE = b"CZ0040300CJ012012345678901CA00201CB0041250CD0010CE003978"
 

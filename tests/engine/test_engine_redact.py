@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caisse_ap.codec import encode_fields, redact_frame
+from caisse_ap import encode_fields, redact_frame
 from caisse_ap.redact import card_last4, redact_fields, redact_frame_bytes
 
 FRAME = encode_fields(

@@ -6,13 +6,17 @@ import dataclasses
 
 import pytest
 
-from caisse_ap.codec import (
+from caisse_ap import (
     PROTOCOL_VERSIONS,
+    AnswerError,
     Direction,
     PaymentMode,
     PaymentRequest,
     ProtocolError,
+    RequestError,
     decode_fields,
+    encode_fields,
+    interpret_answer,
 )
 
 
@@ -20,15 +24,19 @@ def make(**changes: object) -> PaymentRequest:
     values: dict[str, object] = {
         "amount": 1250,
         "currency_numeric": 978,
-        "correlation_id": "POS1-0042",
     }
     values.update(changes)
     return PaymentRequest(**values)  # type: ignore[arg-type]
 
 
-def test_encodes_the_fact_sheet_example_then_the_correlation_id() -> None:
+def test_encodes_the_fact_sheet_example_without_cf_by_default() -> None:
     example = b"CZ0040300CJ012012345678901CA00201CB0041250CD0010CE003978"
-    assert make().encode() == example + b"CF009POS1-0042"
+    assert make().encode() == example
+
+
+def test_cf_only_when_a_correlation_id_is_given() -> None:
+    example = b"CZ0040300CJ012012345678901CA00201CB0041250CD0010CE003978"
+    assert make(correlation_id="POS1-0042").encode() == example + b"CF009POS1-0042"
 
 
 def test_cz_comes_first_and_bf_is_never_sent() -> None:
@@ -98,7 +106,6 @@ def test_request_is_frozen() -> None:
         ({"currency_numeric": 0}, "invalid currency"),
         ({"currency_numeric": 1000}, "invalid currency"),
         ({"currency_numeric": "978"}, "invalid currency"),
-        ({"correlation_id": ""}, "invalid correlation id"),
         ({"correlation_id": "x" * 100}, "invalid correlation id"),
         ({"correlation_id": "a\tb"}, "printable ASCII"),
         ({"correlation_id": "réf"}, "printable ASCII"),
@@ -122,3 +129,17 @@ def test_every_input_is_validated(changes: dict, words: str) -> None:
 def test_correlation_id_of_99_printable_characters_is_fine() -> None:
     value = "".join(chr(32 + i % 95) for i in range(99))
     assert decode_fields(make(correlation_id=value).encode())["CF"] == value
+
+
+def test_errors_say_whose_fault_it_is() -> None:
+    """Bad local input is a RequestError; a bad answer is an AnswerError."""
+    with pytest.raises(RequestError):
+        make(amount=0)
+    with pytest.raises(RequestError):
+        encode_fields([("CA", "")])
+    with pytest.raises(AnswerError):
+        decode_fields(b"CA00")
+    with pytest.raises(AnswerError):
+        interpret_answer(make(), b"AE00210CA00202CB0041250CD0010CE003978")
+    assert issubclass(RequestError, ProtocolError)
+    assert issubclass(AnswerError, ProtocolError)

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from caisse_ap.codec import PaymentMode, PaymentRequest, decode_fields
-from caisse_ap.scenario import Scenario
-from caisse_ap.simulator import MultiTerminalSimulator, TerminalSimulator
-from caisse_ap.transport import Outcome, exchange
+from caisse_ap import Outcome, PaymentMode, PaymentRequest, decode_fields, exchange
+from caisse_ap.simulator import (
+    PROFILES,
+    MultiTerminalSimulator,
+    Scenario,
+    TerminalSimulator,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 Factory = Callable[..., TerminalSimulator]
@@ -37,9 +40,9 @@ def test_parse_scenarios() -> None:
     assert (parsed.kind, parsed.af_code, parsed.delay) == ("decline", "05", 1.0)
     parsed = Scenario.parse(" red-button : af=11 ")
     assert (parsed.kind, parsed.af_code) == ("red_button", "11")
-    parsed = Scenario.parse("wrong_echo:echo=cf,keep_open=yes,amount=10")
+    parsed = Scenario.parse("wrong_echo:echo=ce,keep_open=yes,amount=10")
     assert (parsed.echo_tag, parsed.keep_open, parsed.partial_amount) == (
-        "CF",
+        "CE",
         True,
         10,
     )
@@ -55,6 +58,7 @@ def test_parse_scenarios() -> None:
         ("approve:delay=-1", "delay must be a number >= 0"),
         ("split:segments=0", "segments must be an int >= 1"),
         ("wrong_echo:echo=AE", "echo_tag must be one of"),
+        ("wrong_echo:echo=CF", "echo_tag must be one of"),
         ("approve:keep_open=maybe", "keep_open needs yes/no"),
         ("approve:receipt=" + "x" * 800, "receipt too long"),
         ("approve:ac=é", "non-ASCII"),
@@ -82,8 +86,9 @@ def test_default_scenario_approves_and_echoes_the_request(
     assert record["request"] == request_1250.encode()
     assert record["request_fields"] == dict(request_1250.fields())
     answer = decode_fields(record["answer"])
-    for tag in ("CZ", "CA", "CB", "CD", "CE", "CF"):
+    for tag in ("CZ", "CJ", "CA", "CB", "CD", "CE"):
         assert answer[tag] == record["request_fields"][tag]
+    assert answer["CF"] == "1010000000"  # the default profile is the Ingenico one
     assert record["scenario"].kind == "approve"
     assert record["started_at"] <= record["ended_at"]
     assert record["error"] == ""
@@ -182,7 +187,6 @@ def test_check_payment_has_no_card_data(simulator: TerminalSimulator) -> None:
     request = PaymentRequest(
         amount=3000,
         currency_numeric=978,
-        correlation_id="CHK-1",
         mode=PaymentMode.CHECK,
     )
     result = pay(simulator, request)
@@ -286,9 +290,28 @@ def test_cli_help() -> None:
         assert option in done.stdout
 
 
-def test_cli_rejects_a_bad_scenario() -> None:
+def test_cli_profile_option() -> None:
     done = subprocess.run(
-        _cli("--scenario", "refund"),
+        _cli("--help"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    for name in ("--profile", *PROFILES):
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(("--scenario", "refund"), "unknown scenario"), (("--profile", "x"), "invalid")],
+)
+def test_cli_rejects_a_bad_scenario_or_profile(
+    args: tuple[str, ...], words: str
+) -> None:
+    done = subprocess.run(
+        _cli(*args),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -296,7 +319,7 @@ def test_cli_rejects_a_bad_scenario() -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "unknown scenario" in done.stderr
+    assert words in done.stderr
 
 
 def test_cli_serves_then_stops_on_ctrl_c(request_1250: PaymentRequest) -> None:

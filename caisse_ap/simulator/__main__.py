@@ -1,4 +1,4 @@
-"""Simulated Caisse-AP terminal: the command line, and the names tests import.
+"""The simulated terminal's command line.
 
     python -m caisse_ap.simulator --port 0 --scenario "decline:af=05" --delay 2
 
@@ -16,22 +16,10 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from . import DEFAULT_PORT
+from .profiles import DEFAULT_PROFILE, PROFILES
 from .scenario import KINDS, Scenario
-from .sim_loop import LoopThread
-from .sim_server import BUSY_BEHAVIOURS, MultiTerminalSimulator, TerminalSimulator
-
-__all__ = [
-    "BUSY_BEHAVIOURS",
-    "DEFAULT_PORT",
-    "LoopThread",
-    "MultiTerminalSimulator",
-    "Scenario",
-    "TerminalSimulator",
-    "build_parser",
-    "main",
-]
-
-DEFAULT_PORT = 8888
+from .server import BUSY_BEHAVIOURS, MultiTerminalSimulator
 
 
 def _scenario_arg(text: str) -> Scenario:
@@ -47,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulated Caisse-AP over IP payment terminal (tests and demos).",
         epilog="Scenarios: " + ", ".join(KINDS) + ". Options after a colon, e.g. "
         '"decline:af=05", "approve:ci=1,app=00B,receipt=MERCI", "split:segments=4", '
-        '"wrong_echo:echo=CF", "partial:amount=500".',
+        '"wrong_echo:echo=CE", "partial:amount=500".',
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
@@ -63,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_scenario_arg,
         default=Scenario(),
         help='default scenario for every transaction (default "approve")',
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=DEFAULT_PROFILE,
+        help="how the terminal shapes its answers (default "
+        f"{DEFAULT_PROFILE}): "
+        + "; ".join(f"{name}: {p.summary}" for name, p in sorted(PROFILES.items())),
     )
     parser.add_argument(
         "--delay",
@@ -107,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
     )
     group = MultiTerminalSimulator(
-        max(1, args.count), args.host, args.port, scenario, args.busy
+        max(1, args.count), args.host, args.port, scenario, args.busy, args.profile
     )
     try:
         group.start()
@@ -120,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             "Caisse-AP terminal simulator listening on "
             f"{terminal.host}:{terminal.port} "
-            f"(scenario {scenario.describe()}, busy: {args.busy})",
+            f"(profile {args.profile}, scenario {scenario.describe()}, "
+            f"busy: {args.busy})",
             flush=True,
         )
     stopping = threading.Event()

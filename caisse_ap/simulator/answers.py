@@ -1,8 +1,8 @@
 """What a simulated terminal answers: pure functions, no I/O.
 
-The answer echoes the request's tags (CZ, CA, CB, CD, CE, CF) like a real
-terminal, then the scenario decides status, card data and how the bytes are
-delivered (one piece, segments, byte by byte, cut by a reset).
+The terminal profile shapes the answer (which request tags it repeats, what
+card data and private data it adds); the scenario decides the status and how
+the bytes are delivered (one piece, segments, byte by byte, cut by a reset).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .decoder import MAX_ANSWER_SIZE
-from .frame import TAG_ALPHABET, decode_fields, encode_fields
-from .receipt import encode_receipt
+from ..decoder import MAX_ANSWER_SIZE
+from ..frame import TAG_ALPHABET, decode_fields, encode_fields
+from ..receipt import encode_receipt
+from .profiles import INGENICO_AID, INGENICO_CONTRACT, TerminalProfile
 from .scenario import Scenario
 
-REQUEST_TAGS = ("CZ", "CA", "CB", "CD", "CE")
 GARBAGE = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n\xff\xfe"
 # Applications a card answer must not report when the request forced one.
 _FORCED_APPLICATIONS = ("00C", "00V")
@@ -38,40 +38,83 @@ class Delivery:
         return b"".join(self.chunks)
 
 
-def _echo(request: dict[str, str], *tags: str) -> list[tuple[str, str]]:
-    return [(tag, request[tag]) for tag in tags if request.get(tag)]
+def _echo(
+    request: dict[str, str], profile: TerminalProfile, amount: str | None = None
+) -> list[tuple[str, str]]:
+    """The request tags the profile repeats, CB as ``amount`` (None: left out)."""
+    wanted = request.keys() if profile.echo_tags is None else profile.echo_tags
+    echoed = []
+    for tag in wanted:
+        value = request.get(tag, "")
+        if tag == "CB":
+            value = amount or ""
+        if tag == "CF" and profile.private_data:
+            continue  # replaced by the terminal's own private data
+        if value:
+            echoed.append((tag, value))
+    return echoed
 
 
-def format_error_fields(request: dict[str, str] | None) -> list[tuple[str, str]]:
+def format_error_fields(
+    request: dict[str, str] | None, profile: TerminalProfile
+) -> list[tuple[str, str]]:
     """AE=01 AF=09: what a terminal answers to a request it cannot read."""
     request = request or {}
-    return [("AE", "01"), ("AF", "09"), *_echo(request, "CA", "CD", "CE", "CF")]
+    return [*_echo(request, profile, request.get("CB")), ("AE", "01"), ("AF", "09")]
+
+
+def _card_data(tag: str, scenario: Scenario) -> str:
+    return {
+        "CC": scenario.application,
+        "CI": scenario.read_mode,
+        "AC": scenario.auth_code,
+        "AA": scenario.masked_card,
+        "AB": scenario.expiry,
+        "AI": INGENICO_AID,
+        "CG": INGENICO_CONTRACT,
+    }[tag]
+
+
+def _is_forced(request: dict[str, str]) -> bool:
+    return request.get("CC", "") in _FORCED_APPLICATIONS
 
 
 def _approval(
-    request: dict[str, str], scenario: Scenario, amount: str
+    request: dict[str, str], scenario: Scenario, profile: TerminalProfile, amount: str
 ) -> list[tuple[str, str]]:
-    fields = [
-        *_echo(request, "CZ"),
-        ("AE", "10"),
-        *_echo(request, "CA"),
-        ("CB", amount),
-        *_echo(request, "CD", "CE"),
-    ]
-    forced = request.get("CC", "")
-    if forced in _FORCED_APPLICATIONS:
-        fields.append(("CC", forced))  # no card data for a check or ANCV vouchers
+    fields = [*_echo(request, profile, amount), ("AE", "10")]
+    if _is_forced(request):
+        # No card data for a check or ANCV vouchers: CC says which application.
+        if all(tag != "CC" for tag, _ in fields):
+            fields.append(("CC", request["CC"]))
+        extra = profile.forced_application_tags
     else:
-        fields += [
-            ("CC", scenario.application),
-            ("CI", scenario.read_mode),
-            ("AA", scenario.masked_card),
-            ("AB", scenario.expiry),
-        ]
-    fields += [("AC", scenario.auth_code), *_echo(request, "CF")]
+        extra = profile.card_tags
+    fields += [(tag, _card_data(tag, scenario)) for tag in extra]
+    if profile.private_data:
+        fields.append(("CF", profile.private_data))
     if scenario.receipt:
         fields.append(("ZT", encode_receipt(scenario.receipt)))
     return [(tag, value) for tag, value in fields if value]
+
+
+def _failure(
+    request: dict[str, str],
+    scenario: Scenario,
+    profile: TerminalProfile,
+    amount: str | None,
+) -> list[tuple[str, str]]:
+    reason = scenario.af_code
+    if _is_forced(request) and profile.forced_application_failure:
+        reason = profile.forced_application_failure  # checks fail with AF=04
+    return [*_echo(request, profile, amount), ("AE", "01"), ("AF", reason)]
+
+
+def acknowledgement_fields(
+    request: dict[str, str], profile: TerminalProfile
+) -> list[tuple[str, str]]:
+    """AE=11: the request was taken, the result will not be in this answer."""
+    return [*_echo(request, profile, request["CB"]), ("AE", "11")]
 
 
 def _partial_amount(request: dict[str, str], scenario: Scenario) -> str:
@@ -120,39 +163,27 @@ def _oversize(fields: list[tuple[str, str]]) -> bytes:
     return encode_fields(padded)
 
 
-def answer_fields(request: dict[str, str], scenario: Scenario) -> list[tuple[str, str]]:
+def answer_fields(
+    request: dict[str, str], scenario: Scenario, profile: TerminalProfile
+) -> list[tuple[str, str]]:
     """Fields answering ``request`` (a valid request) under ``scenario``."""
     kind = scenario.kind
     if kind in _APPROVING:
         amount = (
             _partial_amount(request, scenario) if kind == "partial" else request["CB"]
         )
-        fields = _approval(request, scenario, amount)
+        fields = _approval(request, scenario, profile, amount)
         return (
             _with_wrong_echo(fields, scenario.echo_tag)
             if kind == "wrong_echo"
             else fields
         )
     if kind == "decline":
-        return [
-            *_echo(request, "CZ"),
-            ("AE", "01"),
-            ("AF", scenario.af_code),
-            *_echo(request, "CA", "CB", "CD", "CE", "CF"),
-        ]
+        return _failure(request, scenario, profile, request["CB"])
     if kind == "red_button":
-        return [
-            *_echo(request, "CZ"),
-            ("AE", "01"),
-            ("AF", scenario.af_code),
-            *_echo(request, "CA", "CD", "CE", "CF"),
-        ]
+        return _failure(request, scenario, profile, None)  # CB may be missing
     if kind == "accepted":
-        return [
-            *_echo(request, "CZ"),
-            ("AE", "11"),
-            *_echo(request, "CA", "CB", "CD", "CE", "CF"),
-        ]
+        return acknowledgement_fields(request, profile)
     raise ValueError(f"scenario {kind!r} has no answer fields")
 
 
@@ -178,25 +209,39 @@ def _mid_field(answer: bytes) -> int:
     return cut
 
 
-def is_valid_request(request: dict[str, str] | None) -> bool:
-    """Has the tags a payment needs, with a numeric amount."""
+def _trailer(kind: str, answer: bytes) -> bytes:
+    return {"": b"", "crlf": b"\r\n", "nul": b"\x00" * 16, "frame": answer}[kind]
+
+
+def is_valid_request(request: dict[str, str] | None, profile: TerminalProfile) -> bool:
+    """Has the tags the terminal needs, with a numeric amount."""
     return (
         request is not None
-        and all(tag in request for tag in REQUEST_TAGS)
-        and request["CB"].isdigit()
+        and all(tag in request for tag in profile.mandatory_tags)
+        and request.get("CB", "").isdigit()
     )
 
 
-def plan_delivery(request: dict[str, str] | None, scenario: Scenario) -> Delivery:
+def asks_acknowledgement(request: dict[str, str], profile: TerminalProfile) -> bool:
+    """BA=1 on a terminal that answers it at once with AE=11."""
+    return profile.acknowledges_ba and request.get("BA") == "1"
+
+
+def plan_delivery(
+    request: dict[str, str] | None, scenario: Scenario, profile: TerminalProfile
+) -> Delivery:
     """How to answer; an unreadable ``request`` (None) gets a format error."""
-    if request is None or not is_valid_request(request):
-        return Delivery((encode_fields(format_error_fields(request)),))
+    if request is None or not is_valid_request(request, profile):
+        return Delivery((encode_fields(format_error_fields(request, profile)),))
+    if asks_acknowledgement(request, profile):
+        return Delivery((encode_fields(acknowledgement_fields(request, profile)),))
     kind = scenario.kind
     if kind == "garbage":
         return Delivery((GARBAGE,))
     if kind == "oversize":
-        return Delivery((_oversize(answer_fields(request, scenario)),))
-    answer = encode_fields(answer_fields(request, scenario))
+        return Delivery((_oversize(answer_fields(request, scenario, profile)),))
+    answer = encode_fields(answer_fields(request, scenario, profile))
+    answer += _trailer(scenario.trailing, answer)
     if kind == "split":
         return Delivery(_pieces(answer, scenario.segments), scenario.segment_delay)
     if kind == "drip":

@@ -3,8 +3,7 @@
 Like a real terminal, each one handles one transaction at a time; a
 connection that brings a request while it is busy is ignored (kept open,
 never answered) or refused (closed at once). Per-transaction scenarios can
-be queued; the default scenario applies when the queue is empty. The public
-names are re-exported by :mod:`.simulator`.
+be queued; the default scenario applies when the queue is empty.
 """
 
 from __future__ import annotations
@@ -22,17 +21,18 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from .decoder import FrameDecoder
-from .frame import ProtocolError
-from .redact import LOG_LIMIT, redact_frame
+from ..decoder import FrameDecoder
+from ..frame import ProtocolError
+from ..redact import LOG_LIMIT, redact_frame
+from .answers import Delivery, asks_acknowledgement, is_valid_request, plan_delivery
+from .loop import LoopThread
+from .profiles import TerminalProfile, get_profile
 from .scenario import Scenario
-from .sim_loop import LoopThread
-from .terminal import REQUEST_TAGS, Delivery, plan_delivery
 
 _logger = logging.getLogger(__name__)
 
 BUSY_BEHAVIOURS = ("ignore", "refuse")
-# After the request's mandatory tags arrived, wait this long for optional ones.
+# Once the bytes form whole fields, this much silence ends the request.
 REQUEST_QUIET = 0.05
 READ_SIZE = 4096
 
@@ -50,6 +50,7 @@ class TerminalSimulator:
         loop: LoopThread | None = None,
         request_timeout: float = 30.0,
         name: str = "",
+        profile: str | TerminalProfile | None = None,
     ) -> None:
         if busy_behaviour not in BUSY_BEHAVIOURS:
             raise ValueError(
@@ -59,6 +60,7 @@ class TerminalSimulator:
         self._requested_port = port
         self.port = port
         self.busy_behaviour = busy_behaviour
+        self.profile = get_profile(profile)
         self.request_timeout = request_timeout
         self.name = name
         self._own_loop = loop is None
@@ -256,10 +258,11 @@ class TerminalSimulator:
         self, reader: asyncio.StreamReader
     ) -> tuple[bytes, dict[str, str] | None]:
         """The request bytes and fields (None when they do not form a request)."""
-        decoder = FrameDecoder(REQUEST_TAGS)
+        decoder = FrameDecoder(())
         while True:
-            # No end marker here either: once the mandatory tags are in, a
-            # short silence ends the request.
+            # No end marker here either: once the bytes form whole fields, a
+            # short silence ends the request (a missing tag is the profile's
+            # business: a real terminal answers it at once with AF=09).
             timeout = REQUEST_QUIET if decoder.complete else self.request_timeout
             try:
                 chunk = await asyncio.wait_for(reader.read(READ_SIZE), timeout)
@@ -329,7 +332,13 @@ class TerminalSimulator:
         writer: asyncio.StreamWriter,
         record: dict[str, Any],
     ) -> None:
-        if fields is not None:  # a real terminal answers a bad request at once
+        profile = self.profile
+        # A real terminal answers a bad request, or BA=1, at once.
+        if (
+            fields is not None
+            and is_valid_request(fields, profile)
+            and not asks_acknowledgement(fields, profile)
+        ):
             await asyncio.sleep(scenario.delay)
             if scenario.hold and scenario.kind != "hang":
                 await self._release.wait()
@@ -339,9 +348,9 @@ class TerminalSimulator:
                 return
             if scenario.kind == "close":
                 return
-        delivery = plan_delivery(fields, scenario)
+        delivery = plan_delivery(fields, scenario, profile)
         await _deliver(writer, delivery, record)
-        if not delivery.reset and scenario.keep_open:
+        if not delivery.reset and (scenario.keep_open or profile.keep_open):
             await _drain_until_closed(reader)
 
 
@@ -384,6 +393,7 @@ class MultiTerminalSimulator:
         base_port: int = 0,
         scenario: Scenario | None = None,
         busy_behaviour: str = "ignore",
+        profile: str | TerminalProfile | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("count must be at least 1")
@@ -396,6 +406,7 @@ class MultiTerminalSimulator:
                 busy_behaviour,
                 loop=self._loop,
                 name=f"T{index + 1}",
+                profile=profile,
             )
             for index in range(count)
         ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .frame import ProtocolError, check_value
-from .receipt import encode_receipt
+from ..frame import ProtocolError, check_value
+from ..receipt import encode_receipt
 
 KINDS = (
     "approve",  # AE=10, echoes, card data, optional receipt
@@ -23,7 +23,10 @@ KINDS = (
     "accepted",  # AE=11 (request accepted, result later)
     "reset",  # half an approval, then a TCP reset
 )
-ECHO_TAGS = ("CA", "CB", "CD", "CE", "CF")
+# CF is not among them: it is the terminal's private data, not an echo.
+ECHO_TAGS = ("CA", "CB", "CD", "CE")
+
+TRAILERS = ("", "crlf", "nul", "frame")
 
 _ALIASES = {
     "af": "af_code",
@@ -73,6 +76,9 @@ class Scenario:
     # After the delay, wait for TerminalSimulator.release() before answering:
     # lets a test act while the customer is "still paying", without timing.
     hold: bool = False
+    # Bytes sent after the answer, as some terminals do: "crlf", "nul" (NUL
+    # padding) or "frame" (the answer a second time); "" sends nothing.
+    trailing: str = ""
 
     def __post_init__(self) -> None:
         self.kind = (
@@ -113,6 +119,11 @@ class Scenario:
                     check_value(name, value)
                 except ProtocolError as error:
                     raise ValueError(str(error)) from None
+        if self.trailing not in TRAILERS:
+            raise ValueError(
+                f"trailing must be one of {', '.join(map(repr, TRAILERS))}, "
+                f"not {self.trailing!r}"
+            )
         if self.receipt:
             encode_receipt(self.receipt)
 

@@ -1,0 +1,279 @@
+"""The point of sale's side of Caisse-AP over IP: asyncio, one request per connection.
+
+:func:`exchange_async` sends a request and waits for its answer; one event
+loop can wait for many terminals. Blocking callers use :func:`exchange` and
+:func:`probe` (``asyncio.run`` underneath). The decisions (when the answer
+is complete, what the outcome is) belong to the sans-I/O
+:class:`~.exchange.Exchange`; this module only moves bytes and reads the
+clock.
+
+Reading never cancels a receive that may hold bytes: one read of the
+stream stays pending across waits, and a stream keeps what it received even
+when a read is cancelled. An answer that arrives while the loop is stalled
+(a request thread holding the GIL, a slow log handler) is not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+from .decoder import MAX_ANSWER_SIZE
+from .exchange import Ending, Exchange, ExchangeResult, Outcome
+from .redact import LOG_LIMIT, redact_frame
+from .request import PaymentRequest
+
+_logger = logging.getLogger(__name__)
+
+RECV_SIZE = 4096
+# How often a wait looks at the cancel flag (the contract says <= 1 s).
+CANCEL_POLL = 0.2
+# What a failed connection raises; every one means NOT_SENT.
+CONNECT_ERRORS = (OSError, UnicodeError, ValueError, OverflowError)
+
+
+class Cancelled(Exception):
+    """The cancel flag was set before the connection was made."""
+
+
+def _is_set(cancel_event: threading.Event | None) -> bool:
+    return cancel_event is not None and cancel_event.is_set()
+
+
+def _bad_address(host: object, port: object) -> str:
+    if not isinstance(host, str) or not isinstance(port, int) or isinstance(port, bool):
+        raise TypeError("host must be a str and port an int")
+    if not host.strip():
+        return "no terminal host configured"
+    if not 0 < port < 65536:
+        return f"invalid port {port} (1 to 65535)"
+    return ""
+
+
+def _connect_failure(host: str, port: int, error: BaseException, timeout: float) -> str:
+    where = f"{host}:{port}"
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve host {host!r}: {error.strerror or error}"
+    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        return f"connection to {where} timed out after {timeout:g} s"
+    if isinstance(error, ConnectionRefusedError) or "Connect call failed" in str(error):
+        return f"connection to {where} refused (nothing listening on that port?)"
+    return f"cannot connect to {where}: {error}"
+
+
+async def _until(
+    future: asyncio.Future, deadline: float, cancel_event: threading.Event | None
+) -> None:
+    """Wait for ``future`` until ``deadline`` (monotonic), polling the cancel flag."""
+    while not future.done():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        await asyncio.wait({future}, timeout=min(CANCEL_POLL, remaining))
+        if not future.done() and _is_set(cancel_event):
+            raise Cancelled()
+
+
+async def connect(
+    host: str, port: int, timeout: float, cancel_event: threading.Event | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a stream to ``host:port`` (every address of ``host``) within ``timeout``.
+
+    Raises ``socket.gaierror``, ``TimeoutError``, ``OSError`` (refused,
+    unreachable...) or :class:`Cancelled`.
+    """
+    if _is_set(cancel_event):
+        raise Cancelled()
+    opening = asyncio.ensure_future(asyncio.open_connection(host, port))
+    try:
+        await _until(opening, time.monotonic() + timeout, cancel_event)
+    finally:
+        if not opening.done():
+            opening.cancel()
+            # Let the loop drop the half-open socket before going on.
+            await asyncio.gather(opening, return_exceptions=True)
+    return opening.result()
+
+
+async def probe_async(host: str, port: int, timeout: float = 3.0) -> tuple[bool, str]:
+    """Open and close a connection (nothing is sent): ``(ok, reason)``."""
+    problem = _bad_address(host, port)
+    if problem:
+        return False, problem
+    try:
+        _reader, writer = await connect(host, port, timeout)
+    except CONNECT_ERRORS as error:
+        return False, _connect_failure(host, port, error, timeout)
+    writer.close()
+    return True, ""
+
+
+def probe(host: str, port: int, timeout: float = 3.0) -> tuple[bool, str]:
+    """Blocking :func:`probe_async`."""
+    return asyncio.run(probe_async(host, port, timeout))
+
+
+def _check_arguments(
+    request: object, max_answer_size: object, **timings: object
+) -> None:
+    """Programming errors raise; network and terminal problems never do."""
+    if not isinstance(request, PaymentRequest):
+        raise TypeError(
+            f"request must be a PaymentRequest, not {type(request).__name__}"
+        )
+    for name, value in timings.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be a number >= 0, not {value!r}")
+    if not isinstance(max_answer_size, int) or max_answer_size < 1:
+        raise ValueError(
+            f"max_answer_size must be a positive int, not {max_answer_size!r}"
+        )
+
+
+class _Run:
+    """One call of :func:`exchange_async`: the state plus the clock and the log."""
+
+    def __init__(self, state: Exchange) -> None:
+        self.state = state
+        self.started = time.monotonic()
+        self.cancelled = False
+
+    def finish(self, outcome: Outcome, error: str = "", result=None) -> ExchangeResult:
+        state = self.state
+        done = ExchangeResult(
+            outcome=outcome,
+            result=result,
+            error=error,
+            request_frame=state.frame,
+            answer_frame=state.redacted_answer(),
+            sent=state.sent,
+            duration=time.monotonic() - self.started,
+            cancelled=self.cancelled,
+        )
+        received = state.received
+        level = logging.WARNING if outcome.is_unknown else logging.INFO
+        _logger.log(
+            level,
+            "Caisse-AP %s: %s in %.1f s%s; answer: %s",
+            state.where,
+            outcome.value,
+            done.duration,
+            f" ({error})" if error else "",
+            redact_frame(received, LOG_LIMIT) if received else "(none)",
+        )
+        note = state.trailing_note()
+        if note:
+            _logger.warning("Caisse-AP %s: %s", state.where, note)
+        return done
+
+
+async def exchange_async(
+    host: str,
+    port: int,
+    request: PaymentRequest,
+    *,
+    connect_timeout: float = 5.0,
+    answer_timeout: float = 180.0,
+    quiet_period: float = 0.3,
+    max_answer_size: int = MAX_ANSWER_SIZE,
+    cancel_event: threading.Event | None = None,
+) -> ExchangeResult:
+    """Send ``request`` to the terminal and wait for its answer.
+
+    Never raises for network or protocol problems: every ending is an
+    :class:`Outcome`. ``answer_timeout`` counts from the moment the request
+    was sent. Setting ``cancel_event`` abandons the wait within
+    ``CANCEL_POLL`` seconds (outcome NO_ANSWER unless an answer had arrived).
+    Cancelling the task itself closes the connection and propagates
+    ``CancelledError``: the caller then decides the outcome.
+    """
+    _check_arguments(
+        request,
+        max_answer_size,
+        connect_timeout=connect_timeout,
+        answer_timeout=answer_timeout,
+        quiet_period=quiet_period,
+    )
+    state = Exchange(
+        request, answer_timeout, quiet_period, max_answer_size, f"{host}:{port}"
+    )
+    run = _Run(state)
+    problem = _bad_address(host, port)
+    if problem:
+        return run.finish(Outcome.NOT_SENT, problem)
+    try:
+        reader, writer = await connect(host, port, connect_timeout, cancel_event)
+    except Cancelled:
+        run.cancelled = True
+        return run.finish(Outcome.NOT_SENT, "cancelled before the connection was made")
+    except CONNECT_ERRORS as error:
+        return run.finish(
+            Outcome.NOT_SENT, _connect_failure(host, port, error, connect_timeout)
+        )
+    try:
+        if _is_set(cancel_event):
+            run.cancelled = True
+            return run.finish(Outcome.NOT_SENT, "cancelled before the request was sent")
+        _logger.info("Caisse-AP %s: sending %s", state.where, redact_frame(state.frame))
+        try:
+            writer.write(state.frame)
+            await asyncio.wait_for(writer.drain(), max(connect_timeout, 1.0))
+        except (OSError, TimeoutError, asyncio.TimeoutError) as error:
+            # Part of the frame may have left: the terminal may have it.
+            return run.finish(
+                Outcome.NO_ANSWER, f"sending to {state.where} failed: {error}"
+            )
+        state.request_sent(time.monotonic())
+        await _read(reader, state, cancel_event)
+        # Abandoned: cancelled before a whole answer had arrived.
+        run.cancelled = state.ending is Ending.CANCELLED and not state.decoder.complete
+        outcome, result, error = state.conclude()
+        return run.finish(outcome, error, result)
+    finally:
+        writer.close()
+
+
+async def _read(
+    reader: asyncio.StreamReader,
+    state: Exchange,
+    cancel_event: threading.Event | None,
+) -> None:
+    """Feed ``state`` until it says the reading is over."""
+    pending: asyncio.Future[bytes] | None = None
+    try:
+        while True:
+            if _is_set(cancel_event):
+                state.cancel()
+            wait = state.wait_time(time.monotonic())
+            if wait is None:
+                return
+            if pending is None:
+                pending = asyncio.ensure_future(reader.read(RECV_SIZE))
+            # asyncio.wait() never cancels ``pending``: a read that completes
+            # as the wait times out is collected on the next turn.
+            await asyncio.wait({pending}, timeout=min(wait, CANCEL_POLL))
+            if not pending.done():
+                continue
+            read, pending = pending, None
+            try:
+                chunk = read.result()
+            except OSError as error:
+                state.connection_broken(str(error))
+            else:
+                state.receive(chunk, time.monotonic())
+    finally:
+        if pending is not None:
+            # The reading is over: what this read may still bring stays in
+            # the stream's buffer, unused.
+            pending.cancel()
+
+
+def exchange(
+    host: str, port: int, request: PaymentRequest, **options: Any
+) -> ExchangeResult:
+    """Blocking :func:`exchange_async`: same arguments, never raises either."""
+    return asyncio.run(exchange_async(host, port, request, **options))
