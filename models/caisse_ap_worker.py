@@ -186,7 +186,7 @@ async def _pay(registry, job, db_pool):
 
     sent = False
     try:
-        if not await in_db(lambda txn: txn._caisse_ap_mark_sent()):
+        if not await in_db(lambda txn: txn._mark_sent()):
             return
         sent = True  # recorded as sent: from now on a failure means "unknown"
         exchange = await aio_transport.exchange_async(
@@ -197,7 +197,7 @@ async def _pay(registry, job, db_pool):
             answer_timeout=job.answer_timeout,
         )
         try:
-            await in_db(lambda txn: txn._caisse_ap_record_exchange(exchange))
+            await in_db(lambda txn: txn._record_exchange(exchange))
         except Exception:
             # The terminal may have charged: leave enough in the log to reconcile.
             _logger.error("%s: cannot record the outcome %s", where, exchange.as_dict())
@@ -217,9 +217,7 @@ async def _pay(registry, job, db_pool):
 def _end_after_crash(registry, job, state, error):
     message = f"worker failed: {error}"
     try:
-        _in_transaction(
-            registry, job, lambda txn: txn._caisse_ap_record_crash(state, message)
-        )
+        _in_transaction(registry, job, lambda txn: txn._record_crash(state, message))
     except Exception:
         _logger.exception(
             "Caisse-AP payment %s: cannot record the failure; the sweep will end it",

@@ -1,6 +1,7 @@
 from . import test_foundation
 from . import test_backend_access
 from . import test_backend_concurrency
+from . import test_backend_lifecycle
 from . import test_backend_payment
 from . import test_backend_payment_method
 from . import test_backend_worker

@@ -1,4 +1,3 @@
-import uuid
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -168,7 +167,7 @@ class TestBackendConcurrency(CaisseApCommon):
         self.assertIn("before the cancellation", status["message"])
         self.assertEqual(
             [message["state"] for message in self.bus_messages()],
-            ["cancel_requested", "success"],
+            ["sent", "cancel_requested", "success"],
         )
 
     def test_cancel_after_the_end_changes_nothing(self):
@@ -182,21 +181,12 @@ class TestBackendConcurrency(CaisseApCommon):
     # ------------------------------------------------------------------
     def make_lost(self, state="sent", key=None, overdue=True):
         now = fields.Datetime.now()
-        return self.env["pos.caisse.ap.transaction"].create(
-            {
-                "payment_method_id": self.method.id,
-                "config_id": self.config.id,
-                "session_id": self.session.id,
-                "payment_uuid": str(uuid.uuid4()),
-                "terminal_key": key or self.method._caisse_ap_terminal_key(),
-                "currency_id": self.config.currency_id.id,
-                "amount": 10,
-                "state": state,
-                "started_at": now - timedelta(minutes=10),
-                "sent_at": state != "pending" and now - timedelta(minutes=10),
-                "deadline": now + timedelta(seconds=-1 if overdue else 600),
-                "company_id": self.company.id,
-            }
+        return self.make_transaction(
+            state,
+            terminal_key=key or self.method._caisse_ap_terminal_key(),
+            started_at=now - timedelta(minutes=10),
+            sent_at=state != "pending" and now - timedelta(minutes=10),
+            deadline=now + timedelta(seconds=-1 if overdue else 600),
         )
 
     def test_status_sweeps_a_lost_transaction(self):

@@ -36,7 +36,7 @@ class TestBackendWorker(CaisseApCommon):
         with (
             patch.object(
                 PosCaisseApTransaction,
-                "_caisse_ap_mark_sent",
+                "_mark_sent",
                 side_effect=RuntimeError("database gone"),
             ),
             mute_logger(WORKER_LOGGER),
@@ -50,7 +50,7 @@ class TestBackendWorker(CaisseApCommon):
         with (
             patch.object(
                 PosCaisseApTransaction,
-                "_caisse_ap_record_exchange",
+                "_record_exchange",
                 side_effect=RuntimeError("disk full"),
             ),
             mute_logger(WORKER_LOGGER),
@@ -62,7 +62,7 @@ class TestBackendWorker(CaisseApCommon):
         self.assertIn("disk full", transaction.error_message)
 
     def test_serialization_failure_is_retried(self):
-        original = PosCaisseApTransaction._caisse_ap_mark_sent
+        original = PosCaisseApTransaction._mark_sent
         calls = []
 
         def conflicting_once(transaction):
@@ -71,9 +71,7 @@ class TestBackendWorker(CaisseApCommon):
                 raise psycopg2.errors.SerializationFailure("concurrent update")
             return original(transaction)
 
-        with patch.object(
-            PosCaisseApTransaction, "_caisse_ap_mark_sent", conflicting_once
-        ):
+        with patch.object(PosCaisseApTransaction, "_mark_sent", conflicting_once):
             _started, _transaction, status = self.pay()
         self.assertEqual(len(calls), 2)
         self.assertEqual(status["state"], "success")
