@@ -226,6 +226,8 @@ class CaisseApCommon(TransactionCase):
     def bus_messages(self, config=None):
         """Payloads of the CAISSE_AP_TRANSACTION messages sent to a POS config."""
         config = config or self.config
+        # Bus messages are created when the transaction commits: now, in a test.
+        self.env.cr.precommit.run()
         token = config.access_token
         messages = self.env["bus.bus"].search([("channel", "like", token)], order="id")
         payloads = []
