@@ -1,5 +1,6 @@
 import logging
 from datetime import timedelta
+from functools import partial
 
 import psycopg2.errors
 
@@ -9,7 +10,8 @@ from odoo.tools import SQL, format_amount, mute_logger
 
 from ..caisse_ap import codec, labels
 from ..caisse_ap.transport import Outcome
-from .caisse_ap_worker import CONNECT_TIMEOUT, Job
+from . import caisse_ap_spool
+from .caisse_ap_worker import Job, payment_budget
 
 _logger = logging.getLogger(__name__)
 
@@ -45,7 +47,8 @@ TRANSITIONS = {
 }
 ACTIVE_STATES = ("pending", "sent", "cancel_requested")
 FINAL_STATES = ("success", "failure", "unknown", "error")
-# Past its deadline (start + connection + payment timeout + grace), an active
+# Past its deadline (start + the worker's whole budget: database retries,
+# name resolution and connection, payment timeout; + grace), an active
 # transaction is lost: its worker died (restart, recycled worker).
 GRACE_SECONDS = 30
 BUSY_INDEX = "pos_caisse_ap_transaction_terminal_busy_idx"
@@ -357,7 +360,7 @@ class PosCaisseApTransaction(models.Model):
             "started_at": now,
             "deadline": now
             + timedelta(
-                seconds=CONNECT_TIMEOUT + method.fr_caisse_ap_ip_timeout + GRACE_SECONDS
+                seconds=payment_budget(method.fr_caisse_ap_ip_timeout) + GRACE_SECONDS
             ),
             "user_id": self.env.uid,
             "company_id": config.company_id.id,
@@ -424,6 +427,8 @@ class PosCaisseApTransaction(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _sweep(self, domain):
+        # A spooled answer is real: recorded before anything is declared lost.
+        self._replay_spool()
         lost = self.sudo().search(
             [
                 ("state", "in", ACTIVE_STATES),
@@ -478,34 +483,41 @@ class PosCaisseApTransaction(models.Model):
         if self.state == "pending":
             self._transition("sent")
             return True
+        if self.state == "sent":
+            # Only this attempt's worker marks it sent: its previous try was
+            # committed, but the connection broke before it heard so.
+            return True
         if self.state == "cancel_requested" and not self.sent_at:
             error = "cancelled before the request was sent"
             self._transition("error", error, error_message=error)
         return False
 
-    def _record_exchange(self, exchange):
-        """Write what the exchange gave, even after a cancel or a sweep."""
+    def _record_outcome(self, record):
+        """Write an exchange's outcome, even after a cancel or a sweep.
+
+        ``record`` is the worker's JSON-safe summary (``outcome_record``), the
+        same whether it comes from the worker or from the spool.
+        """
         self._lock_row()
-        state = OUTCOME_STATES[exchange.outcome]
-        error = exchange.error
-        if exchange.outcome is Outcome.ACCEPTED:
+        outcome = Outcome(record["outcome"])
+        state = OUTCOME_STATES[outcome]
+        error = record["error"]
+        if outcome is Outcome.ACCEPTED:
             error = (
                 "the terminal accepted the request (AE=11) without giving its result"
             )
         vals = {
-            "duration": exchange.duration,
-            "request_frame": codec.redact_frame(exchange.request_frame),
-            "answer_frame": exchange.answer_frame.decode("ascii", "backslashreplace"),
+            "duration": record["duration"],
+            "request_frame": record["request_frame"],
+            "answer_frame": record["answer_frame"],
             "error_message": error or False,
-            **self._result_values(exchange.result),
+            **self._result_values(record["result"]),
         }
         detail = "{} in {:.1f} s{}; answer {}".format(
-            exchange.outcome.value,
-            exchange.duration,
+            outcome.value,
+            record["duration"],
             f" ({error})" if error else "",
-            codec.redact_frame(exchange.answer_frame)
-            if exchange.answer_frame
-            else "(none)",
+            record["answer_log"] or "(none)",
         )
         if self._may_go(self.state, state):
             self._transition(state, detail, **vals)
@@ -516,29 +528,29 @@ class PosCaisseApTransaction(models.Model):
 
     def _result_values(self, result):
         """The fields a terminal's answer fills."""
-        if result is None:
+        if not result:
             return {}
         lang = _engine_lang(self.user_id.lang)
         decimals = 10**self.currency_id.decimal_places
         return {
-            "auth_code": result.auth_code or False,
-            "card_last4": result.card_last4 or False,
-            "application_code": result.application_code or False,
-            "application_label": result.application_code
-            and labels.application_label(result.application_code, lang),
-            "read_mode_code": result.read_mode_code or False,
-            "read_mode_label": result.read_mode_code
-            and labels.read_mode_label(result.read_mode_code, lang),
-            "failure_code": result.failure_code or False,
-            "failure_label": result.failure_code
-            and labels.failure_label(result.failure_code, lang),
-            "receipt_text": result.receipt_text or False,
+            "auth_code": result["auth_code"] or False,
+            "card_last4": result["card_last4"] or False,
+            "application_code": result["application_code"] or False,
+            "application_label": result["application_code"]
+            and labels.application_label(result["application_code"], lang),
+            "read_mode_code": result["read_mode_code"] or False,
+            "read_mode_label": result["read_mode_code"]
+            and labels.read_mode_label(result["read_mode_code"], lang),
+            "failure_code": result["failure_code"] or False,
+            "failure_label": result["failure_code"]
+            and labels.failure_label(result["failure_code"], lang),
+            "receipt_text": result["receipt_text"] or False,
             "amount_authorised": (
-                result.authorised_amount / decimals
-                if result.authorised_amount
+                result["authorised_amount"] / decimals
+                if result["authorised_amount"]
                 else False
             ),
-            "partial": result.partial,
+            "partial": result["partial"],
         }
 
     def _record_crash(self, state, error):
@@ -547,6 +559,52 @@ class PosCaisseApTransaction(models.Model):
         if self.state in FINAL_STATES:
             return
         self._transition(state, error, error_message=error)
+
+    # ------------------------------------------------------------------
+    # Outcomes kept in the spool while the database was unavailable
+    # ------------------------------------------------------------------
+    def _register_hook(self):
+        super()._register_hook()
+        # At start: record what a previous run could not write, soon.
+        if caisse_ap_spool.pending_paths(self.env.cr.dbname):
+            cron = self.env.ref(
+                "l10n_fr_pos_caisse_ap_ip.ir_cron_caisse_ap_sweep",
+                raise_if_not_found=False,
+            )
+            if cron:
+                cron._trigger()
+
+    @api.model
+    def _replay_spool(self):
+        """Record the spooled outcomes; each file goes once its write is committed."""
+        for path, record in caisse_ap_spool.pending(self.env.cr.dbname):
+            transaction = self.sudo().browse(record.get("transaction_id")).exists()
+            if not transaction or (
+                transaction.payment_uuid,
+                transaction.attempt,
+            ) != (record.get("payment_uuid"), record.get("attempt")):
+                _logger.error(
+                    "Caisse-AP: spool file %s matches no transaction of this "
+                    "database: left in place",
+                    path,
+                )
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    transaction._record_outcome(record["outcome"])
+            except Exception:
+                _logger.exception(
+                    "Caisse-AP: cannot record spool file %s: left in place", path
+                )
+                continue
+            _logger.info(
+                "Caisse-AP %s: payment %s attempt %s: outcome recorded from %s",
+                transaction.terminal_key,
+                transaction.payment_uuid,
+                transaction.attempt,
+                path,
+            )
+            self.env.cr.postcommit.add(partial(caisse_ap_spool.discard, path))
 
     # ------------------------------------------------------------------
     # What the POS gets
