@@ -55,6 +55,14 @@ class TestBackendConcurrency(CaisseApCommon):
             self.simulator.busy_connections, 0, "nothing was sent while busy"
         )
 
+    def test_busy_whatever_the_address_spelling(self):
+        self.hold_terminal()
+        # The same terminal, written as IPv4-mapped IPv6 on the other method.
+        self.neighbour.fr_caisse_ap_ip_address = "::FFFF:127.0.0.1"
+        with self.assertRaisesRegex(UserError, "busy"):
+            self.start(method=self.neighbour)
+        self.assertEqual(len(self.transactions()), 1)
+
     def test_busy_index_decides_a_race(self):
         """Two starts that both passed the check: PostgreSQL lets one through."""
         self.hold_terminal()
