@@ -1,5 +1,6 @@
 from . import test_foundation
 from . import test_backend_access
+from . import test_backend_committed
 from . import test_backend_concurrency
 from . import test_backend_lifecycle
 from . import test_backend_payment
