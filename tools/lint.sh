@@ -14,6 +14,12 @@ if [ "$(cat "$venv/pins" 2>/dev/null)" != "$pins" ]; then
         && "$venv/bin/pip" install --quiet $pins && echo "$pins" > "$venv/pins" \
         || { echo "[$addon] could not install the Python linters"; exit 2; }
 fi
+# The Apps page's HTML depends on the docutils version: the same for everyone.
+# Added beside the pins, so that branches with other pins do not rebuild the venv.
+docutils_pin=0.20.1
+"$venv/bin/python" -c "import docutils, sys; sys.exit(docutils.__version__ != '$docutils_pin')" \
+    2>/dev/null || "$venv/bin/pip" install --quiet "docutils==$docutils_pin" \
+    || { echo "[$addon] could not install docutils"; exit 2; }
 if ! cmp -s "$repo/.ci/package.json" "$repo/.ci/node_modules/.installed-from" 2>/dev/null; then
     echo "[$addon] installing the JavaScript linters"
     (cd "$repo/.ci" && npm install --no-audit --no-fund --silent) \
@@ -45,7 +51,8 @@ if [ ${#po_files[@]} -gt 0 ]; then
 fi
 # README.rst and the Apps page are generated from readme/ (docutils must accept
 # them: Odoo renders the page, a warning would show there too).
-step "README.rst and index.html up to date" python3 tools/make_readme.py --check
+# In the linters' venv: the HTML depends on the docutils version, pinned there.
+step "README.rst and index.html up to date" "$venv/bin/python" tools/make_readme.py --check
 node_bin="$repo/.ci/node_modules/.bin"
 step "prettier" "$node_bin/prettier" --config "$repo/.ci/prettier.config.mjs" \
     --check --no-error-on-unmatched-pattern \
