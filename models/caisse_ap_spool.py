@@ -7,6 +7,7 @@ recorded at the next start or sweep, then the file is removed. A file holds
 what the journal would (redacted frames, last 4 digits at most).
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ def pending(dbname):
         try:
             kept.append((path, json.loads(path.read_text())))
         except FileNotFoundError:
-            pass  # recorded meanwhile by another process
+            continue  # recorded meanwhile by another process
         except (OSError, ValueError) as error:
             _logger.error(
                 "Caisse-AP: unreadable spool file %s left in place: %s", path, error
@@ -61,7 +62,6 @@ def pending_paths(dbname):
 
 
 def discard(path):
-    try:
+    # Another process may have recorded it too.
+    with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    except FileNotFoundError:
-        pass  # another process recorded it too

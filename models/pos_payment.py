@@ -79,8 +79,9 @@ class PosPayment(models.Model):
             if not payment.payment_method_authcode and approval.auth_code:
                 vals["payment_method_authcode"] = approval.auth_code
             if vals:
-                # Derived from server records: no need for the cashier's write access.
-                super(PosPayment, payment).write(vals)
+                # Derived from server records (sudo): no need for the cashier's
+                # write access. None of these fields starts a new link check.
+                payment.write(vals)
             if approval.pos_order_id != payment.pos_order_id:
                 approval.pos_order_id = payment.pos_order_id
 
@@ -106,7 +107,7 @@ class PosPayment(models.Model):
     def _caisse_ap_refuse_link(self, approval, problem):
         self.ensure_one()
         if self.caisse_ap_transaction_id:
-            super().write({"caisse_ap_transaction_id": False})
+            self.write({"caisse_ap_transaction_id": False})
         if not approval.link_mismatch:
             approval.link_mismatch = True
         _logger.warning(
