@@ -116,13 +116,6 @@ class PosCaisseApTransaction(models.Model):
     payment_uuid = fields.Char(
         string="Payment Reference", required=True, readonly=True, index=True
     )
-    link_mismatch = fields.Boolean(
-        string="Needs Attention: Payment Line Mismatch",
-        readonly=True,
-        help="A payment line of the Point of Sale named this approval but did not "
-        "match it (order, payment method, amount, or already linked to another "
-        "line): it was not linked. Check the order against the terminal.",
-    )
     attempt = fields.Integer(required=True, readonly=True, default=1)
     terminal_key = fields.Char(
         string="Terminal",
