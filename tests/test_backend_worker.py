@@ -1,5 +1,7 @@
+import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 from unittest.mock import patch
 
@@ -221,3 +223,27 @@ class TestBackendWorker(CaisseApCommon):
         self.env.cr.postcommit.run()
         self.assertFalse(path.exists())
         self.assertEqual(caisse_ap_spool.pending(self.cr.dbname), [])
+
+    # ------------------------------------------------------------------
+    # Name resolution (issue 10 point 7)
+    # ------------------------------------------------------------------
+    def test_name_resolution_counts_in_the_connection_timeout(self):
+        real_getaddrinfo = socket.getaddrinfo
+
+        def slow_dns(host, *args, **kwargs):
+            if host != "slow-dns.test":
+                return real_getaddrinfo(host, *args, **kwargs)
+            if kwargs.get("flags", 0) & socket.AI_NUMERICHOST:
+                raise socket.gaierror(socket.EAI_NONAME, "not a number")
+            time.sleep(3)  # a resolver that does not answer in time
+            raise socket.gaierror(socket.EAI_AGAIN, "temporary failure")
+
+        self.method.fr_caisse_ap_ip_address = "slow-dns.test"
+        with (
+            patch.object(socket, "getaddrinfo", slow_dns),
+            patch.object(caisse_ap_worker, "CONNECT_TIMEOUT", 0.5),
+        ):
+            _started, transaction, status = self.pay()
+        self.assertEqual(status["state"], "error", "never sent: not charged")
+        self.assertIn("timed out", transaction.error_message)
+        self.assertLess(transaction.duration, 2, "bounded by the connect timeout")
