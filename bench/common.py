@@ -661,6 +661,10 @@ admin = env.ref("base.user_admin")
 bank = env["account.journal"].search(
     [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
 )
+# The simulators listen on 127.0.0.1, a loopback address refused by default.
+env["ir.config_parameter"].set_param(
+    "l10n_fr_pos_caisse_ap_ip.allow_local_terminals", "1"
+)
 lanes, missing = [], set()
 for index, port in enumerate(spec["ports"]):
     values = {

@@ -4,13 +4,14 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, mute_logger
 
 from ..caisse_ap import codec, labels
 from ..caisse_ap.transport import Outcome
 from .caisse_ap_worker import CONNECT_TIMEOUT, Job
+from .stored_frame import stored_answer
 
 _logger = logging.getLogger(__name__)
 
@@ -79,6 +80,16 @@ class PosCaisseApTransaction(models.Model):
     )
     payment_uuid = fields.Char(
         string="Payment Reference", required=True, readonly=True, index=True
+    )
+    refunded_order_ids = fields.Many2many(
+        "pos.order",
+        "pos_caisse_ap_transaction_refunded_order_rel",
+        "transaction_id",
+        "order_id",
+        string="Refunded Orders",
+        readonly=True,
+        help="For a refund: the orders it gives money back for, as the POS sent "
+        "them; the credit was checked against their terminal payments.",
     )
     attempt = fields.Integer(required=True, readonly=True, default=1)
     terminal_key = fields.Char(
@@ -225,6 +236,10 @@ class PosCaisseApTransaction(models.Model):
                     method.display_name,
                 )
             )
+        refusal = method._caisse_ap_address_refusal()
+        if refusal:
+            raise UserError(refusal)
+        method._caisse_ap_check_refund(session, values)
         config = session.config_id.sudo()
         currency = config.currency_id
         attempt = latest.attempt + 1 if latest else 1
@@ -246,6 +261,7 @@ class PosCaisseApTransaction(models.Model):
             "config_id": config.id,
             "session_id": session.id,
             "order_uuid": values["order_uuid"] or False,
+            "refunded_order_ids": [Command.set(values["refunded_order_ids"])],
             "payment_uuid": payment_uuid,
             "attempt": attempt,
             "terminal_key": key,
@@ -490,7 +506,7 @@ class PosCaisseApTransaction(models.Model):
             "ended_at": fields.Datetime.now(),
             "duration": exchange.duration,
             "request_frame": codec.redact_frame(exchange.request_frame),
-            "answer_frame": exchange.answer_frame.decode("ascii", "backslashreplace"),
+            "answer_frame": stored_answer(exchange.answer_frame),
             "error_message": error or False,
         }
         result = exchange.result
@@ -531,9 +547,7 @@ class PosCaisseApTransaction(models.Model):
             exchange.duration,
             f" ({error})" if error else "",
             f", after {previous}" if previous not in ("sent", "pending") else "",
-            codec.redact_frame(exchange.answer_frame)
-            if exchange.answer_frame
-            else "(none)",
+            vals["answer_frame"] or "(none)",
         )
         self._caisse_ap_notify()
 
@@ -551,8 +565,22 @@ class PosCaisseApTransaction(models.Model):
     # What the POS gets
     # ------------------------------------------------------------------
     def _caisse_ap_notify(self):
+        """Tell the POS that this payment changed; it reads the details itself.
+
+        The config's bus channel is public: the self-order page and the customer
+        display subscribe to it with the token printed on tables. So the note
+        carries no card data, receipt nor error text (which names the terminal),
+        only what lets a till know it should call ``caisse_ap_status``.
+        """
         self.ensure_one()
-        self.config_id.sudo()._notify("CAISSE_AP_TRANSACTION", self._caisse_ap_dict())
+        self.config_id.sudo()._notify(
+            "CAISSE_AP_TRANSACTION",
+            {
+                "payment_uuid": self.payment_uuid,
+                "attempt": self.attempt,
+                "state": self.state,
+            },
+        )
 
     def _caisse_ap_dict(self):
         """The RPC contract's TRANSACTION DICT; amounts signed like the payment line."""

@@ -3,6 +3,8 @@ from . import test_backend_access
 from . import test_backend_concurrency
 from . import test_backend_payment
 from . import test_backend_payment_method
+from . import test_backend_refund
 from . import test_backend_worker
+from . import test_bus_privacy
 from . import test_tours_caisse_ap
 from . import test_tours_screenshots
