@@ -8,6 +8,8 @@
     "category": "Point of Sale",
     "license": "AGPL-3",
     "author": "l10n_fr_pos_caisse_ap_ip contributors",
+    "website": "https://github.com/l10n-fr-pos-caisse-ap/l10n_fr_pos_caisse_ap_ip",
+    "maintainers": ["l10n-fr-pos-caisse-ap"],
     "development_status": "Beta",
     "depends": ["point_of_sale"],
     "data": [
@@ -15,7 +17,7 @@
         "security/caisse_ap_security.xml",
         "data/ir_cron.xml",
         "views/pos_payment_method_views.xml",
-        "views/caisse_ap_transaction_views.xml",
+        "views/pos_caisse_ap_transaction_views.xml",
         "views/pos_payment_views.xml",
     ],
     "assets": {

@@ -1,3 +1,3 @@
 from . import pos_payment_method
-from . import caisse_ap_transaction
+from . import pos_caisse_ap_transaction
 from . import pos_payment

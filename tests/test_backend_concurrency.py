@@ -10,7 +10,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..caisse_ap.scenario import Scenario
-from ..models.caisse_ap_transaction import PosCaisseApTransaction
+from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon
 
 

@@ -8,7 +8,7 @@ from odoo.tools import mute_logger
 
 from ..caisse_ap.scenario import Scenario
 from ..models import caisse_ap_worker
-from ..models.caisse_ap_transaction import PosCaisseApTransaction
+from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon
 
 WORKER_LOGGER = caisse_ap_worker.__name__
