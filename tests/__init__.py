@@ -8,3 +8,5 @@ from . import test_backend_worker
 from . import test_bus_privacy
 from . import test_tours_caisse_ap
 from . import test_tours_screenshots
+from . import test_backend_attention
+from . import test_backend_payment_line
