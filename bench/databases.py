@@ -170,6 +170,10 @@ admin = env.ref("base.user_admin")
 bank = env["account.journal"].search(
     [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
 )
+# The simulators listen on 127.0.0.1, a loopback address refused by default.
+env["ir.config_parameter"].set_param(
+    "l10n_fr_pos_caisse_ap_ip.allow_local_terminals", "1"
+)
 lanes, missing = [], set()
 for index, port in enumerate(spec["ports"]):
     values = {
@@ -181,6 +185,8 @@ for index, port in enumerate(spec["ports"]):
     terminal = dict(spec["method_values"])
     terminal["fr_caisse_ap_ip_address"] = "127.0.0.1"
     terminal["fr_caisse_ap_ip_port"] = port
+    # The fault matrix's refund row credits a card without an original order.
+    terminal.setdefault("fr_caisse_ap_ip_allow_unreferenced_refund", True)
     missing |= {key for key in terminal if key not in Method._fields}
     values.update({k: v for k, v in terminal.items() if k in Method._fields})
     method = Method.create(values)

@@ -32,6 +32,7 @@ from odoo import SUPERUSER_ID, api
 from .. import caisse_ap
 from .caisse_ap_io_loop import IOLoopThread
 from . import caisse_ap_spool
+from .stored_frame import stored_answer
 
 _logger = logging.getLogger(__name__)
 
@@ -254,7 +255,10 @@ def outcome_record(exchange):
         "duration": exchange.duration,
         # Redacted and escaped: safe for the journal, a log line and the spool.
         "request_frame": exchange.request_text,
-        "answer_frame": exchange.answer_text,
+        # A readable answer is kept whole; other bytes only as a short prefix.
+        "answer_frame": exchange.answer_text
+        if exchange.result
+        else stored_answer(exchange.answer_frame),
         "answer_log": exchange.answer_text if exchange.answer_frame else "",
         "result": result
         and {

@@ -5,7 +5,7 @@ from functools import partial
 
 import psycopg2.errors
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, mute_logger
 
@@ -112,6 +112,16 @@ class PosCaisseApTransaction(models.Model):
     )
     payment_uuid = fields.Char(
         string="Payment Reference", required=True, readonly=True, index=True
+    )
+    refunded_order_ids = fields.Many2many(
+        "pos.order",
+        "pos_caisse_ap_transaction_refunded_order_rel",
+        "transaction_id",
+        "order_id",
+        string="Refunded Orders",
+        readonly=True,
+        help="For a refund: the orders it gives money back for, as the POS sent "
+        "them; the credit was checked against their terminal payments.",
     )
     attempt = fields.Integer(required=True, readonly=True, default=1)
     terminal_key = fields.Char(
@@ -312,6 +322,10 @@ class PosCaisseApTransaction(models.Model):
                     method.display_name,
                 )
             )
+        refusal = method._caisse_ap_address_refusal()
+        if refusal:
+            raise UserError(refusal)
+        method._caisse_ap_check_refund(session, values)
         request = method._caisse_ap_request(
             session.config_id.sudo().currency_id, values["amount"]
         )
@@ -336,6 +350,7 @@ class PosCaisseApTransaction(models.Model):
             "config_id": config.id,
             "session_id": session.id,
             "order_uuid": values["order_uuid"] or False,
+            "refunded_order_ids": [Command.set(values["refunded_order_ids"])],
             "payment_uuid": values["payment_uuid"],
             "attempt": attempt,
             "terminal_key": key,
@@ -608,8 +623,22 @@ class PosCaisseApTransaction(models.Model):
     # What the POS gets
     # ------------------------------------------------------------------
     def _notify_pos(self):
+        """Tell the POS that this payment changed; it reads the details itself.
+
+        The config's bus channel is public: the self-order page and the customer
+        display subscribe to it with the token printed on tables. So the note
+        carries no card data, receipt nor error text (which names the terminal),
+        only what lets a till know it should call ``caisse_ap_status``.
+        """
         self.ensure_one()
-        self.config_id.sudo()._notify("CAISSE_AP_TRANSACTION", self._pos_dict())
+        self.config_id.sudo()._notify(
+            "CAISSE_AP_TRANSACTION",
+            {
+                "payment_uuid": self.payment_uuid,
+                "attempt": self.attempt,
+                "state": self.state,
+            },
+        )
 
     def _pos_dict(self):
         """The RPC contract's TRANSACTION DICT; amounts signed like the payment line."""

@@ -3,12 +3,15 @@ import math
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, format_amount
+from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
 from . import caisse_ap_worker
-from .terminal_address import is_valid_host, terminal_key
+from .terminal_address import is_valid_host, restricted_kind, terminal_key
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 TERMINAL_KEY = "fr-caisse_ap_ip"
 DEFAULT_PORT = 8888
@@ -16,6 +19,9 @@ TIMEOUT_MIN = 30
 TIMEOUT_MAX = 600
 PROBE_TIMEOUT = 3.0
 MAX_UUID_LENGTH = 64
+MAX_REFUNDED_ORDERS = 100
+# Credits that may have given money back: they count against what is left to refund.
+CREDITED_STATES = ("pending", "sent", "cancel_requested", "success", "unknown")
 # Server-side settings, read again at every payment: safe to change while a
 # session is open (a terminal that got a new address must not force closing
 # the shop's sessions). The fields loaded into the POS are not in this set.
@@ -25,6 +31,16 @@ LIVE_EDITABLE_FIELDS = {
     "fr_caisse_ap_ip_pos_number",
     "fr_caisse_ap_ip_protocol_version",
     "fr_caisse_ap_ip_receipt",
+    "fr_caisse_ap_ip_allow_unreferenced_refund",
+}
+# Set to 1 to allow loopback, link-local, unspecified and multicast terminal
+# addresses (the demo, the tests and the benchmarks run the simulator locally).
+ALLOW_LOCAL_PARAM = "l10n_fr_pos_caisse_ap_ip.allow_local_terminals"
+RESTRICTED_KINDS = {
+    "loopback": _lt("a loopback address"),
+    "link-local": _lt("a link-local address"),
+    "unspecified": _lt("an unspecified address"),
+    "multicast": _lt("a multicast address"),
 }
 
 
@@ -79,6 +95,14 @@ class PosPaymentMethod(models.Model):
         help="Ask the terminal to send the customer receipt text; it is kept in the "
         "transaction journal.",
     )
+    fr_caisse_ap_ip_allow_unreferenced_refund = fields.Boolean(
+        string="Allow refunds without an original order",
+        groups="point_of_sale.group_pos_manager",
+        help="By default a refund on the terminal must come from the order being "
+        "refunded, paid on a Caisse-AP terminal, and cannot give back more than "
+        "that order's terminal payments. When checked, the POS may also credit a "
+        "card for an amount typed without an original order.",
+    )
 
     @api.constrains(
         "use_payment_terminal",
@@ -106,6 +130,9 @@ class PosPaymentMethod(models.Model):
                         method=method.display_name,
                     )
                 )
+            refusal = method._caisse_ap_address_refusal()
+            if refusal:
+                raise ValidationError(refusal)
             if not 1 <= method.fr_caisse_ap_ip_port <= 65535:
                 raise ValidationError(
                     _(
@@ -167,6 +194,33 @@ class PosPaymentMethod(models.Model):
         address = vals.get("fr_caisse_ap_ip_address")
         if isinstance(address, str):
             vals["fr_caisse_ap_ip_address"] = address.strip() or False
+
+    def _caisse_ap_address_refusal(self):
+        """Why the terminal address is refused by the address policy, or None.
+
+        The address is only ever used to reach a terminal: without this check, a
+        POS manager could point it at the server's own network (the Test
+        connection button, or a payment, then tells which ports answer).
+        """
+        self.ensure_one()
+        address = self.fr_caisse_ap_ip_address
+        kind = restricted_kind(address)
+        if not kind:
+            return None
+        allowed = self.env["ir.config_parameter"].sudo().get_param(ALLOW_LOCAL_PARAM)
+        if str(allowed or "").strip().lower() in ("1", "true", "yes"):
+            return None
+        return self.env._(
+            "The terminal address %(address)s of payment method %(method)s is "
+            "%(kind)s, which reaches the Odoo server's own network rather than a "
+            "payment terminal. Enter the terminal's address on the shop network "
+            "(e.g. 192.168.1.50). To use a terminal simulator on the server itself, "
+            "a system administrator sets the system parameter %(parameter)s to 1.",
+            address=address,
+            method=self.display_name,
+            kind=RESTRICTED_KINDS[kind],
+            parameter=ALLOW_LOCAL_PARAM,
+        )
 
     def _caisse_ap_terminal_key(self):
         self.ensure_one()
@@ -244,6 +298,9 @@ class PosPaymentMethod(models.Model):
             )
         if not self.fr_caisse_ap_ip_address:
             raise UserError(_("Set the terminal address first."))
+        refusal = self._caisse_ap_address_refusal()
+        if refusal:
+            raise UserError(refusal)
         key = self._caisse_ap_terminal_key()
         reachable, reason = caisse_ap.probe(
             self.fr_caisse_ap_ip_address,
@@ -332,7 +389,18 @@ class PosPaymentMethod(models.Model):
         order_uuid = data.get("order_uuid") or ""
         if not isinstance(order_uuid, str) or len(order_uuid) > MAX_UUID_LENGTH:
             raise UserError(_("Invalid order reference."))
+        refunded = data.get("refunded_order_ids") or []
+        if (
+            not isinstance(refunded, list)
+            or len(refunded) > MAX_REFUNDED_ORDERS
+            or not all(
+                isinstance(order_id, int) and not isinstance(order_id, bool)
+                for order_id in refunded
+            )
+        ):
+            raise UserError(_("Invalid reference to the refunded orders."))
         return {
+            "refunded_order_ids": sorted(set(refunded)),
             "payment_uuid": payment_uuid,
             "order_uuid": order_uuid,
             "amount": float(amount),
@@ -420,3 +488,96 @@ class PosPaymentMethod(models.Model):
             )
         self._caisse_ap_check_session(transaction.session_id.id)
         return transaction
+
+    # ------------------------------------------------------------------
+    # Refund rule (issue 10 point 2)
+    # ------------------------------------------------------------------
+    def _caisse_ap_check_refund(self, session, values):
+        """A credit on the terminal gives back money that came through it.
+
+        The refunded orders (from the POS's refund lines) must belong to the
+        session's company and have been paid through approved Caisse-AP
+        transactions; the credit may not exceed what those approved minus what
+        was already credited (or is being credited) against them. Without
+        refunded orders, a refund passes only when the method allows it.
+        Raises a UserError; nothing is recorded nor sent then.
+        """
+        self.ensure_one()
+        _ = self.env._
+        if values["amount"] >= 0:
+            return
+        method = self.sudo()
+        order_ids = values["refunded_order_ids"]
+        if not order_ids:
+            if method.fr_caisse_ap_ip_allow_unreferenced_refund:
+                return
+            raise UserError(
+                _(
+                    "A refund on the payment terminal must come from the order being "
+                    "refunded: use Refund on that order in the POS. A manager can "
+                    'check "Allow refunds without an original order" on payment '
+                    "method %s.",
+                    method.display_name,
+                )
+            )
+        orders = self.env["pos.order"].sudo().browse(order_ids).exists()
+        company = session.config_id.company_id
+        if len(orders) != len(order_ids) or orders.company_id - company:
+            raise UserError(
+                _(
+                    "The refunded order was not found in the company %s.",
+                    company.name,
+                )
+            )
+        # Two refunds of the same order are checked one after the other.
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM pos_order WHERE id IN %s ORDER BY id FOR UPDATE",
+                tuple(orders.ids),
+            )
+        )
+        transactions = self.env["pos.caisse.ap.transaction"].sudo()
+        paid = transactions.search(
+            [
+                ("company_id", "=", company.id),
+                ("direction", "=", "debit"),
+                ("state", "=", "success"),
+                "|",
+                ("pos_order_id", "in", orders.ids),
+                ("order_uuid", "in", orders.mapped("uuid")),
+            ]
+        )
+        names = ", ".join(orders.mapped("name"))
+        if not paid:
+            raise UserError(
+                _(
+                    "%s was not paid on a Caisse-AP payment terminal: refund it with "
+                    "another payment method.",
+                    names,
+                )
+            )
+        credited = transactions.search(
+            [
+                ("direction", "=", "credit"),
+                ("state", "in", CREDITED_STATES),
+                ("refunded_order_ids", "in", orders.ids),
+                ("payment_uuid", "!=", values["payment_uuid"]),
+            ]
+        )
+        currency = session.config_id.currency_id
+        approved = sum(t.amount_authorised or t.amount for t in paid)
+        already = sum(credited.mapped("amount"))
+        available = approved - already
+        if currency.compare_amounts(-values["amount"], available) > 0:
+            raise UserError(
+                _(
+                    "The refund of %(amount)s is more than the terminal can still give "
+                    "back for %(orders)s: %(available)s (%(approved)s paid on the "
+                    "terminal, %(credited)s already refunded).",
+                    amount=format_amount(self.env, -values["amount"], currency),
+                    orders=names,
+                    available=format_amount(self.env, max(available, 0), currency),
+                    approved=format_amount(self.env, approved, currency),
+                    credited=format_amount(self.env, already, currency),
+                )
+            )

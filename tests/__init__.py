@@ -7,7 +7,9 @@ from . import test_backend_lifecycle
 from . import test_backend_payment
 from . import test_backend_payment_method
 from . import test_backend_profiles
+from . import test_backend_refund
 from . import test_backend_worker
+from . import test_bus_privacy
 from . import test_tours_caisse_ap
 from . import test_tours_screenshots
 from . import test_backend_attention

@@ -13,7 +13,7 @@ from odoo.tests import TransactionCase, new_test_user
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models import caisse_ap_worker
-from ..models.pos_payment_method import TERMINAL_KEY
+from ..models.pos_payment_method import ALLOW_LOCAL_PARAM, TERMINAL_KEY
 
 WORKER_TIMEOUT = 60  # liveness only: every exchange in these tests takes about a second
 TRANSACTION_KEYS = {
@@ -34,6 +34,14 @@ TRANSACTION_KEYS = {
     "message",
     "cancel_requested",
 }
+
+
+def allow_local_terminals(env, allowed=True):
+    """Allow (or refuse again) loopback terminal addresses: the simulator runs on
+    127.0.0.1, an address the payment methods refuse by default."""
+    env["ir.config_parameter"].sudo().set_param(
+        ALLOW_LOCAL_PARAM, "1" if allowed else False
+    )
 
 
 def caisse_ap_method_values(journal, name, **values):
@@ -63,6 +71,7 @@ class CaisseApCommon(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company = cls.env.company
+        allow_local_terminals(cls.env)
         cls.bank_journal = cls.env["account.journal"].create(
             {
                 "name": "Caisse-AP Bank",
@@ -160,15 +169,24 @@ class CaisseApCommon(TransactionCase):
         return result
 
     def start(
-        self, amount=12.34, payment_uuid=None, retry=False, session=None, **kwargs
+        self,
+        amount=12.34,
+        payment_uuid=None,
+        retry=False,
+        session=None,
+        order_uuid=None,
+        refunded_orders=None,
+        **kwargs,
     ):
         data = {
             "payment_uuid": payment_uuid or str(uuid.uuid4()),
-            "order_uuid": str(uuid.uuid4()),
+            "order_uuid": order_uuid or str(uuid.uuid4()),
             "amount": amount,
             "pos_session_id": (session or self.session).id,
             "retry": retry,
         }
+        if refunded_orders is not None:
+            data["refunded_order_ids"] = refunded_orders.ids
         return self.rpc("caisse_ap_start", data, **kwargs)
 
     def wait(self, payment_uuid):

@@ -63,10 +63,16 @@ class TestBackendPayment(CaisseApCommon):
             self.assertNotIn(
                 secret, transaction.answer_frame, "no card number nor expiry is stored"
             )
-        # The POS hears about it on its bus channel.
+        # The POS hears that it changed on its (public) bus channel, nothing more.
         notified = self.bus_messages()
-        self.assertEqual(notified[-1]["state"], "success")
-        self.assertEqual(notified[-1]["transaction_id"], transaction.id)
+        self.assertEqual(
+            notified[-1],
+            {
+                "payment_uuid": transaction.payment_uuid,
+                "attempt": 1,
+                "state": "success",
+            },
+        )
 
     def test_modes_and_settings_reach_the_terminal(self):
         self.method.write(
@@ -142,6 +148,8 @@ class TestBackendPayment(CaisseApCommon):
         self.assertIn("Partial payment", status["message"])
 
     def test_refund(self):
+        # The refund rule has its own tests (test_backend_refund).
+        self.method.fr_caisse_ap_ip_allow_unreferenced_refund = True
         started, transaction, status = self.pay(-5.5)
         self.assertEqual(self.simulator.exchanges[-1]["request_fields"]["CD"], "1")
         self.assertEqual(self.simulator.exchanges[-1]["request_fields"]["CB"], "550")

@@ -1,10 +1,14 @@
+import socket
+import threading
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules import neutralize
 from odoo.tests import tagged
 
 from ..models.pos_payment_method import TERMINAL_KEY
-from ..models.terminal_address import is_valid_host, terminal_key
-from .common import CaisseApCommon, free_port
+from ..models.stored_frame import escaped_prefix
+from ..models.terminal_address import is_valid_host, restricted_kind, terminal_key
+from .common import WORKER_TIMEOUT, CaisseApCommon, allow_local_terminals, free_port
 
 
 @tagged("post_install", "-at_install")
@@ -170,3 +174,76 @@ class TestBackendPaymentMethod(CaisseApCommon):
         with self.assertRaisesRegex(UserError, "No terminal address"):
             self.start()
         self.assertFalse(self.transactions())
+
+    # ------------------------------------------------------------------
+    # Address policy (issue 10 point 6)
+    # ------------------------------------------------------------------
+    def test_local_addresses_refused_unless_allowed(self):
+        method = self._create_method("Policy", fr_caisse_ap_ip_address="10.0.0.7")
+        allow_local_terminals(self.env, allowed=False)
+        refused = {
+            "127.0.0.1": "loopback",
+            "127.8.9.10": "loopback",
+            "::1": "loopback",
+            "::ffff:127.0.0.1": "loopback",
+            "localhost": "loopback",
+            "Caisse.LOCALHOST.": "loopback",
+            "169.254.169.254": "link-local",
+            "fe80::1": "link-local",
+            "0.0.0.0": "unspecified",
+            "::": "unspecified",
+            "224.0.0.1": "multicast",
+            "ff02::1": "multicast",
+        }
+        for address, kind in refused.items():
+            with (
+                self.subTest(address=address),
+                self.assertRaisesRegex(ValidationError, f"is an? {kind} address"),
+                self.env.cr.savepoint(),
+            ):
+                method.fr_caisse_ap_ip_address = address
+        for address in ("192.168.1.50", "10.0.0.8", "2001:db8::50", "tpe.shop.lan"):
+            method.fr_caisse_ap_ip_address = address
+        self.assertEqual(restricted_kind("192.168.1.50"), None)
+
+        allow_local_terminals(self.env)
+        for address in refused:
+            method.fr_caisse_ap_ip_address = address
+
+    def test_refused_address_sends_nothing(self):
+        """An address saved while allowed is refused once the parameter is gone."""
+        allow_local_terminals(self.env, allowed=False)
+        with self.assertRaisesRegex(UserError, "loopback address"):
+            self.start()
+        self.assertFalse(self.transactions())
+        with self.assertRaisesRegex(UserError, "allow_local_terminals"):
+            self.method.with_user(self.pos_manager).action_caisse_ap_test_connection()
+        self.assertEqual(self.simulator.exchanges, [], "nothing reached the terminal")
+
+    def test_foreign_answer_not_stored_verbatim(self):
+        """What another service answers is kept as its length and a short prefix."""
+        secret = b"SECRET-" * 40
+        page = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + secret
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            port = server.getsockname()[1]
+
+            def answer_once():
+                conn, _address = server.accept()
+                with conn:
+                    conn.recv(4096)
+                    conn.sendall(page)
+
+            thread = threading.Thread(target=answer_once)
+            thread.start()
+            self.method.fr_caisse_ap_ip_port = port
+            _started, transaction, _status = self.pay()
+            thread.join(WORKER_TIMEOUT)
+        self.assertEqual(transaction.state, "unknown")
+        stored = transaction.answer_frame
+        header = f"{len(page)} bytes, not a Caisse-AP frame: "
+        self.assertTrue(stored.startswith(header), stored)
+        prefix = stored[len(header) :]
+        self.assertLessEqual(len(prefix), 64)
+        self.assertTrue(prefix.startswith("HTTP/1.1 200 OK\\x0d\\x0a"), prefix)
+        self.assertNotIn("SECRET", stored)
+        self.assertEqual(escaped_prefix(b"a\\b\x00" * 30, 10), "a\\\\b\\x00a")

@@ -4,6 +4,7 @@ from odoo.tests import tagged
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 from ..models.pos_payment_method import TERMINAL_KEY
+from .common import allow_local_terminals
 from .tour_support import BrowserTourMixin
 
 
@@ -12,6 +13,7 @@ class TestFoundation(BrowserTourMixin, TestPointOfSaleHttpCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        allow_local_terminals(cls.env)
         cls.caisse_ap_method = cls.env["pos.payment.method"].create(
             {
                 "name": "Card (Caisse-AP)",

@@ -15,7 +15,7 @@ from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCom
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models import caisse_ap_worker
-from .common import caisse_ap_method_values
+from .common import allow_local_terminals, caisse_ap_method_values
 from .tour_support import BrowserTourMixin
 
 RECEIPT = "TICKET CLIENT SIMULATEUR\nCB 1234\nMERCI"
@@ -32,6 +32,7 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        allow_local_terminals(cls.env)
         cls.card = cls._caisse_ap_method("TPE Carte")
         cls.manual = cls._caisse_ap_method(
             "TPE Manuel", fr_caisse_ap_ip_fast_payment=False
@@ -293,13 +294,16 @@ class TestCaisseApTours(CaisseApTourCase):
             modes, {self.check: "check", self.ancv: "ancv", self.card: "card"}
         )
 
-        # 5. The refund: negative line, sent as a credit.
+        # 5. The refund: negative line, sent as a credit, referencing its order.
         self.assertAlmostEqual(refund.amount_total, -1.98)
         self.assertEqual(refund.refunded_order_id, split)
         payment = refund.payment_ids
         self.assertPaidByTerminal(payment, -1.98)
         [credit] = self._journal(payment)
         self.assertEqual((credit.direction, credit.amount), ("credit", 1.98))
+        # The POS named the refunded order: the credit was checked against its
+        # terminal payments (2.00 + 1.96).
+        self.assertEqual(credit.refunded_order_ids, split)
 
     # ------------------------------------------------------------------
     # Flows 8-9
@@ -341,19 +345,26 @@ class TestCaisseApTours(CaisseApTourCase):
         self.terminal.queue(
             Scenario(kind="approve", delay=CUSTOMER_DELAY),  # reload meanwhile
             Scenario(kind="approve", delay=4),  # the POS goes offline meanwhile
+            Scenario(kind="approve"),  # the reply to the start is lost once
+            Scenario(kind="approve"),  # every reply to the start is lost
             Scenario(kind="partial", partial_amount=99),
             Scenario(kind="approve"),
         )
         self._run_tour("CaisseApReloadBusyTour", keep_running=(other_uuid,))
 
-        requests = self._requests(self.terminal, 4)
+        requests = self._requests(self.terminal, 6)
         self.assertEqual(
             [r["CB"] for r in requests],
-            ["198", "198", "198", "99"],
+            ["198", "198", "198", "198", "198", "99"],
             "nothing sent twice",
         )
-        resumed, offline, partial, busy = self._orders()
-        self.assertEqual(set((resumed | offline | partial).mapped("state")), {"paid"})
+        resumed, offline, lost_reply, unreachable, partial, busy = self._orders()
+        self.assertEqual(
+            set(
+                (resumed | offline | lost_reply | unreachable | partial).mapped("state")
+            ),
+            {"paid"},
+        )
 
         # 8. The reloaded page followed the running payment: one request, one attempt.
         payment = resumed.payment_ids
@@ -366,6 +377,14 @@ class TestCaisseApTours(CaisseApTourCase):
         self.assertPaidByTerminal(payment, 1.98)
         [attempt] = self._journal(payment)
         self.assertEqual((attempt.attempt, attempt.state), (1, "success"))
+
+        # Lost replies to the start: the repeats found the attempt the first one
+        # started; one request each, and the line kept until the payment was found.
+        for order in (lost_reply, unreachable):
+            payment = order.payment_ids
+            self.assertPaidByTerminal(payment, 1.98)
+            [attempt] = self._journal(payment)
+            self.assertEqual((attempt.attempt, attempt.state), (1, "success"))
 
         # Partial authorisation: 0.99 of 1.98 on the first line, the rest on a second.
         first, second = partial.payment_ids.sorted("id")

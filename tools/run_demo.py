@@ -30,6 +30,10 @@ from odoo_setup import ensure_odoo
 
 # Run inside `odoo shell`: idempotent, so that a second `make demo` changes nothing.
 CONFIGURE_SHOP = """
+# The simulator listens on 127.0.0.1, a loopback address refused by default.
+env["ir.config_parameter"].set_param(
+    "l10n_fr_pos_caisse_ap_ip.allow_local_terminals", "1"
+)
 config = env.ref("point_of_sale.pos_config_main")
 Method = env["pos.payment.method"]
 method = Method.search([("name", "=", "Card (Caisse-AP)")], limit=1)

@@ -13,10 +13,16 @@ const DEADLINE_MARGIN = 60;
 const DEFAULT_TIMEOUT = 180;
 /** Consecutive server errors on `caisse_ap_status` after which the outcome is unknown. */
 const MAX_SERVER_ERRORS = 3;
+/**
+ * Milliseconds (±30 %) before each new `caisse_ap_start` after a network error: a start is
+ * idempotent (the server knows the payment by its uuid), so a repeat never sends twice. Past
+ * the last one, the cashier is told. bench/lanes.py retries the same way.
+ */
+export const START_RETRY_DELAYS = [250, 500, 1000, 2000];
 
-/** A poll delay within ±30 % of POLL_INTERVAL: tills started together do not poll in step. */
-function pollDelay() {
-    return POLL_INTERVAL * (0.7 + 0.6 * Math.random());
+/** `ms` within ±30 %: tills started together do not poll (or retry) in step. */
+function jittered(ms) {
+    return ms * (0.7 + 0.6 * Math.random());
 }
 
 /**
@@ -140,10 +146,21 @@ export class PaymentCaisseApIp extends PaymentInterface {
         line.handle_payment_response(ok);
     }
 
-    /** A transaction dict pushed by the server on the POS bus. */
-    onBusTransaction(tx) {
-        if (tx && tx.payment_uuid) {
+    /**
+     * The server's note on the POS bus that a payment changed. The channel is public (the
+     * self-order page listens to it), so the note holds only the payment uuid, the attempt and
+     * the state: the details come from the authenticated `caisse_ap_status`.
+     */
+    async onBusTransaction(note) {
+        const waiter = note?.payment_uuid && this.waiters.get(note.payment_uuid);
+        if (!waiter || (waiter.attempt && note.attempt && note.attempt < waiter.attempt)) {
+            return;
+        }
+        try {
+            const tx = await this._rpc("caisse_ap_status", [note.payment_uuid], { quiet: true });
             this._deliver(tx);
+        } catch {
+            // The polling keeps following the payment.
         }
     }
 
@@ -164,11 +181,28 @@ export class PaymentCaisseApIp extends PaymentInterface {
             line.set_payment_status("waiting");
             let tx;
             try {
-                tx = await this._rpc("caisse_ap_start", [this._startData(line, retry)]);
+                tx = await this._start(line, retry);
             } catch (error) {
-                this._showRpcError(error, _t("The payment could not be started"));
+                if (error instanceof ConnectionLostError) {
+                    // The start may have reached the server before the connection broke.
+                    line.setCaisseApUnconfirmed(true);
+                    line.setCaisseApNotice(
+                        _t(
+                            "Odoo could not confirm that the payment was started. Press Retry once the connection is back: Odoo then follows the payment if the terminal got it, and sends it otherwise.",
+                        ),
+                    );
+                    this._showError(
+                        _t("The payment could not be started"),
+                        _t(
+                            "The Odoo server cannot be reached. The terminal may have received the payment: do not take it again another way before pressing Retry on this line.",
+                        ),
+                    );
+                } else {
+                    this._showRpcError(error, _t("The payment could not be started"));
+                }
                 return false;
             }
+            line.setCaisseApUnconfirmed(false);
             line.setCaisseApUnknown(false);
             if (!tx.final) {
                 line.set_payment_status(tx.cancel_requested ? "waitingCancel" : "waitingCard");
@@ -182,6 +216,27 @@ export class PaymentCaisseApIp extends PaymentInterface {
         }
     }
 
+    /**
+     * `caisse_ap_start`, sent again after network errors (a reply lost to a reset connection,
+     * a server busy restarting). A repeat that reaches the server returns the attempt the lost
+     * one started, which the POS then follows as after a reload.
+     */
+    async _start(line, retry) {
+        for (let tries = 0; ; tries++) {
+            try {
+                return await this._rpc("caisse_ap_start", [this._startData(line, retry)]);
+            } catch (error) {
+                if (!(error instanceof ConnectionLostError) || tries >= START_RETRY_DELAYS.length) {
+                    throw error;
+                }
+            }
+            // A lost "Retry" may have started a new attempt already: its repeat must not ask
+            // for one more. At worst the server answers with the unknown attempt again.
+            retry = false;
+            await delay(jittered(START_RETRY_DELAYS[tries]));
+        }
+    }
+
     _startData(line, retry) {
         const order = line.pos_order_id;
         return {
@@ -190,7 +245,20 @@ export class PaymentCaisseApIp extends PaymentInterface {
             amount: line.amount,
             pos_session_id: this.pos.session.id,
             retry: Boolean(retry),
+            refunded_order_ids: this._refundedOrderIds(order),
         };
+    }
+
+    /** The orders this one refunds: the server bounds a credit by their terminal payments. */
+    _refundedOrderIds(order) {
+        const ids = new Set();
+        for (const orderLine of order.lines) {
+            const refunded = orderLine.refunded_orderline_id?.order_id?.id;
+            if (typeof refunded === "number") {
+                ids.add(refunded);
+            }
+        }
+        return [...ids];
     }
 
     /**
@@ -249,7 +317,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
         const deadline = Date.now() + (this._timeout() + DEADLINE_MARGIN) * 1000;
         let serverErrors = 0;
         while (this._isWaiting(uuid, waiter)) {
-            await delay(pollDelay());
+            await delay(jittered(POLL_INTERVAL));
             if (!this._isWaiting(uuid, waiter)) {
                 return;
             }

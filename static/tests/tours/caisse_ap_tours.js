@@ -194,6 +194,32 @@ registry.category("web_tour.tours").add("CaisseApReloadBusyTour", {
             CaisseAp.setOffline(false),
             receiptThenNextOrder(),
 
+            // The reply to the start is lost (connection reset): the POS sends it again and
+            // follows the payment it had started, silently; nothing is sent twice.
+            newOrderToPay(),
+            CaisseAp.loseStartReplies(CARD, 1),
+            PaymentScreen.clickPaymentMethod(CARD),
+            receiptThenNextOrder(),
+
+            // Every reply is lost: the cashier is told, and the line, which the terminal may
+            // have taken, is not replaced without saying the customer was not charged. Retry
+            // then finds the payment the terminal approved.
+            newOrderToPay(),
+            CaisseAp.loseStartReplies(CARD, 99),
+            PaymentScreen.clickPaymentMethod(CARD),
+            CaisseAp.dialogSays("The payment could not be started", "may have received"),
+            Dialog.confirm(),
+            CaisseAp.noticeContains("could not confirm"),
+            CaisseAp.loseStartReplies(CARD, 0),
+            PaymentScreen.clickPaymentlineDelButton(CARD, "1.98"),
+            CaisseAp.dialogSays("Did the terminal charge this payment?", "last receipt"),
+            Dialog.confirm("Keep the line", ".btn-secondary"),
+            PaymentScreen.clickPaymentMethod("Cash"),
+            CaisseAp.dialogSays("Did the terminal charge this payment?", "last receipt"),
+            Dialog.cancel(),
+            CaisseAp.clickRetry(),
+            receiptThenNextOrder(),
+
             // Partial authorisation: the line takes the authorised amount, with a notice.
             newOrderToPay(),
             PaymentScreen.clickPaymentMethod(CARD),

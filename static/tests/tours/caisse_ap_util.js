@@ -1,5 +1,6 @@
 /* global posmodel */
 import * as Dialog from "@point_of_sale/../tests/tours/utils/dialog_util";
+import { ConnectionLostError } from "@web/core/network/rpc";
 import { negate } from "@point_of_sale/../tests/tours/utils/common";
 
 /** Reusable steps for the Caisse-AP payment lines. */
@@ -152,6 +153,32 @@ export function setOffline(offline) {
             } else {
                 window.dispatchEvent(new Event("online"));
             }
+        },
+    };
+}
+
+/**
+ * The next `count` replies to `caisse_ap_start` of the payment method `name` are lost on the way
+ * back, as when a connection is reset after the server took the request (0: restore).
+ */
+export function loseStartReplies(name, count) {
+    return {
+        content: `lose the next ${count} replies to caisse_ap_start of ${name}`,
+        trigger: "body",
+        run: () => {
+            const terminal = posmodel.models["pos.payment.method"].find(
+                (method) => method.name === name,
+            ).payment_terminal;
+            terminal._caisseApRealRpc ||= terminal._rpc;
+            let lost = count;
+            terminal._rpc = async function (method, ...args) {
+                const result = await this._caisseApRealRpc(method, ...args);
+                if (method === "caisse_ap_start" && lost > 0) {
+                    lost--;
+                    throw new ConnectionLostError("/web/dataset/call_kw");
+                }
+                return result;
+            };
         },
     };
 }

@@ -16,6 +16,8 @@ const CAISSE_AP_STATE = {
     caisseApUnknown: false,
     /** The Odoo server could not be reached while following the payment. */
     caisseApOffline: false,
+    /** The start got no answer: the terminal may have the payment although Odoo cannot say. */
+    caisseApUnconfirmed: false,
 };
 
 patch(PosPayment.prototype, {
@@ -47,5 +49,18 @@ patch(PosPayment.prototype, {
 
     setCaisseApOffline(offline) {
         this.uiState.caisseApOffline = Boolean(offline);
+    },
+
+    setCaisseApUnconfirmed(unconfirmed) {
+        this.uiState.caisseApUnconfirmed = Boolean(unconfirmed);
+    },
+
+    /** The terminal may have charged this line's payment although the line does not say so. */
+    isCaisseApUncertain() {
+        return (
+            this.isCaisseAp() &&
+            !this.is_done() &&
+            Boolean(this.uiState.caisseApUnknown || this.uiState.caisseApUnconfirmed)
+        );
     },
 });
