@@ -32,7 +32,9 @@ patch(PosPayment.prototype, {
         if (modeLabel) {
             lines.push(modeLabel);
         } else {
-            lines.push([this.card_type, this.payment_method_payment_mode].filter(Boolean).join(" · "));
+            lines.push(
+                [this.card_type, this.payment_method_payment_mode].filter(Boolean).join(" · "),
+            );
             if (this.card_no) {
                 lines.push(_t("Card: **** %(digits)s", { digits: this.card_no.slice(-4) }));
             }
