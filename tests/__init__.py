@@ -14,3 +14,4 @@ from . import test_tours_caisse_ap
 from . import test_tours_screenshots
 from . import test_backend_attention
 from . import test_backend_payment_line
+from . import test_tours_receipt_closing

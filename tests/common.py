@@ -59,6 +59,44 @@ def caisse_ap_method_values(journal, name, **values):
     }
 
 
+def journal_entry(env, method, session, state="success", amount=10.0, ago=10, **values):
+    """A finished journal entry, ended ``ago`` minutes ago, as the worker writes one
+    (an approval comes with the simulator's card data)."""
+    ended = fields.Datetime.now() - timedelta(minutes=ago)
+    payment_uuid = values.pop("payment_uuid", None) or str(uuid.uuid4())
+    attempt = values.pop("attempt", 1)
+    vals = {
+        "payment_method_id": method.id,
+        "config_id": session.config_id.id,
+        "session_id": session.id,
+        "order_uuid": str(uuid.uuid4()),
+        "payment_uuid": payment_uuid,
+        "attempt": attempt,
+        "terminal_key": f"127.0.0.1:{method.fr_caisse_ap_ip_port}",
+        "correlation_id": f"{payment_uuid[:8]}-{attempt}",
+        "currency_id": session.config_id.currency_id.id,
+        "amount": amount,
+        "state": state,
+        "started_at": ended - timedelta(seconds=20),
+        "sent_at": ended - timedelta(seconds=19),
+        "ended_at": ended,
+        "deadline": ended + timedelta(minutes=5),
+        "company_id": session.config_id.company_id.id,
+        "user_id": env.uid,
+    }
+    if state == "success":
+        vals.update(
+            auth_code="123456",
+            card_last4="1234",
+            application_code="00B",
+            application_label="CB (contactless)",
+            read_mode_code="2",
+            read_mode_label="Contactless",
+        )
+    vals.update(values)
+    return env["pos.caisse.ap.transaction"].sudo().create(vals)
+
+
 def free_port():
     """A local TCP port on which nothing listens (bound, then released)."""
     with socket.socket() as sock:

@@ -2,13 +2,11 @@
 per session, on journal entries written as the worker would have left them."""
 
 import uuid
-from datetime import timedelta
 
-from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
-from .common import CaisseApCommon
+from .common import CaisseApCommon, journal_entry
 
 
 @tagged("post_install", "-at_install")
@@ -25,39 +23,9 @@ class CaisseApJournalCase(CaisseApCommon):
 
     def transaction(self, state="success", amount=10.0, ago=10, **values):
         """A finished journal entry of ``self.session``, ended ``ago`` minutes ago."""
-        ended = fields.Datetime.now() - timedelta(minutes=ago)
-        payment_uuid = values.pop("payment_uuid", None) or str(uuid.uuid4())
-        attempt = values.pop("attempt", 1)
-        vals = {
-            "payment_method_id": self.method.id,
-            "config_id": self.config.id,
-            "session_id": self.session.id,
-            "order_uuid": str(uuid.uuid4()),
-            "payment_uuid": payment_uuid,
-            "attempt": attempt,
-            "terminal_key": f"127.0.0.1:{self.method.fr_caisse_ap_ip_port}",
-            "correlation_id": f"{payment_uuid[:8]}-{attempt}",
-            "currency_id": self.config.currency_id.id,
-            "amount": amount,
-            "state": state,
-            "started_at": ended - timedelta(seconds=20),
-            "sent_at": ended - timedelta(seconds=19),
-            "ended_at": ended,
-            "deadline": ended + timedelta(minutes=5),
-            "company_id": self.company.id,
-            "user_id": self.pos_user.id,
-        }
-        if state == "success":
-            vals.update(
-                auth_code="123456",
-                card_last4="1234",
-                application_code="00B",
-                application_label="CB (contactless)",
-                read_mode_code="2",
-                read_mode_label="Contactless",
-            )
-        vals.update(values)
-        return self.env["pos.caisse.ap.transaction"].sudo().create(vals)
+        return journal_entry(
+            self.env, self.method, self.session, state, amount, ago, **values
+        )
 
     def order(self, amount, state="paid", order_uuid=None, session=None):
         return self.env["pos.order"].create(

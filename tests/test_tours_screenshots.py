@@ -18,12 +18,14 @@ from odoo.tests import tagged
 from odoo.tests.common import ChromeBrowser
 
 from ..caisse_ap.simulator import Scenario
+from .common import journal_entry
 from .test_tours_caisse_ap import TOUR_TIMEOUT, CaisseApTourCase
 
 MARK = "caisse_ap_screenshot:"
 SHOTS = {
     "screenshot_payment_method": "the payment method form",
     "screenshot_pos_payment": "the POS payment screen during a payment",
+    "screenshot_pos_closing": "the POS closing screen with the terminal's items",
 }
 
 
@@ -102,6 +104,12 @@ class TestCaisseApScreenshots(CaisseApTourCase):
 
         return patch.object(ChromeBrowser, "_handle_console", handle_console)
 
+    def _closing_screen_items(self):
+        """For the closing screen: an approval with no sale, an unknown outcome."""
+        session = self.main_pos_config.current_session_id
+        journal_entry(self.env, self.card, session, "success", 12.5)
+        journal_entry(self.env, self.card, session, "unknown", 4.2)
+
     def test_tour_screenshots(self):
         for name in SHOTS:
             (self.directory / f"{name}.png").unlink(missing_ok=True)
@@ -121,6 +129,7 @@ class TestCaisseApScreenshots(CaisseApTourCase):
                 timeout=TOUR_TIMEOUT,
             )
             self.main_pos_config.with_user(self.pos_user).open_ui()
+            self._closing_screen_items()
             self.start_pos_tour(
                 "CaisseApScreenshotPosTour", login="pos_user", timeout=TOUR_TIMEOUT
             )

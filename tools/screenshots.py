@@ -1,4 +1,5 @@
-"""The README's screenshots: the payment method form and the POS during a payment.
+"""The README's screenshots: the payment method form, the POS during a payment and
+the POS closing screen.
 
 Runs the screenshot tour (tests/test_tours_screenshots.py) through the test runner,
 in a throwaway database with the terminal simulator, and writes the images to
@@ -14,7 +15,11 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-NAMES = ("screenshot_payment_method.png", "screenshot_pos_payment.png")
+NAMES = (
+    "screenshot_payment_method.png",
+    "screenshot_pos_payment.png",
+    "screenshot_pos_closing.png",
+)
 
 
 def mtime(path):

@@ -394,6 +394,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
         line.setCaisseApUnknown(false);
         if (tx.partial && tx.amount_authorised) {
             line.set_amount(tx.amount_authorised);
+            line.setCaisseApAuthorised(tx.amount_authorised);
             this.pos.notification.add(
                 _t("The terminal authorised only %(amount)s: the rest of the order is still due.", {
                     amount: this.env.utils.formatCurrency(tx.amount_authorised),
@@ -401,11 +402,12 @@ export class PaymentCaisseApIp extends PaymentInterface {
                 { type: "warning", sticky: true, className: "o_caisse_ap_notice" },
             );
         }
-        line.transaction_id = tx.auth_code || "";
+        // What the ticket prints; the server writes the same fields from its journal (and the
+        // line's transaction_id, the journal's reference) when the order reaches it.
         line.payment_method_authcode = tx.auth_code || "";
         line.card_type = tx.application_label || "";
         line.card_no = tx.card_last4 || "";
-        line.payment_method_payment_mode = tx.read_mode_label || "";
+        line.payment_method_payment_mode = line.caisseApModeLabel() || tx.read_mode_label || "";
         if (typeof tx.receipt_text === "string" && tx.receipt_text) {
             line.set_receipt_info(tx.receipt_text);
         }

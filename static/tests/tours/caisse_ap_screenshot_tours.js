@@ -51,5 +51,16 @@ registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
             CaisseAp.waitingForCard(),
             screenshot("screenshot_pos_payment"),
             ReceiptScreen.isShown(),
+            ReceiptScreen.clickNextOrder(),
+            Chrome.clickMenuOption("Close Register"),
+            {
+                content: "the closing screen shows the terminal's items and totals",
+                trigger: ".close-pos-popup .caisse_ap_attention_item + .caisse_ap_attention_item",
+            },
+            {
+                content: "the totals are shown",
+                trigger: ".close-pos-popup .caisse_ap_method .caisse_ap_differs",
+            },
+            screenshot("screenshot_pos_closing"),
         ].flat(),
 });
