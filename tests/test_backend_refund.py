@@ -5,7 +5,7 @@ import uuid
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from .common import CaisseApCommon
 
 

@@ -14,8 +14,7 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.bus.tests.common import WebsocketCase
 
-from ..caisse_ap.scenario import Scenario
-from ..caisse_ap.simulator import TerminalSimulator
+from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models import caisse_ap_worker
 from .common import (
     WORKER_TIMEOUT,

@@ -2,7 +2,7 @@
 
 from odoo.tests import tagged
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from .common import journal_entry
 from .test_tours_caisse_ap import RECEIPT, CaisseApTourCase
 
