@@ -30,8 +30,8 @@ from psycopg2.pool import PoolError
 from odoo import SUPERUSER_ID, api
 
 from .. import caisse_ap
-from .caisse_ap_io_loop import IOLoopThread
 from . import caisse_ap_spool
+from .caisse_ap_io_loop import IOLoopThread
 from .stored_frame import stored_answer
 
 _logger = logging.getLogger(__name__)
