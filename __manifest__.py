@@ -17,6 +17,7 @@
         "views/pos_payment_method_views.xml",
         "views/pos_caisse_ap_transaction_views.xml",
         "views/pos_payment_views.xml",
+        "views/pos_caisse_ap_relay_views.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

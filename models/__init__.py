@@ -1,3 +1,7 @@
+from . import pos_caisse_ap_relay
+from . import pos_caisse_ap_relay_probe
 from . import pos_payment_method
+from . import pos_payment_method_relay
 from . import pos_caisse_ap_transaction
+from . import pos_caisse_ap_transaction_relay
 from . import pos_payment

@@ -6,3 +6,4 @@ from . import test_backend_payment_method
 from . import test_backend_worker
 from . import test_tours_caisse_ap
 from . import test_tours_screenshots
+from . import test_backend_relay

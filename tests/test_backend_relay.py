@@ -1,0 +1,349 @@
+"""Payments through a real shop relay process (python -m caisse_ap.relay) and the
+simulator, against this test's HTTP server: the cloud set-up end to end."""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from odoo import SUPERUSER_ID, api, fields
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import HttpCase, tagged
+
+from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_RESULT
+from ..caisse_ap.scenario import Scenario
+from .common import WORKER_TIMEOUT, CaisseApCommon
+
+ADDON_DIR = Path(__file__).resolve().parents[1]
+
+
+@tagged("post_install", "-at_install")
+class TestRelay(CaisseApCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.relay = cls.env["pos.caisse.ap.relay"].create({"name": "Shop relay"})
+        cls.token = cls._new_token(cls.relay)
+        cls.method.write(
+            {
+                "fr_caisse_ap_ip_connection": "relay",
+                "fr_caisse_ap_relay_id": cls.relay.id,
+            }
+        )
+
+    @classmethod
+    def _new_token(cls, relay):
+        action = relay.action_new_token()
+        return cls.env[action["res_model"]].browse(action["res_id"]).token
+
+    def setUp(self):
+        super().setUp()
+        self.process = None
+        self.addCleanup(self.stop_relay)
+
+    # ------------------------------------------------------------------
+    def start_relay(self, token=None):
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "caisse_ap.relay",
+                "--server",
+                self.base_url(),
+                "--wait",
+                "1",
+            ],
+            cwd=ADDON_DIR,
+            env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token or self.token),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.wait_until(self.relay_seen)
+
+    def relay_seen(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT last_seen FROM pos_caisse_ap_relay WHERE id = %s",
+                (self.relay.id,),
+            )
+            return bool(cr.fetchone()[0])
+
+    def stop_relay(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=WORKER_TIMEOUT)
+        process, self.process = self.process, None
+        return process.stderr.read() if process else ""
+
+    def state(self, transaction_id):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT state FROM pos_caisse_ap_transaction WHERE id = %s",
+                (transaction_id,),
+            )
+            return cr.fetchone()[0]
+
+    @contextlib.contextmanager
+    def locked_env(self):
+        """An environment safe to use while the relay's requests run (they share
+        this test's connection: its lock serialises them)."""
+        with self.registry.cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, {})
+
+    def wait_final(self, transaction_id):
+        self.wait_until(
+            lambda: (
+                self.state(transaction_id) in ("success", "failure", "unknown", "error")
+            )
+        )
+
+    def post(self, path, body, token=None):
+        response = self.url_open(
+            path,
+            data=json.dumps(body),
+            headers={
+                "Authorization": f"Bearer {token or self.token}",
+                "Content-Type": "application/json",
+            },
+        )
+        return response.status_code, response.json()
+
+    # ------------------------------------------------------------------
+    def test_pay_through_relay(self):
+        self.start_relay()
+        started = self.start(12.34)
+        self.assertEqual(started["state"], "pending")
+        self.wait_final(started["transaction_id"])
+        with self.locked_env() as env:
+            transaction = env["pos.caisse.ap.transaction"].browse(
+                started["transaction_id"]
+            )
+            self.assertEqual(transaction.state, "success")
+            self.assertEqual(transaction.card_last4, "1234")
+            self.assertEqual(transaction.relay_id.id, self.relay.id)
+            self.assertTrue(transaction.relay_result_at)
+            self.assertTrue(
+                transaction.terminal_key.startswith(f"relay{self.relay.id}/")
+            )
+            relay = env["pos.caisse.ap.relay"].browse(self.relay.id)
+            self.assertTrue(relay.online)
+            self.assertEqual(relay.version, "1.0")
+        self.assertEqual(len(self.simulator.exchanges), 1)
+        status = self.rpc("caisse_ap_status", started["payment_uuid"])
+        self.assertEqual(status["state"], "success")
+
+    def test_decline_through_relay(self):
+        self.simulator.set_scenario(Scenario(kind="decline", delay=0))
+        self.start_relay()
+        transaction_id = self.start(5.0)["transaction_id"]
+        self.wait_final(transaction_id)
+        self.assertEqual(self.state(transaction_id), "failure")
+
+    def test_test_connection_through_relay(self):
+        self.start_relay()
+        result = self.method.with_user(
+            self.pos_manager
+        ).action_caisse_ap_test_connection()
+        self.assertEqual(result["params"]["type"], "success", result["params"])
+        self.simulator.stop()
+        result = self.method.with_user(
+            self.pos_manager
+        ).action_caisse_ap_test_connection()
+        self.assertEqual(result["params"]["type"], "danger")
+        self.assertEqual(self.simulator.exchanges, [])
+
+    def test_relay_killed_mid_payment_is_unknown_and_never_resent(self):
+        self.simulator.set_scenario(Scenario(kind="hang", delay=0))
+        self.start_relay()
+        started = self.start(20.0)
+        transaction_id = started["transaction_id"]
+        self.wait_until(lambda: self.state(transaction_id) == "sent")
+        self.wait_until(lambda: self.simulator.busy)
+        self.stop_relay(signal.SIGKILL)
+        self.simulator.release_hang()
+        # The deadline passes: the sweep says unknown, as for a crashed worker.
+        self.env.invalidate_all()
+        self.env["pos.caisse.ap.transaction"].browse(transaction_id).sudo().write(
+            {"deadline": fields.Datetime.now() - timedelta(seconds=1)}
+        )
+        status = self.rpc("caisse_ap_status", started["payment_uuid"])
+        self.assertEqual(status["state"], "unknown")
+        # A restarted relay reconnects and sends nothing again.
+        self.simulator.set_scenario(Scenario(kind="approve", delay=0))
+        self.start_relay()
+        time.sleep(2)
+        self.assertEqual(self.state(transaction_id), "unknown")
+        self.assertEqual(len(self.simulator.exchanges), 1)
+
+    def test_relay_restarting_takes_the_waiting_payment(self):
+        self.start_relay()
+        self.stop_relay()
+        # Seen a moment ago: the payment waits for it (up to its send deadline).
+        started = self.start(7.0)
+        self.assertEqual(started["state"], "pending")
+        self.start_relay()
+        self.wait_final(started["transaction_id"])
+        self.assertEqual(self.state(started["transaction_id"]), "success")
+        self.assertEqual(len(self.simulator.exchanges), 1)
+
+    def test_relay_offline_is_not_sent(self):
+        with self.assertRaisesRegex(UserError, "offline"):
+            self.start(3.0)
+        self.assertFalse(self.transactions())
+        # Seen recently but gone: nobody takes the payment before its send deadline.
+        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        started = self.start(3.0)
+        transaction = self.env["pos.caisse.ap.transaction"].browse(
+            started["transaction_id"]
+        )
+        transaction.sudo().relay_send_deadline = fields.Datetime.now() - timedelta(
+            seconds=1
+        )
+        status = self.rpc("caisse_ap_status", started["payment_uuid"])
+        self.assertEqual(status["state"], "error")
+        self.assertIn("relay", status["message"])
+        self.assertIn("not sent", status["message"])
+        self.assertEqual(self.simulator.exchanges, [])
+
+    # ------------------------------------------------------------------
+    # The endpoints, called like a relay would
+    # ------------------------------------------------------------------
+    def _claimed(self, claim="c" * 32):
+        """Start a payment and claim it by hand: (start dict, claim answer)."""
+        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        started = self.start(9.0)
+        status, jobs = self.post(PATH_POLL, {"wait": 0})
+        self.assertEqual(status, 200)
+        self.assertEqual(
+            [job["transaction_id"] for job in jobs["jobs"]],
+            [started["transaction_id"]],
+        )
+        status, answer = self.post(
+            PATH_CLAIM,
+            {"transaction_id": started["transaction_id"], "claim": claim},
+        )
+        self.assertEqual(status, 200)
+        return started, answer
+
+    def test_claim_only_once(self):
+        started, answer = self._claimed()
+        self.assertTrue(answer["send"])
+        # The same relay retrying its claim (lost answer) may still send ...
+        _status, again = self.post(
+            PATH_CLAIM,
+            {"transaction_id": started["transaction_id"], "claim": "c" * 32},
+        )
+        self.assertTrue(again["send"])
+        # ... but nobody else, and a poll no longer brings it.
+        _status, other = self.post(
+            PATH_CLAIM,
+            {"transaction_id": started["transaction_id"], "claim": "d" * 32},
+        )
+        self.assertFalse(other["send"])
+        _status, jobs = self.post(PATH_POLL, {"wait": 0})
+        self.assertEqual(jobs["jobs"], [])
+
+    def test_repeated_result_post_is_recorded_once(self):
+        from ..caisse_ap import exchange
+
+        started, _answer = self._claimed()
+        transaction_id = started["transaction_id"]
+        request = self.env["pos.caisse.ap.transaction"].sudo().browse(transaction_id)
+        from ..caisse_ap import relay_wire
+
+        payment_request = relay_wire.request_from_json(
+            json.loads(request.relay_request)
+        )
+        result = exchange(
+            "127.0.0.1", self.simulator.port, payment_request, answer_timeout=10
+        )
+        body = {
+            "transaction_id": transaction_id,
+            "exchange": relay_wire.to_json(result),
+        }
+        status, first = self.post(PATH_RESULT, body)
+        self.assertEqual((status, first["recorded"]), (200, True))
+        self.assertEqual(self.state(transaction_id), "success")
+        # The second post (the relay did not get the first answer) changes nothing.
+        declined = dict(body["exchange"], outcome="failure")
+        status, second = self.post(
+            PATH_RESULT, {"transaction_id": transaction_id, "exchange": declined}
+        )
+        self.assertEqual((status, second["duplicate"]), (200, True))
+        self.assertEqual(self.state(transaction_id), "success")
+        messages = [m for m in self.bus_messages() if m["state"] == "success"]
+        self.assertEqual(len(messages), 1)
+
+    def test_result_for_unclaimed_or_invalid_is_refused(self):
+        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        started = self.start(9.0)
+        status, _answer = self.post(
+            PATH_RESULT,
+            {"transaction_id": started["transaction_id"], "exchange": {"x": 1}},
+        )
+        self.assertEqual(status, 400)
+        self.assertEqual(self.state(started["transaction_id"]), "pending")
+
+    def test_wrong_and_revoked_tokens_are_refused_and_logged(self):
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING") as logs:
+            status, answer = self.post(PATH_POLL, {"wait": 0}, token="not-a-token")
+        self.assertEqual(status, 401)
+        self.assertIn("invalid or revoked token", answer["error"])
+        self.assertIn("wrong or revoked token", logs.output[0])
+        self.assertNotIn("not-a-token", logs.output[0])
+        old_token = self.token
+        new_token = self._new_token(self.relay)
+        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=old_token)
+        self.assertEqual(status, 401)
+        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=new_token)
+        self.assertEqual(status, 200)
+        self.relay.active = False
+        self.env.flush_all()
+        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=new_token)
+        self.assertEqual(status, 401)
+        # A relay started with a refused token says so and keeps retrying.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "caisse_ap.relay", "--server", self.base_url()],
+            cwd=ADDON_DIR,
+            env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=old_token),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2)
+        self.assertIn("refused this relay's token", self.stop_relay())
+
+    def test_other_company_token_gets_nothing(self):
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        relay_b = self.env["pos.caisse.ap.relay"].create(
+            {"name": "Relay B", "company_id": company_b.id}
+        )
+        token_b = self._new_token(relay_b)
+        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        started = self.start(9.0)
+        transaction_id = started["transaction_id"]
+        status, jobs = self.post(PATH_POLL, {"wait": 0}, token=token_b)
+        self.assertEqual((status, jobs["jobs"]), (200, []))
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
+            status, _answer = self.post(
+                PATH_CLAIM,
+                {"transaction_id": transaction_id, "claim": "e" * 32},
+                token=token_b,
+            )
+        self.assertEqual(status, 404)
+        status, _answer = self.post(
+            PATH_RESULT,
+            {"transaction_id": transaction_id, "exchange": {}},
+            token=token_b,
+        )
+        self.assertEqual(status, 404)
+        self.assertEqual(self.state(transaction_id), "pending")
+        # Nor can company B's relay be chosen for company A's method.
+        with self.assertRaisesRegex(ValidationError, "another company"):
+            self.method.fr_caisse_ap_relay_id = relay_b
