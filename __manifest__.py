@@ -8,6 +8,8 @@
     "category": "Point of Sale",
     "license": "AGPL-3",
     "author": "l10n_fr_pos_caisse_ap_ip contributors",
+    "website": "https://github.com/l10n-fr-pos-caisse-ap/l10n_fr_pos_caisse_ap_ip",
+    "maintainers": ["l10n-fr-pos-caisse-ap"],
     "development_status": "Beta",
     "depends": ["point_of_sale"],
     "data": [

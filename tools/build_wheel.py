@@ -1,7 +1,10 @@
-"""Build the addon's wheel (odoo-addon-l10n_fr_pos_caisse_ap_ip) with whool.
+"""Build the addon's wheel (odoo-addon-l10n_fr_pos_caisse_ap_ip) with whool; check it.
 
-whool names the distribution after the addon's folder, so the build runs from a
-link named after the addon: the result is the same whatever the clone is called.
+whool packages every file under git control and names the distribution after
+the addon's folder. So the build runs on a copy named after the addon that
+holds the addon's files only: the repository's development tools (benchmarks,
+tools/, CI configuration) never reach a shop's server. The wheel is then listed:
+the build fails when it holds anything else than the addon's files.
 
 Usage: python3 tools/build_wheel.py [output folder, default ./dist]
 """
@@ -10,32 +13,56 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 from odoo_env import ADDON, REPO, log
 
+# What the repository holds for its developers, not for Odoo.
+DEVELOPMENT_ONLY = ("bench/", "tools/", ".ci/", "Makefile", ".gitignore", ".pylintrc")
+# whool reads it to build, and leaves it out of the wheel.
+BUILD_ONLY = ("pyproject.toml",)
 
-def main():
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "dist").resolve()
-    out.mkdir(parents=True, exist_ok=True)
+
+def repository_files():
+    """Files under git control or new and not ignored, relative to the repository."""
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
+    names = filter(None, out.stdout.decode().split("\0"))
+    return sorted(name for name in names if (REPO / name).is_file())
+
+
+def addon_files(names):
+    """The names that belong in the addon (everything but the development tools)."""
+    return [name for name in names if not name.startswith(DEVELOPMENT_ONLY)]
+
+
+def unexpected_entries(wheel_names, expected):
+    """Entries of a wheel that are not the expected addon files nor its metadata."""
+    prefix = f"odoo/addons/{ADDON}/"
+    wanted = {prefix + name for name in expected if name not in BUILD_ONLY}
+    extra = [
+        name
+        for name in wheel_names
+        if name not in wanted and not name.split("/", 1)[0].endswith(".dist-info")
+    ]
+    missing = sorted(wanted - set(wheel_names))
+    return extra, missing
+
+
+def build(out):
+    files = addon_files(repository_files())
     with tempfile.TemporaryDirectory() as tmp:
         # A copy, not a link: pip and whool resolve links to the real folder name.
         source = Path(tmp) / ADDON
-        files = (
-            subprocess.run(
-                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                cwd=REPO,
-                capture_output=True,
-                check=True,
-            )
-            .stdout.decode()
-            .split("\0")
-        )
-        for name in filter(None, files):
+        for name in files:
             target = source / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            if (REPO / name).is_file():
-                shutil.copy2(REPO / name, target)
+            shutil.copy2(REPO / name, target)
         # whool derives the version from the manifest and the git history.
         git = ["git", "-c", "user.name=build", "-c", "user.email=build@localhost"]
         subprocess.run([*git, "init", "-q"], cwd=source, check=True)
@@ -43,11 +70,31 @@ def main():
         subprocess.run([*git, "commit", "-qm", "build"], cwd=source, check=True)
         cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
         subprocess.run([*cmd, "--wheel-dir", str(out), str(source)], check=True)
+    return files
+
+
+def main():
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "dist").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("odoo_addon_l10n_fr_pos_caisse_ap_ip-*.whl"):
+        old.unlink()  # the check below must read this build's wheel
+    files = build(out)
     wheels = sorted(out.glob("odoo_addon_l10n_fr_pos_caisse_ap_ip-*.whl"))
     if not wheels:
         log(f"no odoo-addon-{ADDON} wheel was built in {out}")
         return 1
-    log(f"built {wheels[-1]}")
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        names = wheel.namelist()
+    extra, missing = unexpected_entries(names, files)
+    for name in extra:
+        log(f"not an addon file, yet in the wheel: {name}")
+    for name in missing:
+        log(f"an addon file missing from the wheel: {name}")
+    if extra or missing:
+        return 1
+    folders = sorted({name.split("/")[3] for name in names if name.count("/") > 3})
+    log(f"built {wheels[-1]}: {len(names)} entries, the addon only")
+    log(f"addon folders in the wheel: {', '.join(folders)}")
     return 0
 
 

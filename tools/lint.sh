@@ -43,9 +43,9 @@ po_files=("$work/$addon"/i18n/*.po "$work/$addon"/i18n/*.pot)
 if [ ${#po_files[@]} -gt 0 ]; then
     step "OCA .po checks" "$venv/bin/oca-checks-po" "${po_files[@]}"
 fi
-# Odoo renders README.rst in the Apps: a docutils warning shows there too.
-step "README.rst (docutils)" python3 -m docutils --halt=warning --report=warning \
-    README.rst /dev/null
+# README.rst and the Apps page are generated from readme/ (docutils must accept
+# them: Odoo renders the page, a warning would show there too).
+step "README.rst and index.html up to date" python3 tools/make_readme.py --check
 node_bin="$repo/.ci/node_modules/.bin"
 step "prettier" "$node_bin/prettier" --config "$repo/.ci/prettier.config.mjs" \
     --check --no-error-on-unmatched-pattern \

@@ -17,10 +17,10 @@ from pathlib import Path
 ADDON = "l10n_fr_pos_caisse_ap_ip"
 REPO = Path(__file__).resolve().parent.parent
 ODOO_SOURCE_HINT = (
-    "Odoo 18.0 is a prerequisite, like for any Odoo addon: install it from its "
-    "official source (https://github.com/odoo/odoo, branch 18.0, or the packages "
-    "of nightly.odoo.com) so that `python3 -c 'import odoo'` works, then run this "
-    "command again."
+    "`make demo` and `make test` set Odoo 18.0 up in .venv/ when it is missing "
+    "(ODOO_SRC: a source tree or archive of https://github.com/odoo/odoo, branch "
+    "18.0; else a clone of it); or install it so that `python3 -c 'import odoo'` "
+    "works, then run the command again."
 )
 # Chromium spends seconds on each DNS lookup on machines without internet
 # (web fonts of the receipts): resolve nothing but the local server.

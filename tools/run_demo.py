@@ -22,11 +22,11 @@ from odoo_env import (
     REPO,
     SetupError,
     Workspace,
-    check_odoo,
     database_exists,
     ensure_postgresql,
     log,
 )
+from odoo_setup import ensure_odoo
 
 # Run inside `odoo shell`: idempotent, so that a second `make demo` changes nothing.
 CONFIGURE_SHOP = """
@@ -101,7 +101,7 @@ def main():
     args = parser.parse_args()
 
     try:
-        odoo_root = check_odoo()
+        odoo_root = ensure_odoo()
         ensure_postgresql()
         # The demo keeps its filestore between runs, next to the reused database.
         home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))

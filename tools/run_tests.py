@@ -4,7 +4,8 @@ Pure-Python engine tests, Odoo tests and browser tours all run in one pytest
 session (pytest-odoo). A run in which any test was skipped, or in which no
 browser tour ran, fails: a skipped tour proves nothing.
 
-Usage: python3 tools/run_tests.py [--keep-db] [--engine-only] [pytest args...]
+Usage: python3 tools/run_tests.py [--keep-db] [--engine-only | --tools-only]
+                                  [pytest args...]
 """
 
 import argparse
@@ -19,7 +20,6 @@ from odoo_env import (
     REPO,
     SetupError,
     Workspace,
-    check_odoo,
     drop_database,
     ensure_chromium,
     ensure_postgresql,
@@ -27,6 +27,7 @@ from odoo_env import (
     free_tcp_port,
     log,
 )
+from odoo_setup import ensure_odoo
 
 TEST_PACKAGES = {
     "pytest": "pytest",
@@ -36,17 +37,13 @@ TEST_PACKAGES = {
 }
 
 
-def run_engine_only(pytest_args):
-    """The protocol engine's tests, without Odoo nor a database."""
+def run_without_odoo(folder, pytest_args):
+    """Plain pytest tests (the engine's, the tools'): no Odoo, no database."""
     ensure_python_packages({"pytest": "pytest", "hypothesis": "hypothesis"})
     cmd = [sys.executable, "-m", "pytest", "-p", "no:odoo", "-p", "no:cacheprovider"]
-    cmd += [
-        "--rootdir",
-        str(REPO / "tests" / "engine"),
-        str(REPO / "tests" / "engine"),
-        *pytest_args,
-    ]
-    return subprocess.run(cmd, check=False).returncode
+    # The repository root is an Odoo addon package: pytest must not import it.
+    cmd += ["--rootdir", str(folder), "--confcutdir", str(folder), str(folder)]
+    return subprocess.run([*cmd, *pytest_args], check=False).returncode
 
 
 def install_addon(workspace, db_name):
@@ -115,13 +112,20 @@ def main():
         action="store_true",
         help="run only the engine tests (no Odoo needed)",
     )
+    parser.add_argument(
+        "--tools-only",
+        action="store_true",
+        help="run only the tests of tools/ (README generator, set-up logic)",
+    )
     args, pytest_args = parser.parse_known_args()
 
     if args.engine_only:
-        return run_engine_only(pytest_args)
+        return run_without_odoo(REPO / "tests" / "engine", pytest_args)
+    if args.tools_only:
+        return run_without_odoo(REPO / "tools" / "tests", pytest_args)
 
     try:
-        odoo_root = check_odoo()
+        odoo_root = ensure_odoo()
         ensure_python_packages(TEST_PACKAGES)
         chromium = ensure_chromium()
         ensure_postgresql()

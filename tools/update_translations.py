@@ -19,11 +19,11 @@ from odoo_env import (
     REPO,
     SetupError,
     Workspace,
-    check_odoo,
     drop_database,
     ensure_postgresql,
     log,
 )
+from odoo_setup import ensure_odoo
 
 LANGUAGES = ("fr", "es")
 
@@ -73,7 +73,7 @@ def pretty_format_po(i18n):
 
 def main():
     try:
-        odoo_root = check_odoo()
+        odoo_root = ensure_odoo()
         ensure_postgresql()
     except SetupError as exc:
         log(f"cannot export the translations: {exc}")

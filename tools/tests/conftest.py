@@ -1,0 +1,6 @@
+"""The tools' own tests: no Odoo, no database, no network."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

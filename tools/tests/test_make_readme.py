@@ -1,0 +1,70 @@
+import shutil
+
+import make_readme
+import pytest
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of the manifest and the fragments, to edit freely."""
+    shutil.copy(make_readme.REPO / "__manifest__.py", tmp_path)
+    shutil.copytree(make_readme.FRAGMENTS, tmp_path / "readme")
+    return tmp_path
+
+
+def test_committed_files_are_what_the_fragments_give():
+    outputs = make_readme.build()
+    for path, text in outputs.items():
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale"
+
+
+def test_every_fragment_lands_in_its_oca_section(repo):
+    (repo / "readme" / "HISTORY.rst").write_text("18.0.2.0.0\n~~~~~~~~~~\n\n- New.\n")
+    readme = make_readme.build(repo)[make_readme.README]
+    titles = ["Installation", "Configuration", "Usage", "Development"]
+    titles += ["Known issues / Roadmap", "Changelog", "Bug Tracker", "Credits"]
+    positions = [readme.index(f"\n{title}\n{'=' * len(title)}\n") for title in titles]
+    assert positions == sorted(positions)
+    for sub in ("Authors", "Contributors", "Maintainers"):
+        assert f"\n{sub}\n{'~' * len(sub)}\n" in readme
+    assert "l10n_fr_pos_caisse_ap_ip contributors" in readme
+    assert "/issues>`_" in readme
+
+
+def test_an_edited_fragment_makes_the_readme_stale(repo):
+    before = make_readme.build(repo)
+    usage = repo / "readme" / "USAGE.rst"
+    usage.write_text(usage.read_text() + "\nA new sentence for the cashier.\n")
+    after = make_readme.build(repo)
+    for path in (make_readme.README, make_readme.INDEX):
+        assert before[path] != after[path]
+        assert "A new sentence for the cashier." in after[path]
+
+
+def test_apps_page_serves_images_from_the_addon(repo):
+    html = make_readme.build(repo)[make_readme.INDEX]
+    assert 'src="/l10n_fr_pos_caisse_ap_ip/static/description/screenshot_' in html
+    assert "generator" not in html
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("NOTES.rst", "x", "not one of OCA's fragments"),
+        ("USAGE.md", "x", "not one of OCA's fragments"),
+        ("USAGE.rst", "A `link with no end.\n", "docutils rejects"),
+    ],
+)
+def test_bad_fragments_are_refused_with_a_reason(repo, name, text, message):
+    (repo / "readme" / name).write_text(text)
+    with pytest.raises(make_readme.ReadmeError, match=message):
+        make_readme.build(repo)
+
+
+def test_website_must_name_the_github_repository(repo):
+    manifest = repo / "__manifest__.py"
+    manifest.write_text(
+        manifest.read_text().replace('"https://github.com/', '"https://example.com/')
+    )
+    with pytest.raises(make_readme.ReadmeError, match="website"):
+        make_readme.build(repo)

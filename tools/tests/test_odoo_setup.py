@@ -1,0 +1,187 @@
+"""The set-up's decisions, on fake source trees and archives: no network, no pip."""
+
+import subprocess
+import tarfile
+import zipfile
+
+import odoo_setup
+import pytest
+from odoo_env import SetupError
+
+RELEASE = "version_info = ({major}, 0, 0, FINAL, 0, '')\nserie = '{major}.0'\n"
+
+
+def make_tree(path, major=18):
+    (path / "odoo").mkdir(parents=True)
+    (path / "odoo" / "release.py").write_text(RELEASE.format(major=major))
+    (path / "odoo" / "__init__.py").write_text("")
+    (path / "requirements.txt").write_text("")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return make_tree(tmp_path / "odoo-18.0")
+
+
+def test_importable_odoo_is_used_as_it_is(tree):
+    for odoo_src in (None, str(tree), "/nowhere"):
+        plan = odoo_setup.decide("18.0", venv_ready=False, odoo_src=odoo_src)
+        assert plan.action == "current"
+
+
+def test_a_ready_venv_is_reused_whatever_odoo_src_says():
+    plan = odoo_setup.decide(None, venv_ready=True, odoo_src="/nowhere")
+    assert plan.action == "venv"
+
+
+def test_another_series_on_the_path_is_not_enough(tree):
+    plan = odoo_setup.decide("17.0", venv_ready=False, odoo_src=str(tree))
+    assert (plan.action, plan.source) == ("build", "tree")
+    assert "Odoo 17.0 is importable, not 18.0" in plan.reason
+
+
+def test_odoo_src_tree_is_used_in_place(tree):
+    plan = odoo_setup.decide(None, venv_ready=False, odoo_src=str(tree))
+    assert (plan.action, plan.source, plan.location) == ("build", "tree", str(tree))
+
+
+def test_odoo_src_tree_of_another_series_is_refused(tmp_path):
+    old = make_tree(tmp_path / "odoo-17.0", major=17)
+    with pytest.raises(
+        SetupError, match=r"not an Odoo 18\.0 source tree \(Odoo 17\.0\)"
+    ):
+        odoo_setup.decide(None, venv_ready=False, odoo_src=str(old))
+    with pytest.raises(SetupError, match="no odoo/release.py"):
+        odoo_setup.decide(None, venv_ready=False, odoo_src=str(tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_odoo_src_archive_is_unpacked_without_its_top_folder(tree, tmp_path, kind):
+    archive = tmp_path / f"odoo-18.0.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w") as zipped:
+            for path in tree.rglob("*"):
+                zipped.write(path, f"odoo-18.0/{path.relative_to(tree)}")
+    else:
+        with tarfile.open(archive, "w:gz") as tarred:
+            tarred.add(tree, "odoo-18.0")
+    plan = odoo_setup.decide(None, venv_ready=False, odoo_src=str(archive))
+    assert (plan.action, plan.source) == ("build", "archive")
+    target = tmp_path / "venv" / "odoo"
+    target.parent.mkdir()
+    odoo_setup.unpack(archive, target)
+    assert odoo_setup.odoo_series_of_tree(target) == "18.0"
+
+
+def test_odoo_src_missing_or_not_an_archive_says_what_to_do(tmp_path):
+    with pytest.raises(SetupError, match="does not exist. Set ODOO_SRC"):
+        odoo_setup.decide(None, venv_ready=False, odoo_src=str(tmp_path / "nothing"))
+    text = tmp_path / "notes.txt"
+    text.write_text("not an archive")
+    with pytest.raises(SetupError, match="neither a folder nor a .tar.gz/.zip"):
+        odoo_setup.decide(None, venv_ready=False, odoo_src=str(text))
+
+
+def test_no_odoo_src_clones_the_official_branch():
+    plan = odoo_setup.decide(None, venv_ready=False, odoo_src=None)
+    assert (plan.action, plan.source) == ("build", "clone")
+    assert plan.location == "https://github.com/odoo/odoo.git"
+
+
+class RecordingBuilder(odoo_setup.Builder):
+    """A builder whose commands are recorded, not run."""
+
+    def __init__(self, *args, fail_on=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commands = []
+        self.fail_on = fail_on
+
+    def run(self, command, what, **kwargs):
+        self.commands.append((command, kwargs.get("env", {}).get("PIP_CONSTRAINT")))
+        if self.fail_on and self.fail_on in command:
+            raise SetupError(f"{what} failed")
+
+    def odoo_path(self):
+        self.commands.append((["write .pth", str(self.source_dir)], None))
+
+
+def test_build_from_a_tree_then_a_second_run_does_nothing(tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(odoo_setup, "imported_series", lambda python: "18.0")
+    plan = odoo_setup.Plan("build", "tree", str(tree))
+    venv = tmp_path / "venv"
+    first = RecordingBuilder(plan, venv=venv)
+    first.build()
+    commands = [command for command, _ in first.commands]
+    assert commands[0][1:3] == ["-m", "venv"]
+    assert any("-r" in c and str(tree / "requirements.txt") in c for c in commands)
+    assert any("pytest-odoo>=2.3" in c and "websocket-client" in c for c in commands)
+    assert commands[-1] == ["write .pth", str(tree)]
+    # pip runs with setuptools<81 as a constraint, builds included.
+    constraints = [c for command, c in first.commands if "pip" in command]
+    assert constraints and all(constraints)
+    assert not (venv / "odoo").exists()  # a tree is used where it is
+    assert odoo_setup.venv_is_ready(venv)
+    second = RecordingBuilder(plan, venv=venv)
+    second.build()
+    assert second.commands == []
+
+
+def test_a_failed_step_is_resumed_not_redone(tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(odoo_setup, "imported_series", lambda python: "18.0")
+    plan = odoo_setup.Plan("build", "tree", str(tree))
+    venv = tmp_path / "venv"
+    broken = RecordingBuilder(plan, venv=venv, fail_on="-r")
+    with pytest.raises(SetupError, match="installing"):
+        broken.build()
+    assert not odoo_setup.venv_is_ready(venv)
+    again = RecordingBuilder(plan, venv=venv)
+    again.build()
+    first_command = again.commands[0][0]
+    assert "-m" in first_command and "venv" not in first_command  # venv kept
+
+
+def test_the_builder_works_in_the_repository_venv_by_default():
+    builder = odoo_setup.Builder(odoo_setup.Plan("build", "clone"))
+    assert builder.marks.parent == builder.venv == odoo_setup.REPO / ".venv"
+
+
+def test_run_explains_a_failing_command(tmp_path):
+    builder = odoo_setup.Builder(odoo_setup.Plan("build", "clone"), venv=tmp_path)
+    with pytest.raises(SetupError, match="resumes where it stopped"):
+        builder.run(["false"], "cloning Odoo")
+
+
+def test_an_importable_odoo_runs_the_command_unchanged(monkeypatch):
+    monkeypatch.setattr(odoo_setup, "imported_series", lambda python: "18.0")
+    monkeypatch.setattr(odoo_setup.os, "execve", pytest.fail)
+    odoo_setup.ensure_odoo_python(["tools/run_tests.py"])
+
+
+def test_a_ready_venv_reruns_the_command_with_its_python(tmp_path, monkeypatch):
+    venv = tmp_path / "venv"
+    (venv / "caisse_ap_setup").mkdir(parents=True)
+    (venv / "caisse_ap_setup" / "complete").write_text("tree /x\n")
+    monkeypatch.setattr(odoo_setup, "VENV", venv)
+    monkeypatch.setattr(
+        odoo_setup,
+        "imported_series",
+        lambda python: "18.0" if str(python).startswith(str(venv)) else None,
+    )
+    monkeypatch.delenv(odoo_setup.REEXEC_MARK, raising=False)
+    calls = []
+    monkeypatch.setattr(odoo_setup.os, "execve", lambda *args: calls.append(args))
+    odoo_setup.ensure_odoo_python(["tools/run_demo.py", "--http-port", "9000"])
+    python, argv, env = calls[0]
+    assert python == str(venv / "bin" / "python")
+    assert argv == [python, "tools/run_demo.py", "--http-port", "9000"]
+    assert env[odoo_setup.REEXEC_MARK] == "1"
+
+
+def test_odoo_source_is_never_committed():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".venv/odoo/odoo/release.py"],
+        cwd=odoo_setup.REPO,
+        check=False,
+    )
+    assert ignored.returncode == 0
