@@ -13,6 +13,7 @@ from pathlib import Path
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError, ValidationError
+from odoo.modules import neutralize
 from odoo.tests import HttpCase, tagged
 
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_RESULT
@@ -318,6 +319,15 @@ class TestRelay(CaisseApCommon, HttpCase):
         )
         time.sleep(2)
         self.assertIn("refused this relay's token", self.stop_relay())
+
+    def test_neutralized_copy_refuses_the_tokens(self):
+        for query in neutralize.get_neutralization_queries(
+            ["l10n_fr_pos_caisse_ap_ip"]
+        ):
+            self.env.cr.execute(query)
+        self.env.invalidate_all()
+        status, _answer = self.post(PATH_POLL, {"wait": 0})
+        self.assertEqual(status, 401)
 
     def test_other_company_token_gets_nothing(self):
         company_b = self.env["res.company"].create({"name": "Company B"})
