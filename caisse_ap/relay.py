@@ -52,9 +52,9 @@ BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
 # A result that cannot be delivered is retried this long (Odoo records late ones).
 RESULT_PATIENCE = 3600.0
-# Below this, an empty poll answer came back early (a server that does not
-# hold polls): pause a little rather than hammer it.
-MIN_POLL_PERIOD = 0.25
+# An empty poll answer that came back early (a server that does not hold
+# polls: a prefork worker) is followed by this pause before the next poll.
+POLL_INTERVAL = 1.0
 
 
 class ServerError(Exception):
@@ -146,11 +146,13 @@ class Relay:
         self,
         client: Client,
         wait: float = 20.0,
+        interval: float = POLL_INTERVAL,
         exchange_func: Callable = exchange,
         probe_func: Callable = probe,
     ) -> None:
         self.client = client
         self.wait = min(max(wait, 0.0), MAX_WAIT)
+        self.interval = max(interval, 0.05)
         self.exchange = exchange_func
         self.probe = probe_func
         self.stopping = threading.Event()
@@ -178,8 +180,8 @@ class Relay:
             backoff.reset()
             for job in jobs:
                 self.dispatch(job)
-            if not jobs and time.monotonic() - started < MIN_POLL_PERIOD:
-                self.stopping.wait(MIN_POLL_PERIOD)
+            if not jobs and time.monotonic() - started < self.interval:
+                self.stopping.wait(self.interval)
         self.join()
 
     def _log_poll_error(self, error: Exception, delay: float) -> None:
@@ -363,7 +365,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "keeps it out of the process list)",
     )
     parser.add_argument(
-        "--wait", type=float, default=20.0, help="long-poll duration in seconds"
+        "--wait",
+        type=float,
+        default=20.0,
+        help="how long Odoo may hold a poll when it has no work, seconds "
+        "(default 20; Odoo answers at once from a prefork worker)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=POLL_INTERVAL,
+        help="pause after a poll answered early with no work, seconds (default 1)",
     )
     parser.add_argument("--quiet", action="store_true", help="warnings only")
     args = parser.parse_args(argv)
@@ -383,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         _logger.error("%s", error)
         return 2
-    relay = Relay(client, wait=args.wait)
+    relay = Relay(client, wait=args.wait, interval=args.interval)
 
     def stop(signum: int, _frame: object) -> None:
         _logger.info("signal %s: finishing the running exchanges", signum)

@@ -9,7 +9,9 @@ Protocol (every call is ``POST`` with a JSON body, the relay's token in the
 
 ``/caisse_ap/relay/poll`` ``{"version", "wait"}``
     Long poll: Odoo answers as soon as it has work for this relay, or after
-    ``wait`` seconds with none: ``{"jobs": [...], "wait": max wait}``. A job is
+    ``wait`` seconds with none: ``{"jobs": [...], "wait": max wait}``. A
+    prefork HTTP worker answers at once instead (holding it would take it
+    from the cashiers): the relay polls again after its interval. A job is
     ``{"kind": "payment", "transaction_id", "host", "port", "request",
     "answer_timeout"}`` or ``{"kind": "probe", "probe_id", "host", "port"}``.
     Polling marks the relay as seen (online). Nothing is claimed by a poll: a

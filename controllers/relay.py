@@ -11,8 +11,10 @@ import json
 import logging
 import time
 
+import odoo
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
+from odoo.tools import config
 
 from ..caisse_ap import relay_wire
 
@@ -41,6 +43,21 @@ def _is_loopback(address):
         return ipaddress.ip_address(address or "").is_loopback
     except ValueError:
         return False
+
+
+def _can_hold():
+    """Whether a poll may wait here for work (long polling).
+
+    Not in a prefork HTTP worker: holding one per relay would take a worker
+    from the shop's cashiers (Odoo.sh has a few); the relay then polls again
+    after its interval (short polling, a few milliseconds of work each).
+    Not under tests either: their cursors are serialised, holding one would
+    block every other request. Yes in a threaded server (one thread) and in
+    the gevent process (one greenlet).
+    """
+    if request.env.registry.in_test_mode():
+        return False
+    return bool(odoo.evented or not config["workers"])
 
 
 def _remote():
@@ -130,9 +147,7 @@ class CaisseApRelayController(http.Controller):
         if not isinstance(wait, (int, float)) or isinstance(wait, bool):
             raise _Refused(400, "invalid wait")
         wait = min(max(float(wait), 0.0), relay_wire.MAX_WAIT)
-        if request.env.registry.in_test_mode():
-            # Test cursors are serialised: holding one would block every other
-            # request. The relay polls again at once instead.
+        if not _can_hold():
             wait = 0.0
         # Seen now, in a transaction of its own: online while its poll waits.
         with request.env.registry.cursor() as cr:

@@ -59,6 +59,8 @@ class PosCaisseApTransaction(models.Model):
                     "relay_request": json.dumps(relay_wire.to_json(job.request)),
                     "relay_send_deadline": fields.Datetime.now()
                     + timedelta(seconds=SEND_SECONDS),
+                    # The relay may take the payment that much later.
+                    "deadline": transaction.deadline + timedelta(seconds=SEND_SECONDS),
                 }
             )
         return transaction, job

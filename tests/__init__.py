@@ -7,3 +7,4 @@ from . import test_backend_worker
 from . import test_tours_caisse_ap
 from . import test_tours_screenshots
 from . import test_backend_relay
+from . import test_tours_relay

@@ -3,13 +3,9 @@ simulator, against this test's HTTP server: the cloud set-up end to end."""
 
 import contextlib
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError, ValidationError
@@ -18,69 +14,22 @@ from odoo.tests import HttpCase, tagged
 
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_RESULT
 from ..caisse_ap.scenario import Scenario
-from .common import WORKER_TIMEOUT, CaisseApCommon
-
-ADDON_DIR = Path(__file__).resolve().parents[1]
+from .common import CaisseApCommon
+from .relay_support import RelayProcessMixin, new_relay, new_token
 
 
 @tagged("post_install", "-at_install")
-class TestRelay(CaisseApCommon, HttpCase):
+class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.relay = cls.env["pos.caisse.ap.relay"].create({"name": "Shop relay"})
-        cls.token = cls._new_token(cls.relay)
+        cls.relay, cls.token = new_relay(cls.env, "Shop relay")
         cls.method.write(
             {
                 "fr_caisse_ap_ip_connection": "relay",
                 "fr_caisse_ap_relay_id": cls.relay.id,
             }
         )
-
-    @classmethod
-    def _new_token(cls, relay):
-        action = relay.action_new_token()
-        return cls.env[action["res_model"]].browse(action["res_id"]).token
-
-    def setUp(self):
-        super().setUp()
-        self.process = None
-        self.addCleanup(self.stop_relay)
-
-    # ------------------------------------------------------------------
-    def start_relay(self, token=None):
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "caisse_ap.relay",
-                "--server",
-                self.base_url(),
-                "--wait",
-                "1",
-            ],
-            cwd=ADDON_DIR,
-            env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token or self.token),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.wait_until(self.relay_seen)
-
-    def relay_seen(self):
-        with self.registry.cursor() as cr:
-            cr.execute(
-                "SELECT last_seen FROM pos_caisse_ap_relay WHERE id = %s",
-                (self.relay.id,),
-            )
-            return bool(cr.fetchone()[0])
-
-    def stop_relay(self, sig=signal.SIGTERM):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=WORKER_TIMEOUT)
-        process, self.process = self.process, None
-        return process.stderr.read() if process else ""
 
     def state(self, transaction_id):
         with self.registry.cursor() as cr:
@@ -117,7 +66,7 @@ class TestRelay(CaisseApCommon, HttpCase):
 
     # ------------------------------------------------------------------
     def test_pay_through_relay(self):
-        self.start_relay()
+        self.start_relay(self.token, self.relay)
         started = self.start(12.34)
         self.assertEqual(started["state"], "pending")
         self.wait_final(started["transaction_id"])
@@ -141,13 +90,13 @@ class TestRelay(CaisseApCommon, HttpCase):
 
     def test_decline_through_relay(self):
         self.simulator.set_scenario(Scenario(kind="decline", delay=0))
-        self.start_relay()
+        self.start_relay(self.token, self.relay)
         transaction_id = self.start(5.0)["transaction_id"]
         self.wait_final(transaction_id)
         self.assertEqual(self.state(transaction_id), "failure")
 
     def test_test_connection_through_relay(self):
-        self.start_relay()
+        self.start_relay(self.token, self.relay)
         result = self.method.with_user(
             self.pos_manager
         ).action_caisse_ap_test_connection()
@@ -161,7 +110,7 @@ class TestRelay(CaisseApCommon, HttpCase):
 
     def test_relay_killed_mid_payment_is_unknown_and_never_resent(self):
         self.simulator.set_scenario(Scenario(kind="hang", delay=0))
-        self.start_relay()
+        self.start_relay(self.token, self.relay)
         started = self.start(20.0)
         transaction_id = started["transaction_id"]
         self.wait_until(lambda: self.state(transaction_id) == "sent")
@@ -177,18 +126,18 @@ class TestRelay(CaisseApCommon, HttpCase):
         self.assertEqual(status["state"], "unknown")
         # A restarted relay reconnects and sends nothing again.
         self.simulator.set_scenario(Scenario(kind="approve", delay=0))
-        self.start_relay()
+        self.start_relay(self.token, self.relay)
         time.sleep(2)
         self.assertEqual(self.state(transaction_id), "unknown")
         self.assertEqual(len(self.simulator.exchanges), 1)
 
     def test_relay_restarting_takes_the_waiting_payment(self):
-        self.start_relay()
+        self.start_relay(self.token, self.relay)
         self.stop_relay()
         # Seen a moment ago: the payment waits for it (up to its send deadline).
         started = self.start(7.0)
         self.assertEqual(started["state"], "pending")
-        self.start_relay()
+        self.start_relay(self.token, self.relay)
         self.wait_final(started["transaction_id"])
         self.assertEqual(self.state(started["transaction_id"]), "success")
         self.assertEqual(len(self.simulator.exchanges), 1)
@@ -299,24 +248,17 @@ class TestRelay(CaisseApCommon, HttpCase):
         self.assertIn("wrong or revoked token", logs.output[0])
         self.assertNotIn("not-a-token", logs.output[0])
         old_token = self.token
-        new_token = self._new_token(self.relay)
+        rotated = new_token(self.relay)
         status, _answer = self.post(PATH_POLL, {"wait": 0}, token=old_token)
         self.assertEqual(status, 401)
-        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=new_token)
+        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=rotated)
         self.assertEqual(status, 200)
         self.relay.active = False
         self.env.flush_all()
-        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=new_token)
+        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=rotated)
         self.assertEqual(status, 401)
         # A relay started with a refused token says so and keeps retrying.
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "caisse_ap.relay", "--server", self.base_url()],
-            cwd=ADDON_DIR,
-            env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=old_token),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.start_relay(old_token)
         time.sleep(2)
         self.assertIn("refused this relay's token", self.stop_relay())
 
@@ -331,10 +273,7 @@ class TestRelay(CaisseApCommon, HttpCase):
 
     def test_other_company_token_gets_nothing(self):
         company_b = self.env["res.company"].create({"name": "Company B"})
-        relay_b = self.env["pos.caisse.ap.relay"].create(
-            {"name": "Relay B", "company_id": company_b.id}
-        )
-        token_b = self._new_token(relay_b)
+        relay_b, token_b = new_relay(self.env, "Relay B", company_id=company_b.id)
         self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
         started = self.start(9.0)
         transaction_id = started["transaction_id"]

@@ -58,7 +58,10 @@ class FakeOdoo:
             if headers.get("Authorization") != f"Bearer {TOKEN}" or self.refuse_token:
                 return 401, {"error": "invalid or revoked token"}
             if path == relay_wire.PATH_POLL:
-                return 200, {"jobs": list(self.jobs), "wait": 25}
+                jobs = list(self.jobs)
+                # Like Odoo: a probe is handed out once (payments until claimed).
+                self.jobs = [j for j in jobs if j.get("kind") != "probe"]
+                return 200, {"jobs": jobs, "wait": 25}
             if path == relay_wire.PATH_CLAIM:
                 transaction_id = body["transaction_id"]
                 owner = self.claims.setdefault(transaction_id, body["claim"])
@@ -74,7 +77,6 @@ class FakeOdoo:
                 return 200, {"recorded": True}
             if path == relay_wire.PATH_PROBE:
                 self.probes.append(body)
-                self.jobs = [j for j in self.jobs if j.get("kind") != "probe"]
                 return 200, {"recorded": True}
         return 404, {"error": "no such endpoint"}
 
@@ -112,7 +114,7 @@ def run_relay() -> Iterator[Callable[..., Relay]]:
     running: list[tuple[Relay, threading.Thread]] = []
 
     def run(url: str, token: str = TOKEN) -> Relay:
-        relay = Relay(Client(url, token), wait=0)
+        relay = Relay(Client(url, token), wait=0, interval=0.05)
         thread = threading.Thread(target=relay.run)
         thread.start()
         running.append((relay, thread))
