@@ -60,6 +60,21 @@ def _can_hold():
     return bool(odoo.evented or not config["workers"])
 
 
+def _relay_route(path):
+    """POST only, no session, no CSRF token (the relay is no browser), the
+    token checked by the handler; read-write (``auth="none"`` is read-only by
+    default)."""
+    return http.route(
+        path,
+        type="http",
+        auth="none",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+        readonly=False,
+    )
+
+
 def _remote():
     return request.httprequest.remote_addr or "?"
 
@@ -130,15 +145,7 @@ class CaisseApRelayController(http.Controller):
         return transaction
 
     # ------------------------------------------------------------------
-    @http.route(
-        relay_wire.PATH_POLL,
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @_relay_route(relay_wire.PATH_POLL)
     def caisse_ap_relay_poll(self):
         return self._serve(self._poll)
 
@@ -166,15 +173,7 @@ class CaisseApRelayController(http.Controller):
             request.env.cr.rollback()
             time.sleep(POLL_STEP)
 
-    @http.route(
-        relay_wire.PATH_CLAIM,
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @_relay_route(relay_wire.PATH_CLAIM)
     def caisse_ap_relay_claim(self):
         return self._serve(self._claim)
 
@@ -186,15 +185,7 @@ class CaisseApRelayController(http.Controller):
         send, reason = transaction._caisse_ap_relay_claim(claim)
         return {"send": send, "reason": reason}
 
-    @http.route(
-        relay_wire.PATH_RESULT,
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @_relay_route(relay_wire.PATH_RESULT)
     def caisse_ap_relay_result(self):
         return self._serve(self._result)
 
@@ -215,15 +206,7 @@ class CaisseApRelayController(http.Controller):
         recorded = transaction._caisse_ap_relay_record(exchange)
         return {"recorded": recorded, "duplicate": not recorded}
 
-    @http.route(
-        relay_wire.PATH_PROBE,
-        type="http",
-        auth="none",
-        methods=["POST"],
-        csrf=False,
-        save_session=False,
-        readonly=False,
-    )
+    @_relay_route(relay_wire.PATH_PROBE)
     def caisse_ap_relay_probe(self):
         return self._serve(self._probe)
 
