@@ -1,4 +1,5 @@
-# The README's commands. Odoo 18.0 must be importable by python3 (see README).
+# The README's commands. When python3 does not import Odoo 18.0, `make demo` and
+# `make test` set it up in .venv/ (from $ODOO_SRC, else a clone of its 18.0 branch).
 PYTHON ?= python3
 
 .PHONY: help demo test test-engine test-tools lint readme wheel

@@ -6,7 +6,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 addon=l10n_fr_pos_caisse_ap_ip
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/$addon-lint
 venv=$cache/venv
-pins="ruff==0.17.6 pylint-odoo==10.0.12 oca-odoo-pre-commit-hooks==0.2.27"
+pins="ruff==0.17.6 pylint-odoo==10.0.12 oca-odoo-pre-commit-hooks==0.2.27 docutils==0.20.1"
 
 if [ "$(cat "$venv/pins" 2>/dev/null)" != "$pins" ]; then
     echo "[$addon] installing the Python linters ($pins)"
@@ -45,7 +45,8 @@ if [ ${#po_files[@]} -gt 0 ]; then
 fi
 # README.rst and the Apps page are generated from readme/ (docutils must accept
 # them: Odoo renders the page, a warning would show there too).
-step "README.rst and index.html up to date" python3 tools/make_readme.py --check
+# In the linters' venv: the HTML depends on the docutils version, pinned there.
+step "README.rst and index.html up to date" "$venv/bin/python" tools/make_readme.py --check
 node_bin="$repo/.ci/node_modules/.bin"
 step "prettier" "$node_bin/prettier" --config "$repo/.ci/prettier.config.mjs" \
     --check --no-error-on-unmatched-pattern \

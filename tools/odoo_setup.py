@@ -40,7 +40,6 @@ RUNNER_PACKAGES = [
     "pytest-odoo>=2.3",
     "websocket-client",
     "hypothesis",
-    "docutils",
 ]
 CONSTRAINTS = "setuptools<81\n"
 WHAT_TO_DO = (

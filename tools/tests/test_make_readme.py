@@ -12,10 +12,10 @@ def repo(tmp_path):
     return tmp_path
 
 
-def test_committed_files_are_what_the_fragments_give():
-    outputs = make_readme.build()
-    for path, text in outputs.items():
-        assert path.read_text(encoding="utf-8") == text, f"{path} is stale"
+def test_committed_readme_is_what_the_fragments_give():
+    # index.html is checked by `make lint`, with the docutils version it pins.
+    readme = make_readme.build()[make_readme.README]
+    assert make_readme.README.read_text(encoding="utf-8") == readme, "stale"
 
 
 def test_every_fragment_lands_in_its_oca_section(repo):

@@ -1,0 +1,230 @@
+"""One benchmark run's databases: the template, copies of it, lanes, clean-up.
+
+A Bench owns everything a run makes (work folder, databases, Odoo servers,
+simulated terminals) and removes it all at the end, even on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from odoo_server import OdooServer
+from settings import ADDON, HOST, TERMINAL_KEY, log, odoo_env
+
+from caisse_ap.scenario import Scenario
+from caisse_ap.simulator import MultiTerminalSimulator
+
+
+# -- databases ----------------------------------------------------------------
+class Bench:
+    """One run: a workspace, a template database, the databases made from it."""
+
+    def __init__(self, prefix: str, template: str = "", keep: bool = False) -> None:
+        self.odoo_root = odoo_env.check_odoo()
+        odoo_env.ensure_postgresql()
+        self.prefix = prefix
+        self.stamp = f"{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+        self.workspace = odoo_env.Workspace(self.odoo_root, f"caisse_ap_bench_{prefix}")
+        self.workspace.write_config(f"caisse_ap_bench_{prefix}")
+        self.keep = keep
+        self.template = template
+        self.own_template = not template
+        self.databases: list[str] = []
+        self.servers: list[OdooServer] = []
+        self.simulators: list[MultiTerminalSimulator] = []
+
+    # The template: the addon installed with the demo data, once per run.
+    def build_template(self) -> str:
+        if self.template:
+            if not odoo_env.database_exists(self.template):
+                raise RuntimeError(f"template database {self.template} does not exist")
+            log(f"using the existing template database {self.template}")
+            return self.template
+        self.template = f"caisse_ap_bench_tpl_{self.stamp}"
+        self.databases.append(self.template)
+        log(
+            f"building the template {self.template}: {ADDON} with demo data "
+            "(about 2 min)"
+        )
+        started = time.monotonic()
+        out = self.workspace.odoo(
+            "-d",
+            self.template,
+            "-i",
+            ADDON,
+            "--stop-after-init",
+            "--log-level=warn",
+            f"--db-filter=^{self.template}$",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        errors = [
+            line
+            for line in out.stdout.splitlines() + out.stderr.splitlines()
+            if " ERROR " in line
+        ]
+        if out.returncode or errors:
+            tail = (out.stdout + out.stderr)[-4000:]
+            raise RuntimeError(
+                f"installing {ADDON} failed (exit {out.returncode}):\n{tail}"
+            )
+        log(f"template built in {time.monotonic() - started:.0f} s")
+        return self.template
+
+    def new_database(self, label: str) -> str:
+        name = f"caisse_ap_bench_{self.prefix}_{label}_{self.stamp}"[:63]
+        subprocess.run(["createdb", "-T", self.template, name], check=True)
+        self.databases.append(name)
+        source = self.workspace.data_dir / "filestore" / self.template
+        target = self.workspace.data_dir / "filestore" / name
+        if source.is_dir() and not target.exists():
+            shutil.copytree(source, target)
+        return name
+
+    def server(self, db: str, **kwargs: Any) -> OdooServer:
+        server = OdooServer(self.workspace, db, **kwargs)
+        self.servers.append(server)
+        return server
+
+    def terminals(
+        self, count: int, scenario: Scenario | None = None
+    ) -> MultiTerminalSimulator:
+        group = MultiTerminalSimulator(count, HOST, 0, scenario)
+        group.start()
+        self.simulators.append(group)
+        return group
+
+    def shell(self, db: str, script: str, timeout: float = 600) -> str:
+        # The sub-command comes first (Workspace.odoo() puts -c before it).
+        command = [
+            sys.executable,
+            "-m",
+            "odoo",
+            "shell",
+            "-c",
+            str(self.workspace.config),
+        ]
+        out = subprocess.run(
+            [
+                *command,
+                "-d",
+                db,
+                f"--db-filter=^{db}$",
+                "--log-level=warn",
+                "--no-http",
+            ],
+            env=self.workspace.env(),
+            input=script,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+        if out.returncode:
+            raise RuntimeError(
+                f"odoo shell failed ({out.returncode}):\n{out.stderr[-4000:]}"
+            )
+        return out.stdout + "\n" + out.stderr
+
+    def cleanup(self) -> None:
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                server.stop()
+        for group in self.simulators:
+            with contextlib.suppress(Exception):
+                group.stop()
+        if self.keep:
+            log(f"kept: {', '.join(self.databases)} and {self.workspace.path}")
+            return
+        for name in reversed(self.databases):
+            if name == self.template and not self.own_template:
+                continue
+            odoo_env.drop_database(name, self.workspace.data_dir)
+        self.workspace.cleanup()
+        log(f"dropped {len(self.databases)} database(s) and the work folder")
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+# The lanes: one POS config, open session and payment method per terminal.
+SETUP_LANES = r"""
+import json
+spec = json.loads(%(spec)r)
+Method = env["pos.payment.method"]
+Config = env["pos.config"]
+Session = env["pos.session"]
+company = env.ref("base.main_company")
+admin = env.ref("base.user_admin")
+bank = env["account.journal"].search(
+    [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
+)
+lanes, missing = [], set()
+for index, port in enumerate(spec["ports"]):
+    values = {
+        "name": "Bench Caisse-AP %%d" %% (index + 1),
+        "payment_method_type": "terminal",
+        "use_payment_terminal": spec["terminal_key"],
+        "journal_id": bank.id,
+    }
+    terminal = dict(spec["method_values"])
+    terminal["fr_caisse_ap_ip_address"] = "127.0.0.1"
+    terminal["fr_caisse_ap_ip_port"] = port
+    missing |= {key for key in terminal if key not in Method._fields}
+    values.update({k: v for k, v in terminal.items() if k in Method._fields})
+    method = Method.create(values)
+    config = Config.create({
+        "name": "Bench lane %%d" %% (index + 1),
+        "payment_method_ids": [(6, 0, [method.id])],
+    })
+    session = Session.create({"config_id": config.id, "user_id": admin.id})
+    session.set_opening_control(0, "")
+    lanes.append({
+        "index": index, "port": port, "method_id": method.id, "config_id": config.id,
+        "session_id": session.id, "currency": config.currency_id.name,
+    })
+env.cr.commit()
+print("BENCH_LANES " + json.dumps({"lanes": lanes, "missing": sorted(missing)}))
+"""
+
+
+def setup_lanes(
+    bench: Bench,
+    db: str,
+    ports: Sequence[int],
+    method_values: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Create a payment method, a POS config and an open session per terminal port."""
+    spec = {
+        "ports": list(ports),
+        "terminal_key": TERMINAL_KEY,
+        "method_values": {"fr_caisse_ap_ip_mode": "card", **(method_values or {})},
+    }
+    started = time.monotonic()
+    out = bench.shell(db, SETUP_LANES % {"spec": json.dumps(spec)})
+    for line in out.splitlines():
+        if line.startswith("BENCH_LANES "):
+            data = json.loads(line.split(" ", 1)[1])
+            if data["missing"]:
+                log(
+                    "payment method fields not found (back end not there yet?): "
+                    + ", ".join(data["missing"])
+                )
+            log(
+                f"{len(data['lanes'])} lane(s) set up in "
+                f"{time.monotonic() - started:.0f} s"
+            )
+            return data["lanes"]
+    raise RuntimeError(f"lane set-up printed no result:\n{out[-4000:]}")
