@@ -170,13 +170,11 @@ def main():
     except KeyboardInterrupt:
         pass
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=30)
-        for helper in (relay, simulator):
-            if helper:
-                helper.send_signal(signal.SIGINT)
-                helper.wait(timeout=30)
+        # The relay first: it posts what it is running while Odoo still listens.
+        for process in (relay, server, simulator):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
     return 0
 
 
