@@ -19,6 +19,8 @@ def new_relay(env, name, **values):
 
 def new_token(relay):
     action = relay.action_new_token()
+    # The relay's requests read the database, not this test's ORM cache.
+    relay.env.flush_all()
     return relay.env[action["res_model"]].browse(action["res_id"]).token
 
 
