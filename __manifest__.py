@@ -20,6 +20,8 @@
         "views/pos_caisse_ap_transaction_views.xml",
         "views/pos_payment_views.xml",
         "views/pos_caisse_ap_relay_views.xml",
+        "views/pos_caisse_ap_attention_views.xml",
+        "views/pos_session_views.xml",
     ],
     "assets": {
         "point_of_sale._assets_pos": [

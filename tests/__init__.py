@@ -8,3 +8,5 @@ from . import test_tours_caisse_ap
 from . import test_tours_screenshots
 from . import test_backend_relay
 from . import test_tours_relay
+from . import test_backend_attention
+from . import test_backend_payment_line

@@ -148,7 +148,11 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
     def assertPaidByTerminal(self, payment, amount, method=None, card_last4="1234"):
         self.assertEqual(payment.payment_method_id, method or self.card)
         self.assertAlmostEqual(payment.amount, amount)
-        self.assertEqual(payment.transaction_id, "123456", "the authorisation code")
+        self.assertEqual(
+            payment.transaction_id,
+            payment.caisse_ap_transaction_id.correlation_id,
+            "the journal's reference of the attempt",
+        )
         self.assertEqual(payment.payment_method_authcode, "123456")
         self.assertEqual(payment.card_no or "", card_last4)
         self.assertTrue(payment.card_type, "the card application's label")

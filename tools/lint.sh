@@ -6,7 +6,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 addon=l10n_fr_pos_caisse_ap_ip
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/$addon-lint
 venv=$cache/venv
-pins="ruff==0.17.6 pylint-odoo==10.0.12 oca-odoo-pre-commit-hooks==0.2.27 docutils==0.20.1"
+pins="ruff==0.17.6 pylint-odoo==10.0.12 oca-odoo-pre-commit-hooks==0.2.27"
 
 if [ "$(cat "$venv/pins" 2>/dev/null)" != "$pins" ]; then
     echo "[$addon] installing the Python linters ($pins)"
@@ -14,6 +14,12 @@ if [ "$(cat "$venv/pins" 2>/dev/null)" != "$pins" ]; then
         && "$venv/bin/pip" install --quiet $pins && echo "$pins" > "$venv/pins" \
         || { echo "[$addon] could not install the Python linters"; exit 2; }
 fi
+# The Apps page's HTML depends on the docutils version: the same for everyone.
+# Added beside the pins, so that branches with other pins do not rebuild the venv.
+docutils_pin=0.20.1
+"$venv/bin/python" -c "import docutils, sys; sys.exit(docutils.__version__ != '$docutils_pin')" \
+    2>/dev/null || "$venv/bin/pip" install --quiet "docutils==$docutils_pin" \
+    || { echo "[$addon] could not install docutils"; exit 2; }
 if ! cmp -s "$repo/.ci/package.json" "$repo/.ci/node_modules/.installed-from" 2>/dev/null; then
     echo "[$addon] installing the JavaScript linters"
     (cd "$repo/.ci" && npm install --no-audit --no-fund --silent) \

@@ -68,3 +68,15 @@ def test_website_must_name_the_github_repository(repo):
     )
     with pytest.raises(make_readme.ReadmeError, match="website"):
         make_readme.build(repo)
+
+
+def test_check_mode_fails_on_a_stale_file_and_writes_nothing(tmp_path, monkeypatch):
+    readme, index = tmp_path / "README.rst", tmp_path / "index.html"
+    readme.write_text("edited by hand\n")
+    monkeypatch.setattr(make_readme, "README", readme)
+    monkeypatch.setattr(make_readme, "INDEX", index)
+    monkeypatch.setattr(make_readme, "REPO", tmp_path)
+    assert make_readme.main(["--check"]) == 1
+    assert readme.read_text() == "edited by hand\n" and not index.exists()
+    assert make_readme.main([]) == 0
+    assert make_readme.main(["--check"]) == 0
