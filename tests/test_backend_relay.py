@@ -12,8 +12,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.modules import neutralize
 from odoo.tests import HttpCase, tagged
 
+from ..caisse_ap import exchange, relay_wire
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_RESULT
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from .common import CaisseApCommon
 from .relay_support import RelayProcessMixin, new_relay, new_token
 
@@ -200,13 +201,9 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
         self.assertEqual(jobs["jobs"], [])
 
     def test_repeated_result_post_is_recorded_once(self):
-        from ..caisse_ap import exchange
-
         started, _answer = self._claimed()
         transaction_id = started["transaction_id"]
         request = self.env["pos.caisse.ap.transaction"].sudo().browse(transaction_id)
-        from ..caisse_ap import relay_wire
-
         payment_request = relay_wire.request_from_json(
             json.loads(request.relay_request)
         )

@@ -2,7 +2,7 @@
 
 from odoo.tests import tagged
 
-from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import Scenario
 from .relay_support import RelayProcessMixin, new_relay
 from .test_tours_caisse_ap import CaisseApTourCase
 

@@ -11,13 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from caisse_ap import Outcome, PaymentRequest, relay_wire
 from caisse_ap import relay as relay_module
-from caisse_ap import relay_wire
 from caisse_ap.relay import Client, Relay, ServerError, check_server_url
-from caisse_ap.request import PaymentRequest
-from caisse_ap.scenario import Scenario
-from caisse_ap.simulator import TerminalSimulator
-from caisse_ap.transport import Outcome
+from caisse_ap.simulator import Scenario, TerminalSimulator
 
 TOKEN = "t0k3n-for-tests"
 LIVENESS = 10.0  # bounds only: every wait below normally takes well under a second
