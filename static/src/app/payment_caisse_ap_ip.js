@@ -1,10 +1,10 @@
 import { _t } from "@web/core/l10n/translation";
 import { AlertDialog, ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { ConnectionLostError, RPCError } from "@web/core/network/rpc";
+import { Deferred, delay } from "@web/core/utils/concurrency";
 import { PaymentInterface } from "@point_of_sale/app/payment/payment_interface";
 import { register_payment_method } from "@point_of_sale/app/store/pos_store";
-
-export const TERMINAL_KEY = "fr-caisse_ap_ip";
+import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/overrides/models/pos_payment";
 
 /** Milliseconds between two `caisse_ap_status` calls while a payment runs (on average). */
 export const POLL_INTERVAL = 1000;
@@ -13,13 +13,6 @@ const DEADLINE_MARGIN = 60;
 const DEFAULT_TIMEOUT = 180;
 /** Consecutive server errors on `caisse_ap_status` after which the outcome is unknown. */
 const MAX_SERVER_ERRORS = 3;
-const FINAL_STATES = ["success", "failure", "unknown", "error"];
-/** Line states in which the terminal may still be working on the payment. */
-export const RUNNING_STATUSES = ["waiting", "waitingCard", "waitingCancel", "timeout"];
-
-function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A poll delay within ±30 % of POLL_INTERVAL: tills started together do not poll in step. */
 function pollDelay() {
@@ -38,7 +31,7 @@ function pollDelay() {
 export class PaymentCaisseApIp extends PaymentInterface {
     setup() {
         super.setup(...arguments);
-        /** payment uuid -> { promise, resolve, settled } of the transaction being followed */
+        /** payment uuid -> Deferred of the final transaction dict of the payment being followed */
         this.waiters = new Map();
     }
 
@@ -53,7 +46,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
             return false;
         }
         try {
-            return await this._pay(line, { retry: Boolean(line.caisseApUnknown) });
+            return await this._pay(line, { retry: line.uiState.caisseApUnknown });
         } catch (error) {
             // Programming errors must not leave the payment screen stuck.
             console.error(error);
@@ -78,7 +71,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
         if (!waiter) {
             return line.get_payment_status() !== "done";
         }
-        const tx = await waiter.promise;
+        const tx = await waiter;
         return tx.state !== "success";
     }
 
@@ -88,12 +81,14 @@ export class PaymentCaisseApIp extends PaymentInterface {
 
     /** Asks the server to record a cancel request, and tells the cashier what to do. */
     async requestCancel(line) {
-        if (!RUNNING_STATUSES.includes(line.get_payment_status())) {
+        if (!line.isCaisseApRunning()) {
             return;
         }
         line.set_payment_status("waitingCancel");
-        line.caisseApNotice = _t(
-            "Press the red button on the terminal to cancel the payment. The line will be updated when the terminal answers.",
+        line.setCaisseApNotice(
+            _t(
+                "Press the red button on the terminal to cancel the payment. The line will be updated when the terminal answers.",
+            ),
         );
         try {
             const tx = await this._rpc("caisse_ap_cancel", [line.uuid]);
@@ -102,7 +97,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
             if (line.get_payment_status() === "waitingCancel") {
                 line.set_payment_status("waitingCard");
             }
-            line.caisseApNotice = "";
+            line.setCaisseApNotice("");
             this._showRpcError(error, _t("The cancel request could not be recorded"));
         }
     }
@@ -125,14 +120,14 @@ export class PaymentCaisseApIp extends PaymentInterface {
                     tx = { payment_uuid: line.uuid, state: "sent", final: false };
                 } else {
                     // Usually: the server has no transaction for this line, nothing was sent.
-                    line.caisseApNotice = this._errorMessage(error);
+                    line.setCaisseApNotice(this._errorMessage(error));
                     line.set_payment_status("retry");
                     return;
                 }
             }
             if (!tx.final) {
                 line.set_payment_status(tx.cancel_requested ? "waitingCancel" : "waitingCard");
-                line.caisseApNotice = _t("Payment resumed: waiting for the terminal's answer.");
+                line.setCaisseApNotice(_t("Payment resumed: waiting for the terminal's answer."));
             }
             ok = await this._follow(line, tx);
             if (ok === "retry") {
@@ -165,7 +160,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
                 );
                 return false;
             }
-            line.caisseApNotice = "";
+            line.setCaisseApNotice("");
             line.set_payment_status("waiting");
             let tx;
             try {
@@ -174,10 +169,10 @@ export class PaymentCaisseApIp extends PaymentInterface {
                 this._showRpcError(error, _t("The payment could not be started"));
                 return false;
             }
-            line.caisseApUnknown = false;
+            line.setCaisseApUnknown(false);
             if (!tx.final) {
                 line.set_payment_status(tx.cancel_requested ? "waitingCancel" : "waitingCard");
-                line.caisseApNotice = this._waitingNotice(tx);
+                line.setCaisseApNotice(this._waitingNotice(tx));
             }
             const outcome = await this._follow(line, tx);
             if (outcome !== "retry") {
@@ -210,25 +205,27 @@ export class PaymentCaisseApIp extends PaymentInterface {
 
     _waitFinal(uuid, firstTx) {
         const existing = this.waiters.get(uuid);
-        if (existing && !existing.settled) {
-            return existing.promise;
+        if (existing) {
+            return existing;
         }
-        const waiter = { settled: false };
-        waiter.promise = new Promise((resolve) => {
-            waiter.resolve = (tx) => {
-                if (!waiter.settled) {
-                    waiter.settled = true;
-                    if (this.waiters.get(uuid) === waiter) {
-                        this.waiters.delete(uuid);
-                    }
-                    resolve(tx);
-                }
-            };
-        });
+        const waiter = new Deferred();
         waiter.attempt = firstTx.attempt;
         this.waiters.set(uuid, waiter);
         this._poll(uuid, waiter);
-        return waiter.promise;
+        return waiter;
+    }
+
+    /** Ends the wait of `waiter` with the final transaction dict `tx` (once). */
+    _settle(uuid, waiter, tx) {
+        if (this.waiters.get(uuid) === waiter) {
+            this.waiters.delete(uuid);
+            waiter.resolve(tx);
+        }
+    }
+
+    /** True while `waiter` still waits for the final state of its payment. */
+    _isWaiting(uuid, waiter) {
+        return this.waiters.get(uuid) === waiter;
     }
 
     /** Routes a transaction dict (from any source) to whoever waits for it. */
@@ -241,8 +238,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
             return; // news about an older attempt
         }
         const line = this._getLine(tx.payment_uuid);
-        if (tx.final || FINAL_STATES.includes(tx.state)) {
-            waiter.resolve(tx);
+        if (tx.final) {
+            this._settle(tx.payment_uuid, waiter, tx);
         } else if (line && tx.cancel_requested && line.get_payment_status() === "waitingCard") {
             line.set_payment_status("waitingCancel");
         }
@@ -251,30 +248,32 @@ export class PaymentCaisseApIp extends PaymentInterface {
     async _poll(uuid, waiter) {
         const deadline = Date.now() + (this._timeout() + DEADLINE_MARGIN) * 1000;
         let serverErrors = 0;
-        while (!waiter.settled) {
-            await sleep(pollDelay());
-            if (waiter.settled) {
+        while (this._isWaiting(uuid, waiter)) {
+            await delay(pollDelay());
+            if (!this._isWaiting(uuid, waiter)) {
                 return;
             }
             const line = this._getLine(uuid);
             try {
                 const tx = await this._rpc("caisse_ap_status", [uuid], { quiet: true });
                 serverErrors = 0;
-                if (line && line.caisseApOffline) {
-                    line.caisseApOffline = false;
-                    line.caisseApNotice = this._waitingNotice(tx);
+                if (line?.uiState.caisseApOffline) {
+                    line.setCaisseApOffline(false);
+                    line.setCaisseApNotice(this._waitingNotice(tx));
                 }
                 this._deliver(tx);
             } catch (error) {
                 if (error instanceof ConnectionLostError) {
                     if (line) {
-                        line.caisseApOffline = true;
-                        line.caisseApNotice = _t(
-                            "The Odoo server cannot be reached: still waiting for the terminal's answer.",
+                        line.setCaisseApOffline(true);
+                        line.setCaisseApNotice(
+                            _t(
+                                "The Odoo server cannot be reached: still waiting for the terminal's answer.",
+                            ),
                         );
                     }
                 } else if (++serverErrors >= MAX_SERVER_ERRORS) {
-                    waiter.resolve({
+                    this._settle(uuid, waiter, {
                         payment_uuid: uuid,
                         state: "unknown",
                         final: true,
@@ -284,8 +283,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
                     return;
                 }
             }
-            if (!waiter.settled && Date.now() > deadline) {
-                waiter.resolve({
+            if (this._isWaiting(uuid, waiter) && Date.now() > deadline) {
+                this._settle(uuid, waiter, {
                     payment_uuid: uuid,
                     state: "unknown",
                     final: true,
@@ -297,22 +296,26 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     async _applyOutcome(line, tx) {
-        line.caisseApOffline = false;
+        line.setCaisseApOffline(false);
         switch (tx.state) {
             case "success":
                 this._applySuccess(line, tx);
                 return true;
             case "failure":
-                line.caisseApNotice = tx.cancel_requested
-                    ? _t("Payment cancelled on the terminal.")
-                    : tx.message || _t("Payment declined.");
+                line.setCaisseApNotice(
+                    tx.cancel_requested
+                        ? _t("Payment cancelled on the terminal.")
+                        : tx.message || _t("Payment declined."),
+                );
                 if (!tx.cancel_requested) {
-                    this._showError(_t("Payment declined"), line.caisseApNotice);
+                    this._showError(_t("Payment declined"), line.uiState.caisseApNotice);
                 }
                 return false;
             case "error":
-                line.caisseApNotice = tx.message || _t("The payment was not sent to the terminal.");
-                this._showError(_t("Payment not sent"), line.caisseApNotice);
+                line.setCaisseApNotice(
+                    tx.message || _t("The payment was not sent to the terminal."),
+                );
+                this._showError(_t("Payment not sent"), line.uiState.caisseApNotice);
                 return false;
             default:
                 return this._askUnknown(line, tx);
@@ -320,7 +323,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     _applySuccess(line, tx) {
-        line.caisseApUnknown = false;
+        line.setCaisseApUnknown(false);
         if (tx.partial && tx.amount_authorised) {
             line.set_amount(tx.amount_authorised);
             this.pos.notification.add(
@@ -342,14 +345,14 @@ export class PaymentCaisseApIp extends PaymentInterface {
             const message = _t(
                 "The terminal approved the payment although a cancel was requested: the customer has paid.",
             );
-            line.caisseApNotice = message;
+            line.setCaisseApNotice(message);
             this.pos.notification.add(message, {
                 type: "warning",
                 sticky: true,
                 className: "o_caisse_ap_notice",
             });
         } else {
-            line.caisseApNotice = "";
+            line.setCaisseApNotice("");
         }
     }
 
@@ -358,41 +361,41 @@ export class PaymentCaisseApIp extends PaymentInterface {
      * the customer may or may not have paid. Only the cashier, looking at the terminal, can tell.
      */
     async _askUnknown(line, tx) {
-        line.caisseApUnknown = true;
-        line.caisseApNotice = _t(
-            "Outcome unknown: check the terminal, then choose Force done or Retry.",
+        line.setCaisseApUnknown(true);
+        line.setCaisseApNotice(
+            _t("Outcome unknown: check the terminal, then choose Force done or Retry."),
         );
         // The server's message for "unknown" says what the dialog says; a local one says why.
         const reason = tx.local && tx.message ? `\n\n${tx.message}` : "";
-        const choice = await new Promise((resolve) => {
-            this.pos.dialog.add(
-                ConfirmationDialog,
-                {
-                    title: _t("Payment outcome unknown"),
-                    body:
-                        _t(
-                            "The terminal's answer did not reach Odoo. Check the terminal screen or its receipt: if the payment was accepted, choose Force done; if it was not, choose Retry to send it again.",
-                        ) + reason,
-                    confirmLabel: _t("Force done"),
-                    confirm: () => resolve("force"),
-                    cancelLabel: _t("Retry"),
-                    cancel: () => resolve("retry"),
-                    dismiss: () => resolve("later"),
-                },
-                { onClose: () => resolve("later") },
-            );
-        });
-        if (choice === "force") {
+        const choice = new Deferred();
+        this.pos.dialog.add(
+            ConfirmationDialog,
+            {
+                title: _t("Payment outcome unknown"),
+                body:
+                    _t(
+                        "The terminal's answer did not reach Odoo. Check the terminal screen or its receipt: if the payment was accepted, choose Force done; if it was not, choose Retry to send it again.",
+                    ) + reason,
+                confirmLabel: _t("Force done"),
+                confirm: () => choice.resolve("force"),
+                cancelLabel: _t("Retry"),
+                cancel: () => choice.resolve("retry"),
+                dismiss: () => choice.resolve("later"),
+            },
+            { onClose: () => choice.resolve("later") },
+        );
+        const answer = await choice;
+        if (answer === "force") {
             this.forceDone(line);
             return true;
         }
-        return choice === "retry" ? "retry" : false;
+        return answer === "retry" ? "retry" : false;
     }
 
     /** The cashier saw the payment accepted on the terminal although Odoo got no answer. */
     forceDone(line) {
-        line.caisseApUnknown = false;
-        line.caisseApNotice = _t("Marked as paid by the cashier (terminal outcome unknown).");
+        line.setCaisseApUnknown(false);
+        line.setCaisseApNotice(_t("Marked as paid by the cashier (terminal outcome unknown)."));
     }
 
     // ------------------------------------------------------------------------------------------

@@ -1,11 +1,7 @@
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { PaymentScreen } from "@point_of_sale/app/screens/payment_screen/payment_screen";
-import { RUNNING_STATUSES, TERMINAL_KEY } from "./payment_caisse_ap_ip";
-
-function isCaisseAp(line) {
-    return line?.payment_method_id?.use_payment_terminal === TERMINAL_KEY;
-}
+import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/overrides/models/pos_payment";
 
 patch(PaymentScreen.prototype, {
     /**
@@ -29,7 +25,7 @@ patch(PaymentScreen.prototype, {
     },
 
     async sendPaymentRequest(line) {
-        if (this.caisseApHoldSend && isCaisseAp(line)) {
+        if (this.caisseApHoldSend && line?.isCaisseAp()) {
             return;
         }
         return super.sendPaymentRequest(...arguments);
@@ -37,14 +33,14 @@ patch(PaymentScreen.prototype, {
 
     /** Cancelling asks for the red button; the line ends with the terminal's answer. */
     async sendPaymentCancel(line) {
-        if (!isCaisseAp(line)) {
+        if (!line?.isCaisseAp()) {
             return super.sendPaymentCancel(...arguments);
         }
         await line.payment_method_id.payment_terminal.requestCancel(line);
     },
 
     sendForceDone(line) {
-        if (isCaisseAp(line)) {
+        if (line?.isCaisseAp()) {
             line.payment_method_id.payment_terminal.forceDone(line);
         }
         return super.sendForceDone(...arguments);
@@ -53,7 +49,7 @@ patch(PaymentScreen.prototype, {
     /** A line whose payment runs on the terminal is never dropped: it is cancelled first. */
     deletePaymentLine(uuid) {
         const line = this.paymentLines.find((line) => line.uuid === uuid);
-        if (isCaisseAp(line) && RUNNING_STATUSES.includes(line.get_payment_status())) {
+        if (line?.isCaisseApRunning()) {
             this.notification.add(
                 _t(
                     "This payment is running on the terminal: it must be cancelled there before the line can be deleted.",

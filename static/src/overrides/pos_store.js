@@ -1,6 +1,6 @@
 import { patch } from "@web/core/utils/patch";
 import { PosStore } from "@point_of_sale/app/store/pos_store";
-import { RUNNING_STATUSES, TERMINAL_KEY } from "./payment_caisse_ap_ip";
+import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/overrides/models/pos_payment";
 
 patch(PosStore.prototype, {
     async setup() {
@@ -24,9 +24,8 @@ patch(PosStore.prototype, {
     resumeCaisseApPayments() {
         for (const line of this.models["pos.payment"].getAll()) {
             if (
-                line.payment_method_id?.use_payment_terminal === TERMINAL_KEY &&
+                line.isCaisseApRunning() &&
                 line.payment_method_id.payment_terminal &&
-                RUNNING_STATUSES.includes(line.get_payment_status()) &&
                 !line.pos_order_id?.finalized
             ) {
                 line.payment_method_id.payment_terminal.resumeLine(line);
