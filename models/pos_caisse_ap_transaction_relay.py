@@ -14,13 +14,14 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..caisse_ap import relay_wire
+from .caisse_ap_worker import outcome_record
+from .pos_caisse_ap_transaction import ACTIVE_STATES
 
 _logger = logging.getLogger(__name__)
 
 # A relay online polls continuously: one that has not taken a payment within
 # this delay is gone, and the payment was surely not sent.
 SEND_SECONDS = 15
-ACTIVE_STATES = ("pending", "sent", "cancel_requested")
 
 
 class PosCaisseApTransaction(models.Model):
@@ -39,8 +40,8 @@ class PosCaisseApTransaction(models.Model):
     relay_result_at = fields.Datetime(string="Relay Result Received", readonly=True)
 
     @api.model
-    def _caisse_ap_start(self, method, session, values):
-        transaction, job = super()._caisse_ap_start(method, session, values)
+    def _start(self, method, session, values):
+        transaction, job = super()._start(method, session, values)
         relay = method.sudo()._caisse_ap_relay()
         if job and relay:
             if not relay.online:
@@ -69,7 +70,7 @@ class PosCaisseApTransaction(models.Model):
     # Sweep: a relayed payment nobody took was not sent
     # ------------------------------------------------------------------
     @api.model
-    def _caisse_ap_sweep(self, domain):
+    def _sweep(self, domain):
         unsent = self.sudo().search(
             [
                 ("state", "in", ACTIVE_STATES),
@@ -81,31 +82,17 @@ class PosCaisseApTransaction(models.Model):
         )
         for transaction in unsent:
             transaction._caisse_ap_relay_not_taken()
-        return unsent | super()._caisse_ap_sweep(domain)
+        return unsent | super()._sweep(domain)
 
     def _caisse_ap_relay_not_taken(self):
-        self._caisse_ap_lock()
+        self._lock_row()
         if self.state not in ACTIVE_STATES or self.sent_at:
             return
         error = (
             f"not sent: the shop relay {self.relay_id.name} did not take the "
             f"request within {SEND_SECONDS} s (relay offline?)"
         )
-        self.write(
-            {
-                "state": "error",
-                "error_message": error,
-                "ended_at": fields.Datetime.now(),
-            }
-        )
-        _logger.warning(
-            "Caisse-AP %s: payment %s attempt %s: %s",
-            self.terminal_key,
-            self.payment_uuid,
-            self.attempt,
-            error,
-        )
-        self._caisse_ap_notify()
+        self._transition("error", error, error_message=error)
 
     # ------------------------------------------------------------------
     # Called by the relay endpoints (controllers/relay.py), as superuser
@@ -140,7 +127,7 @@ class PosCaisseApTransaction(models.Model):
     def _caisse_ap_relay_claim(self, claim):
         """``(send, reason)``: True once for a claim key, False for any other."""
         self.ensure_one()
-        self._caisse_ap_lock()
+        self._lock_row()
         if self.relay_claim:
             if self.relay_claim == claim:
                 return True, "claimed again by the same relay"
@@ -149,7 +136,9 @@ class PosCaisseApTransaction(models.Model):
             if self.relay_send_deadline < fields.Datetime.now():
                 self._caisse_ap_relay_not_taken()
                 return False, "too late: recorded as not sent"
-        if not self._caisse_ap_mark_sent():
+        if self.state not in ("pending", "cancel_requested") or self.sent_at:
+            return False, f"state {self.state}"
+        if not self._mark_sent():
             return False, f"state {self.state}"
         self.write({"relay_claim": claim})
         _logger.info(
@@ -164,7 +153,7 @@ class PosCaisseApTransaction(models.Model):
     def _caisse_ap_relay_record(self, exchange):
         """Record the relay's outcome once: True, or False for a repeated post."""
         self.ensure_one()
-        self._caisse_ap_lock()
+        self._lock_row()
         if self.relay_result_at:
             _logger.info(
                 "Caisse-AP %s: payment %s attempt %s: outcome posted again, ignored",
@@ -173,6 +162,6 @@ class PosCaisseApTransaction(models.Model):
                 self.attempt,
             )
             return False
-        self._caisse_ap_record_exchange(exchange)
+        self._record_outcome(outcome_record(exchange))
         self.write({"relay_result_at": fields.Datetime.now()})
         return True
