@@ -26,7 +26,7 @@ from rpc import (
     payment_data,
     wait_final,
 )
-from settings import FINAL_STATES, HOST, log
+from settings import FINAL_STATES, HOST, REPO, log
 
 from caisse_ap.simulator import MultiTerminalSimulator, Scenario
 
@@ -39,6 +39,7 @@ __all__ = [
     "OdooServer",
     "Prober",
     "Report",
+    "REPO",
     "RpcError",
     "Scenario",
     "Session",

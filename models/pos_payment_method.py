@@ -32,6 +32,8 @@ LIVE_EDITABLE_FIELDS = {
     "fr_caisse_ap_ip_protocol_version",
     "fr_caisse_ap_ip_receipt",
     "fr_caisse_ap_ip_allow_unreferenced_refund",
+    "fr_caisse_ap_ip_connection",
+    "fr_caisse_ap_relay_id",
 }
 # Set to 1 to allow loopback, link-local, unspecified and multicast terminal
 # addresses (the demo, the tests and the benchmarks run the simulator locally).
@@ -302,11 +304,7 @@ class PosPaymentMethod(models.Model):
         if refusal:
             raise UserError(refusal)
         key = self._caisse_ap_terminal_key()
-        reachable, reason = caisse_ap.probe(
-            self.fr_caisse_ap_ip_address,
-            self.fr_caisse_ap_ip_port,
-            timeout=PROBE_TIMEOUT,
-        )
+        reachable, reason = self._caisse_ap_probe()
         _logger.info(
             "Caisse-AP %s: connection test %s %s",
             key,
@@ -336,6 +334,14 @@ class PosPaymentMethod(models.Model):
             },
         }
 
+    def _caisse_ap_probe(self):
+        """``(reachable, reason)``: a TCP connection opened and closed."""
+        return caisse_ap.probe(
+            self.fr_caisse_ap_ip_address,
+            self.fr_caisse_ap_ip_port,
+            timeout=PROBE_TIMEOUT,
+        )
+
     # ------------------------------------------------------------------
     # RPCs called by the POS (see README): start, status, cancel
     # ------------------------------------------------------------------
@@ -351,7 +357,8 @@ class PosPaymentMethod(models.Model):
         transactions = self.env["pos.caisse.ap.transaction"]
         transaction, job = transactions._start(self, session, values)
         result = transaction.with_env(self.env)._pos_dict()
-        if job:
+        # A relayed payment waits in the database for its shop relay.
+        if job and not transaction.relay_id:
             caisse_ap_worker.launch(self.env, job)
         return result
 
