@@ -251,7 +251,7 @@ def outcome_record(exchange):
     result = exchange.result
     return {
         "outcome": exchange.outcome.value,
-        "error": exchange.error or "",
+        "error": caisse_ap.escape_controls(exchange.error or ""),
         "duration": exchange.duration,
         # Redacted and escaped: safe for the journal, a log line and the spool.
         "request_frame": exchange.request_text,

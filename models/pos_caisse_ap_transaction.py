@@ -132,10 +132,7 @@ class PosCaisseApTransaction(models.Model):
         help="host:port of the terminal this request was sent to.",
     )
     correlation_id = fields.Char(
-        string="Correlation ID",
-        readonly=True,
-        help="Reference of this attempt (payment reference and attempt number). "
-        "Not sent to the terminal: tag CF is the terminal's own private data.",
+        string="Correlation ID", readonly=True, help="Sent in tag CF."
     )
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     amount = fields.Monetary(readonly=True)
@@ -521,8 +518,7 @@ class PosCaisseApTransaction(models.Model):
             "duration": record["duration"],
             "request_frame": record["request_frame"],
             "answer_frame": record["answer_frame"],
-            # Escaped: a NUL from the terminal must not make this write fail.
-            "error_message": caisse_ap.escape_controls(error) or False,
+            "error_message": caisse_ap.escape_controls(error or "") or False,
             **self._result_values(record["result"]),
         }
         detail = "{} in {:.1f} s{}; answer {}".format(
