@@ -35,6 +35,31 @@ def png_size(data):
 
 @tagged("post_install", "-at_install")
 class TestCaisseApScreenshots(CaisseApTourCase):
+    """The README shows a French shop: a company in France, paying in euros."""
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        # Odoo's generic chart of accounts (the French one, l10n_fr_account, is not
+        # a dependency), then the shop's country: France, in euros.
+        company = super().setup_independent_company(
+            currency_id=cls._enable_currency("EUR").id, **kwargs
+        )
+        company.write(
+            {
+                "name": "Épicerie du Marché",
+                "city": "Lyon",
+                "country_id": cls.env.ref("base.fr").id,
+            }
+        )
+        return company
+
+    def test_the_shop_is_french_and_pays_in_euros(self):
+        company = self.main_pos_config.company_id
+        self.assertEqual(
+            (company.country_id.code, self.main_pos_config.currency_id.name),
+            ("FR", "EUR"),
+        )
+
     def setUp(self):
         super().setUp()
         target = os.environ.get("CAISSE_AP_SCREENSHOTS_DIR")
