@@ -249,17 +249,17 @@ async def _pay(cursors, job, db_pool, deadline):
 def outcome_record(exchange):
     """What the journal keeps of an exchange, JSON-safe (spooled as it is)."""
     result = exchange.result
+    stored = exchange.answer_text if result else stored_answer(exchange.answer_frame)
     return {
         "outcome": exchange.outcome.value,
         "error": caisse_ap.escape_controls(exchange.error or ""),
         "duration": exchange.duration,
         # Redacted and escaped: safe for the journal, a log line and the spool.
         "request_frame": exchange.request_text,
-        # A readable answer is kept whole; other bytes only as a short prefix.
-        "answer_frame": exchange.answer_text
-        if exchange.result
-        else stored_answer(exchange.answer_frame),
-        "answer_log": exchange.answer_text if exchange.answer_frame else "",
+        # A readable answer is kept whole; other bytes (another service at the
+        # terminal's address) only as their length and a short prefix.
+        "answer_frame": stored,
+        "answer_log": stored,
         "result": result
         and {
             "auth_code": result.auth_code,

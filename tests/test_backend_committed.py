@@ -22,7 +22,7 @@ from odoo.tools import config
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models import caisse_ap_worker
-from .common import WORKER_TIMEOUT, caisse_ap_method_values
+from .common import WORKER_TIMEOUT, allow_local_terminals, caisse_ap_method_values
 
 ADMIN = "base.user_admin"
 
@@ -41,6 +41,7 @@ class TestBackendCommitted(TransactionCase):
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             company = env.ref("base.main_company")
+            allow_local_terminals(env)
             journal = env["account.journal"].create(
                 {
                     "name": "Caisse-AP Committed Bank",
@@ -79,6 +80,7 @@ class TestBackendCommitted(TransactionCase):
             env["pos.config"].browse(cls.config_id).unlink()
             env["pos.payment.method"].browse(cls.method_id).unlink()
             env["account.journal"].browse(cls.journal_id).unlink()
+            allow_local_terminals(env, allowed=False)
 
     def setUp(self):
         super().setUp()
