@@ -83,7 +83,11 @@ async def connect_async(
 ) -> socket.socket:
     """Connected non-blocking socket: same rules and errors as ``connect.connect``."""
     deadline = time.monotonic() + timeout
-    infos = await _resolve(host, port)
+    try:
+        # Name resolution counts in the connection timeout.
+        infos = await asyncio.wait_for(_resolve(host, port), timeout)
+    except _TIMEOUTS:
+        raise TimeoutError(f"resolving {host} timed out") from None
     last_error: OSError = OSError(f"no address for {host}")
     for family, _type, _proto, _name, address in infos:
         if _is_set(cancel_event):

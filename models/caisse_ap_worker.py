@@ -7,6 +7,11 @@ holding no database cursor, then records the outcome with a fresh cursor and
 tells the POS through its bus channel. The short database writes run in a
 small thread pool, so N concurrent payments cost N coroutines, not N thread
 stacks and malloc arenas (Odoo's memory limits watch the virtual size).
+
+A database write that fails for a passing reason (a conflict, a lost
+connection, a full pool) is tried again with backoff until the payment's
+deadline; an outcome that still cannot be written is kept in a spool file
+(:mod:`.caisse_ap_spool`) and recorded at the next start or sweep.
 """
 
 import asyncio
@@ -19,19 +24,49 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
+import psycopg2
+from psycopg2.pool import PoolError
+
 from odoo import SUPERUSER_ID, api
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..caisse_ap import aio_transport
-from ..caisse_ap.codec import PaymentRequest
+from ..caisse_ap.codec import PaymentRequest, redact_frame
 from ..caisse_ap.sim_loop import LoopThread
+from . import caisse_ap_spool
 
 _logger = logging.getLogger(__name__)
 
+# Name resolution and TCP connection together.
 CONNECT_TIMEOUT = 5
-DB_TRIES = 5
-# Added to a payment's own timeouts when waiting for it at exit: its writes.
-EXIT_MARGIN = 30
+# Sending the frame once connected (the transport allows the connect timeout).
+SEND_TIMEOUT = CONNECT_TIMEOUT
+# How long a payment may wait for the database before its request is sent
+# (past it, nothing is sent) and after its answer (past it, the answer is spooled).
+SEND_DB_SECONDS = 10
+RECORD_DB_SECONDS = 30
+# Pauses between database tries: doubled from the first to the longest.
+FIRST_PAUSE = 0.05
+LONGEST_PAUSE = 2.0
+# Passing failures: serialization conflicts and deadlocks (OperationalError
+# subclasses), lost or refused connections, Odoo's pool full.
+RETRIABLE_DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, PoolError)
+# Added to a payment's budget when waiting for it at exit.
+EXIT_MARGIN = 5
+
+
+def payment_budget(answer_timeout):
+    """Seconds from launch to a payment's last database write, at most.
+
+    The sweep ends a transaction as lost only past this (plus a grace), so it
+    never frees a terminal whose exchange or database retries are still going.
+    """
+    return (
+        SEND_DB_SECONDS
+        + CONNECT_TIMEOUT
+        + SEND_TIMEOUT
+        + answer_timeout
+        + RECORD_DB_SECONDS
+    )
 
 
 @dataclass
@@ -122,12 +157,17 @@ def _current_io():
         return _io
 
 
+def _cursors(registry):
+    """Where the worker gets its cursors (tests make it fail)."""
+    return registry.cursor
+
+
 def _start(registry, job):
     io = _current_io()
     key = (job.dbname, job.payment_uuid)
-    deadline = time.monotonic() + CONNECT_TIMEOUT + job.answer_timeout
+    deadline = time.monotonic() + payment_budget(job.answer_timeout)
     with _lock:
-        future = io.loop.submit(_pay(registry, job, io.db_pool))
+        future = io.loop.submit(_pay(_cursors(registry), job, io.db_pool, deadline))
         _payments[key] = _Payment(future, deadline)
     future.add_done_callback(partial(_forget, key))
 
@@ -171,22 +211,15 @@ def running_workers(dbname):
         ]
 
 
-async def _pay(registry, job, db_pool):
-    loop = asyncio.get_running_loop()
+async def _pay(cursors, job, db_pool, deadline):
     where = (
         f"Caisse-AP {job.terminal_key}: payment {job.payment_uuid} "
         f"attempt {job.attempt}"
     )
-
-    def in_db(func):
-        # Short writes in the pool: the loop itself never blocks on the database.
-        return loop.run_in_executor(
-            db_pool, partial(_in_transaction, registry, job, func)
-        )
-
+    send_by = min(time.monotonic() + SEND_DB_SECONDS, deadline)
     sent = False
     try:
-        if not await in_db(lambda txn: txn._caisse_ap_mark_sent()):
+        if not await _in_db(cursors, job, db_pool, send_by, lambda t: t._mark_sent()):
             return
         sent = True  # recorded as sent: from now on a failure means "unknown"
         exchange = await aio_transport.exchange_async(
@@ -196,29 +229,77 @@ async def _pay(registry, job, db_pool):
             connect_timeout=CONNECT_TIMEOUT,
             answer_timeout=job.answer_timeout,
         )
+        outcome = outcome_record(exchange)
         try:
-            await in_db(lambda txn: txn._caisse_ap_record_exchange(exchange))
+            await _in_db(
+                cursors, job, db_pool, deadline, lambda t: t._record_outcome(outcome)
+            )
+        except RETRIABLE_DB_ERRORS as error:
+            _spool(job, outcome, where, error)
         except Exception:
             # The terminal may have charged: leave enough in the log to reconcile.
-            _logger.error("%s: cannot record the outcome %s", where, exchange.as_dict())
+            _logger.error("%s: cannot record the outcome %s", where, outcome)
             raise
     except Exception as error:
         _logger.exception("%s: worker failed", where)
-        await loop.run_in_executor(
-            db_pool,
-            _end_after_crash,
-            registry,
-            job,
-            "unknown" if sent else "error",
-            str(error),
+        await _end_after_crash(
+            cursors, job, db_pool, deadline, "unknown" if sent else "error", error
         )
 
 
-def _end_after_crash(registry, job, state, error):
+def outcome_record(exchange):
+    """What the journal keeps of an exchange, JSON-safe (spooled as it is)."""
+    result = exchange.result
+    return {
+        "outcome": exchange.outcome.value,
+        "error": exchange.error or "",
+        "duration": exchange.duration,
+        "request_frame": redact_frame(exchange.request_frame),
+        "answer_frame": exchange.answer_frame.decode("ascii", "backslashreplace"),
+        "answer_log": redact_frame(exchange.answer_frame)
+        if exchange.answer_frame
+        else "",
+        "result": result
+        and {
+            "auth_code": result.auth_code,
+            "card_last4": result.card_last4,
+            "application_code": result.application_code,
+            "read_mode_code": result.read_mode_code,
+            "failure_code": result.failure_code,
+            "receipt_text": result.receipt_text,
+            "authorised_amount": result.authorised_amount,
+            "partial": result.partial,
+        },
+    }
+
+
+def _spool(job, outcome, where, error):
+    record = {
+        "transaction_id": job.transaction_id,
+        "payment_uuid": job.payment_uuid,
+        "attempt": job.attempt,
+        "outcome": outcome,
+    }
+    try:
+        path = caisse_ap_spool.keep(job.dbname, job.transaction_id, record)
+    except OSError:
+        _logger.error("%s: cannot record nor spool the outcome %s", where, outcome)
+        raise
+    _logger.error(
+        "%s: database unavailable until the deadline (%s): outcome %s kept in %s, "
+        "recorded at the next start or sweep",
+        where,
+        error,
+        outcome["outcome"],
+        path,
+    )
+
+
+async def _end_after_crash(cursors, job, db_pool, deadline, state, error):
     message = f"worker failed: {error}"
     try:
-        _in_transaction(
-            registry, job, lambda txn: txn._caisse_ap_record_crash(state, message)
+        await _in_db(
+            cursors, job, db_pool, deadline, lambda t: t._record_crash(state, message)
         )
     except Exception:
         _logger.exception(
@@ -227,17 +308,35 @@ def _end_after_crash(registry, job, state, error):
         )
 
 
-def _in_transaction(registry, job, func):
-    """Call ``func(transaction)`` in a short transaction of its own, retried on
-    serialization failures (the POS may write the same row, e.g. a cancel)."""
-    threading.current_thread().dbname = job.dbname  # shown in Odoo's log lines
-    for tryno in range(1, DB_TRIES + 1):
+async def _in_db(cursors, job, db_pool, until, func):
+    """``func(transaction)`` in a short transaction of its own, in the pool.
+
+    Tried again on passing failures, with growing pauses spent on the loop
+    (no pool thread sleeps), while the next try can start before ``until``.
+    """
+    loop = asyncio.get_running_loop()
+    pause = FIRST_PAUSE
+    while True:
         try:
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {"lang": job.lang})
-                return func(env["pos.caisse.ap.transaction"].browse(job.transaction_id))
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-            if tryno == DB_TRIES:
+            return await loop.run_in_executor(
+                db_pool, partial(_in_transaction, cursors, job, func)
+            )
+        except RETRIABLE_DB_ERRORS as error:
+            wait = random.uniform(pause / 2, pause)
+            if time.monotonic() + wait >= until:
                 raise
-            time.sleep(random.uniform(0.05, 0.3 * tryno))
-    return None
+            _logger.info(
+                "Caisse-AP payment %s: database write failed (%s), next try in %.2f s",
+                job.payment_uuid,
+                str(error).strip() or type(error).__name__,
+                wait,
+            )
+            await asyncio.sleep(wait)
+            pause = min(pause * 2, LONGEST_PAUSE)
+
+
+def _in_transaction(cursors, job, func):
+    threading.current_thread().dbname = job.dbname  # shown in Odoo's log lines
+    with cursors() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {"lang": job.lang})
+        return func(env["pos.caisse.ap.transaction"].browse(job.transaction_id))

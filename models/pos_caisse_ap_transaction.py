@@ -1,6 +1,6 @@
 import logging
-import re
 from datetime import timedelta
+from functools import partial
 
 import psycopg2.errors
 
@@ -10,13 +10,45 @@ from odoo.tools import SQL, format_amount, mute_logger
 
 from ..caisse_ap import codec, labels
 from ..caisse_ap.transport import Outcome
-from .caisse_ap_worker import CONNECT_TIMEOUT, Job
+from . import caisse_ap_spool
+from .caisse_ap_worker import Job, payment_budget
 
 _logger = logging.getLogger(__name__)
 
+# The lifecycle of one attempt of one payment.
+#
+# An attempt is created "pending" by the start RPC. The worker records it
+# "sent" just before handing the request to the terminal: from then on, a
+# crash can only lead to "unknown", never to a silent resend. The cashier may
+# ask to cancel at any time before the end ("cancel_requested"): the terminal
+# has no abort message, so a request not yet sent is never sent ("error"), and
+# a sent one ends with whatever the terminal answers.
+#
+# The terminal's answer ends the attempt: "success" or "failure"; "unknown"
+# when it took the request but gave no usable answer (the cashier checks the
+# terminal); "error" when the request surely did not reach it (not charged).
+# Past its deadline, an attempt still active is lost (its worker died): the
+# sweep ends it "unknown" if it was sent, "error" if not.
+#
+# Final states never change, with one exception: a swept "unknown" is a guess,
+# so a real answer from the terminal arriving later replaces it. Everything
+# else the late exchange brings is kept as evidence, the state unchanged.
+#
+# Every state change goes through PosCaisseApTransaction._transition, which
+# refuses what this table does not allow.
+TRANSITIONS = {
+    "pending": {"sent", "cancel_requested", "error"},
+    "sent": {"cancel_requested", "success", "failure", "unknown", "error"},
+    "cancel_requested": {"success", "failure", "unknown", "error"},
+    "success": set(),
+    "failure": set(),
+    "unknown": {"success", "failure"},
+    "error": set(),
+}
 ACTIVE_STATES = ("pending", "sent", "cancel_requested")
 FINAL_STATES = ("success", "failure", "unknown", "error")
-# Past its deadline (start + connection + payment timeout + grace), an active
+# Past its deadline (start + the worker's whole budget: database retries,
+# name resolution and connection, payment timeout; + grace), an active
 # transaction is lost: its worker died (restart, recycled worker).
 GRACE_SECONDS = 30
 BUSY_INDEX = "pos_caisse_ap_transaction_terminal_busy_idx"
@@ -29,6 +61,10 @@ OUTCOME_STATES = {
     Outcome.MALFORMED: "unknown",
     Outcome.NOT_SENT: "error",
 }
+
+
+class IllegalTransition(Exception):
+    """A state change the lifecycle does not allow (a bug, not bad input)."""
 
 
 def _engine_lang(lang):
@@ -176,15 +212,57 @@ class PosCaisseApTransaction(models.Model):
         )
 
     # ------------------------------------------------------------------
-    # Start
+    # The one way to change state
     # ------------------------------------------------------------------
     @api.model
-    def _caisse_ap_latest(self, payment_uuid):
+    def _may_go(self, previous, state):
+        return state in TRANSITIONS[previous]
+
+    def _transition(self, state, detail="", **values):
+        """Move to ``state`` as the lifecycle allows: stamp, log, notify the POS.
+
+        ``values`` are written with the state; ``detail`` ends the log line.
+        """
+        self.ensure_one()
+        previous = self.state
+        if not self._may_go(previous, state):
+            raise IllegalTransition(
+                f"transaction {self.id}: {previous} -> {state} is not allowed"
+            )
+        now = fields.Datetime.now()
+        values["state"] = state
+        if state == "sent":
+            values["sent_at"] = now
+        elif state == "cancel_requested":
+            values.update(cancel_requested=True, cancel_requested_at=now)
+        if state in FINAL_STATES:
+            values["ended_at"] = now
+        self.write(values)
+        self._log_lifecycle(previous, state, detail)
+        self._notify_pos()
+
+    def _log_lifecycle(self, previous, state, detail=""):
+        log = _logger.warning if state in ("unknown", "error") else _logger.info
+        log(
+            "Caisse-AP %s: payment %s attempt %s: %s -> %s%s",
+            self.terminal_key,
+            self.payment_uuid,
+            self.attempt,
+            previous,
+            state,
+            f"; {detail}" if detail else "",
+        )
+
+    # ------------------------------------------------------------------
+    # Start: check, create, job
+    # ------------------------------------------------------------------
+    @api.model
+    def _latest(self, payment_uuid):
         return self.sudo().search(
             [("payment_uuid", "=", payment_uuid)], order="attempt desc", limit=1
         )
 
-    def _caisse_ap_blocks_new_attempt(self, retry):
+    def _blocks_new_attempt(self, retry):
         """A new attempt could charge twice, unless the last one surely did not."""
         self.ensure_one()
         if self.state == "unknown":
@@ -192,61 +270,76 @@ class PosCaisseApTransaction(models.Model):
         return self.state not in ("failure", "error")
 
     @api.model
-    def _caisse_ap_start(self, method, session, values):
+    def _start(self, method, session, values):
         """Return ``(transaction, job)``; ``job`` is None when nothing must be sent."""
-        _ = self.env._
-        transactions = self.sudo()
-        payment_uuid = values["payment_uuid"]
-        latest = transactions._caisse_ap_latest(payment_uuid)
+        method = method.sudo()
+        latest = self._latest(values["payment_uuid"])
         if latest:
-            if latest.payment_method_id != method or latest.session_id != session:
-                raise UserError(
-                    _(
-                        "This payment was started with another payment method or "
-                        "session."
-                    )
-                )
-            latest._caisse_ap_sweep_lost()
-            if latest._caisse_ap_blocks_new_attempt(values["retry"]):
+            latest._check_same_payment(method, session)
+            latest._sweep_lost()
+            if latest._blocks_new_attempt(values["retry"]):
                 _logger.info(
                     "Caisse-AP %s: payment %s repeated, attempt %s is %s: nothing sent",
                     latest.terminal_key,
-                    payment_uuid,
+                    latest.payment_uuid,
                     latest.attempt,
                     latest.state,
                 )
                 return latest, None
+        attempt = latest.attempt + 1 if latest else 1
+        request = self._check_start(method, session, values, attempt)
+        transaction = self._create_attempt(method, session, values, attempt, request)
+        return transaction, transaction._job(method, request)
 
-        method = method.sudo()
+    def _check_same_payment(self, method, session):
+        if self.payment_method_id != method or self.session_id != session:
+            raise UserError(
+                self.env._(
+                    "This payment was started with another payment method or session."
+                )
+            )
+
+    @api.model
+    def _check_start(self, method, session, values, attempt):
+        """Everything a new attempt needs before it is recorded; its request.
+
+        Raises a UserError saying why nothing is sent.
+        """
         if not method.fr_caisse_ap_ip_address:
             raise UserError(
-                _(
+                self.env._(
                     "No terminal address is set on payment method %s.",
                     method.display_name,
                 )
             )
-        config = session.config_id.sudo()
-        currency = config.currency_id
-        attempt = latest.attempt + 1 if latest else 1
-        request = self._caisse_ap_request(
-            method, currency, values["amount"], payment_uuid, attempt
+        request = method._caisse_ap_request(
+            session.config_id.sudo().currency_id,
+            values["amount"],
+            values["payment_uuid"],
+            attempt,
         )
-
         key = method._caisse_ap_terminal_key()
         # A lost transaction must not keep the terminal busy.
-        transactions._caisse_ap_sweep([("terminal_key", "=", key)])
-        if transactions.search_count(
+        self._sweep([("terminal_key", "=", key)])
+        if self.sudo().search_count(
             [("terminal_key", "=", key), ("state", "in", ACTIVE_STATES)], limit=1
         ):
-            raise self._caisse_ap_busy_error(key, payment_uuid, method)
+            raise self._busy_error(key, values["payment_uuid"], method)
+        return request
+
+    @api.model
+    def _create_attempt(self, method, session, values, attempt, request):
+        """Record the attempt "pending"; the busy index refuses a second one."""
+        config = session.config_id.sudo()
+        currency = config.currency_id
+        key = method._caisse_ap_terminal_key()
         now = fields.Datetime.now()
-        timeout = method.fr_caisse_ap_ip_timeout
         vals = {
             "payment_method_id": method.id,
             "config_id": config.id,
             "session_id": session.id,
             "order_uuid": values["order_uuid"] or False,
-            "payment_uuid": payment_uuid,
+            "payment_uuid": values["payment_uuid"],
             "attempt": attempt,
             "terminal_key": key,
             "correlation_id": request.correlation_id,
@@ -259,99 +352,49 @@ class PosCaisseApTransaction(models.Model):
             "request_frame": codec.redact_frame(request.encode()),
             "started_at": now,
             "deadline": now
-            + timedelta(seconds=CONNECT_TIMEOUT + timeout + GRACE_SECONDS),
+            + timedelta(
+                seconds=payment_budget(method.fr_caisse_ap_ip_timeout) + GRACE_SECONDS
+            ),
             "user_id": self.env.uid,
             "company_id": config.company_id.id,
         }
         try:
-            # The index decides when two starts race past the check above (an
+            # The index decides when two starts race past the check (an
             # expected violation: no "bad query" in the log).
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                transaction = transactions.create(vals)
+                transaction = self.sudo().create(vals)
         except psycopg2.errors.UniqueViolation as error:
             if error.diag.constraint_name == BUSY_INDEX:
-                raise self._caisse_ap_busy_error(key, payment_uuid, method) from None
+                raise self._busy_error(key, values["payment_uuid"], method) from None
             raise UserError(
-                _("This payment is already being sent to the terminal.")
+                self.env._("This payment is already being sent to the terminal.")
             ) from None
-        _logger.info(
-            "Caisse-AP %s: payment %s attempt %s: %s %s %s (%s minor units) by %s; "
-            "request %s",
-            key,
-            payment_uuid,
-            attempt,
-            vals["direction"],
-            currency.name,
-            vals["amount"],
-            request.amount,
-            vals["mode"],
-            vals["request_frame"],
+        transaction._log_lifecycle(
+            "new",
+            "pending",
+            f"{vals['direction']} {currency.name} {vals['amount']} "
+            f"({request.amount} minor units) by {vals['mode']}; "
+            f"request {vals['request_frame']}",
         )
-        job = Job(
+        return transaction
+
+    def _job(self, method, request):
+        """What the worker needs to run this attempt, without the database."""
+        self.ensure_one()
+        return Job(
             dbname=self.env.cr.dbname,
-            transaction_id=transaction.id,
-            payment_uuid=payment_uuid,
-            attempt=attempt,
-            terminal_key=key,
+            transaction_id=self.id,
+            payment_uuid=self.payment_uuid,
+            attempt=self.attempt,
+            terminal_key=self.terminal_key,
             lang=self.env.lang or "en_US",
             host=method.fr_caisse_ap_ip_address,
             port=method.fr_caisse_ap_ip_port,
             request=request,
-            answer_timeout=float(timeout),
+            answer_timeout=float(method.fr_caisse_ap_ip_timeout),
         )
-        return transaction, job
 
-    @api.model
-    def _caisse_ap_request(self, method, currency, amount, payment_uuid, attempt):
-        """The engine's request for this attempt, or a UserError saying why not."""
-        direction, minor = self._caisse_ap_minor_amount(amount, currency)
-        # CF lets the answer be matched with this very attempt.
-        compact_uuid = re.sub(r"[^0-9A-Za-z]", "", payment_uuid)[:20]
-        try:
-            return codec.PaymentRequest(
-                amount=minor,
-                currency_numeric=currency.iso_numeric,
-                correlation_id=f"{compact_uuid}-{attempt}",
-                direction=direction,
-                pos_number=method.fr_caisse_ap_ip_pos_number,
-                protocol_version=method.fr_caisse_ap_ip_protocol_version,
-                mode=codec.PaymentMode(method.fr_caisse_ap_ip_mode or "card"),
-                request_receipt=bool(method.fr_caisse_ap_ip_receipt),
-            )
-        except codec.ProtocolError as error:
-            raise UserError(
-                self.env._("The payment request is not valid: %s", error)
-            ) from None
-
-    @api.model
-    def _caisse_ap_minor_amount(self, amount, currency):
-        """``(direction, minor units)`` for a signed amount in ``currency``."""
-        _ = self.env._
-        if not currency.iso_numeric:
-            raise UserError(
-                _(
-                    "The currency %s has no ISO 4217 numeric code: set it on the "
-                    "currency to use the payment terminal.",
-                    currency.name,
-                )
-            )
-        minor = round(abs(amount) * 10**currency.decimal_places)
-        if not minor:
-            raise UserError(
-                _("The amount sent to the payment terminal cannot be zero.")
-            )
-        if minor > codec.MAX_AMOUNT:
-            raise UserError(
-                _(
-                    "The amount %s is too large for the payment terminal (12 digits "
-                    "at most).",
-                    amount,
-                )
-            )
-        direction = codec.Direction.CREDIT if amount < 0 else codec.Direction.DEBIT
-        return direction, minor
-
-    def _caisse_ap_busy_error(self, key, payment_uuid, method):
+    def _busy_error(self, key, payment_uuid, method):
         _logger.warning(
             "Caisse-AP %s: busy, payment %s refused (nothing sent)", key, payment_uuid
         )
@@ -366,32 +409,19 @@ class PosCaisseApTransaction(models.Model):
     # ------------------------------------------------------------------
     # Cancel
     # ------------------------------------------------------------------
-    def _caisse_ap_request_cancel(self):
+    def _request_cancel(self):
+        """A pending request will not be sent; a sent one ends with the answer."""
         self.ensure_one()
-        if self.state not in ("pending", "sent"):
-            return
-        # A pending request will not be sent; a sent one ends with the answer.
-        self.sudo().write(
-            {
-                "state": "cancel_requested",
-                "cancel_requested": True,
-                "cancel_requested_at": fields.Datetime.now(),
-            }
-        )
-        _logger.info(
-            "Caisse-AP %s: payment %s attempt %s: cancel requested by user %s",
-            self.terminal_key,
-            self.payment_uuid,
-            self.attempt,
-            self.env.uid,
-        )
-        self._caisse_ap_notify()
+        if self._may_go(self.state, "cancel_requested"):
+            self.sudo()._transition("cancel_requested", f"by user {self.env.uid}")
 
     # ------------------------------------------------------------------
     # Lost transactions
     # ------------------------------------------------------------------
     @api.model
-    def _caisse_ap_sweep(self, domain):
+    def _sweep(self, domain):
+        # A spooled answer is real: recorded before anything is declared lost.
+        self._replay_spool()
         lost = self.sudo().search(
             [
                 ("state", "in", ACTIVE_STATES),
@@ -400,46 +430,35 @@ class PosCaisseApTransaction(models.Model):
             ]
         )
         for transaction in lost:
-            transaction._caisse_ap_mark_lost()
+            transaction._mark_lost()
         return lost
 
-    def _caisse_ap_sweep_lost(self):
-        return self._caisse_ap_sweep([("id", "in", self.ids)])
+    def _sweep_lost(self):
+        return self._sweep([("id", "in", self.ids)])
 
     @api.model
-    def _cron_caisse_ap_sweep(self):
-        self._caisse_ap_sweep([])
+    def _cron_sweep(self):
+        self._sweep([])
 
-    def _caisse_ap_mark_lost(self):
+    def _mark_lost(self):
         if self.sent_at:
-            state, error = (
-                "unknown",
+            state = "unknown"
+            error = (
                 "no outcome recorded before the deadline (server restarted or worker "
-                "stopped?)",
+                "stopped?)"
             )
         else:
-            state, error = (
-                "error",
+            state = "error"
+            error = (
                 "never sent: the request was not handed to the terminal before the "
-                "deadline",
+                "deadline"
             )
-        self.write(
-            {"state": state, "error_message": error, "ended_at": fields.Datetime.now()}
-        )
-        _logger.warning(
-            "Caisse-AP %s: payment %s attempt %s lost, now %s: %s",
-            self.terminal_key,
-            self.payment_uuid,
-            self.attempt,
-            state,
-            error,
-        )
-        self._caisse_ap_notify()
+        self._transition(state, f"lost: {error}", error_message=error)
 
     # ------------------------------------------------------------------
-    # Called by the worker thread, each in its own short transaction
+    # Called by the worker, each in its own short transaction
     # ------------------------------------------------------------------
-    def _caisse_ap_lock(self):
+    def _lock_row(self):
         self.ensure_one()
         self.env.cr.execute(
             SQL(
@@ -450,111 +469,144 @@ class PosCaisseApTransaction(models.Model):
         )
         self.invalidate_recordset()
 
-    def _caisse_ap_mark_sent(self):
+    def _mark_sent(self):
         """True when the request may be sent: recorded as sent first, so that a
         crash from now on leads to "unknown", never to a silent resend."""
-        self._caisse_ap_lock()
-        now = fields.Datetime.now()
+        self._lock_row()
         if self.state == "pending":
-            self.write({"state": "sent", "sent_at": now})
+            self._transition("sent")
+            return True
+        if self.state == "sent":
+            # Only this attempt's worker marks it sent: its previous try was
+            # committed, but the connection broke before it heard so.
             return True
         if self.state == "cancel_requested" and not self.sent_at:
-            self.write(
-                {
-                    "state": "error",
-                    "error_message": "cancelled before the request was sent",
-                    "ended_at": now,
-                }
-            )
-            _logger.info(
-                "Caisse-AP %s: payment %s attempt %s cancelled before sending",
-                self.terminal_key,
-                self.payment_uuid,
-                self.attempt,
-            )
-            self._caisse_ap_notify()
+            error = "cancelled before the request was sent"
+            self._transition("error", error, error_message=error)
         return False
 
-    def _caisse_ap_record_exchange(self, exchange):
-        """Write what the exchange gave, even after a cancel or a sweep."""
-        self._caisse_ap_lock()
-        previous = self.state
-        state = OUTCOME_STATES[exchange.outcome]
-        error = exchange.error
-        if exchange.outcome is Outcome.ACCEPTED:
+    def _record_outcome(self, record):
+        """Write an exchange's outcome, even after a cancel or a sweep.
+
+        ``record`` is the worker's JSON-safe summary (``outcome_record``), the
+        same whether it comes from the worker or from the spool.
+        """
+        self._lock_row()
+        outcome = Outcome(record["outcome"])
+        state = OUTCOME_STATES[outcome]
+        error = record["error"]
+        if outcome is Outcome.ACCEPTED:
             error = (
                 "the terminal accepted the request (AE=11) without giving its result"
             )
         vals = {
-            "state": state,
-            "ended_at": fields.Datetime.now(),
-            "duration": exchange.duration,
-            "request_frame": codec.redact_frame(exchange.request_frame),
-            "answer_frame": exchange.answer_frame.decode("ascii", "backslashreplace"),
+            "duration": record["duration"],
+            "request_frame": record["request_frame"],
+            "answer_frame": record["answer_frame"],
             "error_message": error or False,
+            **self._result_values(record["result"]),
         }
-        result = exchange.result
-        if result is not None:
-            lang = _engine_lang(self.user_id.lang)
-            decimals = 10**self.currency_id.decimal_places
-            vals.update(
-                {
-                    "auth_code": result.auth_code or False,
-                    "card_last4": result.card_last4 or False,
-                    "application_code": result.application_code or False,
-                    "application_label": result.application_code
-                    and labels.application_label(result.application_code, lang),
-                    "read_mode_code": result.read_mode_code or False,
-                    "read_mode_label": result.read_mode_code
-                    and labels.read_mode_label(result.read_mode_code, lang),
-                    "failure_code": result.failure_code or False,
-                    "failure_label": result.failure_code
-                    and labels.failure_label(result.failure_code, lang),
-                    "receipt_text": result.receipt_text or False,
-                    "amount_authorised": (
-                        result.authorised_amount / decimals
-                        if result.authorised_amount
-                        else False
-                    ),
-                    "partial": result.partial,
-                }
-            )
-        self.write(vals)
-        log = _logger.warning if state in ("unknown", "error") else _logger.info
-        log(
-            "Caisse-AP %s: payment %s attempt %s: %s (%s) in %.1f s%s%s; answer %s",
-            self.terminal_key,
-            self.payment_uuid,
-            self.attempt,
-            state,
-            exchange.outcome.value,
-            exchange.duration,
+        detail = "{} in {:.1f} s{}; answer {}".format(
+            outcome.value,
+            record["duration"],
             f" ({error})" if error else "",
-            f", after {previous}" if previous not in ("sent", "pending") else "",
-            codec.redact_frame(exchange.answer_frame)
-            if exchange.answer_frame
-            else "(none)",
+            record["answer_log"] or "(none)",
         )
-        self._caisse_ap_notify()
+        if self._may_go(self.state, state):
+            self._transition(state, detail, **vals)
+        else:
+            # E.g. no answer after a sweep: the evidence is kept, the state stays.
+            self.write(vals)
+            self._log_lifecycle(self.state, self.state, f"{state} ignored: {detail}")
 
-    def _caisse_ap_record_crash(self, state, error):
+    def _result_values(self, result):
+        """The fields a terminal's answer fills."""
+        if not result:
+            return {}
+        lang = _engine_lang(self.user_id.lang)
+        decimals = 10**self.currency_id.decimal_places
+        return {
+            "auth_code": result["auth_code"] or False,
+            "card_last4": result["card_last4"] or False,
+            "application_code": result["application_code"] or False,
+            "application_label": result["application_code"]
+            and labels.application_label(result["application_code"], lang),
+            "read_mode_code": result["read_mode_code"] or False,
+            "read_mode_label": result["read_mode_code"]
+            and labels.read_mode_label(result["read_mode_code"], lang),
+            "failure_code": result["failure_code"] or False,
+            "failure_label": result["failure_code"]
+            and labels.failure_label(result["failure_code"], lang),
+            "receipt_text": result["receipt_text"] or False,
+            "amount_authorised": (
+                result["authorised_amount"] / decimals
+                if result["authorised_amount"]
+                else False
+            ),
+            "partial": result["partial"],
+        }
+
+    def _record_crash(self, state, error):
         """The worker failed unexpectedly: end the transaction anyway."""
-        self._caisse_ap_lock()
+        self._lock_row()
         if self.state in FINAL_STATES:
             return
-        self.write(
-            {"state": state, "error_message": error, "ended_at": fields.Datetime.now()}
-        )
-        self._caisse_ap_notify()
+        self._transition(state, error, error_message=error)
+
+    # ------------------------------------------------------------------
+    # Outcomes kept in the spool while the database was unavailable
+    # ------------------------------------------------------------------
+    def _register_hook(self):
+        super()._register_hook()
+        # At start: record what a previous run could not write, soon.
+        if caisse_ap_spool.pending_paths(self.env.cr.dbname):
+            cron = self.env.ref(
+                "l10n_fr_pos_caisse_ap_ip.ir_cron_caisse_ap_sweep",
+                raise_if_not_found=False,
+            )
+            if cron:
+                cron._trigger()
+
+    @api.model
+    def _replay_spool(self):
+        """Record the spooled outcomes; each file goes once its write is committed."""
+        for path, record in caisse_ap_spool.pending(self.env.cr.dbname):
+            transaction = self.sudo().browse(record.get("transaction_id")).exists()
+            if not transaction or (
+                transaction.payment_uuid,
+                transaction.attempt,
+            ) != (record.get("payment_uuid"), record.get("attempt")):
+                _logger.error(
+                    "Caisse-AP: spool file %s matches no transaction of this "
+                    "database: left in place",
+                    path,
+                )
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    transaction._record_outcome(record["outcome"])
+            except Exception:
+                _logger.exception(
+                    "Caisse-AP: cannot record spool file %s: left in place", path
+                )
+                continue
+            _logger.info(
+                "Caisse-AP %s: payment %s attempt %s: outcome recorded from %s",
+                transaction.terminal_key,
+                transaction.payment_uuid,
+                transaction.attempt,
+                path,
+            )
+            self.env.cr.postcommit.add(partial(caisse_ap_spool.discard, path))
 
     # ------------------------------------------------------------------
     # What the POS gets
     # ------------------------------------------------------------------
-    def _caisse_ap_notify(self):
+    def _notify_pos(self):
         self.ensure_one()
-        self.config_id.sudo()._notify("CAISSE_AP_TRANSACTION", self._caisse_ap_dict())
+        self.config_id.sudo()._notify("CAISSE_AP_TRANSACTION", self._pos_dict())
 
-    def _caisse_ap_dict(self):
+    def _pos_dict(self):
         """The RPC contract's TRANSACTION DICT; amounts signed like the payment line."""
         self.ensure_one()
         sign = -1 if self.direction == "credit" else 1
@@ -585,11 +637,11 @@ class PosCaisseApTransaction(models.Model):
             ),
             "receipt_text": self.receipt_text or "",
             "failure_code": self.failure_code or "",
-            "message": self._caisse_ap_message(),
+            "message": self._cashier_message(),
             "cancel_requested": self.cancel_requested,
         }
 
-    def _caisse_ap_message(self):
+    def _cashier_message(self):
         """What the cashier should read, in the user's language ("" on success)."""
         _ = self.env._
         state = self.state

@@ -1,6 +1,13 @@
+import logging
+
 from odoo import api, fields, models
 
 from .pos_payment_method import TERMINAL_KEY
+
+_logger = logging.getLogger(__name__)
+
+# A write of any of these may change which transaction paid the line.
+LINK_FIELDS = {"uuid", "amount", "payment_method_id", "pos_order_id"}
 
 
 class PosPayment(models.Model):
@@ -11,8 +18,8 @@ class PosPayment(models.Model):
         string="Terminal Transaction",
         readonly=True,
         index="btree_not_null",
-        help="Caisse-AP exchange that paid this line, found from the payment "
-        "reference.",
+        help="Approved Caisse-AP exchange that paid this line: same payment and "
+        "order references, same method, same amount.",
     )
 
     @api.model_create_multi
@@ -21,10 +28,20 @@ class PosPayment(models.Model):
         payments._caisse_ap_link_transactions()
         return payments
 
+    def write(self, vals):
+        result = super().write(vals)
+        # A draft order synced again rewrites its payment lines.
+        if LINK_FIELDS & set(vals):
+            self._caisse_ap_link_transactions()
+        return result
+
     def _caisse_ap_link_transactions(self):
-        """Link each terminal payment to its transaction, trusting the server's
-        record rather than what the POS sent (a forced payment after an unknown
-        outcome is linked to that unknown attempt)."""
+        """Link each terminal payment line to the approval that paid it.
+
+        The POS only names the payment (its uuid): the server's record must
+        agree on everything else, or nothing is linked and the approval is
+        flagged for a manager (``link_mismatch``).
+        """
         payments = self.filtered(
             lambda p: (
                 p.uuid and p.payment_method_id.use_payment_terminal == TERMINAL_KEY
@@ -32,35 +49,76 @@ class PosPayment(models.Model):
         )
         if not payments:
             return
-        transactions = (
+        approvals = (
             self.env["pos.caisse.ap.transaction"]
             .sudo()
             .search(
                 [
                     ("payment_uuid", "in", payments.mapped("uuid")),
-                    ("state", "in", ("success", "unknown")),
-                ],
-                order="attempt desc",
+                    ("state", "=", "success"),
+                ]
             )
         )
-        by_uuid = {}
-        for transaction in transactions:
-            best = by_uuid.get(transaction.payment_uuid)
-            if not best or (transaction.state == "success" and best.state != "success"):
-                by_uuid[transaction.payment_uuid] = transaction
-        for payment in payments:
-            transaction = by_uuid.get(payment.uuid)
-            if (
-                not transaction
-                or transaction.payment_method_id != payment.payment_method_id
-            ):
+        by_uuid = {approval.payment_uuid: approval for approval in approvals}
+        for payment in payments.sudo():
+            approval = by_uuid.get(payment.uuid)
+            if not approval:
+                # Declined, unknown and forced done, or never sent: no approval.
+                if payment.caisse_ap_transaction_id:
+                    payment.caisse_ap_transaction_id = False
                 continue
-            vals = {"caisse_ap_transaction_id": transaction.id}
-            if transaction.state == "success":
-                if not payment.card_no and transaction.card_last4:
-                    vals["card_no"] = transaction.card_last4
-                if not payment.payment_method_authcode and transaction.auth_code:
-                    vals["payment_method_authcode"] = transaction.auth_code
-            # Derived from server records: no need for the cashier to have write access.
-            payment.sudo().write(vals)
-            transaction.pos_order_id = payment.pos_order_id
+            problem = payment._caisse_ap_link_problem(approval)
+            if problem:
+                payment._caisse_ap_refuse_link(approval, problem)
+                continue
+            vals = {}
+            if payment.caisse_ap_transaction_id != approval:
+                vals["caisse_ap_transaction_id"] = approval.id
+            if not payment.card_no and approval.card_last4:
+                vals["card_no"] = approval.card_last4
+            if not payment.payment_method_authcode and approval.auth_code:
+                vals["payment_method_authcode"] = approval.auth_code
+            if vals:
+                # Derived from server records (sudo): no need for the cashier's
+                # write access. None of these fields starts a new link check.
+                payment.write(vals)
+            if approval.pos_order_id != payment.pos_order_id:
+                approval.pos_order_id = payment.pos_order_id
+
+    def _caisse_ap_link_problem(self, approval):
+        """Why this line may not be linked to ``approval`` (English, for the log)."""
+        self.ensure_one()
+        if approval.payment_method_id != self.payment_method_id:
+            return "another payment method"
+        if not approval.order_uuid or approval.order_uuid != self.pos_order_id.uuid:
+            return f"another order ({approval.order_uuid or 'none'})"
+        sign = -1 if approval.direction == "credit" else 1
+        approved = sign * (approval.amount_authorised or approval.amount)
+        if approval.currency_id.compare_amounts(approved, self.amount):
+            return f"another amount ({approved} approved)"
+        others = self.search_count(
+            [("caisse_ap_transaction_id", "=", approval.id), ("id", "!=", self.id)],
+            limit=1,
+        )
+        if others:
+            return "already linked to another payment line"
+        return ""
+
+    def _caisse_ap_refuse_link(self, approval, problem):
+        self.ensure_one()
+        if self.caisse_ap_transaction_id:
+            self.write({"caisse_ap_transaction_id": False})
+        if not approval.link_mismatch:
+            approval.link_mismatch = True
+        _logger.warning(
+            "Caisse-AP %s: payment %s attempt %s not linked to payment line %s of "
+            "order %s (%s %s): %s; marked as needing attention",
+            approval.terminal_key,
+            approval.payment_uuid,
+            approval.attempt,
+            self.id,
+            self.pos_order_id.uuid,
+            self.amount,
+            self.currency_id.name,
+            problem,
+        )

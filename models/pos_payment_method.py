@@ -1,5 +1,6 @@
 import logging
 import math
+import re
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -173,6 +174,59 @@ class PosPaymentMethod(models.Model):
         return terminal_key(self.fr_caisse_ap_ip_address, self.fr_caisse_ap_ip_port)
 
     # ------------------------------------------------------------------
+    # The terminal request, built from this method's settings
+    # ------------------------------------------------------------------
+    def _caisse_ap_request(self, currency, amount, payment_uuid, attempt):
+        """The engine's request for this attempt, or a UserError saying why not."""
+        self.ensure_one()
+        direction, minor = self._caisse_ap_minor_amount(amount, currency)
+        # CF lets the answer be matched with this very attempt.
+        compact_uuid = re.sub(r"[^0-9A-Za-z]", "", payment_uuid)[:20]
+        try:
+            return codec.PaymentRequest(
+                amount=minor,
+                currency_numeric=currency.iso_numeric,
+                correlation_id=f"{compact_uuid}-{attempt}",
+                direction=direction,
+                pos_number=self.fr_caisse_ap_ip_pos_number,
+                protocol_version=self.fr_caisse_ap_ip_protocol_version,
+                mode=codec.PaymentMode(self.fr_caisse_ap_ip_mode or "card"),
+                request_receipt=bool(self.fr_caisse_ap_ip_receipt),
+            )
+        except codec.ProtocolError as error:
+            raise UserError(
+                self.env._("The payment request is not valid: %s", error)
+            ) from None
+
+    @api.model
+    def _caisse_ap_minor_amount(self, amount, currency):
+        """``(direction, minor units)`` for a signed amount in ``currency``."""
+        _ = self.env._
+        if not currency.iso_numeric:
+            raise UserError(
+                _(
+                    "The currency %s has no ISO 4217 numeric code: set it on the "
+                    "currency to use the payment terminal.",
+                    currency.name,
+                )
+            )
+        minor = round(abs(amount) * 10**currency.decimal_places)
+        if not minor:
+            raise UserError(
+                _("The amount sent to the payment terminal cannot be zero.")
+            )
+        if minor > codec.MAX_AMOUNT:
+            raise UserError(
+                _(
+                    "The amount %s is too large for the payment terminal (12 digits "
+                    "at most).",
+                    amount,
+                )
+            )
+        direction = codec.Direction.CREDIT if amount < 0 else codec.Direction.DEBIT
+        return direction, minor
+
+    # ------------------------------------------------------------------
     # Test connection button
     # ------------------------------------------------------------------
     def action_caisse_ap_test_connection(self):
@@ -235,8 +289,8 @@ class PosPaymentMethod(models.Model):
         self._caisse_ap_check_method()
         session = self._caisse_ap_check_session(values["pos_session_id"])
         transactions = self.env["pos.caisse.ap.transaction"]
-        transaction, job = transactions._caisse_ap_start(self, session, values)
-        result = transaction.with_env(self.env)._caisse_ap_dict()
+        transaction, job = transactions._start(self, session, values)
+        result = transaction.with_env(self.env)._pos_dict()
         if job:
             caisse_ap_worker.launch(self.env, job)
         return result
@@ -244,15 +298,15 @@ class PosPaymentMethod(models.Model):
     def caisse_ap_status(self, payment_uuid):
         """The latest attempt of a payment, swept to unknown when lost."""
         transaction = self._caisse_ap_checked_transaction(payment_uuid)
-        transaction._caisse_ap_sweep_lost()
-        return transaction.with_env(self.env)._caisse_ap_dict()
+        transaction._sweep_lost()
+        return transaction.with_env(self.env)._pos_dict()
 
     def caisse_ap_cancel(self, payment_uuid):
         """Record the cashier's cancel request (the terminal has no abort message)."""
         transaction = self._caisse_ap_checked_transaction(payment_uuid)
-        transaction._caisse_ap_sweep_lost()
-        transaction._caisse_ap_request_cancel()
-        return transaction.with_env(self.env)._caisse_ap_dict()
+        transaction._sweep_lost()
+        transaction._request_cancel()
+        return transaction.with_env(self.env)._pos_dict()
 
     # ------------------------------------------------------------------
     # Checks shared by the RPCs
@@ -356,9 +410,7 @@ class PosPaymentMethod(models.Model):
     def _caisse_ap_checked_transaction(self, payment_uuid):
         payment_uuid = self._caisse_ap_check_uuid(payment_uuid)
         self._caisse_ap_check_method()
-        transaction = self.env["pos.caisse.ap.transaction"]._caisse_ap_latest(
-            payment_uuid
-        )
+        transaction = self.env["pos.caisse.ap.transaction"]._latest(payment_uuid)
         if not transaction or transaction.payment_method_id != self:
             raise UserError(
                 self.env._("No terminal transaction was found for this payment.")

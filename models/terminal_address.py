@@ -31,12 +31,16 @@ def is_valid_host(host):
 
 
 def terminal_key(host, port):
-    """``host:port`` identifying one terminal, the same however the host is spelled."""
-    host = (host or "").strip().lower()
+    """``host:port`` identifying one terminal, the same however the host is
+    spelled: name case, a trailing dot, IPv6 zeros, an IPv4 address written as
+    IPv4-mapped IPv6 (``::ffff:10.0.0.7``)."""
+    host = (host or "").strip().lower().rstrip(".")
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return f"{host.rstrip('.')}:{port}"
+        return f"{host}:{port}"
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
     if address.version == 6:
         return f"[{address.compressed}]:{port}"
     return f"{address.compressed}:{port}"

@@ -240,9 +240,32 @@ class CaisseApCommon(TransactionCase):
             domain, order="attempt desc"
         )
 
+    def make_transaction(self, state="pending", **values):
+        """A transaction written directly in ``state`` (no worker behind it)."""
+        now = fields.Datetime.now()
+        return self.env["pos.caisse.ap.transaction"].create(
+            {
+                "payment_method_id": self.method.id,
+                "config_id": self.config.id,
+                "session_id": self.session.id,
+                "payment_uuid": str(uuid.uuid4()),
+                # A terminal of its own: the busy index allows one active each.
+                "terminal_key": f"{uuid.uuid4().hex[:12]}.test:8888",
+                "currency_id": self.config.currency_id.id,
+                "amount": 10,
+                "state": state,
+                "started_at": now,
+                "deadline": now + timedelta(seconds=600),
+                "company_id": self.company.id,
+                **values,
+            }
+        )
+
     def bus_messages(self, config=None):
         """Payloads of the CAISSE_AP_TRANSACTION messages sent to a POS config."""
         config = config or self.config
+        # Bus messages are created when the transaction commits: now, in a test.
+        self.env.cr.precommit.run()
         token = config.access_token
         messages = self.env["bus.bus"].search([("channel", "like", token)], order="id")
         payloads = []

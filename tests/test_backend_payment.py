@@ -1,7 +1,11 @@
+import uuid
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.tests import tagged
 
 from ..caisse_ap.scenario import Scenario
+from ..models import pos_payment as link_module
 from .common import TRANSACTION_KEYS, CaisseApCommon, free_port
 
 
@@ -191,26 +195,96 @@ class TestBackendPayment(CaisseApCommon):
         self.assertEqual(transaction.amount, 1500)
         self.assertEqual(transaction.currency_id, xpf)
 
-    def test_pos_payment_is_linked(self):
-        _started, transaction, status = self.pay(12.34)
-        order = self.env["pos.order"].create(
+    # ------------------------------------------------------------------
+    # pos.payment -> transaction link (issue 10 point 3)
+    # ------------------------------------------------------------------
+    def order(self, order_uuid, amount=12.34):
+        return self.env["pos.order"].create(
             {
                 "session_id": self.session.id,
-                "amount_total": 12.34,
+                "uuid": order_uuid,
+                "amount_total": amount,
                 "amount_tax": 0,
-                "amount_paid": 12.34,
+                "amount_paid": 0,
                 "amount_return": 0,
             }
         )
-        payment = self.env["pos.payment"].create(
+
+    def payment_line(self, order, transaction, amount=12.34):
+        return self.env["pos.payment"].create(
             {
                 "pos_order_id": order.id,
                 "payment_method_id": self.method.id,
-                "amount": 12.34,
+                "amount": amount,
                 "uuid": transaction.payment_uuid,
             }
         )
+
+    def test_pos_payment_is_linked(self):
+        _started, transaction, _status = self.pay(12.34)
+        order = self.order(transaction.order_uuid)
+        payment = self.payment_line(order, transaction)
         self.assertEqual(payment.caisse_ap_transaction_id, transaction)
         self.assertEqual(payment.card_no, "1234")
         self.assertEqual(payment.payment_method_authcode, "123456")
         self.assertEqual(transaction.pos_order_id, order)
+        self.assertFalse(transaction.link_mismatch)
+
+    def test_a_refund_is_linked(self):
+        _started, transaction, _status = self.pay(-5)
+        order = self.order(transaction.order_uuid, -5)
+        payment = self.payment_line(order, transaction, -5)
+        self.assertEqual(payment.caisse_ap_transaction_id, transaction)
+
+    def test_a_mismatch_links_nothing(self):
+        for case in ("another order", "another amount", "already linked"):
+            with self.subTest(case=case), patch.object(link_module, "_logger") as log:
+                _started, transaction, _status = self.pay(12.34)
+                order = self.order(transaction.order_uuid)
+                if case == "another order":
+                    order = self.order(str(uuid.uuid4()))
+                    payment = self.payment_line(order, transaction)
+                elif case == "another amount":
+                    payment = self.payment_line(order, transaction, 12.43)
+                else:
+                    first = self.payment_line(order, transaction)
+                    self.assertEqual(first.caisse_ap_transaction_id, transaction)
+                    payment = self.payment_line(order, transaction)
+                self.assertFalse(payment.caisse_ap_transaction_id)
+                self.assertFalse(payment.card_no, "nothing copied from the approval")
+                self.assertFalse(payment.payment_method_authcode)
+                self.assertTrue(transaction.link_mismatch, "needs attention")
+                [warning] = log.warning.call_args_list
+                self.assertIn(case, warning.args[0] % warning.args[1:])
+
+    def test_no_approval_no_link(self):
+        self.simulator.queue(Scenario(kind="decline", delay=0))
+        _started, transaction, status = self.pay(12.34)
+        self.assertEqual(status["state"], "failure")
+        payment = self.payment_line(self.order(transaction.order_uuid), transaction)
+        self.assertFalse(payment.caisse_ap_transaction_id)
+        self.assertFalse(transaction.link_mismatch, "a declined card is no mismatch")
+
+    def test_a_draft_order_synced_again_is_linked(self):
+        transaction = self.make_transaction(
+            "sent", order_uuid=str(uuid.uuid4()), amount=12.34
+        )
+        order = self.order(transaction.order_uuid)
+        payment = self.payment_line(order, transaction)
+        self.assertFalse(payment.caisse_ap_transaction_id, "not approved yet")
+        transaction._transition("success", auth_code="654321", card_last4="4321")
+        # What the POS sends for a draft order's existing payment line.
+        order.write(
+            {
+                "payment_ids": [
+                    Command.update(payment.id, {"amount": 12.34, "uuid": payment.uuid})
+                ]
+            }
+        )
+        self.assertEqual(payment.caisse_ap_transaction_id, transaction)
+        self.assertEqual(payment.payment_method_authcode, "654321")
+        self.assertEqual(payment.card_no, "4321")
+        # Rewritten with another amount: the link no longer holds.
+        payment.write({"amount": 10})
+        self.assertFalse(payment.caisse_ap_transaction_id)
+        self.assertTrue(transaction.link_mismatch)

@@ -94,6 +94,16 @@ class TestBackendPaymentMethod(CaisseApCommon):
         self.assertEqual(terminal_key(" TPE.Shop.LAN ", 8888), "tpe.shop.lan:8888")
         self.assertEqual(terminal_key("FE80:0:0::1", 5), "[fe80::1]:5")
 
+    def test_one_key_per_terminal_however_spelled(self):
+        for spellings in (
+            ("tpe.shop.lan", "TPE.Shop.LAN", "tpe.shop.lan.", " Tpe.shop.lan. "),
+            ("10.0.0.7", "::ffff:10.0.0.7", "::FFFF:a00:7", "0:0:0:0:0:ffff:10.0.0.7"),
+            ("2001:db8::1", "2001:DB8:0:0::1", "2001:0db8:0000::0001"),
+        ):
+            with self.subTest(spellings=spellings):
+                keys = {terminal_key(host, 8888) for host in spellings}
+                self.assertEqual(len(keys), 1, keys)
+
     def test_pos_gets_only_what_it_needs(self):
         loaded = self.env["pos.payment.method"]._load_pos_data_fields(self.config.id)
         for name in (

@@ -217,8 +217,8 @@ class TestCaisseApTours(CaisseApTourCase):
         first, second = self._journal(payment)
         self.assertEqual((first.state, second.state), ("unknown", "success"))
 
-        # 3b. Unknown, Force done: paid without an authorisation, linked to the
-        # unknown attempt.
+        # 3b. Unknown, Force done: paid without an authorisation; only an
+        # approval is linked (the journal finds the attempt by payment reference).
         payment = forced.payment_ids
         self.assertEqual(payment.payment_method_id, self.card)
         self.assertAlmostEqual(payment.amount, 1.98)
@@ -226,7 +226,8 @@ class TestCaisseApTours(CaisseApTourCase):
         self.assertEqual(payment.payment_status, "done")
         [attempt] = self._journal(payment)
         self.assertEqual(attempt.state, "unknown")
-        self.assertEqual(payment.caisse_ap_transaction_id, attempt)
+        self.assertFalse(payment.caisse_ap_transaction_id)
+        self.assertFalse(attempt.link_mismatch)
 
         # 3c. Unknown, dialog closed, Force done on the line.
         payment = forced_later.payment_ids

@@ -1,0 +1,192 @@
+"""The guarantees outside the single test transaction.
+
+Every other back-end test runs inside one uncommitted transaction, where
+post-commit hooks never run and there is no real concurrency. These tests
+commit their data with cursors of their own: two tills racing for one
+terminal, the payment launched after the commit, a process that exits while
+a payment is in flight. They remove what they committed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import config
+
+from ..caisse_ap.scenario import Scenario
+from ..caisse_ap.simulator import TerminalSimulator
+from ..models import caisse_ap_worker
+from .common import WORKER_TIMEOUT, caisse_ap_method_values
+
+ADMIN = "base.user_admin"
+
+
+@tagged("post_install", "-at_install")
+class TestBackendCommitted(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = TerminalSimulator(
+            "127.0.0.1", 0, Scenario(kind="approve", delay=0)
+        )
+        cls.simulator.start()
+        cls.addClassCleanup(cls.simulator.stop)
+        cls.dbname = cls.cr.dbname
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env.ref("base.main_company")
+            journal = env["account.journal"].create(
+                {
+                    "name": "Caisse-AP Committed Bank",
+                    "type": "bank",
+                    "code": "CAPC",
+                    "company_id": company.id,
+                }
+            )
+            method = env["pos.payment.method"].create(
+                caisse_ap_method_values(
+                    journal,
+                    "TPE Committed",
+                    fr_caisse_ap_ip_port=cls.simulator.port,
+                )
+            )
+            config_ = env["pos.config"].create(
+                {"name": "Caisse-AP Committed", "payment_method_ids": [method.id]}
+            )
+            config_.open_ui()
+            session = config_.current_session_id
+            session.set_opening_control(0, None)
+            ids = (journal.id, method.id, config_.id, session.id)
+            cls.terminal_key = method._caisse_ap_terminal_key()
+            cls.admin_id = env.ref(ADMIN).id
+        cls.journal_id, cls.method_id, cls.config_id, cls.session_id = ids
+        cls.addClassCleanup(cls._remove_committed)
+
+    @classmethod
+    def _remove_committed(cls):
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["pos.caisse.ap.transaction"].search(
+                [("payment_method_id", "=", cls.method_id)]
+            ).unlink()
+            env["pos.session"].browse(cls.session_id).unlink()
+            env["pos.config"].browse(cls.config_id).unlink()
+            env["pos.payment.method"].browse(cls.method_id).unlink()
+            env["account.journal"].browse(cls.journal_id).unlink()
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.set_scenario(Scenario(kind="approve", delay=0))
+        self.sent_before = len(self.simulator.exchanges)
+
+    def requests_sent(self):
+        """Requests the terminal received during this test (one at least)."""
+        self.simulator.wait_for_exchanges(self.sent_before + 1, 10)
+        return len(self.simulator.exchanges) - self.sent_before
+
+    def start_data(self):
+        return {
+            "payment_uuid": str(uuid.uuid4()),
+            "order_uuid": str(uuid.uuid4()),
+            "amount": 4.2,
+            "pos_session_id": self.session_id,
+            "retry": False,
+        }
+
+    def committed(self, payment_uuid):
+        """The payment's transactions as committed: ``[(state, attempt)]``."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            return [
+                (t.state, t.attempt)
+                for t in env["pos.caisse.ap.transaction"].search(
+                    [("payment_uuid", "=", payment_uuid)]
+                )
+            ]
+
+    def test_two_tills_one_terminal_one_request(self):
+        """Both starts see a free terminal; PostgreSQL lets exactly one through."""
+        barrier = threading.Barrier(2)
+        starts = [self.start_data(), self.start_data()]
+        results = [None, None]
+
+        def till(index):
+            try:
+                with self.registry.cursor() as cr:
+                    # The snapshot is taken now: neither sees the other's start.
+                    cr.execute("SELECT 1")
+                    barrier.wait(WORKER_TIMEOUT)
+                    env = api.Environment(cr, self.admin_id, {})
+                    method = env["pos.payment.method"].browse(self.method_id)
+                    results[index] = method.caisse_ap_start(starts[index])
+            except Exception as error:  # noqa: BLE001 - the test inspects it
+                results[index] = error
+
+        threads = [threading.Thread(target=till, args=(i,)) for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WORKER_TIMEOUT)
+        [started] = [r for r in results if isinstance(r, dict)]
+        [refused] = [r for r in results if isinstance(r, Exception)]
+        self.assertIsInstance(refused, UserError)
+        self.assertIn("busy", str(refused))
+        self.assertTrue(
+            caisse_ap_worker.wait_for_worker(
+                self.dbname, started["payment_uuid"], WORKER_TIMEOUT
+            )
+        )
+        # Launched after the commit, it ran to the end; the other sent nothing.
+        self.assertEqual(self.committed(started["payment_uuid"]), [("success", 1)])
+        other = next(s for s in starts if s["payment_uuid"] != started["payment_uuid"])
+        self.assertEqual(self.committed(other["payment_uuid"]), [])
+        self.assertEqual(self.requests_sent(), 1)
+
+    def test_exit_with_a_payment_in_flight_records_it(self):
+        """A process that exits while the terminal is busy still writes the answer."""
+        self.simulator.set_scenario(Scenario(kind="approve", delay=2))
+        data = self.start_data()
+        script = textwrap.dedent(
+            """
+            import json, sys
+            import odoo
+            from odoo import SUPERUSER_ID, api
+            from odoo.modules.registry import Registry
+            odoo.tools.config.parse_config(["-c", sys.argv[1], "--log-level=warn"])
+            registry = Registry(sys.argv[2])
+            with registry.cursor() as cr:
+                env = api.Environment(cr, int(sys.argv[3]), {})
+                method = env["pos.payment.method"].browse(int(sys.argv[4]))
+                print(method.caisse_ap_start(json.loads(sys.argv[5]))["state"])
+            # The payment runs after the commit: exit now, as a recycled worker does.
+            sys.exit(0)
+            """
+        )
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                script,
+                config.rcfile,
+                self.dbname,
+                str(self.admin_id),
+                str(self.method_id),
+                json.dumps(data),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            check=False,
+        )
+        self.assertEqual(child.returncode, 0, child.stderr[-3000:])
+        self.assertEqual(child.stdout.strip().splitlines()[-1], "pending")
+        self.assertEqual(self.requests_sent(), 1, "the terminal answered")
+        self.assertEqual(self.committed(data["payment_uuid"]), [("success", 1)])
