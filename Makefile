@@ -6,6 +6,7 @@ PYTHON ?= python3
 
 help:
 	@echo "make demo         demo database + simulator + Odoo on http://localhost:8069"
+	@echo "                  (DEMO_ARGS=--relay: through a local shop relay, as on Odoo.sh)"
 	@echo "make test         every test (engine, Odoo, browser tours) in a throwaway database"
 	@echo "make test-engine  the protocol engine's tests only (no Odoo, no database)"
 	@echo "make test-tools   the tests of tools/ (README generator, set-up), no Odoo"
@@ -14,7 +15,7 @@ help:
 	@echo "make wheel        build odoo-addon-l10n_fr_pos_caisse_ap_ip with whool"
 
 demo:
-	$(PYTHON) tools/run_demo.py
+	$(PYTHON) tools/run_demo.py $(DEMO_ARGS)
 
 test:
 	$(PYTHON) tools/run_tests.py

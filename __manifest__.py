@@ -19,6 +19,7 @@
         "views/pos_payment_method_views.xml",
         "views/pos_caisse_ap_transaction_views.xml",
         "views/pos_payment_views.xml",
+        "views/pos_caisse_ap_relay_views.xml",
         "views/pos_caisse_ap_attention_views.xml",
         "views/pos_session_views.xml",
     ],

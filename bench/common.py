@@ -26,7 +26,7 @@ from rpc import (
     payment_data,
     wait_final,
 )
-from settings import FINAL_STATES, HOST, log
+from settings import FINAL_STATES, HOST, REPO, log
 
 from caisse_ap.scenario import Scenario
 from caisse_ap.simulator import MultiTerminalSimulator
@@ -40,6 +40,7 @@ __all__ = [
     "OdooServer",
     "Prober",
     "Report",
+    "REPO",
     "RpcError",
     "Scenario",
     "Session",

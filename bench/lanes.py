@@ -20,7 +20,10 @@ Small run: python3 bench/lanes.py --lanes 1,3 --delay 5
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -67,7 +70,51 @@ def parse_args():
     parser.add_argument(
         "--probe-interval", type=float, default=0.5, help="seconds (default 0.5)"
     )
+    parser.add_argument(
+        "--relay",
+        action="store_true",
+        help="every lane's terminal through ONE shop relay process (python -m "
+        "caisse_ap.relay), as on Odoo.sh; results in bench/results/lanes_relay.md",
+    )
     return parser.parse_args()
+
+
+# Every lane's method through one relay; prints its token (shown once).
+SETUP_RELAY = r"""
+import json
+method_ids = json.loads(%(method_ids)r)
+relay = env["pos.caisse.ap.relay"].create({"name": "Bench relay"})
+action = relay.action_new_token()
+token = env[action["res_model"]].browse(action["res_id"]).token
+env["pos.payment.method"].browse(method_ids).write(
+    {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id}
+)
+env.cr.commit()
+print("BENCH_RELAY " + json.dumps({"id": relay.id, "token": token}))
+"""
+
+
+def setup_relay(bench: c.Bench, db: str, lanes) -> dict[str, Any]:
+    script = SETUP_RELAY % {"method_ids": json.dumps([x["method_id"] for x in lanes])}
+    for line in bench.shell(db, script).splitlines():
+        if line.startswith("BENCH_RELAY "):
+            return json.loads(line.split(" ", 1)[1])
+    raise RuntimeError("the relay set-up printed no result")
+
+
+def start_relay(server, token: str) -> subprocess.Popen:
+    """The relay program towards this server; back once it has polled."""
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "caisse_ap.relay", "--server", server.url, "--quiet"],
+        cwd=c.REPO,
+        env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
+    )
+    deadline = time.monotonic() + 60
+    while not server.log_lines("/caisse_ap/relay/poll"):
+        if relay.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the shop relay did not start polling")
+        time.sleep(0.2)
+    return relay
 
 
 def run_lane(
@@ -194,8 +241,19 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     for lane in lanes:
         lane["minor"] = 1000 + lane["index"]  # 10.00, 10.01, ...: one per lane
         lane["amount"] = lane["minor"] / 100
+    relay_info = setup_relay(bench, db, lanes) if args.relay else None
     server = bench.server(db)
     server.start()
+    relay = start_relay(server, relay_info["token"]) if relay_info else None
+    try:
+        return _one_run(bench, count, args, db, terminals, lanes, server)
+    finally:
+        if relay:
+            relay.terminate()
+            relay.wait(60)
+
+
+def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]:
     sessions = c.authenticate_many(server.http_port, db, count)
     probe_session = c.Session(server.http_port, db).authenticate()
     # Warm-up: both workers load the registry; every lane's model code runs once.
@@ -356,7 +414,18 @@ def span(values) -> str:
 
 
 def report(runs: list[dict[str, Any]], args) -> c.Report:
-    rep = c.Report("lanes", "Lanes benchmark (bench/lanes.py)")
+    if args.relay:
+        rep = c.Report(
+            "lanes_relay", "Lanes benchmark through one shop relay (bench/lanes.py)"
+        )
+        rep.note(
+            "Every lane's payment method is *Through a shop relay*, all through ONE "
+            "`python -m caisse_ap.relay` process polling the server over HTTP "
+            "(localhost); the relay claims each payment, runs it against the "
+            "lane's simulated terminal and posts the outcome."
+        )
+    else:
+        rep = c.Report("lanes", "Lanes benchmark (bench/lanes.py)")
     rep.note(
         f"Prefork Odoo, `--workers=2 --max-cron-threads=1 --limit-time-real=120`; "
         f"customer delay {args.delay:g} s on every terminal; each lane polls "

@@ -26,6 +26,8 @@ LIVE_EDITABLE_FIELDS = {
     "fr_caisse_ap_ip_pos_number",
     "fr_caisse_ap_ip_protocol_version",
     "fr_caisse_ap_ip_receipt",
+    "fr_caisse_ap_ip_connection",
+    "fr_caisse_ap_relay_id",
 }
 
 
@@ -242,11 +244,7 @@ class PosPaymentMethod(models.Model):
         if not self.fr_caisse_ap_ip_address:
             raise UserError(_("Set the terminal address first."))
         key = self._caisse_ap_terminal_key()
-        reachable, reason = transport.probe(
-            self.fr_caisse_ap_ip_address,
-            self.fr_caisse_ap_ip_port,
-            timeout=PROBE_TIMEOUT,
-        )
+        reachable, reason = self._caisse_ap_probe()
         _logger.info(
             "Caisse-AP %s: connection test %s %s",
             key,
@@ -276,6 +274,14 @@ class PosPaymentMethod(models.Model):
             },
         }
 
+    def _caisse_ap_probe(self):
+        """``(reachable, reason)``: a TCP connection opened and closed."""
+        return transport.probe(
+            self.fr_caisse_ap_ip_address,
+            self.fr_caisse_ap_ip_port,
+            timeout=PROBE_TIMEOUT,
+        )
+
     # ------------------------------------------------------------------
     # RPCs called by the POS (see README): start, status, cancel
     # ------------------------------------------------------------------
@@ -291,7 +297,8 @@ class PosPaymentMethod(models.Model):
         transactions = self.env["pos.caisse.ap.transaction"]
         transaction, job = transactions._start(self, session, values)
         result = transaction.with_env(self.env)._pos_dict()
-        if job:
+        # A relayed payment waits in the database for its shop relay.
+        if job and not transaction.relay_id:
             caisse_ap_worker.launch(self.env, job)
         return result
 

@@ -8,6 +8,8 @@ from . import test_backend_payment_method
 from . import test_backend_worker
 from . import test_tours_caisse_ap
 from . import test_tours_screenshots
+from . import test_backend_relay
+from . import test_tours_relay
 from . import test_backend_attention
 from . import test_backend_payment_line
 from . import test_tours_receipt_closing

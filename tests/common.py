@@ -155,9 +155,11 @@ class CaisseApCommon(TransactionCase):
 
     def setUp(self):
         super().setUp()
-        # Cursors opened by the worker thread share this test's transaction.
-        self.registry.enter_test_mode(self.cr)
-        self.addCleanup(self.registry.leave_test_mode)
+        # Cursors opened by the worker thread share this test's transaction
+        # (an HttpCase has entered the test mode already, for its server).
+        if not self.registry.in_test_mode():
+            self.registry.enter_test_mode(self.cr)
+            self.addCleanup(self.registry.leave_test_mode)
         self.simulator = TerminalSimulator(
             "127.0.0.1", 0, Scenario(kind="approve", delay=0)
         )

@@ -4,7 +4,11 @@ Creates (or reuses) a demo database with the Point of Sale demo data, installs
 (or updates) this addon, adds a "Card (Caisse-AP)" payment method to the demo
 shop pointing at the simulator on 127.0.0.1, starts the simulator and Odoo.
 
+With --relay, the method goes "through a shop relay" and a local relay
+(python -m caisse_ap.relay) carries its exchanges, as for a cloud-hosted Odoo.
+
 Usage: python3 tools/run_demo.py [--db NAME] [--http-port 8069] [--terminal-port 8888]
+                                 [--relay]
 """
 
 import argparse
@@ -49,12 +53,29 @@ elif not config.current_session_id:
     method.write(values)
 if method not in config.payment_method_ids and not config.current_session_id:
     config.payment_method_ids = [(4, method.id)]
+if {relay}:
+    Relay = env["pos.caisse.ap.relay"]
+    relay = Relay.search([("name", "=", "Demo shop relay")], limit=1) or Relay.create(
+        {{"name": "Demo shop relay", "company_id": config.company_id.id}}
+    )
+    # A new token at each run: the previous one is shown nowhere any more.
+    action = relay.action_new_token()
+    wizard = env[action["res_model"]].browse(action["res_id"])
+    print("CAISSE_AP_DEMO_TOKEN", wizard.token)
+    connection = {{
+        "fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id
+    }}
+else:
+    connection = {{"fr_caisse_ap_ip_connection": "direct"}}
+if "fr_caisse_ap_ip_connection" in Method._fields:
+    method.write(connection)  # live-editable: even with a session open
 env.cr.commit()
 print("CAISSE_AP_DEMO_METHOD", method.id, config.name)
 """
 
 
-def prepare_database(workspace, db_name, terminal_port):
+def prepare_database(workspace, db_name, terminal_port, relay=False):
+    """Set the demo shop up: ``(shop name, relay token or None)``."""
     if database_exists(db_name):
         log(f"reusing database {db_name}: updating {ADDON}")
         workspace.odoo(
@@ -66,7 +87,7 @@ def prepare_database(workspace, db_name, terminal_port):
             "-d", db_name, "-i", f"point_of_sale,{ADDON}", "--stop-after-init",
             "--log-level=warn",
         )  # fmt: skip
-    script = CONFIGURE_SHOP.format(port=terminal_port)
+    script = CONFIGURE_SHOP.format(port=terminal_port, relay=relay)
     out = workspace.odoo(
         "-d", db_name, "--log-level=warn", command="shell",
         input=script, capture_output=True, text=True, check=False,
@@ -75,7 +96,18 @@ def prepare_database(workspace, db_name, terminal_port):
     if not marker:
         print(out.stdout[-3000:], out.stderr[-3000:])
         raise SetupError("could not add the Caisse-AP payment method to the demo shop")
-    return marker.group(1)
+    token = re.search(r"^CAISSE_AP_DEMO_TOKEN (\S+)$", out.stdout, re.MULTILINE)
+    return marker.group(1), token.group(1) if token else None
+
+
+def start_relay(http_port, token):
+    """The shop relay, as a shop would run it, towards this Odoo (localhost: HTTP)."""
+    log("starting the shop relay: the payments go through it")
+    return subprocess.Popen(
+        [sys.executable, "-m", "caisse_ap.relay", "--server",
+         f"http://127.0.0.1:{http_port}"],
+        cwd=REPO, env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
+    )  # fmt: skip
 
 
 def start_simulator(terminal_port):
@@ -98,6 +130,11 @@ def main():
     )
     parser.add_argument("--http-port", type=int, default=8069)
     parser.add_argument("--terminal-port", type=int, default=8888)
+    parser.add_argument(
+        "--relay",
+        action="store_true",
+        help="reach the terminal through a local shop relay, as a cloud Odoo would",
+    )
     args = parser.parse_args()
 
     try:
@@ -107,15 +144,20 @@ def main():
         home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
         workspace = Workspace(odoo_root, "caisse_ap_demo", home / f"{ADDON}-demo")
         workspace.write_config(args.db, http_port=args.http_port)
-        shop = prepare_database(workspace, args.db, args.terminal_port)
+        shop, token = prepare_database(
+            workspace, args.db, args.terminal_port, args.relay
+        )
     except (SetupError, subprocess.CalledProcessError) as exc:
         log(f"cannot start the demo: {exc}")
         return 2
 
     simulator = start_simulator(args.terminal_port)
     server = workspace.odoo_process("-d", args.db, "--log-level=info")
+    relay = None
     try:
         warm_up(args.http_port, server)
+        if token:
+            relay = start_relay(args.http_port, token)
         log(
             f"Odoo: http://localhost:{args.http_port}/pos/ui"
             "  (login admin, password admin)"
@@ -128,12 +170,11 @@ def main():
     except KeyboardInterrupt:
         pass
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=30)
-        if simulator:
-            simulator.send_signal(signal.SIGINT)
-            simulator.wait(timeout=10)
+        # The relay first: it posts what it is running while Odoo still listens.
+        for process in (relay, server, simulator):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
     return 0
 
 

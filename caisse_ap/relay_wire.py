@@ -1,0 +1,160 @@
+"""What Odoo and the shop relay exchange (JSON), shared by both ends.
+
+The shop relay (:mod:`caisse_ap.relay`) lets an Odoo server that cannot reach
+the shop's terminals (Odoo.sh) use them: the relay runs in the shop and keeps
+an OUTBOUND HTTPS connection to Odoo; no port is opened anywhere.
+
+Protocol (every call is ``POST`` with a JSON body, the relay's token in the
+``Authorization: Bearer`` header; any other answer than 200 is an error):
+
+``/caisse_ap/relay/poll`` ``{"version", "wait"}``
+    Long poll: Odoo answers as soon as it has work for this relay, or after
+    ``wait`` seconds with none: ``{"jobs": [...], "wait": max wait}``. A
+    prefork HTTP worker answers at once instead (holding it would take it
+    from the cashiers): the relay polls again after its interval. A job is
+    ``{"kind": "payment", "transaction_id", "host", "port", "request",
+    "answer_timeout"}`` or ``{"kind": "probe", "probe_id", "host", "port"}``.
+    Polling marks the relay as seen (online). Nothing is claimed by a poll: a
+    lost poll answer loses nothing and the job comes again.
+``/caisse_ap/relay/claim`` ``{"transaction_id", "claim"}`` -> ``{"send", "reason"}``
+    BEFORE sending anything to the terminal the relay claims the payment: in
+    the database it goes from ``pending`` to ``sent`` in one locked update,
+    exactly once, with the relay's random ``claim`` key. Only a relay that got
+    ``"send": true`` sends, so a repeated poll, a second relay process or a
+    reconnection can never send a request twice; the same key claiming again
+    (its first answer was lost) is told ``true`` again. From then on a relay
+    that disappears leaves the payment ``sent``, which the sweep turns into
+    ``unknown`` at its deadline (never resent).
+``/caisse_ap/relay/result`` ``{"transaction_id", "exchange"}`` -> ``{"recorded"}``
+    The classified outcome (``exchange`` below: the engine's ExchangeResult,
+    card number already reduced to its last 4 digits). Idempotent by
+    transaction: a repeated post is answered ``{"recorded": false,
+    "duplicate": true}`` and changes nothing. A late post (after the sweep)
+    is still recorded, as a direct payment's late answer is.
+``/caisse_ap/relay/probe`` ``{"probe_id", "ok", "reason"}``
+    The outcome of "Test connection" (a TCP connection opened and closed by
+    the relay; nothing is sent to the terminal).
+
+A payment that no relay claims before its send deadline ends ``error``
+("not sent": the relay is offline), which is safe to retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import types
+import typing
+from enum import Enum
+
+from . import ExchangeResult, PaymentRequest
+
+AUTH_HEADER = "Authorization"
+AUTH_SCHEME = "Bearer"
+PATH_POLL = "/caisse_ap/relay/poll"
+PATH_CLAIM = "/caisse_ap/relay/claim"
+PATH_RESULT = "/caisse_ap/relay/result"
+PATH_PROBE = "/caisse_ap/relay/probe"
+# The longest a poll waits on the server (a relay asking for more gets this).
+MAX_WAIT = 25.0
+MAX_BODY = 256 * 1024
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class WireError(ValueError):
+    """A message that does not have the expected shape."""
+
+
+def to_json(value: object) -> object:
+    """JSON-safe form of an engine value (dataclasses, enums, bytes as base64)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: to_json(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        }
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {str(key): to_json(item) for key, item in value.items()}
+    return value
+
+
+def from_json(kind: type, data: object, where: str = "") -> typing.Any:
+    """Rebuild a value of type ``kind`` from :func:`to_json`'s form, checking it."""
+    where = where or getattr(kind, "__name__", str(kind))
+    if dataclasses.is_dataclass(kind):
+        return _dataclass_from_json(kind, data, where)
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(kind)
+        if data is None and type(None) in options:
+            return None
+        (option,) = [option for option in options if option is not type(None)]
+        return from_json(option, data, where)
+    if origin is dict:
+        if not isinstance(data, dict) or not all(
+            isinstance(key, str) and isinstance(item, str) for key, item in data.items()
+        ):
+            raise WireError(f"{where}: an object of texts expected")
+        return dict(data)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        try:
+            return kind(data)
+        except ValueError:
+            raise WireError(f"{where}: invalid value {data!r}") from None
+    if kind is bytes:
+        if not isinstance(data, str):
+            raise WireError(f"{where}: base64 text expected")
+        try:
+            return base64.b64decode(data, validate=True)
+        except ValueError:
+            raise WireError(f"{where}: invalid base64") from None
+    return _scalar(kind, data, where)
+
+
+def _scalar(kind: type, data: object, where: str) -> object:
+    if kind is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    if kind is int and isinstance(data, bool):
+        raise WireError(f"{where}: an integer expected")
+    if kind in (str, int, float, bool) and isinstance(data, kind):
+        return data
+    raise WireError(f"{where}: {kind.__name__} expected, not {type(data).__name__}")
+
+
+def _dataclass_from_json(kind: type, data: object, where: str) -> object:
+    if not isinstance(data, dict):
+        raise WireError(f"{where}: an object expected")
+    hints = typing.get_type_hints(kind)
+    fields = {field.name: field for field in dataclasses.fields(kind)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise WireError(f"{where}: unexpected keys {sorted(unknown)}")
+    values = {}
+    for name, field in fields.items():
+        if name in data:
+            values[name] = from_json(hints[name], data[name], f"{where}.{name}")
+        elif (
+            field.default is dataclasses.MISSING
+            and field.default_factory is dataclasses.MISSING
+        ):
+            raise WireError(f"{where}: {name} missing")
+    try:
+        return kind(**values)
+    except (TypeError, ValueError) as error:
+        raise WireError(f"{where}: {error}") from None
+
+
+def request_from_json(data: object) -> PaymentRequest:
+    return from_json(PaymentRequest, data, "request")
+
+
+def exchange_from_json(data: object) -> ExchangeResult:
+    return from_json(ExchangeResult, data, "exchange")
+
+
+def is_local_host(host: str | None) -> bool:
+    """Plain HTTP is allowed only to this machine (tests, demo)."""
+    return (host or "").strip("[]").lower() in LOCAL_HOSTS

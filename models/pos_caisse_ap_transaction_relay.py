@@ -1,0 +1,167 @@
+"""Payments through a shop relay: the database is their queue.
+
+A relayed payment is created ``pending`` like any other, with no worker: the
+relay's poll finds it, the relay claims it (``pending`` -> ``sent``, the same
+locked transition as the worker's), runs it in the shop and posts the
+outcome, recorded like a direct one. See caisse_ap/relay_wire.py.
+"""
+
+import json
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..caisse_ap import relay_wire
+from .caisse_ap_worker import outcome_record
+from .pos_caisse_ap_transaction import ACTIVE_STATES
+
+_logger = logging.getLogger(__name__)
+
+# A relay online polls continuously: one that has not taken a payment within
+# this delay is gone, and the payment was surely not sent.
+SEND_SECONDS = 15
+
+
+class PosCaisseApTransaction(models.Model):
+    _inherit = "pos.caisse.ap.transaction"
+
+    relay_id = fields.Many2one(
+        "pos.caisse.ap.relay",
+        string="Shop Relay",
+        readonly=True,
+        ondelete="restrict",
+        index="btree_not_null",
+    )
+    relay_request = fields.Text(readonly=True, groups="base.group_system")
+    relay_send_deadline = fields.Datetime(readonly=True)
+    relay_claim = fields.Char(readonly=True, groups="base.group_system")
+    relay_result_at = fields.Datetime(string="Relay Result Received", readonly=True)
+
+    @api.model
+    def _start(self, method, session, values):
+        transaction, job = super()._start(method, session, values)
+        relay = method.sudo()._caisse_ap_relay()
+        if job and relay:
+            if not relay.online:
+                raise UserError(
+                    self.env._(
+                        "The shop relay %(relay)s is offline (last seen: %(seen)s): "
+                        "nothing was sent to the terminal. Check that the relay "
+                        "program runs in the shop, then try again.",
+                        relay=relay.name,
+                        seen=relay.last_seen or self.env._("never"),
+                    )
+                )
+            transaction.write(
+                {
+                    "relay_id": relay.id,
+                    "relay_request": json.dumps(relay_wire.to_json(job.request)),
+                    "relay_send_deadline": fields.Datetime.now()
+                    + timedelta(seconds=SEND_SECONDS),
+                    # The relay may take the payment that much later.
+                    "deadline": transaction.deadline + timedelta(seconds=SEND_SECONDS),
+                }
+            )
+        return transaction, job
+
+    # ------------------------------------------------------------------
+    # Sweep: a relayed payment nobody took was not sent
+    # ------------------------------------------------------------------
+    @api.model
+    def _sweep(self, domain):
+        unsent = self.sudo().search(
+            [
+                ("state", "in", ACTIVE_STATES),
+                ("relay_id", "!=", False),
+                ("sent_at", "=", False),
+                ("relay_send_deadline", "<", fields.Datetime.now()),
+                *domain,
+            ]
+        )
+        for transaction in unsent:
+            transaction._caisse_ap_relay_not_taken()
+        return unsent | super()._sweep(domain)
+
+    def _caisse_ap_relay_not_taken(self):
+        self._lock_row()
+        if self.state not in ACTIVE_STATES or self.sent_at:
+            return
+        error = (
+            f"not sent: the shop relay {self.relay_id.name} did not take the "
+            f"request within {SEND_SECONDS} s (relay offline?)"
+        )
+        self._transition("error", error, error_message=error)
+
+    # ------------------------------------------------------------------
+    # Called by the relay endpoints (controllers/relay.py), as superuser
+    # ------------------------------------------------------------------
+    @api.model
+    def _caisse_ap_relay_jobs(self, relay):
+        """The payments waiting for ``relay`` (not claimed, not past sending time)."""
+        transactions = self.sudo().search(
+            [
+                ("relay_id", "=", relay.id),
+                ("state", "in", ("pending", "cancel_requested")),
+                ("sent_at", "=", False),
+                ("relay_send_deadline", ">=", fields.Datetime.now()),
+            ],
+            order="id",
+        )
+        jobs = []
+        for transaction in transactions:
+            method = transaction.payment_method_id
+            jobs.append(
+                {
+                    "kind": "payment",
+                    "transaction_id": transaction.id,
+                    "host": method.fr_caisse_ap_ip_address,
+                    "port": method.fr_caisse_ap_ip_port,
+                    "request": json.loads(transaction.relay_request),
+                    "answer_timeout": float(method.fr_caisse_ap_ip_timeout),
+                }
+            )
+        return jobs
+
+    def _caisse_ap_relay_claim(self, claim):
+        """``(send, reason)``: True once for a claim key, False for any other."""
+        self.ensure_one()
+        self._lock_row()
+        if self.relay_claim:
+            if self.relay_claim == claim:
+                return True, "claimed again by the same relay"
+            return False, "already claimed"
+        if self.state in ACTIVE_STATES and not self.sent_at:
+            if self.relay_send_deadline < fields.Datetime.now():
+                self._caisse_ap_relay_not_taken()
+                return False, "too late: recorded as not sent"
+        if self.state not in ("pending", "cancel_requested") or self.sent_at:
+            return False, f"state {self.state}"
+        if not self._mark_sent():
+            return False, f"state {self.state}"
+        self.write({"relay_claim": claim})
+        _logger.info(
+            "Caisse-AP %s: payment %s attempt %s claimed by relay %s",
+            self.terminal_key,
+            self.payment_uuid,
+            self.attempt,
+            self.relay_id.name,
+        )
+        return True, ""
+
+    def _caisse_ap_relay_record(self, exchange):
+        """Record the relay's outcome once: True, or False for a repeated post."""
+        self.ensure_one()
+        self._lock_row()
+        if self.relay_result_at:
+            _logger.info(
+                "Caisse-AP %s: payment %s attempt %s: outcome posted again, ignored",
+                self.terminal_key,
+                self.payment_uuid,
+                self.attempt,
+            )
+            return False
+        self._record_outcome(outcome_record(exchange))
+        self.write({"relay_result_at": fields.Datetime.now()})
+        return True

@@ -1,0 +1,284 @@
+"""The shop relay program against a fake Odoo on localhost and the simulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from caisse_ap import Outcome, PaymentRequest, relay_wire
+from caisse_ap import relay as relay_module
+from caisse_ap.relay import Client, Relay, ServerError, check_server_url
+from caisse_ap.simulator import Scenario, TerminalSimulator
+
+TOKEN = "t0k3n-for-tests"
+LIVENESS = 10.0  # bounds only: every wait below normally takes well under a second
+
+
+class FakeOdoo:
+    """Scripted relay endpoints: a job list, claims granted once, results kept."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.jobs: list[dict] = []
+        self.claims: dict[int, str] = {}
+        self.results: list[dict] = []
+        self.probes: list[dict] = []
+        self.calls: list[str] = []
+        self.fail_results = 0  # answer 500 to that many result posts first
+        self.refuse_token = False
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FakeOdoo:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    def answer(self, path: str, headers: object, body: dict) -> tuple[int, dict]:
+        with self.lock:
+            self.calls.append(path)
+            if headers.get("Authorization") != f"Bearer {TOKEN}" or self.refuse_token:
+                return 401, {"error": "invalid or revoked token"}
+            if path == relay_wire.PATH_POLL:
+                jobs = list(self.jobs)
+                # Like Odoo: a probe is handed out once (payments until claimed).
+                self.jobs = [j for j in jobs if j.get("kind") != "probe"]
+                return 200, {"jobs": jobs, "wait": 25}
+            if path == relay_wire.PATH_CLAIM:
+                transaction_id = body["transaction_id"]
+                owner = self.claims.setdefault(transaction_id, body["claim"])
+                self.jobs = [
+                    j for j in self.jobs if j.get("transaction_id") != transaction_id
+                ]
+                return 200, {"send": owner == body["claim"], "reason": ""}
+            if path == relay_wire.PATH_RESULT:
+                if self.fail_results:
+                    self.fail_results -= 1
+                    return 500, {"error": "busy"}
+                self.results.append(body)
+                return 200, {"recorded": True}
+            if path == relay_wire.PATH_PROBE:
+                self.probes.append(body)
+                return 200, {"recorded": True}
+        return 404, {"error": "no such endpoint"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                status, answer = fake.answer(self.path, self.headers, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def odoo() -> Iterator[FakeOdoo]:
+    fake = FakeOdoo().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def run_relay() -> Iterator[Callable[..., Relay]]:
+    """Start a relay's poll loop in a thread; stopped and joined at teardown."""
+    running: list[tuple[Relay, threading.Thread]] = []
+
+    def run(url: str, token: str = TOKEN) -> Relay:
+        relay = Relay(Client(url, token), wait=0, interval=0.05)
+        thread = threading.Thread(target=relay.run)
+        thread.start()
+        running.append((relay, thread))
+        return relay
+
+    yield run
+    for relay, thread in running:
+        relay.stop()
+        thread.join(LIVENESS)
+
+
+def payment_job(transaction_id: int, simulator: TerminalSimulator) -> dict:
+    request = PaymentRequest(amount=1250, currency_numeric=978, correlation_id="R-1")
+    return {
+        "kind": "payment",
+        "transaction_id": transaction_id,
+        "host": "127.0.0.1",
+        "port": simulator.port,
+        "request": relay_wire.to_json(request),
+        "answer_timeout": 10.0,
+    }
+
+
+def until(predicate: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + LIVENESS
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+# ----------------------------------------------------------------------
+def test_https_required_except_localhost() -> None:
+    assert check_server_url("https://example.odoo.com/") == "https://example.odoo.com"
+    assert check_server_url("http://localhost:8069") == "http://localhost:8069"
+    assert check_server_url("http://127.0.0.1:8069")
+    with pytest.raises(ValueError, match="HTTPS"):
+        check_server_url("http://example.odoo.com")
+    with pytest.raises(ValueError):
+        check_server_url("ftp://example.odoo.com")
+
+
+def test_payment_claimed_sent_once_and_posted(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    caplog.set_level(logging.INFO)
+    odoo.jobs = [payment_job(7, simulator)]
+    run_relay(odoo.url)
+    until(lambda: odoo.results)
+    (posted,) = odoo.results
+    exchange = relay_wire.exchange_from_json(posted["exchange"])
+    assert posted["transaction_id"] == 7
+    assert exchange.outcome is Outcome.SUCCESS
+    assert exchange.result.card_last4 == "1234"
+    assert len(simulator.exchanges) == 1
+    # Claimed before sending, and never a full card number in the logs.
+    assert odoo.calls.index(relay_wire.PATH_CLAIM) < odoo.calls.index(
+        relay_wire.PATH_RESULT
+    )
+    assert "497010" not in caplog.text
+    assert "497010" not in json.dumps(posted)
+
+
+def test_claim_refused_sends_nothing(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    odoo.claims[8] = "somebody else"
+    odoo.jobs = [payment_job(8, simulator)]
+    run_relay(odoo.url)
+    until(lambda: odoo.calls.count(relay_wire.PATH_CLAIM) >= 1)
+    time.sleep(0.5)
+    assert simulator.exchanges == []
+    assert odoo.results == []
+
+
+def test_job_brought_by_two_polls_runs_once(
+    odoo: FakeOdoo,
+    make_simulator: Callable[..., TerminalSimulator],
+    run_relay: Callable[..., Relay],
+) -> None:
+    simulator = make_simulator(Scenario(kind="approve", delay=0.5))
+    job = payment_job(9, simulator)
+    odoo.jobs = [job]
+    relay = run_relay(odoo.url)
+    relay.dispatch(job)  # as if a second poll had brought it while it runs
+    until(lambda: odoo.results)
+    time.sleep(0.3)
+    assert len(simulator.exchanges) == 1
+    assert odoo.calls.count(relay_wire.PATH_CLAIM) == 1
+
+
+def test_result_post_retried_until_delivered(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "BACKOFF_FIRST", 0.05)
+    odoo.fail_results = 2
+    odoo.jobs = [payment_job(10, simulator)]
+    run_relay(odoo.url)
+    until(lambda: odoo.results)
+    assert odoo.calls.count(relay_wire.PATH_RESULT) == 3
+    assert len(simulator.exchanges) == 1
+
+
+def test_reconnects_after_the_server_comes_back(
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "BACKOFF_MAX", 0.3)
+    odoo = FakeOdoo()
+    port = odoo.server.server_address[1]
+    odoo.server.server_close()  # nothing listens yet: the relay backs off
+    relay = run_relay(f"http://127.0.0.1:{port}")
+    time.sleep(0.8)
+    second = FakeOdoo(port)
+    second.jobs = [payment_job(11, simulator)]
+    second.start()
+    try:
+        until(lambda: second.results)
+        assert relay.client.server.endswith(str(port))
+        assert len(simulator.exchanges) == 1
+    finally:
+        relay.stop()
+        second.stop()
+
+
+def test_refused_token_is_logged_and_retried(
+    odoo: FakeOdoo,
+    run_relay: Callable[..., Relay],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "BACKOFF_MAX", 0.1)
+    run_relay(odoo.url, token="s3cr3t-but-revoked")
+    until(lambda: odoo.calls.count(relay_wire.PATH_POLL) >= 2)
+    assert "refused this relay's token" in caplog.text
+    assert "s3cr3t" not in caplog.text
+
+
+def test_probe_job(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    odoo.jobs = [
+        {"kind": "probe", "probe_id": 3, "host": "127.0.0.1", "port": simulator.port}
+    ]
+    run_relay(odoo.url)
+    until(lambda: odoo.probes)
+    assert odoo.probes == [{"probe_id": 3, "ok": True, "reason": ""}]
+    assert simulator.exchanges == []
+
+
+def test_client_reports_http_errors(odoo: FakeOdoo) -> None:
+    with pytest.raises(ServerError) as error:
+        Client(odoo.url, "wrong").post(relay_wire.PATH_POLL, {}, timeout=5)
+    assert error.value.status == 401
+    assert error.value.final
+
+
+def test_wire_refuses_malformed_outcomes() -> None:
+    with pytest.raises(relay_wire.WireError):
+        relay_wire.exchange_from_json({"outcome": "paid"})
+    with pytest.raises(relay_wire.WireError):
+        relay_wire.request_from_json({"amount": True, "currency_numeric": 978})
+    with pytest.raises(relay_wire.WireError):
+        relay_wire.request_from_json(
+            {"amount": 1, "currency_numeric": 978, "correlation_id": "x", "evil": 1}
+        )

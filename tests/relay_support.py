@@ -1,0 +1,67 @@
+"""A real shop relay process (python -m caisse_ap.relay) for HttpCase tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ADDON_DIR = Path(__file__).resolve().parents[1]
+RELAY_TIMEOUT = 60  # liveness only
+
+
+def new_relay(env, name, **values):
+    """A relay and its token (as shown once by the token wizard)."""
+    relay = env["pos.caisse.ap.relay"].create({"name": name, **values})
+    return relay, new_token(relay)
+
+
+def new_token(relay):
+    action = relay.action_new_token()
+    # The relay's requests read the database, not this test's ORM cache.
+    relay.env.flush_all()
+    return relay.env[action["res_model"]].browse(action["res_id"]).token
+
+
+class RelayProcessMixin:
+    """Start and stop the relay program against this test's HTTP server."""
+
+    def setUp(self):
+        super().setUp()
+        self.relay_process = None
+        self.addCleanup(self.stop_relay)
+
+    def start_relay(self, token, relay=None, wait=1):
+        self.relay_process = subprocess.Popen(
+            [sys.executable, "-m", "caisse_ap.relay", "--server", self.base_url()]
+            + ["--wait", str(wait), "--interval", "0.2"],
+            cwd=ADDON_DIR,
+            env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if relay is not None:
+            deadline = time.monotonic() + RELAY_TIMEOUT
+            while not self.relay_seen(relay):
+                self.assertLess(time.monotonic(), deadline, "the relay never polled")
+                time.sleep(0.05)
+
+    def relay_seen(self, relay):
+        # Its own (test) cursor: the relay's requests share this test's connection.
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT last_seen FROM pos_caisse_ap_relay WHERE id = %s", (relay.id,)
+            )
+            return bool(cr.fetchone()[0])
+
+    def stop_relay(self, sig=signal.SIGTERM):
+        """Stop the relay; its log (stderr)."""
+        process, self.relay_process = self.relay_process, None
+        if not process:
+            return ""
+        if process.poll() is None:
+            process.send_signal(sig)
+        process.wait(timeout=RELAY_TIMEOUT)
+        return process.stderr.read()
