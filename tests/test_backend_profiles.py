@@ -30,6 +30,9 @@ class TestBackendProfiles(CaisseApCommon):
         self.addCleanup(simulator.stop)
         self.simulator = simulator
         self.method.fr_caisse_ap_ip_port = simulator.port
+        # The refunds here test how terminals answer a credit, not the rule that
+        # a refund references its order (tests/test_backend_refund.py does).
+        self.method._write({"fr_caisse_ap_ip_allow_unreferenced_refund": True})
         return PROFILES[name]
 
     def test_approvals_on_every_profile(self):
