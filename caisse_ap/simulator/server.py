@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from ..decoder import FrameDecoder
 from ..frame import ProtocolError
@@ -29,6 +29,8 @@ from .loop import LoopThread
 from .profiles import TerminalProfile, get_profile
 from .scenario import Scenario
 
+_Self = TypeVar("_Self", bound="_Running")
+
 _logger = logging.getLogger(__name__)
 
 BUSY_BEHAVIOURS = ("ignore", "refuse")
@@ -37,7 +39,29 @@ REQUEST_QUIET = 0.05
 READ_SIZE = 4096
 
 
-class TerminalSimulator:
+class _Running:
+    """``with simulator:`` starts it and always stops it."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class TerminalSimulator(_Running):
     """One simulated terminal listening on ``host:port`` (port 0: any free port)."""
 
     def __init__(
@@ -120,18 +144,6 @@ class TerminalSimulator:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
-
-    def __enter__(self) -> TerminalSimulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- scenarios and records (thread-safe) ------------------------------
     def set_scenario(self, scenario: Scenario) -> None:
@@ -383,7 +395,7 @@ async def _drain_until_closed(reader: asyncio.StreamReader) -> None:
             pass
 
 
-class MultiTerminalSimulator:
+class MultiTerminalSimulator(_Running):
     """``count`` terminals on one loop thread, on ports ``base_port + i`` or free."""
 
     def __init__(
@@ -431,18 +443,6 @@ class MultiTerminalSimulator:
     def set_scenario(self, scenario: Scenario) -> None:
         for terminal in self.terminals:
             terminal.set_scenario(scenario)
-
-    def __enter__(self) -> MultiTerminalSimulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __len__(self) -> int:
         return len(self.terminals)
