@@ -1,5 +1,6 @@
 """A real shop relay process (python -m caisse_ap.relay) for HttpCase tests."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,6 +32,15 @@ class RelayProcessMixin:
         super().setUp()
         self.relay_process = None
         self.addCleanup(self.stop_relay)
+
+    def authenticate(self, *args, **kwargs):
+        # In test mode the relay's requests share this test's cursor, and only
+        # they take the test lock: the test thread logging the browser in
+        # (flush, bus precommit) must keep them out, or the two threads'
+        # queries interleave on one connection.
+        lock = getattr(self.registry, "test_lock", None) or contextlib.nullcontext()
+        with lock:
+            return super().authenticate(*args, **kwargs)
 
     def start_relay(self, token, relay=None, wait=1):
         self.relay_process = subprocess.Popen(
