@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from odoo_server import OdooServer
@@ -26,12 +27,23 @@ from caisse_ap.simulator import MultiTerminalSimulator, Scenario
 class Bench:
     """One run: a workspace, a template database, the databases made from it."""
 
-    def __init__(self, prefix: str, template: str = "", keep: bool = False) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        template: str = "",
+        keep: bool = False,
+        addon_dir: Path | None = None,
+    ) -> None:
+        """``addon_dir``: the folder installed as the addon instead of this
+        repository (another module with the same technical name)."""
         self.odoo_root = odoo_env.check_odoo()
         odoo_env.ensure_postgresql()
         self.prefix = prefix
         self.stamp = f"{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
         self.workspace = odoo_env.Workspace(self.odoo_root, f"caisse_ap_bench_{prefix}")
+        if addon_dir is not None:
+            self.workspace.addon.unlink()
+            self.workspace.addon.symlink_to(addon_dir, target_is_directory=True)
         self.workspace.write_config(f"caisse_ap_bench_{prefix}")
         self.keep = keep
         self.template = template
@@ -47,7 +59,8 @@ class Bench:
                 raise RuntimeError(f"template database {self.template} does not exist")
             log(f"using the existing template database {self.template}")
             return self.template
-        self.template = f"caisse_ap_bench_tpl_{self.stamp}"
+        # The prefix keeps apart the templates of two benches in one run.
+        self.template = f"caisse_ap_bench_tpl_{self.prefix}_{self.stamp}"[:63]
         self.databases.append(self.template)
         log(
             f"building the template {self.template}: {ADDON} with demo data "

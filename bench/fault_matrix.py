@@ -185,16 +185,25 @@ def _short(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def scenario_case(stack: Stack, kind: str, lane: int = 0) -> Row:
+def scenario_case(
+    stack: Stack,
+    kind: str,
+    lane: int = 0,
+    *,
+    scenario: c.Scenario | None = None,
+    amount: float = AMOUNT,
+    label: str = "",
+) -> Row:
+    """The row of one scenario kind (``scenario``: its options, default none)."""
     expected, word = EXPECTED.get(kind, ("?", ""))
-    row = Row(kind, TERMINAL_BEHAVIOUR.get(kind, kind), expected)
+    row = Row(label or kind, TERMINAL_BEHAVIOUR.get(kind, kind), expected)
     if kind not in EXPECTED:
         row.problems.append("no expectation for this new scenario: add it here")
     terminal = stack.terminals[lane]
     before = stack.requests(lane)
-    terminal.queue(c.Scenario(kind))
+    terminal.queue(scenario or c.Scenario(kind))
     started = time.time()
-    data, _first = stack.start(lane)
+    data, _first = stack.start(lane, amount)
     final = stack.wait(lane, data["payment_uuid"])
     if kind == "hang":
         terminal.release_hang()
@@ -208,9 +217,11 @@ def scenario_case(stack: Stack, kind: str, lane: int = 0) -> Row:
         if not word and final["message"]:
             row.problems.append("a message on plain success")
         if kind == "partial" and not (
-            final["partial"] and final["amount_authorised"] == round(AMOUNT / 2, 2)
+            final["partial"] and final["amount_authorised"] == round(amount / 2, 2)
         ):
             row.problems.append(f"authorised {final['amount_authorised']}")
+        if abs(final["amount"] - amount) > 0.001:
+            row.problems.append(f"amount {final['amount']}")
         if kind in ("approve", "split", "drip") and final["card_last4"] != "1234":
             row.problems.append("card data missing")
     if row.requests != 1:

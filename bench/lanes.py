@@ -228,6 +228,11 @@ def check_lane(lane, result, terminal) -> str:
         return f"amount {final['amount']} instead of {lane['amount']}"
     if final["auth_code"] != "123456" or final["card_last4"] != "1234":
         return f"card data {final['auth_code']!r} {final['card_last4']!r}"
+    return terminal_problem(lane, terminal)
+
+
+def terminal_problem(lane, terminal) -> str:
+    """'' when the lane's terminal got exactly one request, for the lane's amount."""
     exchanges = terminal.exchanges
     if len(exchanges) != 1:
         return f"{len(exchanges)} requests reached the terminal"
@@ -237,14 +242,19 @@ def check_lane(lane, result, terminal) -> str:
     return ""
 
 
+def set_amounts(lanes) -> None:
+    """One amount per lane (10.00, 10.01, ...): a request shows whose it is."""
+    for lane in lanes:
+        lane["minor"] = 1000 + lane["index"]
+        lane["amount"] = lane["minor"] / 100
+
+
 def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     c.log(f"=== {count} lane(s), customer delay {args.delay:g} s ===")
     db = bench.new_database(f"lanes{count}")
     terminals = bench.terminals(count, c.Scenario("approve", delay=args.delay))
     lanes = c.setup_lanes(bench, db, terminals.ports)
-    for lane in lanes:
-        lane["minor"] = 1000 + lane["index"]  # 10.00, 10.01, ...: one per lane
-        lane["amount"] = lane["minor"] / 100
+    set_amounts(lanes)
     relay_info = setup_relay(bench, db, lanes) if args.relay else None
     server = bench.server(db)
     server.start()

@@ -15,6 +15,7 @@ from typing import Any
 
 import psutil
 from odoo_server import OdooServer, pg_connections, tcp_connections
+from reports import longest_gap
 from rpc import Session
 
 
@@ -82,6 +83,11 @@ class Prober(threading.Thread):
         return sum(
             1 for sent, _lat, ok in self.samples if not ok and start <= sent < end
         )
+
+    def longest_silence(self, start: float, end: float) -> float:
+        """Longest time (s) within [start, end] in which no probe got an answer."""
+        answered = [sent + lat for sent, lat, ok in self.samples if ok]
+        return longest_gap(answered, start, end)
 
 
 class WorkerSampler(threading.Thread):
@@ -182,17 +188,26 @@ class WorkerSampler(threading.Thread):
     def between(self, start: float, end: float) -> list[dict[str, Any]]:
         return [s for s in self.samples if start <= s["at"] < end]
 
-    def longest_busy(self, start: float, end: float) -> float:
-        """Longest time one HTTP worker was seen serving without a break (s)."""
-        longest = 0.0
+    def busy_stretches(self, start: float, end: float) -> dict[int, float]:
+        """Per HTTP worker pid, the longest time it was seen serving without a
+        break (s); workers never seen serving are left out."""
+        longest: dict[int, float] = {}
         since: dict[int, float] = {}
+
+        def close(pid: int, at: float) -> None:
+            longest[pid] = max(longest.get(pid, 0.0), at - since.pop(pid))
+
         for sample in self.between(start, end):
             busy = set(sample["busy_pids"])
             for pid in list(since):
                 if pid not in busy:
-                    longest = max(longest, sample["at"] - since.pop(pid))
+                    close(pid, sample["at"])
             for pid in busy:
                 since.setdefault(pid, sample["at"])
-        for first in since.values():
-            longest = max(longest, end - first)
+        for pid in list(since):
+            close(pid, end)
         return longest
+
+    def longest_busy(self, start: float, end: float) -> float:
+        """Longest time one HTTP worker was seen serving without a break (s)."""
+        return max(self.busy_stretches(start, end).values(), default=0.0)

@@ -34,6 +34,13 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def longest_gap(times: Iterable[float], start: float, end: float) -> float:
+    """Longest interval within [start, end] that holds none of ``times``."""
+    inside = sorted(t for t in times if start <= t <= end)
+    edges = [start, *inside, end]
+    return max(b - a for a, b in zip(edges, edges[1:], strict=False))
+
+
 def ms(seconds: float) -> str:
     return "n/a" if seconds is None or math.isnan(seconds) else f"{seconds * 1000:.0f}"
 
