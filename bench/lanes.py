@@ -276,13 +276,14 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     for lane, session in zip(lanes, sessions, strict=True):
         session.call("pos.payment.method", "read", [[lane["method_id"]], ["name"]])
 
-    horizon = args.idle + args.delay + 300
-    probe = c.Prober(probe_session, args.probe_interval, horizon)
-    sampler = c.WorkerSampler(server, terminals.ports, 0.2, horizon)
-    idle_start = time.time()
-    probe.start()
-    sampler.start()
-    time.sleep(args.idle)
+    probe, sampler, idle_start = c.start_watching(
+        server,
+        probe_session,
+        terminals.ports,
+        probe_interval=args.probe_interval,
+        horizon=args.idle + args.delay + 300,
+        idle=args.idle,
+    )
     before = server.resources()
     log_errors_before = len(server.log_lines(" ERROR ", " CRITICAL "))
 

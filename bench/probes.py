@@ -211,3 +211,23 @@ class WorkerSampler(threading.Thread):
     def longest_busy(self, start: float, end: float) -> float:
         """Longest time one HTTP worker was seen serving without a break (s)."""
         return max(self.busy_stretches(start, end).values(), default=0.0)
+
+
+def start_watching(
+    server: OdooServer,
+    session: Session,
+    terminal_ports: Iterable[int],
+    *,
+    probe_interval: float,
+    horizon: float,
+    idle: float,
+) -> tuple[Prober, WorkerSampler, float]:
+    """Start the probe and the sampler, then let ``idle`` s of reference pass:
+    (probe, sampler, when the idle reference began)."""
+    probe = Prober(session, probe_interval, horizon)
+    sampler = WorkerSampler(server, terminal_ports, 0.2, horizon)
+    idle_start = time.time()
+    probe.start()
+    sampler.start()
+    time.sleep(idle)
+    return probe, sampler, idle_start
