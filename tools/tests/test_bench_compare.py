@@ -40,9 +40,7 @@ def test_pair_puts_ours_first_and_the_ratio_last():
         (0.0, "error", 12.34, "right"),
     ],
 )
-def test_shop_outcome_compares_the_terminal_with_odoo(
-    charged, recorded, amount, start
-):
+def test_shop_outcome_compares_the_terminal_with_odoo(charged, recorded, amount, start):
     assert compare.shop_outcome(charged, recorded, amount).startswith(start)
 
 
