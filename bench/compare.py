@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
@@ -276,8 +277,7 @@ def measure(addon: Addon, args, db, server, terminals, lanes) -> dict[str, Any]:
         "problems": [p for p in problems if p],
         "held": held_workers(stretches),
         "longest_busy": max(stretches.values(), default=0.0),
-        "probe_idle": probe.between(idle_start, storm_start),
-        "probe_storm": storm_probes,
+        "idle_p95": c.percentile(probe.between(idle_start, storm_start), 0.95),
         "p50": c.percentile(storm_probes, 0.5),
         "p95": c.percentile(storm_probes, 0.95),
         "max": max(storm_probes, default=float("nan")),
@@ -535,6 +535,7 @@ def report(args, runs, long_runs, fault_tables) -> c.Report:
                 "paid correctly",
                 f"workers held ≥ {HELD:g} s",
                 "longest busy stretch (s)",
+                "probe p95 before, idle (ms)",
                 "probe p50 (ms)",
                 "probe p95 (ms)",
                 "probe max (ms)",
@@ -544,6 +545,15 @@ def report(args, runs, long_runs, fault_tables) -> c.Report:
             ),
             [lanes_row(ours, oca) for ours, oca in runs],
             f"Lanes: N tills paying at once, customer delay {args.delay:g} s",
+        )
+        rep.note(
+            "*Storm*: from the moment every till calls to the end of the last "
+            "till's payment (or the benchmark giving up on it); the probe columns "
+            "and *longest time Odoo answered nothing* (no probe answered) cover it. "
+            f"*Workers held*: HTTP workers seen serving {HELD:g} s or more without "
+            "a break (sampled every 0.2 s from /proc), i.e. waiting for a customer; "
+            "*paid correctly*: the right amount approved, recorded and reported, "
+            "one request per terminal."
         )
         for ours, oca in runs:
             for label, run in (("this addon", ours), ("OCA", oca)):
@@ -632,6 +642,7 @@ def lanes_row(ours: dict[str, Any], oca: dict[str, Any]) -> tuple[Any, ...]:
         pair(f"{ours['ok']}/{ours['count']}", f"{oca['ok']}/{oca['count']}"),
         pair(ours["held"], oca["held"]),
         pair(ours["longest_busy"], oca["longest_busy"], True),
+        ms_pair("idle_p95"),
         ms_pair("p50"),
         ms_pair("p95"),
         ms_pair("max"),
@@ -710,7 +721,9 @@ def parse_args(argv: Sequence[str] | None = None):
         help="the benchmark gives up on a call after this (default: "
         "limit-time-real + 10 s)",
     )
-    parser.add_argument("--idle", type=float, default=10.0, help="s before a storm")
+    parser.add_argument(
+        "--idle", type=float, default=5.0, help="s of probing before a storm"
+    )
     parser.add_argument("--probe-interval", type=float, default=0.5, help="s")
     parser.add_argument(
         "--poll",
@@ -737,12 +750,22 @@ def parse_args(argv: Sequence[str] | None = None):
     return args
 
 
+def attempt(failures: list[str], label: str, function, *args) -> Any:
+    """``function(*args)``, or None when it failed: the other parts still run."""
+    try:
+        return function(*args)
+    except Exception as error:
+        c.log(f"{label} failed:\n{traceback.format_exc()}")
+        failures.append(f"{label}: {type(error).__name__}: {fm._short(str(error))}")
+        return None
+
+
 def main() -> int:
     args = parse_args()
     counts = [int(n) for n in args.lanes.split(",") if n.strip()]
     parts = {p.strip() for p in args.parts.split(",")}
     folder = Path(tempfile.mkdtemp(prefix="caisse_ap_oca_wheel_"))
-    runs, long_runs, fault_tables = [], [], []
+    runs, long_runs, fault_tables, failures = [], [], [], []
     try:
         oca_dir = fetch_oca(folder)
         with contextlib.ExitStack() as stack:
@@ -766,18 +789,31 @@ def main() -> int:
                 addon.bench.build_template()
             if "lanes" in parts:
                 for count in counts:
-                    runs.append((storm(ours, count, args), storm(oca, count, args)))
+                    both = [
+                        attempt(
+                            failures, f"{a.label}, {count} tills", storm, a, count, args
+                        )
+                        for a in (ours, oca)
+                    ]
+                    if all(both):
+                        runs.append(tuple(both))
             if parts & {"long", "faults"}:
                 for addon in (ours, oca):
-                    rows, long_result = fault_rows(addon, args)
-                    fault_tables.append((addon.label, rows))
-                    long_runs.append((addon.label, long_result))
+                    done = attempt(
+                        failures, f"{addon.label}, faults", fault_rows, addon, args
+                    )
+                    if done:
+                        fault_tables.append((addon.label, done[0]))
+                        long_runs.append((addon.label, done[1]))
     finally:
         if args.keep:
             c.log(f"kept the OCA wheel in {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
     rep = report(args, runs, long_runs, fault_tables)
+    for failure in failures:
+        rep.note(f"Failed: {failure}")
+    rep.check("every part ran", not failures, f"{len(failures)} failure(s)")
     rep.save(write=not args.no_write and not args.quick)
     return 0 if rep.ok else 1
 
