@@ -60,8 +60,9 @@ AMOUNT = fm.AMOUNT
 # The terminal charges the customer in these scenarios (an approval is sent,
 # readable or not); "partial" charges half.
 CHARGING_KINDS = ("approve", "split", "drip", "oversize", "wrong_echo", "partial")
-# Every RPC error or timeout ends in one catch-all dialog in the OCA POS.
+# --quick's defaults: a development run of a few minutes.
 QUICK = {"lanes": "1,2", "delay": 5.0, "long": 40.0, "limit_time_real": 30, "idle": 3.0}
+# Every RPC error or timeout ends in one catch-all dialog in the OCA POS.
 OCA_CATCH_ALL = '(its POS\'s catch-all dialog: "no answer from the terminal in time")'
 
 
