@@ -31,7 +31,7 @@ from odoo import SUPERUSER_ID, api
 
 from .. import caisse_ap
 from . import caisse_ap_spool
-from .caisse_ap_io_loop import IOLoopThread
+from .caisse_ap_io_loop import IOLoopThread, prestarted_pool
 from .stored_frame import stored_answer
 
 _logger = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ LONGEST_PAUSE = 2.0
 # Passing failures: serialization conflicts and deadlocks (OperationalError
 # subclasses), lost or refused connections, Odoo's pool full.
 RETRIABLE_DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, PoolError)
+# Threads of the pool that runs the payments' short database writes.
+DB_THREADS = 2
 # Added to a payment's budget when waiting for it at exit.
 EXIT_MARGIN = 5
 
@@ -136,9 +138,7 @@ def _current_io():
     with _lock:
         if _io is None or _io.pid != os.getpid():
             loop = IOLoopThread(name="caisse-ap-io")
-            pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=2, thread_name_prefix="caisse-ap-db"
-            )
+            pool = prestarted_pool(DB_THREADS, "caisse-ap-db")
             _io = _IO(os.getpid(), loop, pool)
             if not _exit_hook_registered:
                 # Not atexit.register: atexit runs after the interpreter has
