@@ -14,6 +14,7 @@ from ..caisse_ap import Outcome
 from . import caisse_ap_labels as labels
 from . import caisse_ap_spool
 from .caisse_ap_worker import Job, payment_budget
+from .pos_payment_method import ALLOW_LOCAL_PARAM
 
 _logger = logging.getLogger(__name__)
 
@@ -407,6 +408,7 @@ class PosCaisseApTransaction(models.Model):
             port=method.fr_caisse_ap_ip_port,
             request=request,
             answer_timeout=float(method.fr_caisse_ap_ip_timeout),
+            allow_local=method._caisse_ap_allow_local(),
         )
 
     def _busy_error(self, key, payment_uuid, method):
@@ -514,6 +516,22 @@ class PosCaisseApTransaction(models.Model):
             error = (
                 "the terminal accepted the request (AE=11) without giving its result"
             )
+        refusal = record.get("refusal")  # absent from older spool files
+        if refusal:
+            _logger.warning(
+                "Caisse-AP %s: payment %s attempt %s: the address policy refused "
+                "the terminal (%s); the system parameter %s allows local addresses",
+                self.terminal_key,
+                self.payment_uuid,
+                self.attempt,
+                error,
+                ALLOW_LOCAL_PARAM,
+            )
+            # Stored in the cashier's language, like the journal's other texts.
+            method = self.payment_method_id.with_context(
+                lang=self.user_id.lang or "en_US"
+            )
+            error = method._caisse_ap_resolved_refusal(refusal)
         vals = {
             "duration": record["duration"],
             "request_frame": record["request_frame"],
