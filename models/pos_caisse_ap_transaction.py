@@ -423,6 +423,29 @@ class PosCaisseApTransaction(models.Model):
             )
         )
 
+    def _caisse_ap_refund_claim(self):
+        """Serialise the refunds of these approved payments across transactions.
+
+        Locking the rows is not enough: Odoo's transactions are REPEATABLE READ,
+        so a refund that waited for the lock would still read, from its older
+        snapshot, the credits as they were before the other refund committed,
+        and both would pass. Updating the rows makes PostgreSQL fail the later
+        one with a serialization error instead; Odoo tries the request again
+        with a fresh snapshot, in which the first credit counts.
+        """
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                "UPDATE %s SET write_date = (now() AT TIME ZONE 'UTC') WHERE id IN %s",
+                SQL.identifier(self._table),
+                tuple(sorted(self.ids)),
+            ),
+            # A concurrent refund of the same payments: an expected conflict.
+            log_exceptions=False,
+        )
+        self.invalidate_recordset(["write_date"])
+
     # ------------------------------------------------------------------
     # Cancel
     # ------------------------------------------------------------------

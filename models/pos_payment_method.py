@@ -4,7 +4,7 @@ import math
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_amount
+from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
@@ -566,13 +566,6 @@ class PosPaymentMethod(models.Model):
                     company.name,
                 )
             )
-        # Two refunds of the same order are checked one after the other.
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM pos_order WHERE id IN %s ORDER BY id FOR UPDATE",
-                tuple(orders.ids),
-            )
-        )
         transactions = self.env["pos.caisse.ap.transaction"].sudo()
         paid = transactions.search(
             [
@@ -593,6 +586,7 @@ class PosPaymentMethod(models.Model):
                     names,
                 )
             )
+        paid._caisse_ap_refund_claim()
         credited = transactions.search(
             [
                 ("direction", "=", "credit"),
