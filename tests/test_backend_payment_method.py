@@ -255,9 +255,10 @@ class TestBackendPaymentMethod(CaisseApCommon):
         self.method.fr_caisse_ap_ip_address = TERMINAL_NAME
         allow_local_terminals(self.env, allowed=False)
         self._speak_french(self.pos_user)
-        with resolving(TERMINAL_NAME, "127.0.0.1"), self.assertLogs(
-            "odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"
-        ) as logs:
+        with (
+            resolving(TERMINAL_NAME, "127.0.0.1"),
+            self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING") as logs,
+        ):
             started = self.start()
             transaction = self.wait(started["payment_uuid"])
             status = self.rpc(
