@@ -16,6 +16,7 @@ deadline; an outcome that still cannot be written is kept in a spool file
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import random
@@ -105,6 +106,8 @@ class Job:
     port: int
     request: caisse_ap.PaymentRequest
     answer_timeout: float
+    # The address policy: loopback, link-local... terminal addresses allowed.
+    allow_local: bool = False
 
 
 def launch(env, job):
@@ -227,6 +230,7 @@ async def _pay(cursors, job, db_pool, deadline):
             job.request,
             connect_timeout=CONNECT_TIMEOUT,
             answer_timeout=job.answer_timeout,
+            allow_local=job.allow_local,
         )
         outcome = outcome_record(exchange)
         try:
@@ -260,6 +264,8 @@ def outcome_record(exchange):
         # terminal's address) only as their length and a short prefix.
         "answer_frame": stored,
         "answer_log": stored,
+        # Why nothing was sent, when the address policy refused the host.
+        "refusal": dataclasses.asdict(exchange.refusal) if exchange.refusal else None,
         "result": result
         and {
             "auth_code": result.auth_code,
