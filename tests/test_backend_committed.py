@@ -159,29 +159,39 @@ class TestBackendCommitted(TransactionCase):
                 )
             ]
 
-    def test_two_tills_one_terminal_one_request(self):
-        """Both starts see a free terminal; PostgreSQL lets exactly one through."""
-        barrier = threading.Barrier(2)
-        starts = [self.start_data(), self.start_data()]
-        results = [None, None]
+    def race(self, *starts):
+        """Run each ``start(env)`` in a thread, each on a cursor of its own whose
+        snapshot is taken before any start runs: their results or exceptions."""
+        barrier = threading.Barrier(len(starts))
+        results = [None] * len(starts)
 
         def till(index):
             try:
                 with self.registry.cursor() as cr:
-                    # The snapshot is taken now: neither sees the other's start.
+                    # The snapshot is taken now: none sees another's start.
                     cr.execute("SELECT 1")
                     barrier.wait(WORKER_TIMEOUT)
                     env = api.Environment(cr, self.admin_id, {})
-                    method = env["pos.payment.method"].browse(self.method_id)
-                    results[index] = method.caisse_ap_start(starts[index])
+                    results[index] = starts[index](env)
             except Exception as error:  # noqa: BLE001 - the test inspects it
                 results[index] = error
 
-        threads = [threading.Thread(target=till, args=(i,)) for i in (0, 1)]
+        threads = [threading.Thread(target=till, args=(i,)) for i in range(len(starts))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(WORKER_TIMEOUT)
+        return results
+
+    def start_on(self, method_id, data, env):
+        return env["pos.payment.method"].browse(method_id).caisse_ap_start(data)
+
+    def test_two_tills_one_terminal_one_request(self):
+        """Both starts see a free terminal; PostgreSQL lets exactly one through."""
+        starts = [self.start_data(), self.start_data()]
+        results = self.race(
+            *(partial(self.start_on, self.method_id, s) for s in starts)
+        )
         [started] = [r for r in results if isinstance(r, dict)]
         [refused] = [r for r in results if isinstance(r, Exception)]
         self.assertIsInstance(refused, UserError)
@@ -204,32 +214,17 @@ class TestBackendCommitted(TransactionCase):
         Both snapshots are taken before either start commits. Each start runs as
         an HTTP request does (``retrying``: a serialization failure is tried
         again with a fresh snapshot), so the second one sees the first credit."""
-        barrier = threading.Barrier(2)
         methods = [self.method_id, self.other_method_id]
         starts = [
             {**self.start_data(), "amount": -7.0, "refunded_order_ids": [self.order_id]}
             for _ in methods
         ]
-        results = [None, None]
-
-        def till(index):
-            try:
-                with self.registry.cursor() as cr:
-                    cr.execute("SELECT 1")
-                    barrier.wait(WORKER_TIMEOUT)
-                    env = api.Environment(cr, self.admin_id, {})
-                    method = env["pos.payment.method"].browse(methods[index])
-                    results[index] = retrying(
-                        partial(method.caisse_ap_start, starts[index]), env
-                    )
-            except Exception as error:  # noqa: BLE001 - the test inspects it
-                results[index] = error
-
-        threads = [threading.Thread(target=till, args=(i,)) for i in (0, 1)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(WORKER_TIMEOUT)
+        results = self.race(
+            *(
+                lambda env, m=m, s=s: retrying(partial(self.start_on, m, s, env), env)
+                for m, s in zip(methods, starts, strict=True)
+            )
+        )
         started = [r for r in results if isinstance(r, dict)]
         refused = [r for r in results if isinstance(r, Exception)]
         self.assertEqual((len(started), len(refused)), (1, 1), results)

@@ -18,18 +18,17 @@ Usage: python3 tools/run_odoo_pythons.py [3.12 ...] [-- pytest args]
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from odoo_env import REPO, SetupError, check_odoo
+from odoo_env import REPO, check_odoo
 from odoo_setup import Builder, decide, venv_is_ready, venv_python
-from run_engine_pythons import find_python
+from run_engine_pythons import on_each_python, split_argv
 
 VERSIONS = ("3.12",)
 CACHE = Path.home() / ".cache" / "l10n_fr_pos_caisse_ap_ip-odoo"
 # The browser tours exercise the POS's JavaScript, the same on every Python;
 # the engine's tests run on each Python already (run_engine_pythons.py).
-DEFAULT_SELECTION = ["-k", "not tour and not engine"]
+SELECTION = ["-k", "not tour and not engine"]
 
 
 def log(message):
@@ -52,45 +51,19 @@ def environment(version, python):
 
 
 def main(argv):
-    versions, pytest_args = argv, []
-    if "--" in argv:
-        split = argv.index("--")
-        versions, pytest_args = argv[:split], argv[split + 1 :]
-    versions = versions or list(VERSIONS)
-    failed = []
-    for version in versions:
-        python = find_python(version)
-        if python is None:
-            log(
-                f"FAILED: no Python {version} found. Install it (e.g. `pyenv install "
-                f"{version}`) or point CAISSE_AP_PYTHON_{version.replace('.', '_')} "
-                "at its interpreter."
-            )
-            failed.append(f"{version} (missing)")
-            continue
-        try:
-            odoo_python = environment(version, python)
-        except SetupError as error:
-            log(f"FAILED: cannot prepare Odoo on Python {version}: {error}")
-            failed.append(f"{version} (setup)")
-            continue
-        started = time.monotonic()
-        log(f"Python {version}: back-end tests with {odoo_python}")
-        command = [str(odoo_python), str(REPO / "tools" / "run_tests.py")]
-        code = subprocess.run(
-            [*command, *(pytest_args or DEFAULT_SELECTION)], cwd=REPO, check=False
-        ).returncode
-        log(
-            f"Python {version}: {'passed' if code == 0 else 'FAILED'} "
-            f"in {time.monotonic() - started:.0f} s"
-        )
-        if code:
-            failed.append(version)
-    if failed:
-        log(f"FAILED on: {', '.join(failed)}")
-        return 1
-    log(f"back-end tests passed on Python {', '.join(versions)}")
-    return 0
+    versions, pytest_args = split_argv(argv, VERSIONS)
+    command = [str(REPO / "tools" / "run_tests.py"), *(pytest_args or SELECTION)]
+    return on_each_python(
+        versions,
+        environment,
+        lambda odoo_python: (
+            subprocess.run(
+                [str(odoo_python), *command], cwd=REPO, check=False
+            ).returncode
+        ),
+        "back-end tests",
+        log=log,
+    )
 
 
 if __name__ == "__main__":
