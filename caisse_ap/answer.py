@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 
+from . import labels
 from .frame import AnswerError, decode_fields, encode_unchecked
-from .labels import application_label, failure_label, read_mode_label
 from .receipt import decode_receipt
 from .redact import escape_controls, safe_answer_fields
 from .request import PaymentRequest
@@ -59,17 +59,15 @@ class PaymentResult:
         (the journal needs it once, the hot path not at all)."""
         return encode_unchecked(self.fields)
 
-    @property
-    def application_label(self) -> str:
-        return application_label(self.application_code)
-
-    @property
-    def read_mode_label(self) -> str:
-        return read_mode_label(self.read_mode_code)
+    # English names of the codes, for logs and the CLI.
+    application_label = property(lambda r: labels.application_label(r.application_code))
+    read_mode_label = property(lambda r: labels.read_mode_label(r.read_mode_code))
 
     @property
     def failure_label(self) -> str:
-        return failure_label(self.failure_code) if self.status is Status.FAILURE else ""
+        if self.status is not Status.FAILURE:
+            return ""
+        return labels.failure_label(self.failure_code)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-safe dict (frames as ASCII text)."""

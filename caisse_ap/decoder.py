@@ -78,19 +78,11 @@ class FrameDecoder:
         self._trailing = bytearray()
         self._trailing_size = 0
 
-    @property
-    def buffer(self) -> bytes:
-        """The message's bytes (without the trailing ones)."""
-        return bytes(self._buffer)
-
-    @property
-    def trailing(self) -> bytes:
-        """Bytes received after the complete message (at most MAX_TRAILING)."""
-        return bytes(self._trailing)
-
-    @property
-    def trailing_size(self) -> int:
-        return self._trailing_size
+    # Read-only views: the message's bytes (without the trailing ones), the
+    # bytes received after it (at most MAX_TRAILING) and how many there were.
+    buffer = property(lambda self: bytes(self._buffer))
+    trailing = property(lambda self: bytes(self._trailing))
+    trailing_size = property(lambda self: self._trailing_size)
 
     @property
     def closed(self) -> bool:

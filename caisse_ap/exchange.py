@@ -68,15 +68,9 @@ class ExchangeResult:
     duration: float
     cancelled: bool = False
 
-    @property
-    def request_text(self) -> str:
-        """The request, safe for a log or a database (control characters escaped)."""
-        return redact_frame(self.request_frame)
-
-    @property
-    def answer_text(self) -> str:
-        """The answer, safe for a log or a database (control characters escaped)."""
-        return redact_frame(self.answer_frame)
+    # The frames, safe for a log or a database (control characters escaped).
+    request_text = property(lambda self: redact_frame(self.request_frame))
+    answer_text = property(lambda self: redact_frame(self.answer_frame))
 
     def as_dict(self) -> dict[str, object]:
         """JSON-safe dict for journals."""

@@ -1,4 +1,5 @@
 from odoo import Command
+from odoo.tests import common as odoo_test_common
 from odoo.tests import tagged
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
@@ -31,6 +32,14 @@ class TestFoundation(BrowserTourMixin, TestPointOfSaleHttpCommon):
             self.env["pos.payment.method"]._get_payment_terminal_selection()
         )
         self.assertEqual(selection[TERMINAL_KEY], "Caisse AP over IP (France only)")
+
+    def test_tours_wait_for_a_slow_chromium_start(self):
+        # A tour that Odoo skips after 10 s of a cold Chromium start proves nothing.
+        patience = (
+            odoo_test_common.CHECK_BROWSER_ITERATIONS
+            * odoo_test_common.CHECK_BROWSER_SLEEP
+        )
+        self.assertGreaterEqual(patience, 60)
 
     def test_tour_payment_method_in_pos(self):
         self.main_pos_config.with_user(self.pos_user).open_ui()

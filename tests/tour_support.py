@@ -7,6 +7,10 @@ construction is not thread-safe (gh-106905), so one of those requests can fail
 at random and the POS never loads. Computing them once in the test process,
 before any browser opens, removes the race without patching Odoo.
 
+Patience: Odoo waits 10 s for Chromium to write its DevTools port, then
+skips the tour. A cold first start on a loaded machine (font cache, disk) can
+take longer, and a skipped tour proves nothing, so tours wait up to a minute.
+
 Watch: a request that fails on the server while a tour runs fails the test with
 the server's message, so a tour never passes or times out for a reason nobody
 sees.
@@ -18,8 +22,11 @@ import os
 import odoo
 from odoo import http
 from odoo.modules import module as odoo_module
+from odoo.tests import common as odoo_test_common
 
 _warmed = False
+
+CHROME_START_PATIENCE_SECONDS = 60
 
 
 def warm_lazy_server_caches(env):
@@ -56,6 +63,28 @@ class BrowserTourMixin:
     def setUpClass(cls):
         super().setUpClass()
         warm_lazy_server_caches(cls.env)
+        cls._wait_longer_for_chrome()
+
+    @classmethod
+    def _wait_longer_for_chrome(cls):
+        # Odoo reads these module globals each time it spawns Chromium.
+        saved = (
+            odoo_test_common.CHECK_BROWSER_ITERATIONS,
+            odoo_test_common.BROWSER_WAIT,
+        )
+        iterations = int(
+            CHROME_START_PATIENCE_SECONDS / odoo_test_common.CHECK_BROWSER_SLEEP
+        )
+        odoo_test_common.CHECK_BROWSER_ITERATIONS = max(saved[0], iterations)
+        odoo_test_common.BROWSER_WAIT = max(saved[1], CHROME_START_PATIENCE_SECONDS)
+
+        def restore():
+            (
+                odoo_test_common.CHECK_BROWSER_ITERATIONS,
+                odoo_test_common.BROWSER_WAIT,
+            ) = saved
+
+        cls.addClassCleanup(restore)
 
     def setUp(self):
         super().setUp()
