@@ -61,6 +61,10 @@ RESULT_PATIENCE = 3600.0
 # polls: a prefork worker) is followed by this pause before the next poll.
 POLL_INTERVAL = 1.0
 STATE_FOLDER = "caisse-ap-relay"
+# Claims and outcome posts at once towards Odoo (polls excluded): a burst of
+# payments waits here rather than in the queue of Odoo's few HTTP workers,
+# where it would delay the cashiers' own requests.
+PARALLEL_POSTS = 4
 
 
 class ServerError(Exception):
@@ -92,12 +96,21 @@ def check_server_url(url: str) -> str:
 class Client:
     """JSON over HTTP(S) to Odoo's relay endpoints, token in a header."""
 
-    def __init__(self, server: str, token: str) -> None:
+    def __init__(self, server: str, token: str, parallel: int = PARALLEL_POSTS) -> None:
         self.server = check_server_url(server)
         self._token = token
         self._ssl = ssl.create_default_context()
+        self._slots = threading.BoundedSemaphore(max(parallel, 1))
 
-    def post(self, path: str, body: dict, timeout: float) -> dict:
+    def post(self, path: str, body: dict, timeout: float, queued: bool = True) -> dict:
+        """``queued``: wait for one of the ``parallel`` slots first (a held
+        poll never takes one: it would block the posts for its whole wait)."""
+        if not queued:
+            return self._post(path, body, timeout)
+        with self._slots:
+            return self._post(path, body, timeout)
+
+    def _post(self, path: str, body: dict, timeout: float) -> dict:
         request = urllib.request.Request(
             self.server + path,
             data=json.dumps(body).encode(),
@@ -306,6 +319,7 @@ class Relay:
             PATH_POLL,
             {"version": VERSION, "wait": self.wait},
             timeout=self.wait + 30,
+            queued=False,
         )
         jobs = answer.get("jobs", [])
         if not isinstance(jobs, list):
@@ -421,12 +435,13 @@ class Relay:
         """
         body = {"transaction_id": transaction_id, "claim": secrets.token_hex(16)}
         backoff = Backoff(0.2, 2.0)
-        deadline = time.monotonic() + CONNECT_TIMEOUT
+        deadline = None  # from the first failure: waiting for a slot is no failure
         while True:
             try:
                 answer = self.client.post(PATH_CLAIM, body, timeout=CONNECT_TIMEOUT)
             except (OSError, ServerError) as error:
                 final = isinstance(error, ServerError) and error.final
+                deadline = deadline or time.monotonic() + CONNECT_TIMEOUT
                 if final or time.monotonic() > deadline:
                     _logger.warning("%s: claim failed (%s): not sent", where, error)
                     return False
@@ -537,6 +552,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "$STATE_DIRECTORY as set by systemd's StateDirectory=, else "
         f"~/.local/state/{STATE_FOLDER})",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=PARALLEL_POSTS,
+        help="claims and outcome posts sent to Odoo at once (default "
+        f"{PARALLEL_POSTS}; more wait their turn, polls are not counted)",
+    )
     parser.add_argument("--quiet", action="store_true", help="warnings only")
     args = parser.parse_args(argv)
     if not args.token:
@@ -551,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
     )
     try:
-        client = Client(args.server, args.token)
+        client = Client(args.server, args.token, parallel=args.parallel)
     except ValueError as error:
         _logger.error("%s", error)
         return 2

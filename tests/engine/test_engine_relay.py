@@ -41,6 +41,9 @@ class FakeOdoo:
         self.fail_results = 0  # answer 500 to that many result posts first
         self.result_status = 500
         self.refuse_token = False
+        self.slow = 0.0  # seconds a claim or a result post takes
+        self.in_flight = 0
+        self.most_at_once = 0  # claims and result posts served at the same time
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
@@ -94,7 +97,18 @@ class FakeOdoo:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                status, answer = fake.answer(self.path, self.headers, body)
+                counted = self.path in (relay_wire.PATH_CLAIM, relay_wire.PATH_RESULT)
+                if counted:
+                    with fake.lock:
+                        fake.in_flight += 1
+                        fake.most_at_once = max(fake.most_at_once, fake.in_flight)
+                    time.sleep(fake.slow)
+                try:
+                    status, answer = fake.answer(self.path, self.headers, body)
+                finally:
+                    if counted:
+                        with fake.lock:
+                            fake.in_flight -= 1
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -120,8 +134,11 @@ def run_relay() -> Iterator[Callable[..., Relay]]:
     """Start a relay's poll loop in a thread; stopped and joined at teardown."""
     running: list[tuple[Relay, threading.Thread]] = []
 
-    def run(url: str, token: str = TOKEN, spool: Spool | None = None) -> Relay:
-        relay = Relay(Client(url, token), wait=0, interval=0.05, spool=spool)
+    def run(
+        url: str, token: str = TOKEN, spool: Spool | None = None, parallel: int = 4
+    ) -> Relay:
+        client = Client(url, token, parallel=parallel)
+        relay = Relay(client, wait=0, interval=0.05, spool=spool)
         thread = threading.Thread(target=relay.run)
         thread.start()
         running.append((relay, thread))
@@ -415,3 +432,20 @@ def test_job_with_an_invalid_transaction_id_is_not_sent(
     until(lambda: odoo.calls.count(relay_wire.PATH_POLL) >= 3)
     assert relay_wire.PATH_CLAIM not in odoo.calls
     assert simulator.exchanges == []
+
+
+def test_burst_of_payments_takes_few_server_slots(
+    odoo: FakeOdoo,
+    make_simulator: Callable[..., TerminalSimulator],
+    run_relay: Callable[..., Relay],
+) -> None:
+    # Six terminals, six payments at once: at most two claims or result posts
+    # reach Odoo at the same time; the others wait in the relay, none fails.
+    odoo.slow = 0.1
+    simulators = [make_simulator() for _ in range(6)]
+    odoo.jobs = [payment_job(20 + i, sim) for i, sim in enumerate(simulators)]
+    run_relay(odoo.url, parallel=2)
+    until(lambda: len(odoo.results) == 6)
+    assert odoo.most_at_once == 2
+    assert sorted(r["transaction_id"] for r in odoo.results) == list(range(20, 26))
+    assert all(len(sim.exchanges) == 1 for sim in simulators)
