@@ -414,8 +414,12 @@ def span(values) -> str:
 
 
 def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
+    # Another terminal profile gets its own results file (no README section).
+    suffix = "" if args.profile == DEFAULT_PROFILE else f"_{args.profile}"
     rep = c.Report(
-        "browser_bus", "Bus latency in a real browser (bench/browser_bus.py)"
+        f"browser_bus{suffix}",
+        "Bus latency in a real browser (bench/browser_bus.py"
+        + (f", profile {args.profile})" if suffix else ")"),
     )
     rep.note(
         "Prefork Odoo (`--workers=2 --max-cron-threads=1`) behind a front proxy "

@@ -34,6 +34,7 @@ class FrontProxy:
         self.refused = 0  # websocket connections refused (bus off)
         self._loop = LoopThread("bench-front-proxy")
         self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -56,6 +57,9 @@ class FrontProxy:
 
             async def close() -> None:
                 server.close()
+                for task in list(self._tasks):
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
                 await server.wait_closed()
 
             with contextlib.suppress(Exception):
@@ -63,6 +67,22 @@ class FrontProxy:
         self._loop.stop()
 
     async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self._route(reader, writer)
+        except asyncio.CancelledError:
+            # stop() cancels on purpose; ending normally keeps asyncio's
+            # stream callback (3.11) from reporting the cancellation.
+            pass
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _route(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         upstream: asyncio.StreamWriter | None = None
