@@ -54,7 +54,8 @@ WARMUP_LIMIT = 5  # warm-up payments per tab at most
 TAB_HELPER = r"""
 (() => {
     const pos = window.posmodel;
-    const method = pos.models["pos.payment.method"].find(
+    // This till's own method (the POS may load other configs' methods too).
+    const method = pos.config.payment_method_ids.find(
         (pm) => pm.use_payment_terminal === %(key)s
     );
     const product = pos.models["product.product"].getAll().find(
@@ -234,8 +235,17 @@ def open_tills(
 
 def pay_round(tabs: list[Tab], index: int, timeout: float) -> list[dict[str, Any]]:
     """Every till pays at once; each tab's result once every line shows an outcome."""
-    for tab in tabs:
-        tab.evaluate(f"window.__bbPay({index})", timeout=20)
+    for position, tab in enumerate(tabs):
+        try:
+            tab.evaluate(f"window.__bbPay({index})", timeout=20)
+        except CdpError as error:
+            page = tab.evaluate(
+                "(document.querySelector('.pos') || document.body).innerText"
+                ".replace(/\\s+/g, ' ').slice(0, 400)"
+            )
+            raise RuntimeError(
+                f"till {position + 1}: {error}; the page: {page}"
+            ) from None
     deadline = time.monotonic() + timeout
     results: list[dict[str, Any]] = [{} for _ in tabs]
     while time.monotonic() < deadline:
