@@ -30,6 +30,7 @@ Factory = Callable[..., TerminalSimulator]
 def pay(simulator: TerminalSimulator, request: PaymentRequest, **options: object):
     options.setdefault("answer_timeout", 10)
     options.setdefault("quiet_period", 0.05)
+    options.setdefault("allow_local", True)  # the simulator is on loopback
     return exchange(simulator.host, simulator.port, request, **options)  # type: ignore[arg-type]
 
 
@@ -363,7 +364,12 @@ def test_cli_serves_then_stops_on_ctrl_c(request_1250: PaymentRequest) -> None:
         assert "listening on 127.0.0.1:" in line
         port = int(line.split("127.0.0.1:")[1].split()[0])
         result = exchange(
-            "127.0.0.1", port, request_1250, answer_timeout=10, quiet_period=0.05
+            "127.0.0.1",
+            port,
+            request_1250,
+            answer_timeout=10,
+            quiet_period=0.05,
+            allow_local=True,
         )
         assert result.outcome is Outcome.FAILURE
         assert result.result.failure_code == "05"
