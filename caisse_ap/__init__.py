@@ -13,8 +13,9 @@ Imports nothing from Odoo. This module is the engine's one public face:
 The simulated terminal is :mod:`caisse_ap.simulator` (not imported here).
 """
 
+from .address import AddressRefusal, AddressRefused, restricted_kind
 from .answer import PaymentResult, Status, interpret_answer
-from .client import exchange, exchange_async, probe, probe_async
+from .client import Probe, exchange, exchange_async, probe, probe_async
 from .decoder import MAX_ANSWER_SIZE, NEED_DATA, Answer, AnswerDecoder
 from .exchange import Exchange, ExchangeResult, Outcome
 from .frame import (
@@ -40,6 +41,8 @@ __all__ = [
     "MAX_ANSWER_SIZE",
     "NEED_DATA",
     "PROTOCOL_VERSIONS",
+    "AddressRefusal",
+    "AddressRefused",
     "Answer",
     "AnswerDecoder",
     "AnswerError",
@@ -50,6 +53,7 @@ __all__ = [
     "PaymentMode",
     "PaymentRequest",
     "PaymentResult",
+    "Probe",
     "ProtocolError",
     "RequestError",
     "Status",
@@ -68,4 +72,5 @@ __all__ = [
     "probe_async",
     "read_mode_label",
     "redact_frame",
+    "restricted_kind",
 ]

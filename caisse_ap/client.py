@@ -20,8 +20,9 @@ import logging
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
+from .address import AddressRefusal, AddressRefused, restricted_kind
 from .decoder import MAX_ANSWER_SIZE
 from .exchange import Ending, Exchange, ExchangeResult, Outcome
 from .redact import LOG_LIMIT, redact_frame
@@ -78,17 +79,86 @@ async def _until(
             raise Cancelled()
 
 
-async def connect(
-    host: str, port: int, timeout: float, cancel_event: threading.Event | None = None
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open a stream to ``host:port`` (every address of ``host``) within ``timeout``.
+async def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` results of ``host:port`` for TCP (tests replace it)."""
+    loop = asyncio.get_running_loop()
+    return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
+
+def _checked(
+    host: str, infos: list[tuple[Any, ...]], allow_local: bool
+) -> list[tuple[Any, ...]]:
+    """The resolved addresses the policy allows; AddressRefused when none is."""
+    if not infos:
+        raise OSError(f"no address for host {host!r}")
+    if allow_local:
+        return infos
+    kept = []
+    refusal = None
+    for info in infos:
+        address = str(info[4][0])
+        kind = restricted_kind(address)
+        if kind is None:
+            kept.append(info)
+        elif refusal is None:
+            refusal = AddressRefusal(host, address, kind)
+    if not kept:
+        raise AddressRefused(refusal)  # type: ignore[arg-type]
+    if refusal:
+        _logger.warning(
+            "Caisse-AP %s: %s; connecting to its other addresses only", host, refusal
+        )
+    return kept
+
+
+async def _open(
+    host: str, port: int, allow_local: bool
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Resolve once, check, then connect to the checked socket addresses
+    themselves: no second resolution can bring another address (DNS rebinding)."""
+    loop = asyncio.get_running_loop()
+    infos = _checked(host, await resolve(host, port), allow_local)
+    error: OSError | None = None
+    for family, kind, proto, _name, sockaddr in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, sockaddr)
+        except OSError as failure:
+            sock.close()
+            error = failure
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            return await asyncio.open_connection(sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+    raise error  # type: ignore[misc]
+
+
+async def connect(
+    host: str,
+    port: int,
+    timeout: float,
+    cancel_event: threading.Event | None = None,
+    *,
+    allow_local: bool = False,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a stream to ``host:port`` (every allowed address of ``host``) within
+    ``timeout``, name resolution included.
+
+    Unless ``allow_local``, the addresses ``host`` resolves to that the address
+    policy refuses (:mod:`.address`) are skipped; when none is left,
+    :class:`~.address.AddressRefused` is raised and no connection was opened.
     Raises ``socket.gaierror``, ``TimeoutError``, ``OSError`` (refused,
     unreachable...) or :class:`Cancelled`.
     """
     if _is_set(cancel_event):
         raise Cancelled()
-    opening = asyncio.ensure_future(asyncio.open_connection(host, port))
+    opening = asyncio.ensure_future(_open(host, port, allow_local))
     try:
         await _until(opening, time.monotonic() + timeout, cancel_event)
     finally:
@@ -99,22 +169,42 @@ async def connect(
     return opening.result()
 
 
-async def probe_async(host: str, port: int, timeout: float = 3.0) -> tuple[bool, str]:
-    """Open and close a connection (nothing is sent): ``(ok, reason)``."""
+class Probe(NamedTuple):
+    """What "Test connection" found: ``refusal`` is set when the address
+    policy refused the host (``ok`` is then False)."""
+
+    ok: bool
+    reason: str
+    refusal: AddressRefusal | None = None
+
+
+def _log_refusal(where: str, refusal: AddressRefusal) -> None:
+    _logger.warning("Caisse-AP %s: %s", where, refusal)
+
+
+async def probe_async(
+    host: str, port: int, timeout: float = 3.0, *, allow_local: bool = False
+) -> Probe:
+    """Open and close a connection (nothing is sent)."""
     problem = _bad_address(host, port)
     if problem:
-        return False, problem
+        return Probe(False, problem)
     try:
-        _reader, writer = await connect(host, port, timeout)
+        _reader, writer = await connect(host, port, timeout, allow_local=allow_local)
+    except AddressRefused as refused:
+        _log_refusal(f"{host}:{port}", refused.refusal)
+        return Probe(False, str(refused.refusal), refused.refusal)
     except CONNECT_ERRORS as error:
-        return False, _connect_failure(host, port, error, timeout)
+        return Probe(False, _connect_failure(host, port, error, timeout))
     writer.close()
-    return True, ""
+    return Probe(True, "")
 
 
-def probe(host: str, port: int, timeout: float = 3.0) -> tuple[bool, str]:
+def probe(
+    host: str, port: int, timeout: float = 3.0, *, allow_local: bool = False
+) -> Probe:
     """Blocking :func:`probe_async`."""
-    return asyncio.run(probe_async(host, port, timeout))
+    return asyncio.run(probe_async(host, port, timeout, allow_local=allow_local))
 
 
 def _check_arguments(
@@ -142,7 +232,13 @@ class _Run:
         self.started = time.monotonic()
         self.cancelled = False
 
-    def finish(self, outcome: Outcome, error: str = "", result=None) -> ExchangeResult:
+    def finish(
+        self,
+        outcome: Outcome,
+        error: str = "",
+        result=None,
+        refusal: AddressRefusal | None = None,
+    ) -> ExchangeResult:
         state = self.state
         done = ExchangeResult(
             outcome=outcome,
@@ -153,6 +249,7 @@ class _Run:
             sent=state.sent,
             duration=time.monotonic() - self.started,
             cancelled=self.cancelled,
+            refusal=refusal,
         )
         received = state.received
         level = logging.WARNING if outcome.is_unknown else logging.INFO
@@ -181,6 +278,7 @@ async def exchange_async(
     quiet_period: float = 0.3,
     max_answer_size: int = MAX_ANSWER_SIZE,
     cancel_event: threading.Event | None = None,
+    allow_local: bool = False,
 ) -> ExchangeResult:
     """Send ``request`` to the terminal and wait for its answer.
 
@@ -189,7 +287,10 @@ async def exchange_async(
     was sent. Setting ``cancel_event`` abandons the wait within
     ``CANCEL_POLL`` seconds (outcome NO_ANSWER unless an answer had arrived).
     Cancelling the task itself closes the connection and propagates
-    ``CancelledError``: the caller then decides the outcome.
+    ``CancelledError``: the caller then decides the outcome. Unless
+    ``allow_local``, a host that resolves only to addresses the address policy
+    refuses (:mod:`.address`) ends NOT_SENT with ``refusal`` set, before any
+    connection is opened.
     """
     _check_arguments(
         request,
@@ -206,7 +307,14 @@ async def exchange_async(
     if problem:
         return run.finish(Outcome.NOT_SENT, problem)
     try:
-        reader, writer = await connect(host, port, connect_timeout, cancel_event)
+        reader, writer = await connect(
+            host, port, connect_timeout, cancel_event, allow_local=allow_local
+        )
+    except AddressRefused as refused:
+        _log_refusal(state.where, refused.refusal)
+        return run.finish(
+            Outcome.NOT_SENT, str(refused.refusal), refusal=refused.refusal
+        )
     except Cancelled:
         run.cancelled = True
         return run.finish(Outcome.NOT_SENT, "cancelled before the connection was made")

@@ -13,9 +13,11 @@ failure.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 
+from .address import AddressRefusal
 from .answer import PaymentResult, Status, interpret_answer
 from .decoder import MAX_ANSWER_SIZE, AnswerDecoder
 from .frame import ProtocolError
@@ -67,6 +69,8 @@ class ExchangeResult:
     sent: bool
     duration: float
     cancelled: bool = False
+    # Set when the address policy refused every address of the host (NOT_SENT).
+    refusal: AddressRefusal | None = None
 
     # The frames, safe for a log or a database (control characters escaped).
     request_text = property(lambda self: redact_frame(self.request_frame))
@@ -83,6 +87,7 @@ class ExchangeResult:
             "sent": self.sent,
             "duration": self.duration,
             "cancelled": self.cancelled,
+            "refusal": dataclasses.asdict(self.refusal) if self.refusal else None,
         }
 
 

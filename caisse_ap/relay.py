@@ -392,6 +392,7 @@ class Relay:
             host, port = job["host"], job["port"]
             request = request_from_json(job["request"])
             answer_timeout = float(job["answer_timeout"])
+            allow_local = _allow_local(job)
         except (KeyError, TypeError, ValueError, WireError) as error:
             _logger.error("%s: invalid job (%s): not sent", where, error)
             return
@@ -404,6 +405,7 @@ class Relay:
             request,
             connect_timeout=CONNECT_TIMEOUT,
             answer_timeout=answer_timeout,
+            allow_local=allow_local,
         )
         body = {"transaction_id": transaction_id, "exchange": to_json(result)}
         if self.spool:
@@ -457,8 +459,13 @@ class Relay:
     def run_probe(self, job: dict) -> None:
         probe_id = job.get("probe_id")
         try:
-            ok, reason = self.probe(job["host"], job["port"], timeout=PROBE_TIMEOUT)
-        except (KeyError, TypeError) as error:
+            ok, reason, _refusal = self.probe(
+                job["host"],
+                job["port"],
+                timeout=PROBE_TIMEOUT,
+                allow_local=_allow_local(job),
+            )
+        except (KeyError, TypeError, ValueError) as error:
             ok, reason = False, f"invalid probe job: {error}"
         _logger.info(
             "connection test %s: %s %s", probe_id, "ok" if ok else "failed", reason
@@ -514,6 +521,19 @@ class Relay:
                 continue
             _logger.info("%s: outcome delivered %s", where, answer)
             return True
+
+
+def _allow_local(job: dict) -> bool:
+    """The server's address policy for this job (``allow_local``, default no).
+
+    In the shop, private LAN addresses are the terminals' own; loopback and
+    link-local ones reach the relay's machine itself, refused as on the
+    server unless Odoo's system parameter allows them (terminal simulators).
+    """
+    allow = job.get("allow_local", False)
+    if not isinstance(allow, bool):
+        raise ValueError(f"allow_local must be a boolean, not {allow!r}")
+    return allow
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

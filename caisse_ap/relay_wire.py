@@ -13,7 +13,11 @@ Protocol (every call is ``POST`` with a JSON body, the relay's token in the
     prefork HTTP worker answers at once instead (holding it would take it
     from the cashiers): the relay polls again after its interval. A job is
     ``{"kind": "payment", "transaction_id", "host", "port", "request",
-    "answer_timeout"}`` or ``{"kind": "probe", "probe_id", "host", "port"}``.
+    "answer_timeout", "allow_local"}`` or ``{"kind": "probe", "probe_id",
+    "host", "port", "allow_local"}``. ``allow_local`` is the server's address
+    policy: unless it is true, the relay refuses a host that resolves only to
+    loopback, link-local, unspecified or multicast addresses (nothing sent;
+    the outcome is ``not_sent`` with its ``refusal``).
     Polling marks the relay as seen (online). Nothing is claimed by a poll: a
     lost poll answer loses nothing and the job comes again.
 ``/caisse_ap/relay/claim`` ``{"transaction_id", "claim"}`` -> ``{"send", "reason"}``

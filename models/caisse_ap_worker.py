@@ -16,6 +16,7 @@ deadline; an outcome that still cannot be written is kept in a spool file
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import random
@@ -31,7 +32,7 @@ from odoo import SUPERUSER_ID, api
 
 from .. import caisse_ap
 from . import caisse_ap_spool
-from .caisse_ap_io_loop import IOLoopThread
+from .caisse_ap_io_loop import IOLoopThread, prestarted_pool
 from .stored_frame import stored_answer
 
 _logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ LONGEST_PAUSE = 2.0
 # Passing failures: serialization conflicts and deadlocks (OperationalError
 # subclasses), lost or refused connections, Odoo's pool full.
 RETRIABLE_DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, PoolError)
+# Threads of the pool that runs the payments' short database writes.
+DB_THREADS = 2
 # Added to a payment's budget when waiting for it at exit.
 EXIT_MARGIN = 5
 
@@ -103,6 +106,8 @@ class Job:
     port: int
     request: caisse_ap.PaymentRequest
     answer_timeout: float
+    # The address policy: loopback, link-local... terminal addresses allowed.
+    allow_local: bool = False
 
 
 def launch(env, job):
@@ -136,9 +141,7 @@ def _current_io():
     with _lock:
         if _io is None or _io.pid != os.getpid():
             loop = IOLoopThread(name="caisse-ap-io")
-            pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=2, thread_name_prefix="caisse-ap-db"
-            )
+            pool = prestarted_pool(DB_THREADS, "caisse-ap-db")
             _io = _IO(os.getpid(), loop, pool)
             if not _exit_hook_registered:
                 # Not atexit.register: atexit runs after the interpreter has
@@ -227,6 +230,7 @@ async def _pay(cursors, job, db_pool, deadline):
             job.request,
             connect_timeout=CONNECT_TIMEOUT,
             answer_timeout=job.answer_timeout,
+            allow_local=job.allow_local,
         )
         outcome = outcome_record(exchange)
         try:
@@ -260,6 +264,8 @@ def outcome_record(exchange):
         # terminal's address) only as their length and a short prefix.
         "answer_frame": stored,
         "answer_log": stored,
+        # Why nothing was sent, when the address policy refused the host.
+        "refusal": dataclasses.asdict(exchange.refusal) if exchange.refusal else None,
         "result": result
         and {
             "auth_code": result.auth_code,

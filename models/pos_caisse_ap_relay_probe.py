@@ -38,8 +38,15 @@ class PosCaisseApRelayProbe(models.Model):
             ]
         )
         probes.write({"state": "taken"})
+        allow_local = self.env["pos.payment.method"]._caisse_ap_allow_local()
         return [
-            {"kind": "probe", "probe_id": p.id, "host": p.host, "port": p.port}
+            {
+                "kind": "probe",
+                "probe_id": p.id,
+                "host": p.host,
+                "port": p.port,
+                "allow_local": allow_local,
+            }
             for p in probes
         ]
 

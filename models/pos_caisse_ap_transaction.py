@@ -14,6 +14,7 @@ from ..caisse_ap import Outcome
 from . import caisse_ap_labels as labels
 from . import caisse_ap_spool
 from .caisse_ap_worker import Job, payment_budget
+from .pos_payment_method import ALLOW_LOCAL_PARAM
 
 _logger = logging.getLogger(__name__)
 
@@ -407,6 +408,7 @@ class PosCaisseApTransaction(models.Model):
             port=method.fr_caisse_ap_ip_port,
             request=request,
             answer_timeout=float(method.fr_caisse_ap_ip_timeout),
+            allow_local=method._caisse_ap_allow_local(),
         )
 
     def _busy_error(self, key, payment_uuid, method):
@@ -420,6 +422,29 @@ class PosCaisseApTransaction(models.Model):
                 method.display_name,
             )
         )
+
+    def _caisse_ap_refund_claim(self):
+        """Serialise the refunds of these approved payments across transactions.
+
+        Locking the rows is not enough: Odoo's transactions are REPEATABLE READ,
+        so a refund that waited for the lock would still read, from its older
+        snapshot, the credits as they were before the other refund committed,
+        and both would pass. Updating the rows makes PostgreSQL fail the later
+        one with a serialization error instead; Odoo tries the request again
+        with a fresh snapshot, in which the first credit counts.
+        """
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                "UPDATE %s SET write_date = (now() AT TIME ZONE 'UTC') WHERE id IN %s",
+                SQL.identifier(self._table),
+                tuple(sorted(self.ids)),
+            ),
+            # A concurrent refund of the same payments: an expected conflict.
+            log_exceptions=False,
+        )
+        self.invalidate_recordset(["write_date"])
 
     # ------------------------------------------------------------------
     # Cancel
@@ -514,6 +539,22 @@ class PosCaisseApTransaction(models.Model):
             error = (
                 "the terminal accepted the request (AE=11) without giving its result"
             )
+        refusal = record.get("refusal")  # absent from older spool files
+        if refusal:
+            _logger.warning(
+                "Caisse-AP %s: payment %s attempt %s: the address policy refused "
+                "the terminal (%s); the system parameter %s allows local addresses",
+                self.terminal_key,
+                self.payment_uuid,
+                self.attempt,
+                error,
+                ALLOW_LOCAL_PARAM,
+            )
+            # Stored in the cashier's language, like the journal's other texts.
+            method = self.payment_method_id.with_context(
+                lang=self.user_id.lang or "en_US"
+            )
+            error = method._caisse_ap_resolved_refusal(refusal)
         vals = {
             "duration": record["duration"],
             "request_frame": record["request_frame"],

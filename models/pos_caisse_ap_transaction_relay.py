@@ -120,6 +120,8 @@ class PosCaisseApTransaction(models.Model):
                     "port": method.fr_caisse_ap_ip_port,
                     "request": json.loads(transaction.relay_request),
                     "answer_timeout": float(method.fr_caisse_ap_ip_timeout),
+                    # The relay applies it to what the host resolves to.
+                    "allow_local": method._caisse_ap_allow_local(),
                 }
             )
         return jobs

@@ -1,9 +1,10 @@
+import dataclasses
 import logging
 import math
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_amount
+from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
@@ -207,10 +208,7 @@ class PosPaymentMethod(models.Model):
         self.ensure_one()
         address = self.fr_caisse_ap_ip_address
         kind = restricted_kind(address)
-        if not kind:
-            return None
-        allowed = self.env["ir.config_parameter"].sudo().get_param(ALLOW_LOCAL_PARAM)
-        if str(allowed or "").strip().lower() in ("1", "true", "yes"):
+        if not kind or self._caisse_ap_allow_local():
             return None
         return self.env._(
             "The terminal address %(address)s of payment method %(method)s is "
@@ -221,6 +219,32 @@ class PosPaymentMethod(models.Model):
             address=address,
             method=self.display_name,
             kind=RESTRICTED_KINDS[kind],
+            parameter=ALLOW_LOCAL_PARAM,
+        )
+
+    @api.model
+    def _caisse_ap_allow_local(self):
+        """The address policy handed to the engine (and to the shop relays),
+        which applies it again to the addresses a DNS name resolves to."""
+        allowed = self.env["ir.config_parameter"].sudo().get_param(ALLOW_LOCAL_PARAM)
+        return str(allowed or "").strip().lower() in ("1", "true", "yes")
+
+    def _caisse_ap_resolved_refusal(self, refusal):
+        """The cashier's and the manager's text for an engine AddressRefusal
+        (``{"host", "address", "kind"}``): the name passed the check as written,
+        but what it resolves to did not; nothing was sent."""
+        self.ensure_one()
+        kind = RESTRICTED_KINDS.get(refusal.get("kind"))
+        return self.env._(
+            "The terminal address %(host)s of payment method %(method)s resolves to "
+            "%(address)s, %(kind)s, which reaches the server's own network rather "
+            "than a payment terminal: nothing was sent to it. Check the terminal's "
+            "DNS name. To use a terminal simulator on the server itself, a system "
+            "administrator sets the system parameter %(parameter)s to 1.",
+            host=refusal.get("host"),
+            method=self.sudo().display_name,
+            address=refusal.get("address"),
+            kind=kind or refusal.get("kind"),
             parameter=ALLOW_LOCAL_PARAM,
         )
 
@@ -336,11 +360,17 @@ class PosPaymentMethod(models.Model):
 
     def _caisse_ap_probe(self):
         """``(reachable, reason)``: a TCP connection opened and closed."""
-        return caisse_ap.probe(
+        found = caisse_ap.probe(
             self.fr_caisse_ap_ip_address,
             self.fr_caisse_ap_ip_port,
             timeout=PROBE_TIMEOUT,
+            allow_local=self._caisse_ap_allow_local(),
         )
+        if found.refusal:
+            return False, self._caisse_ap_resolved_refusal(
+                dataclasses.asdict(found.refusal)
+            )
+        return found.ok, found.reason
 
     # ------------------------------------------------------------------
     # RPCs called by the POS (see README): start, status, cancel
@@ -536,13 +566,6 @@ class PosPaymentMethod(models.Model):
                     company.name,
                 )
             )
-        # Two refunds of the same order are checked one after the other.
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM pos_order WHERE id IN %s ORDER BY id FOR UPDATE",
-                tuple(orders.ids),
-            )
-        )
         transactions = self.env["pos.caisse.ap.transaction"].sudo()
         paid = transactions.search(
             [
@@ -563,6 +586,7 @@ class PosPaymentMethod(models.Model):
                     names,
                 )
             )
+        paid._caisse_ap_refund_claim()
         credited = transactions.search(
             [
                 ("direction", "=", "credit"),

@@ -63,6 +63,8 @@ class RelayProcessMixin:
             while not self.relay_seen(relay):
                 self.assertLess(time.monotonic(), deadline, "the relay never polled")
                 time.sleep(0.05)
+            # The test's environment may hold the relay as read before its poll.
+            self.env.invalidate_all()
 
     def relay_seen(self, relay):
         # Its own (test) cursor: the relay's requests share this test's connection.

@@ -14,15 +14,22 @@ import sys
 import textwrap
 import threading
 import uuid
+from functools import partial
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
+from odoo.service.model import retrying
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models import caisse_ap_worker
-from .common import WORKER_TIMEOUT, allow_local_terminals, caisse_ap_method_values
+from .common import (
+    WORKER_TIMEOUT,
+    allow_local_terminals,
+    caisse_ap_method_values,
+    journal_entry,
+)
 
 ADMIN = "base.user_admin"
 
@@ -37,6 +44,12 @@ class TestBackendCommitted(TransactionCase):
         )
         cls.simulator.start()
         cls.addClassCleanup(cls.simulator.stop)
+        # A second till's terminal, for two refunds of one order at once.
+        cls.other_simulator = TerminalSimulator(
+            "127.0.0.1", 0, Scenario(kind="approve", delay=0)
+        )
+        cls.other_simulator.start()
+        cls.addClassCleanup(cls.other_simulator.stop)
         cls.dbname = cls.cr.dbname
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -57,28 +70,61 @@ class TestBackendCommitted(TransactionCase):
                     fr_caisse_ap_ip_port=cls.simulator.port,
                 )
             )
+            other = env["pos.payment.method"].create(
+                caisse_ap_method_values(
+                    journal,
+                    "TPE Committed 2",
+                    fr_caisse_ap_ip_port=cls.other_simulator.port,
+                )
+            )
             config_ = env["pos.config"].create(
-                {"name": "Caisse-AP Committed", "payment_method_ids": [method.id]}
+                {
+                    "name": "Caisse-AP Committed",
+                    "payment_method_ids": [method.id, other.id],
+                }
             )
             config_.open_ui()
             session = config_.current_session_id
             session.set_opening_control(0, None)
-            ids = (journal.id, method.id, config_.id, session.id)
+            # An order paid 10.00 on the first terminal.
+            order = env["pos.order"].create(
+                {
+                    "session_id": session.id,
+                    "amount_tax": 0.0,
+                    "amount_total": 10.0,
+                    "amount_paid": 10.0,
+                    "amount_return": 0.0,
+                }
+            )
+            journal_entry(env, method, session, amount=10.0, order_uuid=order.uuid)
+            ids = (journal.id, method.id, other.id, config_.id, session.id, order.id)
             cls.terminal_key = method._caisse_ap_terminal_key()
             cls.admin_id = env.ref(ADMIN).id
-        cls.journal_id, cls.method_id, cls.config_id, cls.session_id = ids
+        (
+            cls.journal_id,
+            cls.method_id,
+            cls.other_method_id,
+            cls.config_id,
+            cls.session_id,
+            cls.order_id,
+        ) = ids
         cls.addClassCleanup(cls._remove_committed)
 
     @classmethod
     def _remove_committed(cls):
+        # A failed test may leave payments running: they write to these records.
+        for payment_uuid in caisse_ap_worker.running_workers(cls.dbname):
+            caisse_ap_worker.wait_for_worker(cls.dbname, payment_uuid, WORKER_TIMEOUT)
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            methods = [cls.method_id, cls.other_method_id]
             env["pos.caisse.ap.transaction"].search(
-                [("payment_method_id", "=", cls.method_id)]
+                [("payment_method_id", "in", methods)]
             ).unlink()
+            env["pos.order"].browse(cls.order_id).unlink()
             env["pos.session"].browse(cls.session_id).unlink()
             env["pos.config"].browse(cls.config_id).unlink()
-            env["pos.payment.method"].browse(cls.method_id).unlink()
+            env["pos.payment.method"].browse(methods).unlink()
             env["account.journal"].browse(cls.journal_id).unlink()
             allow_local_terminals(env, allowed=False)
 
@@ -86,6 +132,7 @@ class TestBackendCommitted(TransactionCase):
         super().setUp()
         self.simulator.set_scenario(Scenario(kind="approve", delay=0))
         self.sent_before = len(self.simulator.exchanges)
+        self.other_sent_before = len(self.other_simulator.exchanges)
 
     def requests_sent(self):
         """Requests the terminal received during this test (one at least)."""
@@ -112,29 +159,39 @@ class TestBackendCommitted(TransactionCase):
                 )
             ]
 
-    def test_two_tills_one_terminal_one_request(self):
-        """Both starts see a free terminal; PostgreSQL lets exactly one through."""
-        barrier = threading.Barrier(2)
-        starts = [self.start_data(), self.start_data()]
-        results = [None, None]
+    def race(self, *starts):
+        """Run each ``start(env)`` in a thread, each on a cursor of its own whose
+        snapshot is taken before any start runs: their results or exceptions."""
+        barrier = threading.Barrier(len(starts))
+        results = [None] * len(starts)
 
         def till(index):
             try:
                 with self.registry.cursor() as cr:
-                    # The snapshot is taken now: neither sees the other's start.
+                    # The snapshot is taken now: none sees another's start.
                     cr.execute("SELECT 1")
                     barrier.wait(WORKER_TIMEOUT)
                     env = api.Environment(cr, self.admin_id, {})
-                    method = env["pos.payment.method"].browse(self.method_id)
-                    results[index] = method.caisse_ap_start(starts[index])
+                    results[index] = starts[index](env)
             except Exception as error:  # noqa: BLE001 - the test inspects it
                 results[index] = error
 
-        threads = [threading.Thread(target=till, args=(i,)) for i in (0, 1)]
+        threads = [threading.Thread(target=till, args=(i,)) for i in range(len(starts))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(WORKER_TIMEOUT)
+        return results
+
+    def start_on(self, method_id, data, env):
+        return env["pos.payment.method"].browse(method_id).caisse_ap_start(data)
+
+    def test_two_tills_one_terminal_one_request(self):
+        """Both starts see a free terminal; PostgreSQL lets exactly one through."""
+        starts = [self.start_data(), self.start_data()]
+        results = self.race(
+            *(partial(self.start_on, self.method_id, s) for s in starts)
+        )
         [started] = [r for r in results if isinstance(r, dict)]
         [refused] = [r for r in results if isinstance(r, Exception)]
         self.assertIsInstance(refused, UserError)
@@ -149,6 +206,47 @@ class TestBackendCommitted(TransactionCase):
         other = next(s for s in starts if s["payment_uuid"] != started["payment_uuid"])
         self.assertEqual(self.committed(other["payment_uuid"]), [])
         self.assertEqual(self.requests_sent(), 1)
+
+    def test_two_refunds_of_one_order_one_credit(self):
+        """Two tills refund the same order (7.00 each of 10.00 paid) at once, on
+        two terminals: exactly one credit is sent, the other is refused.
+
+        Both snapshots are taken before either start commits. Each start runs as
+        an HTTP request does (``retrying``: a serialization failure is tried
+        again with a fresh snapshot), so the second one sees the first credit."""
+        methods = [self.method_id, self.other_method_id]
+        starts = [
+            {**self.start_data(), "amount": -7.0, "refunded_order_ids": [self.order_id]}
+            for _ in methods
+        ]
+        results = self.race(
+            *(
+                lambda env, m=m, s=s: retrying(partial(self.start_on, m, s, env), env)
+                for m, s in zip(methods, starts, strict=True)
+            )
+        )
+        started = [r for r in results if isinstance(r, dict)]
+        refused = [r for r in results if isinstance(r, Exception)]
+        self.assertEqual((len(started), len(refused)), (1, 1), results)
+        self.assertIsInstance(refused[0], UserError)
+        self.assertIn("more than the terminal can still give back", str(refused[0]))
+        # It saw the other till's credit, committed meanwhile.
+        self.assertRegex(str(refused[0]), r"7\.00.{0,3} already refunded")
+        payment_uuid = started[0]["payment_uuid"]
+        self.assertTrue(
+            caisse_ap_worker.wait_for_worker(self.dbname, payment_uuid, WORKER_TIMEOUT)
+        )
+        self.assertEqual(self.committed(payment_uuid), [("success", 1)])
+        other = next(s for s in starts if s["payment_uuid"] != payment_uuid)
+        self.assertEqual(self.committed(other["payment_uuid"]), [])
+        # One credit reached a terminal, none the other.
+        sent = (
+            len(self.simulator.exchanges) - self.sent_before,
+            len(self.other_simulator.exchanges) - self.other_sent_before,
+        )
+        self.assertEqual(sorted(sent), [0, 1])
+        credit = (self.simulator.exchanges + self.other_simulator.exchanges)[-1]
+        self.assertEqual(credit["request_fields"]["CD"], "1")
 
     def test_exit_with_a_payment_in_flight_records_it(self):
         """A process that exits while the terminal is busy still writes the answer."""

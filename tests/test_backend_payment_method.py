@@ -1,14 +1,35 @@
 import socket
 import threading
+from contextlib import contextmanager
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.modules import neutralize
 from odoo.tests import tagged
 
+from ..caisse_ap import client as engine_client
 from ..models.pos_payment_method import TERMINAL_KEY
 from ..models.stored_frame import escaped_prefix
 from ..models.terminal_address import is_valid_host, restricted_kind, terminal_key
 from .common import WORKER_TIMEOUT, CaisseApCommon, allow_local_terminals, free_port
+
+# Passes the check as written (a plain DNS name); never resolves for real.
+TERMINAL_NAME = "tpe.shop.example"
+
+
+@contextmanager
+def resolving(name, address):
+    """The engine's resolver answers ``address`` for ``name`` (a DNS server
+    that points a terminal name at the server itself)."""
+    real = engine_client.resolve
+
+    async def resolve(host, port):
+        if host != name:
+            return await real(host, port)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    with patch.object(engine_client, "resolve", resolve):
+        yield
 
 
 @tagged("post_install", "-at_install")
@@ -219,6 +240,72 @@ class TestBackendPaymentMethod(CaisseApCommon):
         with self.assertRaisesRegex(UserError, "allow_local_terminals"):
             self.method.with_user(self.pos_manager).action_caisse_ap_test_connection()
         self.assertEqual(self.simulator.exchanges, [], "nothing reached the terminal")
+
+    def _speak_french(self, *users):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["l10n_fr_pos_caisse_ap_ip"], ["fr_FR"], overwrite=True
+        )
+        for user in users:
+            user.lang = "fr_FR"
+
+    def test_name_resolving_to_loopback_refused_at_start(self):
+        """A DNS name passes the check as written; what it resolves to is checked
+        at connect time: nothing is sent, the cashier reads why in French."""
+        self.method.fr_caisse_ap_ip_address = TERMINAL_NAME
+        allow_local_terminals(self.env, allowed=False)
+        self._speak_french(self.pos_user)
+        with (
+            resolving(TERMINAL_NAME, "127.0.0.1"),
+            self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING") as logs,
+        ):
+            started = self.start()
+            transaction = self.wait(started["payment_uuid"])
+            status = self.rpc(
+                "caisse_ap_status", started["payment_uuid"], context={"lang": "fr_FR"}
+            )
+        # Not sent: an error, never "unknown" (the customer was not charged).
+        self.assertEqual(transaction.state, "error")
+        self.assertEqual(status["state"], "error")
+        self.assertIn(
+            "Le paiement n'a pas été envoyé au terminal, le client n'a pas été débité",
+            status["message"],
+        )
+        self.assertIn(
+            f"{TERMINAL_NAME} du mode de paiement TPE Carte se résout en 127.0.0.1, "
+            "une adresse de bouclage",
+            status["message"],
+        )
+        self.assertIn("allow_local_terminals", status["message"])
+        # The integrator's log names the address and the parameter.
+        self.assertIn("resolves to 127.0.0.1, a loopback address", logs.output[0])
+        self.assertTrue(any("allow_local_terminals" in line for line in logs.output))
+        self.assertEqual(self.simulator.exchanges, [], "nothing reached the terminal")
+
+        # Allowed, the same name reaches the simulator at the resolved address.
+        allow_local_terminals(self.env)
+        with resolving(TERMINAL_NAME, "127.0.0.1"):
+            _started, transaction, _status = self.pay()
+        self.assertEqual(transaction.state, "success")
+        self.assertEqual(len(self.simulator.exchanges), 1)
+
+    def test_test_connection_checks_the_resolved_address(self):
+        self.method.fr_caisse_ap_ip_address = TERMINAL_NAME
+        allow_local_terminals(self.env, allowed=False)
+        self._speak_french(self.pos_manager)
+        method = self.method.with_user(self.pos_manager).with_context(lang="fr_FR")
+        with resolving(TERMINAL_NAME, "169.254.169.254"):
+            params = method.action_caisse_ap_test_connection()["params"]
+        self.assertEqual(params["type"], "danger")
+        self.assertIn("Impossible de se connecter au terminal", params["message"])
+        self.assertIn(
+            "se résout en 169.254.169.254, une adresse lien-local", params["message"]
+        )
+        allow_local_terminals(self.env)
+        with resolving(TERMINAL_NAME, "127.0.0.1"):
+            params = method.action_caisse_ap_test_connection()["params"]
+        self.assertEqual(params["type"], "success", params["message"])
+        self.assertEqual(self.simulator.exchanges, [])
 
     def test_foreign_answer_not_stored_verbatim(self):
         """What another service answers is kept as its length and a short prefix."""

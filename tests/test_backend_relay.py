@@ -22,7 +22,7 @@ from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_RESULT
 from ..caisse_ap.simulator import Scenario
 from ..controllers.relay import CaisseApRelayController, _Refused
 from ..models.pos_caisse_ap_relay import hash_token
-from .common import CaisseApCommon
+from .common import CaisseApCommon, allow_local_terminals
 from .relay_support import RelayProcessMixin, new_relay, new_token
 
 
@@ -284,6 +284,20 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
         _status, jobs = self.post(PATH_POLL, {"wait": 0})
         self.assertEqual(jobs["jobs"], [])
 
+    def test_jobs_carry_the_address_policy(self):
+        """The relay applies the server's policy to what the host resolves to."""
+        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        started = self.start(4.0)
+        _status, jobs = self.post(PATH_POLL, {"wait": 0})
+        self.assertEqual([job["allow_local"] for job in jobs["jobs"]], [True])
+        # A saved address stays; a relay polling later is told local is refused.
+        allow_local_terminals(self.env, allowed=False)
+        _status, jobs = self.post(PATH_POLL, {"wait": 0})
+        self.assertEqual(
+            [(job["transaction_id"], job["allow_local"]) for job in jobs["jobs"]],
+            [(started["transaction_id"], False)],
+        )
+
     def test_repeated_result_post_is_recorded_once(self):
         started, _answer = self._claimed()
         transaction_id = started["transaction_id"]
@@ -292,7 +306,11 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
             json.loads(request.relay_request)
         )
         result = exchange(
-            "127.0.0.1", self.simulator.port, payment_request, answer_timeout=10
+            "127.0.0.1",
+            self.simulator.port,
+            payment_request,
+            answer_timeout=10,
+            allow_local=True,  # as the relay does when the server allows it
         )
         body = {
             "transaction_id": transaction_id,

@@ -12,7 +12,7 @@ from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
 from ..caisse_ap.simulator import Scenario
-from ..models import caisse_ap_spool, caisse_ap_worker
+from ..models import caisse_ap_io_loop, caisse_ap_spool, caisse_ap_worker
 from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
 from .common import CaisseApCommon
 
@@ -136,6 +136,20 @@ class TestBackendWorker(CaisseApCommon):
         self.assertEqual(len(threads), 2)
         self.assertIs(threads[0], threads[1])
         self.assertEqual(threads[0].name, "caisse-ap-io")
+
+    def test_threads_needed_at_exit_run_before_it(self):
+        # Python >= 3.12 starts no thread at shutdown: the pools' threads
+        # (database writes, name resolution) must all run from the start.
+        caisse_ap_worker._current_io()
+        names = [thread.name for thread in threading.enumerate()]
+        self.assertEqual(
+            sum(name.startswith("caisse-ap-db") for name in names),
+            caisse_ap_worker.DB_THREADS,
+        )
+        self.assertEqual(
+            sum(name.startswith("caisse-ap-io-resolver") for name in names),
+            caisse_ap_io_loop.RESOLVER_THREADS,
+        )
 
     def test_exit_waits_for_the_payments_in_flight(self):
         # What a recycled worker's sys.exit(0) runs before its threads die.

@@ -87,12 +87,21 @@ def run_tests(venv_python, pytest_args):
     return subprocess.run(command, cwd=REPO, check=False).returncode
 
 
-def main(argv):
+def split_argv(argv, default_versions):
+    """``[versions] [-- pytest args]`` -> (versions, pytest args)."""
     versions, pytest_args = argv, []
     if "--" in argv:
         split = argv.index("--")
         versions, pytest_args = argv[:split], argv[split + 1 :]
-    versions = versions or list(VERSIONS)
+    return versions or list(default_versions), pytest_args
+
+
+def on_each_python(versions, prepare, run, what, log=log):
+    """For each version: find it, ``prepare(version, python)`` -> the Python to
+    run with, ``run(that python)`` -> exit code. 0 when all passed.
+
+    ``prepare`` raises (CalledProcessError or any ``errors``) when it cannot.
+    """
     failed = []
     for version in versions:
         python = find_python(version)
@@ -105,14 +114,14 @@ def main(argv):
             failed.append(f"{version} (missing)")
             continue
         try:
-            venv_python = environment(version, python)
-        except subprocess.CalledProcessError as error:
+            ready = prepare(version, python)
+        except Exception as error:  # noqa: BLE001 - reported, the next version runs
             log(f"FAILED: cannot prepare Python {version}: {error}")
             failed.append(f"{version} (setup)")
             continue
         started = time.monotonic()
-        log(f"Python {version}: engine tests with {python}")
-        code = run_tests(venv_python, pytest_args)
+        log(f"Python {version}: {what} with {ready}")
+        code = run(ready)
         log(
             f"Python {version}: {'passed' if code == 0 else 'FAILED'} "
             f"in {time.monotonic() - started:.0f} s"
@@ -122,8 +131,18 @@ def main(argv):
     if failed:
         log(f"FAILED on: {', '.join(failed)}")
         return 1
-    log(f"engine tests passed on Python {', '.join(versions)}")
+    log(f"{what} passed on Python {', '.join(versions)}")
     return 0
+
+
+def main(argv):
+    versions, pytest_args = split_argv(argv, VERSIONS)
+    return on_each_python(
+        versions,
+        environment,
+        lambda venv_python: run_tests(venv_python, pytest_args),
+        "engine tests",
+    )
 
 
 if __name__ == "__main__":

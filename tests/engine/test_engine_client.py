@@ -26,6 +26,8 @@ def run(
 ) -> ExchangeResult:
     options.setdefault("answer_timeout", ANSWER_TIMEOUT)
     options.setdefault("quiet_period", 0.1)
+    # The simulator listens on loopback, which the address policy refuses.
+    options.setdefault("allow_local", True)
     return exchange(simulator.host, simulator.port, request, **options)  # type: ignore[arg-type]
 
 
@@ -168,7 +170,7 @@ def test_answer_too_slow_for_the_deadline_is_malformed(
 def test_refused_connection_is_not_sent(
     request_1250: PaymentRequest, closed_port: int
 ) -> None:
-    result = exchange("127.0.0.1", closed_port, request_1250)
+    result = exchange("127.0.0.1", closed_port, request_1250, allow_local=True)
     assert result.outcome is Outcome.NOT_SENT
     assert not result.outcome.is_unknown
     assert result.sent is False
@@ -178,7 +180,9 @@ def test_refused_connection_is_not_sent(
 def test_connect_timeout_is_not_sent(
     request_1250: PaymentRequest, full_backlog: int
 ) -> None:
-    result = exchange("127.0.0.1", full_backlog, request_1250, connect_timeout=0.3)
+    result = exchange(
+        "127.0.0.1", full_backlog, request_1250, connect_timeout=0.3, allow_local=True
+    )
     assert result.outcome is Outcome.NOT_SENT
     assert "timed out after 0.3 s" in result.error
 
@@ -195,7 +199,7 @@ def test_connect_timeout_is_not_sent(
 def test_bad_address_is_not_sent(
     request_1250: PaymentRequest, host: str, port: int, words: str
 ) -> None:
-    result = exchange(host, port, request_1250)
+    result = exchange(host, port, request_1250, allow_local=True)
     assert result.outcome is Outcome.NOT_SENT
     assert words in result.error
 
@@ -333,8 +337,8 @@ def test_logs_and_results_never_show_card_data(
 
 
 def test_probe(simulator: TerminalSimulator, closed_port: int) -> None:
-    assert probe(simulator.host, simulator.port) == (True, "")
-    ok, reason = probe("127.0.0.1", closed_port)
-    assert not ok and "refused" in reason
-    assert probe("", 8888) == (False, "no terminal host configured")
+    assert probe(simulator.host, simulator.port, allow_local=True) == (True, "", None)
+    ok, reason, refusal = probe("127.0.0.1", closed_port, allow_local=True)
+    assert not ok and "refused" in reason and refusal is None
+    assert probe("", 8888) == (False, "no terminal host configured", None)
     assert simulator.exchanges == []  # a probe is not a transaction

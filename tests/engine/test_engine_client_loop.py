@@ -24,7 +24,9 @@ def test_many_exchanges_share_one_loop(
     async def pay_all() -> list[ExchangeResult]:
         return await asyncio.gather(
             *(
-                exchange_async(sim.host, sim.port, request_1250, quiet_period=0.1)
+                exchange_async(
+                    sim.host, sim.port, request_1250, quiet_period=0.1, allow_local=True
+                )
                 for sim in simulators
             )
         )
@@ -44,7 +46,9 @@ def test_cancelling_the_task_closes_the_socket(
 
     async def cancel_while_waiting() -> None:
         task = asyncio.ensure_future(
-            exchange_async(simulator.host, simulator.port, request_1250)
+            exchange_async(
+                simulator.host, simulator.port, request_1250, allow_local=True
+            )
         )
         while not simulator.busy:
             await asyncio.sleep(0.02)
@@ -85,6 +89,7 @@ def test_an_answer_arriving_while_the_loop_is_stalled_is_not_lost(
             request_1250,
             answer_timeout=3,
             quiet_period=0.1,
+            allow_local=True,
         )
 
     result = asyncio.run(pay_with_a_stall())

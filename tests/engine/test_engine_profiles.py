@@ -141,7 +141,12 @@ def test_every_profile_approves_every_mode(
         mode=mode,
     )
     result = exchange(
-        simulator.host, simulator.port, request, answer_timeout=10, quiet_period=0.1
+        simulator.host,
+        simulator.port,
+        request,
+        answer_timeout=10,
+        quiet_period=0.1,
+        allow_local=True,
     )
     assert result.outcome is Outcome.SUCCESS, result.error
     answer = result.result

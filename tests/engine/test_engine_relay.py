@@ -159,6 +159,7 @@ def payment_job(transaction_id: int, simulator: TerminalSimulator) -> dict:
         "port": simulator.port,
         "request": relay_wire.to_json(request),
         "answer_timeout": 10.0,
+        "allow_local": True,  # the simulator is on loopback
     }
 
 
@@ -200,6 +201,24 @@ def test_payment_claimed_sent_once_and_posted(
     )
     assert "497010" not in caplog.text
     assert "497010" not in json.dumps(posted)
+
+
+def test_relay_refuses_loopback_unless_the_server_allows_it(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    """The server's address policy travels with the job: without
+    ``allow_local``, the relay's own loopback is refused after resolution."""
+    job = {**payment_job(12, simulator), "host": "localhost"}
+    del job["allow_local"]
+    probe_job = {"kind": "probe", "probe_id": 4, "host": "localhost"}
+    odoo.jobs = [job, {**probe_job, "port": simulator.port}]
+    run_relay(odoo.url)
+    until(lambda: odoo.results and odoo.probes)
+    exchange = relay_wire.exchange_from_json(odoo.results[0]["exchange"])
+    assert exchange.outcome is Outcome.NOT_SENT
+    assert exchange.refusal is not None and exchange.refusal.kind == "loopback"
+    assert odoo.probes[0]["ok"] is False and "loopback" in odoo.probes[0]["reason"]
+    assert simulator.exchanges == []
 
 
 def test_claim_refused_sends_nothing(
@@ -285,7 +304,13 @@ def test_probe_job(
     odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
 ) -> None:
     odoo.jobs = [
-        {"kind": "probe", "probe_id": 3, "host": "127.0.0.1", "port": simulator.port}
+        {
+            "kind": "probe",
+            "probe_id": 3,
+            "host": "127.0.0.1",
+            "port": simulator.port,
+            "allow_local": True,
+        }
     ]
     run_relay(odoo.url)
     until(lambda: odoo.probes)

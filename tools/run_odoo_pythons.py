@@ -1,0 +1,70 @@
+"""Run the Odoo back-end tests on Python 3.12 too, beside the default python3.
+
+The payment worker runs on threads and an asyncio loop, and Python changed
+them between versions: from 3.12 on, no thread starts once the interpreter
+is shutting down, which broke a recycled worker's payments while every test
+passed on 3.11. 3.12 is the Python of Ubuntu 24.04, the platform of Odoo
+18's official packages, so CI runs the back-end tests (everything but the
+browser tours, which test the POS's JavaScript, and the engine's tests,
+which tools/run_engine_pythons.py runs there) on it.
+
+Each Python gets a virtual environment of its own under ~/.cache, built once
+with the same steps as `make test`'s .venv/ (tools/odoo_setup.py) from the
+Odoo 18.0 source the default python3 imports (or $ODOO_SRC).
+
+Usage: python3 tools/run_odoo_pythons.py [3.12 ...] [-- pytest args]
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from odoo_env import REPO, check_odoo
+from odoo_setup import Builder, decide, venv_is_ready, venv_python
+from run_engine_pythons import on_each_python, split_argv
+
+VERSIONS = ("3.12",)
+CACHE = Path.home() / ".cache" / "l10n_fr_pos_caisse_ap_ip-odoo"
+# The browser tours exercise the POS's JavaScript, the same on every Python;
+# the engine's tests run on each Python already (run_engine_pythons.py).
+SELECTION = ["-k", "not tour and not engine"]
+
+
+def log(message):
+    print(f"[odoo pythons] {message}", flush=True)
+
+
+def odoo_source():
+    """The Odoo 18.0 source tree to build from: $ODOO_SRC, else python3's."""
+    return os.environ.get("ODOO_SRC") or str(check_odoo())
+
+
+def environment(version, python):
+    """A venv of ``python`` that imports Odoo 18.0: its python."""
+    venv = CACHE / f"py{version}"
+    if not venv_is_ready(venv):
+        plan = decide(None, False, odoo_source())
+        log(f"building {venv} from {plan.source} {plan.location} (once; minutes)")
+        Builder(plan, venv=venv, python=python).build()
+    return venv_python(venv)
+
+
+def main(argv):
+    versions, pytest_args = split_argv(argv, VERSIONS)
+    command = [str(REPO / "tools" / "run_tests.py"), *(pytest_args or SELECTION)]
+    return on_each_python(
+        versions,
+        environment,
+        lambda odoo_python: (
+            subprocess.run(
+                [str(odoo_python), *command], cwd=REPO, check=False
+            ).returncode
+        ),
+        "back-end tests",
+        log=log,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
