@@ -90,7 +90,7 @@ import json
 method_ids = json.loads(%(method_ids)r)
 relay = env["pos.caisse.ap.relay"].create({"name": "Bench relay"})
 action = relay.action_new_token()
-token = env[action["res_model"]].browse(action["res_id"]).token
+token = action["context"]["default_token"]
 env["pos.payment.method"].browse(method_ids).write(
     {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id}
 )
@@ -107,10 +107,11 @@ def setup_relay(bench: c.Bench, db: str, lanes) -> dict[str, Any]:
     raise RuntimeError("the relay set-up printed no result")
 
 
-def start_relay(server, token: str) -> subprocess.Popen:
+def start_relay(server, token: str, state_dir) -> subprocess.Popen:
     """The relay program towards this server; back once it has polled."""
     relay = subprocess.Popen(
-        [sys.executable, "-m", "caisse_ap.relay", "--server", server.url, "--quiet"],
+        [sys.executable, "-m", "caisse_ap.relay", "--server", server.url, "--quiet"]
+        + ["--state-dir", str(state_dir)],
         cwd=c.REPO,
         env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
     )
@@ -258,7 +259,11 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     relay_info = setup_relay(bench, db, lanes) if args.relay else None
     server = bench.server(db)
     server.start()
-    relay = start_relay(server, relay_info["token"]) if relay_info else None
+    relay = (
+        start_relay(server, relay_info["token"], bench.workspace.path / "relay")
+        if relay_info
+        else None
+    )
     try:
         return _one_run(bench, count, args, db, terminals, lanes, server)
     finally:

@@ -7,12 +7,16 @@ Run it on any machine of the shop's network::
 It long-polls Odoo over HTTPS for the exchanges of the terminals it serves,
 claims each payment before sending it (so that it is never sent twice), runs
 it with the engine's transport on the shop's network and posts the outcome
-back. See :mod:`caisse_ap.relay_wire` for the protocol. Standard library only.
+back. An outcome is kept in a small file until Odoo has acknowledged it, so
+that a relay killed in between posts it at its next start (:class:`Spool`).
+See :mod:`caisse_ap.relay_wire` for the protocol. Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +30,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from . import exchange, probe
 from .relay_wire import (
@@ -55,6 +60,11 @@ RESULT_PATIENCE = 3600.0
 # An empty poll answer that came back early (a server that does not hold
 # polls: a prefork worker) is followed by this pause before the next poll.
 POLL_INTERVAL = 1.0
+STATE_FOLDER = "caisse-ap-relay"
+# Claims and outcome posts at once towards Odoo (polls excluded): a burst of
+# payments waits here rather than in the queue of Odoo's few HTTP workers,
+# where it would delay the cashiers' own requests.
+PARALLEL_POSTS = 4
 
 
 class ServerError(Exception):
@@ -86,12 +96,21 @@ def check_server_url(url: str) -> str:
 class Client:
     """JSON over HTTP(S) to Odoo's relay endpoints, token in a header."""
 
-    def __init__(self, server: str, token: str) -> None:
+    def __init__(self, server: str, token: str, parallel: int = PARALLEL_POSTS) -> None:
         self.server = check_server_url(server)
         self._token = token
         self._ssl = ssl.create_default_context()
+        self._slots = threading.BoundedSemaphore(max(parallel, 1))
 
-    def post(self, path: str, body: dict, timeout: float) -> dict:
+    def post(self, path: str, body: dict, timeout: float, queued: bool = True) -> dict:
+        """``queued``: wait for one of the ``parallel`` slots first (a held
+        poll never takes one: it would block the posts for its whole wait)."""
+        if not queued:
+            return self._post(path, body, timeout)
+        with self._slots:
+            return self._post(path, body, timeout)
+
+    def _post(self, path: str, body: dict, timeout: float) -> dict:
         request = urllib.request.Request(
             self.server + path,
             data=json.dumps(body).encode(),
@@ -139,6 +158,98 @@ class Backoff:
         self.current = 0.0
 
 
+def default_state_dir() -> Path:
+    """systemd's ``StateDirectory=``, else the user's XDG state folder."""
+    systemd = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if systemd:
+        return Path(systemd)
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(base) / STATE_FOLDER
+
+
+class Spool:
+    """Outcomes the terminals gave that Odoo has not acknowledged yet.
+
+    One small file per payment, ``<state dir>/results/<server>/<id>.json``,
+    written (and synced) before the first post and removed once Odoo has
+    answered: a relay killed in between posts it again at its next start, and
+    Odoo records an outcome once per transaction. A file holds exactly the
+    posted body (the card number is already reduced to its last 4 digits);
+    only this user can read it. One folder per server: a relay started
+    towards another server never posts there what it kept for this one.
+    """
+
+    SUFFIX = ".json"
+
+    def __init__(self, state_dir: Path | str, server: str) -> None:
+        state_dir = Path(state_dir)
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = hashlib.sha256(server.encode()).hexdigest()[:16]
+        self.folder = state_dir / "results" / key
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.folder.parent, 0o700)
+        os.chmod(self.folder, 0o700)
+
+    def path(self, transaction_id: int) -> Path:
+        return self.folder / f"{int(transaction_id)}{self.SUFFIX}"
+
+    def keep(self, transaction_id: int, body: dict) -> Path:
+        """Write ``body`` durably: whole under its final name, or absent."""
+        path = self.path(transaction_id)
+        temporary = self.folder / f".{int(transaction_id)}.{os.getpid()}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as file:
+                json.dump(body, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+        self._sync_folder()
+        return path
+
+    def _sync_folder(self) -> None:
+        # The rename itself must survive a power cut (not possible everywhere).
+        with contextlib.suppress(OSError):
+            fd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def discard(self, transaction_id: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(transaction_id).unlink()
+
+    def pending(self) -> Iterator[tuple[int, dict]]:
+        """``(transaction id, body)`` of every kept outcome."""
+        for path in sorted(self.folder.glob(f"*{self.SUFFIX}")):
+            try:
+                transaction_id = int(path.stem)
+                body = json.loads(path.read_text())
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError) as error:
+                _logger.error(
+                    "unreadable kept outcome %s left in place: %s", path, error
+                )
+                continue
+            if (
+                not isinstance(body, dict)
+                or body.get("transaction_id") != transaction_id
+            ):
+                _logger.error(
+                    "kept outcome %s does not match its name: left in place", path
+                )
+                continue
+            yield transaction_id, body
+
+
 class Relay:
     """The poll loop and one thread per running exchange."""
 
@@ -149,8 +260,10 @@ class Relay:
         interval: float = POLL_INTERVAL,
         exchange_func: Callable = exchange,
         probe_func: Callable = probe,
+        spool: Spool | None = None,
     ) -> None:
         self.client = client
+        self.spool = spool
         self.wait = min(max(wait, 0.0), MAX_WAIT)
         self.interval = max(interval, 0.05)
         self.exchange = exchange_func
@@ -166,6 +279,7 @@ class Relay:
         """Poll until :meth:`stop`; then let the running exchanges finish."""
         backoff = Backoff()
         _logger.info("relay %s polling %s", VERSION, self.client.server)
+        self.deliver_kept()
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
@@ -205,6 +319,7 @@ class Relay:
             PATH_POLL,
             {"version": VERSION, "wait": self.wait},
             timeout=self.wait + 30,
+            queued=False,
         )
         jobs = answer.get("jobs", [])
         if not isinstance(jobs, list):
@@ -222,6 +337,9 @@ class Relay:
         else:
             _logger.warning("ignoring a job of unknown kind %r", kind)
             return
+        self._start_job(key, target, job)
+
+    def _start_job(self, key: object, target: Callable, job: dict) -> None:
         with self._lock:
             if key in self._running:
                 return  # already running: a poll may bring it twice
@@ -230,6 +348,17 @@ class Relay:
             )
             self._running[key] = thread
         thread.start()
+
+    def deliver_kept(self) -> None:
+        """Post again the outcomes a previous run could not deliver."""
+        if not self.spool:
+            return
+        for transaction_id, body in self.spool.pending():
+            _logger.warning(
+                "transaction %s: posting the outcome kept by a previous run",
+                transaction_id,
+            )
+            self._start_job(("result", transaction_id), self.post_result, body)
 
     def _run_job(self, key: object, target: Callable, job: dict) -> None:
         try:
@@ -258,6 +387,8 @@ class Relay:
         transaction_id = job.get("transaction_id")
         where = f"transaction {transaction_id}"
         try:
+            if not isinstance(transaction_id, int) or isinstance(transaction_id, bool):
+                raise TypeError("transaction_id: an integer expected")
             host, port = job["host"], job["port"]
             request = request_from_json(job["request"])
             answer_timeout = float(job["answer_timeout"])
@@ -276,11 +407,27 @@ class Relay:
             answer_timeout=answer_timeout,
             allow_local=allow_local,
         )
-        self.deliver(
-            PATH_RESULT,
-            {"transaction_id": transaction_id, "exchange": to_json(result)},
-            where,
-        )
+        body = {"transaction_id": transaction_id, "exchange": to_json(result)}
+        if self.spool:
+            try:
+                self.spool.keep(transaction_id, body)
+            except OSError as error:
+                _logger.error(
+                    "%s: cannot keep the outcome in %s (%s): it is lost if this "
+                    "relay stops before Odoo has it",
+                    where,
+                    self.spool.folder,
+                    error,
+                )
+        self.post_result(body)
+
+    def post_result(self, body: dict) -> None:
+        """Post an outcome; forget its kept copy once Odoo has answered."""
+        transaction_id = body["transaction_id"]
+        where = f"transaction {transaction_id}"
+        kept = bool(self.spool and self.spool.path(transaction_id).exists())
+        if self.deliver(PATH_RESULT, body, where, kept=kept) and kept:
+            self.spool.discard(transaction_id)
 
     def claim(self, transaction_id: object, where: str) -> bool:
         """True when this relay, and only it, may send the request.
@@ -290,12 +437,13 @@ class Relay:
         """
         body = {"transaction_id": transaction_id, "claim": secrets.token_hex(16)}
         backoff = Backoff(0.2, 2.0)
-        deadline = time.monotonic() + CONNECT_TIMEOUT
+        deadline = None  # from the first failure: waiting for a slot is no failure
         while True:
             try:
                 answer = self.client.post(PATH_CLAIM, body, timeout=CONNECT_TIMEOUT)
             except (OSError, ServerError) as error:
                 final = isinstance(error, ServerError) and error.final
+                deadline = deadline or time.monotonic() + CONNECT_TIMEOUT
                 if final or time.monotonic() > deadline:
                     _logger.warning("%s: claim failed (%s): not sent", where, error)
                     return False
@@ -326,8 +474,15 @@ class Relay:
             PATH_PROBE, {"probe_id": probe_id, "ok": ok, "reason": reason}, "probe"
         )
 
-    def deliver(self, path: str, body: dict, where: str) -> None:
-        """Post until Odoo has it (a repeated post is harmless: idempotent)."""
+    def deliver(self, path: str, body: dict, where: str, kept: bool = False) -> bool:
+        """Post until Odoo has it (a repeated post is harmless: idempotent).
+
+        True once Odoo answered (recorded, or refused for good); False when a
+        later try may still deliver it: the kept copy then stays for the next
+        start (a relay stopping does not wait for a server that is away, nor
+        does a relay whose token was replaced: restarted with the new one, it
+        posts what it kept).
+        """
         backoff = Backoff()
         give_up = time.monotonic() + RESULT_PATIENCE
         while True:
@@ -335,14 +490,25 @@ class Relay:
                 answer = self.client.post(path, body, timeout=30)
             except (OSError, ServerError) as error:
                 final = isinstance(error, ServerError) and error.final
-                if final or time.monotonic() > give_up:
+                refused = isinstance(error, ServerError) and error.status in (401, 403)
+                if kept and (refused or self.stopping.is_set()):
                     _logger.error(
-                        "%s: outcome NOT delivered (%s): %s",
+                        "%s: outcome not delivered (%s): kept in %s, posted at the "
+                        "next start",
                         where,
                         error,
+                        self.spool.folder,
+                    )
+                    return False
+                if final or time.monotonic() > give_up:
+                    _logger.error(
+                        "%s: outcome NOT delivered (%s)%s: %s",
+                        where,
+                        error,
+                        ", kept for the next start" if kept and not final else "",
                         json.dumps(body.get("exchange", body))[:2000],
                     )
-                    return
+                    return final
                 delay = backoff.next()
                 _logger.warning(
                     "%s: cannot deliver the outcome (%s); again in %.1f s",
@@ -350,10 +516,11 @@ class Relay:
                     error,
                     delay,
                 )
-                time.sleep(delay)
+                # Kept, a stop need not wait; in memory only, it must.
+                (self.stopping.wait if kept else time.sleep)(delay)
                 continue
             _logger.info("%s: outcome delivered %s", where, answer)
-            return
+            return True
 
 
 def _allow_local(job: dict) -> bool:
@@ -397,6 +564,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=POLL_INTERVAL,
         help="pause after a poll answered early with no work, seconds (default 1)",
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where outcomes wait until Odoo has acknowledged them (default: "
+        "$STATE_DIRECTORY as set by systemd's StateDirectory=, else "
+        f"~/.local/state/{STATE_FOLDER})",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=PARALLEL_POSTS,
+        help="claims and outcome posts sent to Odoo at once (default "
+        f"{PARALLEL_POSTS}; more wait their turn, polls are not counted)",
+    )
     parser.add_argument("--quiet", action="store_true", help="warnings only")
     args = parser.parse_args(argv)
     if not args.token:
@@ -411,11 +593,22 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
     )
     try:
-        client = Client(args.server, args.token)
+        client = Client(args.server, args.token, parallel=args.parallel)
     except ValueError as error:
         _logger.error("%s", error)
         return 2
-    relay = Relay(client, wait=args.wait, interval=args.interval)
+    state_dir = args.state_dir or default_state_dir()
+    try:
+        spool = Spool(state_dir, client.server)
+    except OSError as error:
+        # Without it an approval could be lost with this process: say so now.
+        _logger.error(
+            "cannot use %s to keep the outcomes (%s): give a writable --state-dir",
+            state_dir,
+            error,
+        )
+        return 2
+    relay = Relay(client, wait=args.wait, interval=args.interval, spool=spool)
 
     def stop(signum: int, _frame: object) -> None:
         _logger.info("signal %s: finishing the running exchanges", signum)

@@ -20,7 +20,12 @@ from ..caisse_ap import relay_wire
 
 _logger = logging.getLogger(__name__)
 
-# How often a held poll looks for work (each look is one short query).
+# How often a held poll looks for work. Each look is two indexed queries:
+# measured with one idle relay, ~8 queries/s and under 1 % of a CPU (Odoo and
+# PostgreSQL). Only a threaded or gevent server holds polls (never a prefork
+# worker), so a LISTEN/NOTIFY wake-up (a connection and a thread per process,
+# a path the tests cannot hold) is not worth its risk; the database stays the
+# only thing a poll reads.
 POLL_STEP = 0.25
 
 

@@ -86,17 +86,25 @@ class PosCaisseApRelay(models.Model):
             token[:TOKEN_PREFIX_LENGTH],
             self.env.uid,
         )
-        wizard = self.env["pos.caisse.ap.relay.token"].create(
-            {"relay_id": self.id, "token": token}
-        )
+        # Shown by a form on no record: the clear token travels only in this
+        # answer to the browser, it is written to no table.
         return {
             "type": "ir.actions.act_window",
-            "res_model": wizard._name,
-            "res_id": wizard.id,
-            "view_mode": "form",
+            "res_model": "pos.caisse.ap.relay.token",
+            "views": [(False, "form")],
             "target": "new",
             "name": self.env._("Token of %s", self.name),
+            "context": {
+                "default_relay_id": self.id,
+                "default_token": token,
+                "default_command": self._caisse_ap_command(token),
+            },
         }
+
+    def _caisse_ap_command(self, token):
+        """The command line that starts the relay with ``token``."""
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        return f"python3 -m caisse_ap.relay --server {base_url} --token {token}"
 
     @api.model
     def _caisse_ap_authenticate(self, token):
@@ -122,21 +130,15 @@ class PosCaisseApRelay(models.Model):
         self.invalidate_recordset(["last_seen", "version", "last_address"])
 
 
-class PosCaisseApRelayToken(models.TransientModel):
-    """Shows a new token once: it is not stored anywhere else in clear."""
+class PosCaisseApRelayToken(models.AbstractModel):
+    """Shows a new token once. No table: the dialog shows the values of the
+    action's context and closes; nothing keeps the clear token."""
 
     _name = "pos.caisse.ap.relay.token"
     _description = "Caisse-AP shop relay token"
 
-    relay_id = fields.Many2one("pos.caisse.ap.relay", required=True, readonly=True)
+    # The form's onchange (which fills the defaults in) needs an id field.
+    id = fields.Id()
+    relay_id = fields.Many2one("pos.caisse.ap.relay", readonly=True)
     token = fields.Char(readonly=True)
-    command = fields.Char(compute="_compute_command")
-
-    @api.depends("token")
-    def _compute_command(self):
-        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
-        for wizard in self:
-            wizard.command = (
-                f"python3 -m caisse_ap.relay --server {base_url} "
-                f"--token {wizard.token or ''}"
-            )
+    command = fields.Char(readonly=True)

@@ -2,9 +2,11 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +24,7 @@ def new_token(relay):
     action = relay.action_new_token()
     # The relay's requests read the database, not this test's ORM cache.
     relay.env.flush_all()
-    return relay.env[action["res_model"]].browse(action["res_id"]).token
+    return action["context"]["default_token"]
 
 
 class RelayProcessMixin:
@@ -31,6 +33,9 @@ class RelayProcessMixin:
     def setUp(self):
         super().setUp()
         self.relay_process = None
+        # The relay keeps undelivered outcomes there; a restarted one finds them.
+        self.relay_state_dir = tempfile.mkdtemp(prefix="caisse_ap_relay_")
+        self.addCleanup(shutil.rmtree, self.relay_state_dir, True)
         self.addCleanup(self.stop_relay)
 
     def authenticate(self, *args, **kwargs):
@@ -45,7 +50,8 @@ class RelayProcessMixin:
     def start_relay(self, token, relay=None, wait=1):
         self.relay_process = subprocess.Popen(
             [sys.executable, "-m", "caisse_ap.relay", "--server", self.base_url()]
-            + ["--wait", str(wait), "--interval", "0.2"],
+            + ["--wait", str(wait), "--interval", "0.2"]
+            + ["--state-dir", self.relay_state_dir],
             cwd=ADDON_DIR,
             env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
             stdout=subprocess.DEVNULL,

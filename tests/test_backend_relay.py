@@ -1,20 +1,27 @@
 """Payments through a real shop relay process (python -m caisse_ap.relay) and the
 simulator, against this test's HTTP server: the cloud set-up end to end."""
 
+import base64
 import contextlib
 import json
 import signal
+import stat
 import time
 from datetime import timedelta
+from pathlib import Path
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.modules import neutralize
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
+from odoo.tools import sql
 
 from ..caisse_ap import exchange, relay_wire
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_RESULT
 from ..caisse_ap.simulator import Scenario
+from ..controllers.relay import CaisseApRelayController, _Refused
+from ..models.pos_caisse_ap_relay import hash_token
 from .common import CaisseApCommon, allow_local_terminals
 from .relay_support import RelayProcessMixin, new_relay, new_token
 
@@ -131,6 +138,83 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
         time.sleep(2)
         self.assertEqual(self.state(transaction_id), "unknown")
         self.assertEqual(len(self.simulator.exchanges), 1)
+
+    def kept_outcomes(self):
+        """The outcomes the relay keeps until Odoo has them (its spool files)."""
+        return sorted(Path(self.relay_state_dir).glob("results/*/*.json"))
+
+    def test_relay_killed_before_delivering_posts_the_outcome_at_restart(self):
+        # A terminal that would give a whole card number: never kept in clear.
+        full_card = "4970109876541234"
+        self.simulator.set_scenario(
+            Scenario(kind="approve", delay=0, masked_card=full_card)
+        )
+
+        def unreachable(_controller, _relay, _body):
+            raise _Refused(503, "Odoo is restarting")
+
+        self.start_relay(self.token, self.relay)
+        with patch.object(CaisseApRelayController, "_result", unreachable):
+            started = self.start(15.0)
+            transaction_id = started["transaction_id"]
+            # The terminal approved; the relay keeps the outcome while it cannot
+            # post it, then dies before Odoo has it.
+            self.wait_until(lambda: len(self.kept_outcomes()) == 1)
+            self.stop_relay(signal.SIGKILL)
+        self.assertEqual(len(self.simulator.exchanges), 1)
+        (kept,) = self.kept_outcomes()
+        self.assertEqual(kept.name, f"{transaction_id}.json")
+        self.assertEqual(stat.S_IMODE(kept.stat().st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(kept.parent.stat().st_mode), 0o700)
+        body = json.loads(kept.read_text())
+        self.assertEqual(set(body), {"transaction_id", "exchange"})
+        answer = base64.b64decode(body["exchange"]["answer_frame"])
+        self.assertNotIn(full_card, kept.read_text())
+        self.assertNotIn(full_card.encode(), answer)
+        self.assertIn(b"AA0041234", answer)
+        # Meanwhile the deadline passed: swept unknown, as for a lost worker.
+        self.env.invalidate_all()
+        self.env["pos.caisse.ap.transaction"].browse(transaction_id).sudo().write(
+            {"deadline": fields.Datetime.now() - timedelta(seconds=1)}
+        )
+        status = self.rpc("caisse_ap_status", started["payment_uuid"])
+        self.assertEqual(status["state"], "unknown")
+        # Restarted, the relay posts what it kept: the approval replaces the guess.
+        self.start_relay(self.token, self.relay)
+        self.wait_until(lambda: self.state(transaction_id) == "success")
+        self.wait_until(lambda: not self.kept_outcomes())
+        self.assertEqual(len(self.simulator.exchanges), 1, "nothing sent again")
+        with self.locked_env() as env:
+            transaction = env["pos.caisse.ap.transaction"].browse(transaction_id)
+            self.assertEqual(transaction.card_last4, "1234")
+            self.assertTrue(transaction.relay_result_at)
+        self.assertNotIn(full_card, self.stop_relay())
+
+    def test_token_shown_once_and_stored_nowhere(self):
+        action = self.relay.with_user(self.pos_manager).action_new_token()
+        token = action["context"]["default_token"]
+        # The dialog shows it (from the action's context) ...
+        wizard = Form(
+            self.env[action["res_model"]]
+            .with_user(self.pos_manager)
+            .with_context(**action["context"])
+        )
+        self.assertEqual(wizard.token, token)
+        self.assertIn(f"--token {token}", wizard.command)
+        self.assertEqual(wizard.relay_id, self.relay)
+        # ... but no table holds it: only its hash is stored.
+        self.assertFalse(
+            sql.table_exists(self.env.cr, self.env[action["res_model"]]._table)
+        )
+        self.assertNotIn("res_id", action)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT token_hash, token_prefix FROM pos_caisse_ap_relay WHERE id = %s",
+            (self.relay.id,),
+        )
+        self.assertEqual(self.env.cr.fetchone(), (hash_token(token), token[:6]))
+        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=token)
+        self.assertEqual(status, 200)
 
     def test_relay_restarting_takes_the_waiting_payment(self):
         self.start_relay(self.token, self.relay)

@@ -64,8 +64,7 @@ if {relay}:
     )
     # A new token at each run: the previous one is shown nowhere any more.
     action = relay.action_new_token()
-    wizard = env[action["res_model"]].browse(action["res_id"])
-    print("CAISSE_AP_DEMO_TOKEN", wizard.token)
+    print("CAISSE_AP_DEMO_TOKEN", action["context"]["default_token"])
     connection = {{
         "fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id
     }}

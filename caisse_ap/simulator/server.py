@@ -308,6 +308,9 @@ class TerminalSimulator(_Running):
             "answer": b"",
             "scenario": scenario,
             "started_at": time.time(),
+            # When the answer's last bytes were written (None: no answer); ended_at
+            # comes later when the terminal keeps the connection open afterwards.
+            "answered_at": None,
             "ended_at": None,
             "error": "",
         }
@@ -373,6 +376,7 @@ async def _deliver(
     for index, chunk in enumerate(delivery.chunks):
         if index and delivery.pause:
             await asyncio.sleep(delivery.pause)
+        record["answered_at"] = time.time()
         writer.write(chunk)
         await writer.drain()
         record["answer"] += chunk

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from caisse_ap import Outcome, PaymentRequest, relay_wire
 from caisse_ap import relay as relay_module
-from caisse_ap.relay import Client, Relay, ServerError, check_server_url
+from caisse_ap.relay import (
+    Client,
+    Relay,
+    ServerError,
+    Spool,
+    check_server_url,
+    default_state_dir,
+)
 from caisse_ap.simulator import Scenario, TerminalSimulator
 
 TOKEN = "t0k3n-for-tests"
@@ -30,7 +39,11 @@ class FakeOdoo:
         self.probes: list[dict] = []
         self.calls: list[str] = []
         self.fail_results = 0  # answer 500 to that many result posts first
+        self.result_status = 500
         self.refuse_token = False
+        self.slow = 0.0  # seconds a claim or a result post takes
+        self.in_flight = 0
+        self.most_at_once = 0  # claims and result posts served at the same time
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
@@ -69,7 +82,7 @@ class FakeOdoo:
             if path == relay_wire.PATH_RESULT:
                 if self.fail_results:
                     self.fail_results -= 1
-                    return 500, {"error": "busy"}
+                    return self.result_status, {"error": "busy"}
                 self.results.append(body)
                 return 200, {"recorded": True}
             if path == relay_wire.PATH_PROBE:
@@ -84,7 +97,18 @@ class FakeOdoo:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                status, answer = fake.answer(self.path, self.headers, body)
+                counted = self.path in (relay_wire.PATH_CLAIM, relay_wire.PATH_RESULT)
+                if counted:
+                    with fake.lock:
+                        fake.in_flight += 1
+                        fake.most_at_once = max(fake.most_at_once, fake.in_flight)
+                    time.sleep(fake.slow)
+                try:
+                    status, answer = fake.answer(self.path, self.headers, body)
+                finally:
+                    if counted:
+                        with fake.lock:
+                            fake.in_flight -= 1
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -110,8 +134,11 @@ def run_relay() -> Iterator[Callable[..., Relay]]:
     """Start a relay's poll loop in a thread; stopped and joined at teardown."""
     running: list[tuple[Relay, threading.Thread]] = []
 
-    def run(url: str, token: str = TOKEN) -> Relay:
-        relay = Relay(Client(url, token), wait=0, interval=0.05)
+    def run(
+        url: str, token: str = TOKEN, spool: Spool | None = None, parallel: int = 4
+    ) -> Relay:
+        client = Client(url, token, parallel=parallel)
+        relay = Relay(client, wait=0, interval=0.05, spool=spool)
         thread = threading.Thread(target=relay.run)
         thread.start()
         running.append((relay, thread))
@@ -307,3 +334,143 @@ def test_wire_refuses_malformed_outcomes() -> None:
         relay_wire.request_from_json(
             {"amount": 1, "currency_numeric": 978, "correlation_id": "x", "evil": 1}
         )
+
+
+# ----------------------------------------------------------------------
+# Outcomes kept until Odoo has them
+# ----------------------------------------------------------------------
+def test_outcome_kept_until_delivered(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr(relay_module, "BACKOFF_FIRST", 0.3)
+    spool = Spool(tmp_path, odoo.url)
+    odoo.fail_results = 2
+    odoo.jobs = [payment_job(12, simulator)]
+    run_relay(odoo.url, spool=spool)
+    until(lambda: spool.path(12).exists())
+    kept = json.loads(spool.path(12).read_text())
+    assert kept["transaction_id"] == 12
+    assert stat.S_IMODE(spool.path(12).stat().st_mode) == 0o600
+    assert stat.S_IMODE(spool.folder.stat().st_mode) == 0o700
+    until(lambda: odoo.results)
+    # Exactly what was posted, and gone once Odoo has it.
+    assert odoo.results == [kept]
+    until(lambda: not spool.path(12).exists())
+    assert list(spool.folder.iterdir()) == []
+
+
+def test_kept_outcome_posted_at_next_start(
+    odoo: FakeOdoo, run_relay: Callable[..., Relay], tmp_path: Path
+) -> None:
+    body = {"transaction_id": 13, "exchange": {"outcome": "success"}}
+    Spool(tmp_path, odoo.url).keep(13, body)
+    # Kept for another server: never posted to this one.
+    Spool(tmp_path, "https://other.example.com").keep(14, dict(body, transaction_id=14))
+    spool = Spool(tmp_path, odoo.url)
+    run_relay(odoo.url, spool=spool)
+    until(lambda: odoo.results)
+    until(lambda: not spool.path(13).exists())
+    time.sleep(0.2)
+    assert odoo.results == [body]
+    assert Spool(tmp_path, "https://other.example.com").path(14).exists()
+
+
+def test_stopping_relay_keeps_what_it_could_not_post(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path, odoo.url)
+    odoo.fail_results = 1000
+    odoo.jobs = [payment_job(15, simulator)]
+    relay = run_relay(odoo.url, spool=spool)
+    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 1)
+    started = time.monotonic()
+    relay.stop()
+    relay.join(LIVENESS)
+    # It does not wait an hour for the server: the file is there for next time.
+    assert time.monotonic() - started < 5
+    assert spool.path(15).exists()
+    assert len(simulator.exchanges) == 1
+
+
+def test_refused_token_keeps_the_outcome_for_the_new_one(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path, odoo.url)
+    odoo.fail_results = 1
+    odoo.result_status = 401
+    odoo.jobs = [payment_job(16, simulator)]
+    run_relay(odoo.url, spool=spool)
+    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 1)
+    time.sleep(0.3)
+    assert spool.path(16).exists()
+    assert odoo.results == []
+    # A refusal for good (not this relay's transaction) forgets it.
+    odoo.fail_results = 1
+    odoo.result_status = 404
+    run_relay(odoo.url, spool=Spool(tmp_path, odoo.url))
+    until(lambda: not spool.path(16).exists())
+    assert odoo.results == []
+
+
+def test_invalid_spool_files_are_left_in_place(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = Spool(tmp_path, "https://example.odoo.com")
+    spool.path(3).write_text("{not json")
+    spool.path(4).write_text(json.dumps({"transaction_id": 5}))
+    (spool.folder / "notes.txt").write_text("ignored")
+    spool.keep(6, {"transaction_id": 6, "exchange": {}})
+    assert list(spool.pending()) == [(6, {"transaction_id": 6, "exchange": {}})]
+    assert spool.path(3).exists() and spool.path(4).exists()
+    assert "unreadable" in caplog.text
+    assert "does not match" in caplog.text
+
+
+def test_default_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "systemd"))
+    assert default_state_dir() == tmp_path / "systemd"
+    monkeypatch.delenv("STATE_DIRECTORY")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert default_state_dir() == tmp_path / "xdg" / "caisse-ap-relay"
+
+
+def test_job_with_an_invalid_transaction_id_is_not_sent(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    tmp_path: Path,
+) -> None:
+    job = payment_job(0, simulator)
+    job["transaction_id"] = "../../escape"
+    odoo.jobs = [job]
+    run_relay(odoo.url, spool=Spool(tmp_path, odoo.url))
+    until(lambda: odoo.calls.count(relay_wire.PATH_POLL) >= 3)
+    assert relay_wire.PATH_CLAIM not in odoo.calls
+    assert simulator.exchanges == []
+
+
+def test_burst_of_payments_takes_few_server_slots(
+    odoo: FakeOdoo,
+    make_simulator: Callable[..., TerminalSimulator],
+    run_relay: Callable[..., Relay],
+) -> None:
+    # Six terminals, six payments at once: at most two claims or result posts
+    # reach Odoo at the same time; the others wait in the relay, none fails.
+    odoo.slow = 0.1
+    simulators = [make_simulator() for _ in range(6)]
+    odoo.jobs = [payment_job(20 + i, sim) for i, sim in enumerate(simulators)]
+    run_relay(odoo.url, parallel=2)
+    until(lambda: len(odoo.results) == 6)
+    assert odoo.most_at_once == 2
+    assert sorted(r["transaction_id"] for r in odoo.results) == list(range(20, 26))
+    assert all(len(sim.exchanges) == 1 for sim in simulators)

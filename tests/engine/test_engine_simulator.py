@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,6 +94,32 @@ def test_default_scenario_approves_and_echoes_the_request(
     assert record["scenario"].kind == "approve"
     assert record["started_at"] <= record["ended_at"]
     assert record["error"] == ""
+
+
+def test_answer_time_is_recorded_apart_from_the_end_of_the_connection(
+    make_simulator: Factory, request_1250: PaymentRequest
+) -> None:
+    # The default profile keeps the socket open after answering: the
+    # transaction ends when the client closes, long after the answer.
+    simulator = make_simulator()
+    with socket.create_connection(simulator.address, timeout=5) as sock:
+        sock.sendall(request_1250.encode())
+        assert sock.recv(4096)
+        received = time.time()
+        time.sleep(0.3)
+    assert simulator.wait_for_exchanges(1, 5)
+    (record,) = simulator.exchanges
+    assert record["started_at"] <= record["answered_at"] <= received
+    assert record["ended_at"] - record["answered_at"] >= 0.25
+
+
+def test_no_answer_time_without_an_answer(
+    make_simulator: Factory, request_1250: PaymentRequest
+) -> None:
+    simulator = make_simulator(Scenario(kind="close", delay=0))
+    assert pay(simulator, request_1250).outcome is Outcome.NO_ANSWER
+    assert simulator.wait_for_exchanges(1, 5)
+    assert simulator.exchanges[0]["answered_at"] is None
 
 
 def test_queue_is_first_in_first_out_then_default(
