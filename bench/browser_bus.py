@@ -17,8 +17,9 @@ payments: with the bus on, until every tab got a bus note), with the bus on,
 then with the bus off: the proxy refuses ``/websocket`` and the POS only has
 its status polling (about every second). The latency is also split at the
 moment Odoo recorded the outcome (its bus notification row): the default
-terminal profile keeps the socket open, so Odoo first waits the protocol's
-quiet period; ``--profile minimal`` closes after answering.
+terminal profile keeps the socket open, so Odoo first waits for silence (the
+settle period once the answer holds all it needs, else the protocol's quiet
+period); ``--profile minimal`` closes after answering.
 
 Goal (exit status 1 when missed): p95 < 150 ms with the bus at 5 tills (the
 largest count given), every payment shown as paid, one terminal request each.
@@ -44,7 +45,9 @@ from caisse_ap.client import exchange_async
 from caisse_ap.simulator.profiles import DEFAULT_PROFILE, PROFILES
 
 GOAL = 0.150  # seconds, p95 with the bus at the largest till count
-QUIET_PERIOD = inspect.signature(exchange_async).parameters["quiet_period"].default
+_DEFAULTS = inspect.signature(exchange_async).parameters
+QUIET_PERIOD = _DEFAULTS["quiet_period"].default
+SETTLE_PERIOD = _DEFAULTS["settle_period"].default
 POS_LOAD_TIMEOUT = 120.0  # the first tab makes Odoo build the POS assets
 WARMUP_LIMIT = 5  # warm-up payments per tab at most
 
@@ -491,11 +494,14 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
         rep.note(
             f"The `{args.profile}` terminal keeps the connection open after "
             "answering and Caisse-AP has no end-of-message marker: Odoo takes the "
-            "answer as complete after a quiet period of "
-            f"{QUIET_PERIOD * 1000:.0f} ms without more bytes "
-            "(`caisse_ap.client.exchange_async`), which *answer → Odoo recorded "
-            "it* includes. A terminal that closes after answering (`--profile "
-            "minimal`) ends the read at once."
+            "answer as complete after "
+            f"{SETTLE_PERIOD * 1000:.0f} ms without more bytes once it repeats "
+            "the whole request and holds what its status needs (AC for a card "
+            "approval, AF for a failure), after a quiet period of "
+            f"{QUIET_PERIOD * 1000:.0f} ms otherwise "
+            "(`caisse_ap.exchange.Exchange`); *answer → Odoo recorded it* "
+            "includes that wait. A terminal that closes after answering "
+            "(`--profile minimal`) ends the read at once."
         )
     for r in runs:
         if r["problems"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -10,7 +11,7 @@ from . import labels
 from .frame import AnswerError, decode_fields, encode_unchecked
 from .receipt import decode_receipt
 from .redact import escape_controls, safe_answer_fields
-from .request import PaymentRequest
+from .request import PaymentMode, PaymentRequest
 
 # AE values
 AE_SUCCESS = "10"
@@ -145,3 +146,26 @@ def interpret_answer(request: PaymentRequest, answer: bytes) -> PaymentResult:
         request_frame=request.encode(),
         fields=safe_fields,
     )
+
+
+def outcome_is_settled(request: PaymentRequest, fields: Mapping[str, str]) -> bool:
+    """True when the answer's ``fields`` already hold everything it needs.
+
+    That is: every tag of the request repeated (but CF, the terminal's own
+    data), AE, and what that status needs (AF for a failure; for a card
+    approval the authorisation number AC; the receipt ZT when it was asked
+    for). Each tag comes at most once, so nothing still on its way can change
+    the outcome: a short wait for the rest of the segment is enough. An answer
+    that does not repeat the whole request (other vendors, red button) gets the
+    full quiet period instead.
+    """
+    if any(tag not in fields for tag in request.repeated_tags):
+        return False
+    status = fields.get("AE")
+    if status == AE_FAILURE:
+        return "AF" in fields
+    if status == AE_SUCCESS:
+        if request.request_receipt and "ZT" not in fields:
+            return False
+        return request.mode is not PaymentMode.CARD or "AC" in fields
+    return status == AE_ACCEPTED

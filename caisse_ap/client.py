@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from .address import AddressRefusal, AddressRefused, restricted_kind
 from .decoder import MAX_ANSWER_SIZE
-from .exchange import Ending, Exchange, ExchangeResult, Outcome
+from .exchange import SETTLE_PERIOD, Ending, Exchange, ExchangeResult, Outcome
 from .redact import LOG_LIMIT, redact_frame
 from .request import PaymentRequest
 
@@ -276,6 +276,7 @@ async def exchange_async(
     connect_timeout: float = 5.0,
     answer_timeout: float = 180.0,
     quiet_period: float = 0.3,
+    settle_period: float = SETTLE_PERIOD,
     max_answer_size: int = MAX_ANSWER_SIZE,
     cancel_event: threading.Event | None = None,
     allow_local: bool = False,
@@ -290,7 +291,9 @@ async def exchange_async(
     ``CancelledError``: the caller then decides the outcome. Unless
     ``allow_local``, a host that resolves only to addresses the address policy
     refuses (:mod:`.address`) ends NOT_SENT with ``refusal`` set, before any
-    connection is opened.
+    connection is opened. A whole answer is read until ``quiet_period`` of
+    silence, or ``settle_period`` once it holds all it needs (see
+    :class:`.exchange.Exchange`).
     """
     _check_arguments(
         request,
@@ -298,9 +301,15 @@ async def exchange_async(
         connect_timeout=connect_timeout,
         answer_timeout=answer_timeout,
         quiet_period=quiet_period,
+        settle_period=settle_period,
     )
     state = Exchange(
-        request, answer_timeout, quiet_period, max_answer_size, f"{host}:{port}"
+        request,
+        answer_timeout,
+        quiet_period,
+        max_answer_size,
+        f"{host}:{port}",
+        settle_period=settle_period,
     )
     run = _Run(state)
     problem = _bad_address(host, port)

@@ -9,6 +9,7 @@ reading (quiet period, peer close, deadline) is the caller's job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .frame import (
     HEADER_SIZE,
@@ -83,6 +84,8 @@ class FrameDecoder:
     buffer = property(lambda self: bytes(self._buffer))
     trailing = property(lambda self: bytes(self._trailing))
     trailing_size = property(lambda self: self._trailing_size)
+    # The whole fields decoded so far (not a copy: read it, do not keep it).
+    fields = property(lambda self: MappingProxyType(self._fields))
 
     @property
     def closed(self) -> bool:

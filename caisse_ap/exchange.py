@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .address import AddressRefusal
-from .answer import PaymentResult, Status, interpret_answer
+from .answer import PaymentResult, Status, interpret_answer, outcome_is_settled
 from .decoder import MAX_ANSWER_SIZE, AnswerDecoder
 from .frame import ProtocolError
 from .redact import LOG_LIMIT, redact_frame, redact_frame_bytes
@@ -46,10 +46,17 @@ _OUTCOME_OF_STATUS = {
 }
 
 
+# Silence that ends a whole answer which already holds everything it needs
+# (see :func:`.answer.outcome_is_settled`): time for the rest of a message
+# sent in several TCP segments, not for a second message.
+SETTLE_PERIOD = 0.05
+
+
 class Ending(str, Enum):
     """Why the reading stopped."""
 
     QUIET = "quiet"  # a whole answer, then silence for the quiet period
+    SETTLED = "settled"  # an answer holding all it needs, then a short silence
     CLOSED = "closed"  # the terminal closed the connection
     RESET = "reset"  # the connection broke
     DEADLINE = "deadline"  # the answer timeout passed
@@ -94,7 +101,10 @@ class ExchangeResult:
 class Exchange:
     """What one request has received so far, and when to stop reading.
 
-    Times are seconds on any monotonic clock, given by the caller.
+    Times are seconds on any monotonic clock, given by the caller. A whole
+    answer ends after ``quiet_period`` of silence, or after ``settle_period``
+    once it holds everything the request needs: a terminal that keeps the
+    connection open (Ingenico) is then read in one segment's time.
     """
 
     def __init__(
@@ -104,11 +114,13 @@ class Exchange:
         quiet_period: float,
         max_answer_size: int = MAX_ANSWER_SIZE,
         where: str = "the terminal",
+        settle_period: float = SETTLE_PERIOD,
     ) -> None:
         self.request = request
         self.frame = request.encode()
         self.answer_timeout = answer_timeout
         self.quiet_period = quiet_period
+        self.settle_period = min(settle_period, quiet_period)
         self.where = where
         self.decoder = AnswerDecoder(max_answer_size)
         self.sent = False
@@ -116,6 +128,8 @@ class Exchange:
         self.detail = ""  # of a reset or of invalid bytes
         self._deadline = 0.0
         self._last_data = 0.0
+        # Silence that ends the answer as received so far (while complete).
+        self._silence_needed = quiet_period
 
     # -- events --------------------------------------------------------------
     def request_sent(self, now: float) -> None:
@@ -136,6 +150,11 @@ class Exchange:
             self.decoder.next_event()
         except ProtocolError as error:
             self.ending, self.detail = Ending.INVALID, str(error)
+            return
+        settled = self.decoder.complete and outcome_is_settled(
+            self.request, self.decoder.fields
+        )
+        self._silence_needed = self.settle_period if settled else self.quiet_period
 
     def connection_broken(self, detail: str) -> None:
         if self.ending is None:
@@ -149,15 +168,16 @@ class Exchange:
     def wait_time(self, now: float) -> float | None:
         """Seconds to wait for more bytes; None once the reading is over."""
         if self.ending is None:
-            if self.decoder.complete and now - self._last_data >= self.quiet_period:
-                self.ending = Ending.QUIET
+            if self.decoder.complete and now - self._last_data >= self._silence_needed:
+                settled = self._silence_needed < self.quiet_period
+                self.ending = Ending.SETTLED if settled else Ending.QUIET
             elif now >= self._deadline:
                 self.ending = Ending.DEADLINE
         if self.ending is not None:
             return None
         wait = self._deadline - now
         if self.decoder.complete:
-            wait = min(wait, self._last_data + self.quiet_period - now)
+            wait = min(wait, self._last_data + self._silence_needed - now)
         return max(wait, 0.0)
 
     # -- conclusion ----------------------------------------------------------

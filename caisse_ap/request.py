@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from .frame import RequestError, encode_unchecked
 
@@ -167,6 +168,12 @@ class PaymentRequest:
         not an echo: terminals answer it with their own private data.
         """
         return self._echoes  # type: ignore[attr-defined,no-any-return]
+
+    @cached_property
+    def repeated_tags(self) -> tuple[str, ...]:
+        """Tags a terminal that repeats the request (Ingenico) sends back:
+        all but CF, which it replaces with its own data or may leave out."""
+        return tuple(tag for tag, _value in self.fields() if tag != "CF")
 
     def encode(self) -> bytes:
         return self._frame  # type: ignore[attr-defined,no-any-return]

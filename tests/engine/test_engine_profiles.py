@@ -160,3 +160,53 @@ def test_every_profile_approves_every_mode(
     assert answer.auth_code == ("123456" if "AC" in tags else "")
     assert answer.card_last4 == ("1234" if "AA" in tags else "")
     assert answer.private_data == profile_data.private_data
+
+
+# How long the engine reads an answer on a connection the terminal keeps open.
+LONG_QUIET = 1.0
+
+
+def timed_exchange(simulator: TerminalSimulator, request: PaymentRequest) -> object:
+    return exchange(
+        simulator.host,
+        simulator.port,
+        request,
+        answer_timeout=10,
+        quiet_period=LONG_QUIET,
+        settle_period=0.02,
+        allow_local=True,
+    )
+
+
+@pytest.mark.parametrize("mode", list(PaymentMode))
+@pytest.mark.parametrize(
+    ("kind", "outcome"), [("approve", "success"), ("decline", "failure")]
+)
+def test_ingenico_answers_end_without_the_quiet_period(
+    make_simulator: Factory, mode: PaymentMode, kind: str, outcome: str
+) -> None:
+    # They repeat the whole request and hold what the status needs: once
+    # they are in, nothing that may still come can change the outcome.
+    simulator = make_simulator(Scenario(kind=kind, delay=0))
+    result = timed_exchange(simulator, PaymentRequest(1250, 978, mode=mode))
+    assert result.outcome.value == outcome, result.error
+    assert result.duration < LONG_QUIET
+
+
+@pytest.mark.parametrize(
+    ("profile", "scenario"),
+    [
+        # Red button: CB left out, the answer may not be all there.
+        ("ingenico", Scenario(kind="red_button", delay=0)),
+        # The most different legal terminal, keeping the connection open.
+        ("minimal", Scenario(delay=0, keep_open=True)),
+        ("strict_echo", Scenario(delay=0, keep_open=True)),
+    ],
+)
+def test_answers_not_repeating_the_request_wait_the_quiet_period(
+    make_simulator: Factory, profile: str, scenario: Scenario
+) -> None:
+    simulator = make_simulator(scenario, profile=profile)
+    result = timed_exchange(simulator, CARD_REQUEST)
+    assert result.outcome in (Outcome.SUCCESS, Outcome.FAILURE), result.error
+    assert result.duration >= LONG_QUIET
