@@ -71,11 +71,15 @@ TAB_HELPER = r"""
     }
     const bb = (window.__bb = { results: {}, notes: [], rpcs: {} });
     const terminal = method.payment_terminal;
-    const onBus = terminal.onBusTransaction.bind(terminal);
-    terminal.onBusTransaction = (note) => {
-        bb.notes.push({ uuid: note.payment_uuid, state: note.state, at: Date.now() });
-        return onBus(note);
-    };
+    // Both bus entry points: the public note, and the final result on the
+    // user's own channel.
+    for (const [entry, kind] of [["onBusTransaction", "note"], ["onCashierResult", "result"]]) {
+        const original = terminal[entry].bind(terminal);
+        terminal[entry] = (note) => {
+            bb.notes.push({ uuid: note.payment_uuid, state: note.state, at: Date.now(), kind });
+            return original(note);
+        };
+    }
     const rpc = terminal._rpc.bind(terminal);
     terminal._rpc = (name, args, options) => {
         const uuid = args[0]?.payment_uuid || args[0];
@@ -362,14 +366,15 @@ def measure(
 ):
     latencies, bus_latencies, problems = [], [], []
     read_latencies, path_latencies = [], []
-    ok = polls = notes_total = 0
+    ok = polls = notes_total = results_total = 0
     requests = 0
     for position, lane in enumerate(lanes):
         exchanges = terminals[lane["index"]].exchanges[exchanges_before[position] :]
         requests += len(exchanges)
         notes = tab_state[position]["notes"]
         rpcs = tab_state[position]["rpcs"]
-        notes_total += len(notes)
+        notes_total += sum(n.get("kind") != "result" for n in notes)
+        results_total += sum(n.get("kind") == "result" for n in notes)
         # One request per payment, in order.
         measured = exchanges
         for number, payment in enumerate(r[position] for r in rounds):
@@ -415,6 +420,7 @@ def measure(
         "read_latency": read_latencies,
         "path_latency": path_latencies,
         "notes": notes_total,
+        "results": results_total,
         "status_calls": polls,
         "problems": problems,
     }
@@ -446,8 +452,8 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
         'the payment line reads "Payment Successful" (`Date.now()` in the tab, '
         "same clock). It splits into *answer → Odoo recorded it* (the bus "
         "notification row Odoo writes with the final state, `bus_bus.create_date`) "
-        "and *recorded → line shows it* (commit, bus, status RPC, rendering; with "
-        "the bus off: the status polling). Times in ms as p50 / p95 / max (count)."
+        "and *recorded → line shows it* (commit, bus, rendering; with the bus "
+        "off: the status polling). Times in ms as p50 / p95 / max (count)."
     )
     rep.table(
         (
@@ -459,7 +465,7 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
             "answer → Odoo recorded it",
             "recorded → line shows it",
             "answer → bus note in the tab",
-            "bus notes received",
+            "bus notes received (public / result)",
             "status RPCs per payment",
             "load (1 min) before → after",
         ),
@@ -473,7 +479,7 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
                 span(r["read_latency"]),
                 span(r["path_latency"]),
                 span(r["bus_latency"]) if r["mode"] == "bus" else "-",
-                r["notes"],
+                f"{r['notes']} / {r['results']}",
                 f"{r['status_calls'] / r['ok']:.1f}" if r["ok"] else "-",
                 f"{r['load_start']:.2f} → {r['load_end']:.2f}",
             )
@@ -481,12 +487,14 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
         ],
     )
     rep.note(
-        "*Bus note in the tab*: when the POS's bus handler (`onBusTransaction`) "
-        "received the final state; it then reads the details with one "
-        "`caisse_ap_status` RPC before the line changes. *Status RPCs per "
-        "payment*: `caisse_ap_status` calls of the payment interface for the "
-        "payment (the polling, about every second, plus the one after a bus "
-        "note). Bus off: the proxy answers `/websocket` with 502, the POS only "
+        "*Bus note in the tab*: the first of the POS's bus handlers to receive "
+        "the final state: `onCashierResult` (the whole transaction dict, on the "
+        "channel of the user who started the payment: the line changes at once) "
+        "or `onBusTransaction` (the public note of the POS channel: the details "
+        "then come from one `caisse_ap_status` RPC). *Status RPCs per payment*: "
+        "`caisse_ap_status` calls of the payment interface for the payment (the "
+        "polling, about every second, and after a public note of a payment still "
+        "followed). Bus off: the proxy answers `/websocket` with 502, the POS only "
         "polls. Orders are not validated (`auto_validate_terminal_payment` off): "
         f"the line is what is timed. {proxy_note}"
     )

@@ -665,9 +665,13 @@ class PosCaisseApTransaction(models.Model):
         The config's bus channel is public: the self-order page and the customer
         display subscribe to it with the token printed on tables. So the note
         carries no card data, receipt nor error text (which names the terminal),
-        only what lets a till know it should call ``caisse_ap_status``.
+        only what lets a till know it should call ``caisse_ap_status``. The
+        final outcome also goes, whole, to the cashier's own channel.
         """
         self.ensure_one()
+        if self.state in FINAL_STATES:
+            # First: a till that gets it has no reason to call for the details.
+            self._notify_cashier()
         self.config_id.sudo()._notify(
             "CAISSE_AP_TRANSACTION",
             {
@@ -676,6 +680,19 @@ class PosCaisseApTransaction(models.Model):
                 "state": self.state,
             },
         )
+
+    def _notify_cashier(self):
+        """The transaction dict, to the user who started the payment only.
+
+        A user's partner channel is heard only by that user's authenticated
+        websockets, and holds what ``caisse_ap_status`` would answer them: the
+        till shows the outcome without one more call.
+        """
+        user = self.user_id
+        if not user or user._is_public():
+            return
+        tx = self.with_context(lang=user.lang or "en_US")._pos_dict()
+        user.sudo()._bus_send("CAISSE_AP_RESULT", tx)
 
     def _pos_dict(self):
         """The RPC contract's TRANSACTION DICT; amounts signed like the payment line."""

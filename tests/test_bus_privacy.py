@@ -146,3 +146,61 @@ class TestBusPrivacy(WebsocketCase):
         text = json.dumps(received)
         for secret in (AUTH_CODE, CARD_DIGITS, "CONFIDENTIEL", terminal, "127.0.0.1"):
             self.assertNotIn(secret, text)
+
+    def test_the_outcome_reaches_the_cashiers_own_sessions_only(self):
+        token = self.config.access_token
+        other = new_test_user(
+            self.env,
+            login="caisse_ap_bus_other",
+            groups="base.group_user,point_of_sale.group_pos_user",
+        )
+        last = self.env["bus.bus"]._bus_last_id()
+        websockets = {}
+        for user in (self.cashier, other):
+            # Two sessions at once: authenticate() would delete the previous one.
+            self.session = None
+            session = self.authenticate(user.login, user.login)
+            websockets[user] = self.websocket_connect(
+                cookie=f"session_id={session.sid};"
+            )
+            self.subscribe(websockets[user], [token], last)
+
+        self.simulator.queue(
+            Scenario(
+                kind="approve",
+                delay=0,
+                auth_code=AUTH_CODE,
+                masked_card=f"497010######{CARD_DIGITS}",
+                receipt=RECEIPT,
+            )
+        )
+        approved = self._pay(12.34)
+        self.trigger_notification_dispatching(
+            [token, self.cashier.partner_id, other.partner_id]
+        )
+
+        def notes(user):
+            received = json.loads(websockets[user].recv())
+            return [note["message"] for note in received]
+
+        cashier_notes = notes(self.cashier)
+        # Once, when final, the very dict caisse_ap_status answers ...
+        self.assertEqual(
+            [m["payload"] for m in cashier_notes if m["type"] == "CAISSE_AP_RESULT"],
+            [approved],
+        )
+        self.assertEqual(approved["auth_code"], AUTH_CODE)
+        # ... before the public note of the same state.
+        types = [m["type"] for m in cashier_notes]
+        self.assertLess(
+            types.index("CAISSE_AP_RESULT"),
+            len(types) - 1 - types[::-1].index(f"{token}-CAISSE_AP_TRANSACTION"),
+        )
+        # Another POS user of the same shop hears only the public note.
+        other_notes = notes(other)
+        self.assertIn(
+            f"{token}-CAISSE_AP_TRANSACTION", {m["type"] for m in other_notes}
+        )
+        text = json.dumps(other_notes)
+        for secret in (AUTH_CODE, CARD_DIGITS, "CONFIDENTIEL"):
+            self.assertNotIn(secret, text)

@@ -164,6 +164,16 @@ export class PaymentCaisseApIp extends PaymentInterface {
         }
     }
 
+    /**
+     * The final transaction dict, sent by the server on the channel of the user who started the
+     * payment (heard by that user's sessions only): the same dict as `caisse_ap_status` answers.
+     */
+    onCashierResult(tx) {
+        if (tx?.payment_uuid && tx.final) {
+            this._deliver(tx);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
     // Payment flow
     // ------------------------------------------------------------------------------------------

@@ -10,6 +10,12 @@ patch(PosStore.prototype, {
                 terminal.onBusTransaction(tx);
             }
         });
+        // The final outcome, whole, on the user's own channel: no status call needed.
+        this.bus.subscribe("CAISSE_AP_RESULT", (tx) => {
+            for (const terminal of this.caisseApTerminals()) {
+                terminal.onCashierResult(tx);
+            }
+        });
         this.resumeCaisseApPayments();
     },
 
