@@ -73,10 +73,12 @@ TAB_HELPER = r"""
     const terminal = method.payment_terminal;
     // Both bus entry points: the public note, and the final result on the
     // user's own channel.
-    for (const [entry, kind] of [["onBusTransaction", "note"], ["onCashierResult", "result"]]) {
+    const entries = [["onBusTransaction", "note"], ["onCashierResult", "result"]];
+    for (const [entry, kind] of entries) {
         const original = terminal[entry].bind(terminal);
         terminal[entry] = (note) => {
-            bb.notes.push({ uuid: note.payment_uuid, state: note.state, at: Date.now(), kind });
+            const uuid = note.payment_uuid;
+            bb.notes.push({ uuid, state: note.state, at: Date.now(), kind });
             return original(note);
         };
     }
@@ -489,7 +491,8 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
     rep.note(
         "*Bus note in the tab*: the first of the POS's bus handlers to receive "
         "the final state: `onCashierResult` (the whole transaction dict, on the "
-        "channel of the user who started the payment: the line changes at once) "
+        "result channel the tab named when it started the payment: the line "
+        "changes at once) "
         "or `onBusTransaction` (the public note of the POS channel: the details "
         "then come from one `caisse_ap_status` RPC). *Status RPCs per payment*: "
         "`caisse_ap_status` calls of the payment interface for the payment (the "

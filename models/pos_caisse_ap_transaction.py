@@ -195,6 +195,9 @@ class PosCaisseApTransaction(models.Model):
     duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 1))
     error_message = fields.Text(readonly=True)
     user_id = fields.Many2one("res.users", readonly=True)
+    # The bus channel of the POS tab that started the payment (a random name
+    # only that tab knows): its final dict goes there, whole.
+    result_channel = fields.Char(readonly=True, copy=False, groups="base.group_system")
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, index=True
     )
@@ -348,6 +351,7 @@ class PosCaisseApTransaction(models.Model):
             "config_id": config.id,
             "session_id": session.id,
             "order_uuid": values["order_uuid"] or False,
+            "result_channel": values["result_channel"] or False,
             "refunded_order_ids": [Command.set(values["refunded_order_ids"])],
             "payment_uuid": values["payment_uuid"],
             "attempt": attempt,
@@ -671,7 +675,7 @@ class PosCaisseApTransaction(models.Model):
         self.ensure_one()
         if self.state in FINAL_STATES:
             # First: a till that gets it has no reason to call for the details.
-            self._notify_cashier()
+            self._notify_result()
         self.config_id.sudo()._notify(
             "CAISSE_AP_TRANSACTION",
             {
@@ -681,18 +685,21 @@ class PosCaisseApTransaction(models.Model):
             },
         )
 
-    def _notify_cashier(self):
-        """The transaction dict, to the user who started the payment only.
+    def _notify_result(self):
+        """The transaction dict, to the POS tab that started the payment only.
 
-        A user's partner channel is heard only by that user's authenticated
-        websockets, and holds what ``caisse_ap_status`` would answer them: the
-        till shows the outcome without one more call.
+        Its result channel is a random name that tab made and gave with the
+        start: no other page knows it, so it may carry what
+        ``caisse_ap_status`` answers, and the till shows the outcome without
+        one more call. A tab reloaded since then has a new name and reads the
+        details after the public note, as before.
         """
-        user = self.user_id
-        if not user or user._is_public():
+        channel = self.sudo().result_channel
+        if not channel:
             return
-        tx = self.with_context(lang=user.lang or "en_US")._pos_dict()
-        user.sudo()._bus_send("CAISSE_AP_RESULT", tx)
+        lang = self.user_id.lang or "en_US"
+        tx = self.with_context(lang=lang)._pos_dict()
+        self.env["bus.bus"].sudo()._sendone(channel, "CAISSE_AP_RESULT", tx)
 
     def _pos_dict(self):
         """The RPC contract's TRANSACTION DICT; amounts signed like the payment line."""

@@ -1,6 +1,7 @@
 import dataclasses
 import logging
 import math
+import re
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -21,6 +22,8 @@ TIMEOUT_MAX = 600
 PROBE_TIMEOUT = 3.0
 MAX_UUID_LENGTH = 64
 MAX_REFUNDED_ORDERS = 100
+# The bus channel a POS tab names for its results: 128 random bits in hex.
+RESULT_CHANNEL = re.compile(r"l10n_fr_pos_caisse_ap_ip\.result\.[0-9a-f]{32}")
 # Credits that may have given money back: they count against what is left to refund.
 CREDITED_STATES = ("pending", "sent", "cancel_requested", "success", "unknown")
 # Server-side settings, read again at every payment: safe to change while a
@@ -436,7 +439,13 @@ class PosPaymentMethod(models.Model):
             )
         ):
             raise UserError(_("Invalid reference to the refunded orders."))
+        result_channel = data.get("result_channel") or ""
+        if not isinstance(result_channel, str) or (
+            result_channel and not RESULT_CHANNEL.fullmatch(result_channel)
+        ):
+            raise UserError(_("Invalid result channel for the payment terminal."))
         return {
+            "result_channel": result_channel,
             "refunded_order_ids": sorted(set(refunded)),
             "payment_uuid": payment_uuid,
             "order_uuid": order_uuid,

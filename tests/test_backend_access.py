@@ -132,6 +132,18 @@ class TestBackendAccess(CaisseApCommon):
                 "Invalid Point of Sale session",
             ),
             ({**base, "order_uuid": 12}, "Invalid order reference"),
+            # A result channel must be a name only its tab can know.
+            ({**base, "result_channel": 12}, "Invalid result channel"),
+            ({**base, "result_channel": "abc"}, "Invalid result channel"),
+            # Never the POS's public channel.
+            (
+                {**base, "result_channel": self.config.access_token},
+                "Invalid result channel",
+            ),
+            (
+                {**base, "result_channel": "l10n_fr_pos_caisse_ap_ip.result.0"},
+                "Invalid result channel",
+            ),
         ]
         for data, message in bad:
             with self.subTest(data=data), self.assertRaisesRegex(UserError, message):

@@ -72,7 +72,7 @@ class TestBusPrivacy(WebsocketCase):
         self.env.invalidate_all()
         return result
 
-    def _pay(self, amount):
+    def _pay(self, amount, result_channel=""):
         payment_uuid = str(uuid.uuid4())
         self._rpc(
             "caisse_ap_start",
@@ -82,6 +82,7 @@ class TestBusPrivacy(WebsocketCase):
                 "amount": amount,
                 "pos_session_id": self.pos_session.id,
                 "retry": False,
+                "result_channel": result_channel,
             },
         )
         self.assertTrue(
@@ -147,23 +148,27 @@ class TestBusPrivacy(WebsocketCase):
         for secret in (AUTH_CODE, CARD_DIGITS, "CONFIDENTIEL", terminal, "127.0.0.1"):
             self.assertNotIn(secret, text)
 
-    def test_the_outcome_reaches_the_cashiers_own_sessions_only(self):
+    def test_the_outcome_reaches_the_tab_that_started_the_payment_only(self):
         token = self.config.access_token
+        channel = "l10n_fr_pos_caisse_ap_ip.result." + uuid.uuid4().hex
         other = new_test_user(
             self.env,
             login="caisse_ap_bus_other",
             groups="base.group_user,point_of_sale.group_pos_user",
         )
         last = self.env["bus.bus"]._bus_last_id()
-        websockets = {}
-        for user in (self.cashier, other):
-            # Two sessions at once: authenticate() would delete the previous one.
+        # The paying tab, another tab of the same cashier, a till of another user.
+        tabs = {}
+        for name, user, channels in (
+            ("paying", self.cashier, [token, channel]),
+            ("same user", self.cashier, [token]),
+            ("other user", other, [token]),
+        ):
+            # Sessions side by side: authenticate() would delete the previous one.
             self.session = None
             session = self.authenticate(user.login, user.login)
-            websockets[user] = self.websocket_connect(
-                cookie=f"session_id={session.sid};"
-            )
-            self.subscribe(websockets[user], [token], last)
+            tabs[name] = self.websocket_connect(cookie=f"session_id={session.sid};")
+            self.subscribe(tabs[name], channels, last)
 
         self.simulator.queue(
             Scenario(
@@ -174,33 +179,33 @@ class TestBusPrivacy(WebsocketCase):
                 receipt=RECEIPT,
             )
         )
-        approved = self._pay(12.34)
+        approved = self._pay(12.34, result_channel=channel)
         self.trigger_notification_dispatching(
-            [token, self.cashier.partner_id, other.partner_id]
+            [token, channel, self.cashier.partner_id, other.partner_id]
         )
 
-        def notes(user):
-            received = json.loads(websockets[user].recv())
-            return [note["message"] for note in received]
+        def notes(name):
+            return [note["message"] for note in json.loads(tabs[name].recv())]
 
-        cashier_notes = notes(self.cashier)
+        paying = notes("paying")
         # Once, when final, the very dict caisse_ap_status answers ...
         self.assertEqual(
-            [m["payload"] for m in cashier_notes if m["type"] == "CAISSE_AP_RESULT"],
+            [m["payload"] for m in paying if m["type"] == "CAISSE_AP_RESULT"],
             [approved],
         )
         self.assertEqual(approved["auth_code"], AUTH_CODE)
         # ... before the public note of the same state.
-        types = [m["type"] for m in cashier_notes]
+        types = [m["type"] for m in paying]
         self.assertLess(
             types.index("CAISSE_AP_RESULT"),
             len(types) - 1 - types[::-1].index(f"{token}-CAISSE_AP_TRANSACTION"),
         )
-        # Another POS user of the same shop hears only the public note.
-        other_notes = notes(other)
-        self.assertIn(
-            f"{token}-CAISSE_AP_TRANSACTION", {m["type"] for m in other_notes}
-        )
-        text = json.dumps(other_notes)
-        for secret in (AUTH_CODE, CARD_DIGITS, "CONFIDENTIEL"):
-            self.assertNotIn(secret, text)
+        # Every other page hears only the public note.
+        for name in ("same user", "other user"):
+            heard = notes(name)
+            self.assertIn(
+                f"{token}-CAISSE_AP_TRANSACTION", {m["type"] for m in heard}, name
+            )
+            text = json.dumps(heard)
+            for secret in (AUTH_CODE, CARD_DIGITS, "CONFIDENTIEL"):
+                self.assertNotIn(secret, text, name)

@@ -165,8 +165,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     /**
-     * The final transaction dict, sent by the server on the channel of the user who started the
-     * payment (heard by that user's sessions only): the same dict as `caisse_ap_status` answers.
+     * The final transaction dict, sent by the server on the result channel this tab named when
+     * it started the payment (no other page knows it): the dict `caisse_ap_status` answers.
      */
     onCashierResult(tx) {
         if (tx?.payment_uuid && tx.final) {
@@ -256,6 +256,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
             pos_session_id: this.pos.session.id,
             retry: Boolean(retry),
             refunded_order_ids: this._refundedOrderIds(order),
+            result_channel: this.pos.caisseApResultChannel,
         };
     }
 

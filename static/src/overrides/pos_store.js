@@ -2,6 +2,13 @@ import { patch } from "@web/core/utils/patch";
 import { PosStore } from "@point_of_sale/app/store/pos_store";
 import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/overrides/models/pos_payment";
 
+/** A bus channel name nobody can guess (getRandomValues works on plain http too). */
+function newResultChannel() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    return `l10n_fr_pos_caisse_ap_ip.result.${hex}`;
+}
+
 patch(PosStore.prototype, {
     async setup() {
         await super.setup(...arguments);
@@ -10,7 +17,9 @@ patch(PosStore.prototype, {
                 terminal.onBusTransaction(tx);
             }
         });
-        // The final outcome, whole, on the user's own channel: no status call needed.
+        // The final outcome, whole, on a channel only this tab knows: no status call needed.
+        this.caisseApResultChannel = newResultChannel();
+        this.bus.addChannel(this.caisseApResultChannel);
         this.bus.subscribe("CAISSE_AP_RESULT", (tx) => {
             for (const terminal of this.caisseApTerminals()) {
                 terminal.onCashierResult(tx);
