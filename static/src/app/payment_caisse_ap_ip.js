@@ -166,7 +166,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
 
     /**
      * The final transaction dict, sent by the server on the result channel this tab named when
-     * it started the payment (no other page knows it): the dict `caisse_ap_status` answers.
+     * it started the payment (no other page knows it; the tabs of one browser share a bus
+     * connection, so they hear each other's and ignore them): the dict `caisse_ap_status` answers.
      */
     onCashierResult(tx) {
         if (tx?.payment_uuid && tx.final) {
