@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 ADDON_DIR = Path(__file__).resolve().parents[1]
 RELAY_TIMEOUT = 60  # liveness only
@@ -65,6 +66,28 @@ class RelayProcessMixin:
                 time.sleep(0.05)
             # The test's environment may hold the relay as read before its poll.
             self.env.invalidate_all()
+
+    def press_test_connection(self, user, method):
+        """Press "Test connection" in the test thread while the relay runs.
+
+        The action reads with this test's cursor, which the relay's requests
+        share: hold the test lock for it, except while it waits for the
+        relay's answer (it then reads through test cursors, taking the lock
+        in turn), or the relay could never answer.
+        """
+        lock = self.registry.test_lock
+        model = type(method)
+        waiting = model._caisse_ap_probe_through
+
+        def wait_unlocked(records, relay):
+            lock.release()
+            try:
+                return waiting(records, relay)
+            finally:
+                lock.acquire()
+
+        with lock, patch.object(model, "_caisse_ap_probe_through", wait_unlocked):
+            return method.with_user(user).action_caisse_ap_test_connection()
 
     def relay_seen(self, relay):
         # Its own (test) cursor: the relay's requests share this test's connection.

@@ -105,14 +105,10 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
 
     def test_test_connection_through_relay(self):
         self.start_relay(self.token, self.relay)
-        result = self.method.with_user(
-            self.pos_manager
-        ).action_caisse_ap_test_connection()
+        result = self.press_test_connection(self.pos_manager, self.method)
         self.assertEqual(result["params"]["type"], "success", result["params"])
         self.simulator.stop()
-        result = self.method.with_user(
-            self.pos_manager
-        ).action_caisse_ap_test_connection()
+        result = self.press_test_connection(self.pos_manager, self.method)
         self.assertEqual(result["params"]["type"], "danger")
         self.assertEqual(self.simulator.exchanges, [])
 
