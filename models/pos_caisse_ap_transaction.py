@@ -670,7 +670,7 @@ class PosCaisseApTransaction(models.Model):
         display subscribe to it with the token printed on tables. So the note
         carries no card data, receipt nor error text (which names the terminal),
         only what lets a till know it should call ``caisse_ap_status``. The
-        final outcome also goes, whole, to the cashier's own channel.
+        final outcome also goes, whole, to the paying tab's result channel.
         """
         self.ensure_one()
         if self.state in FINAL_STATES:

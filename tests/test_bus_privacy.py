@@ -28,6 +28,17 @@ CARD_DIGITS = "9876"
 RECEIPT = "TICKET CLIENT CONFIDENTIEL"
 
 
+def secret_approval():
+    """An approval carrying all that must stay off the public channel."""
+    return Scenario(
+        kind="approve",
+        delay=0,
+        auth_code=AUTH_CODE,
+        masked_card=f"497010######{CARD_DIGITS}",
+        receipt=RECEIPT,
+    )
+
+
 @tagged("post_install", "-at_install")
 class TestBusPrivacy(WebsocketCase):
     @classmethod
@@ -98,13 +109,7 @@ class TestBusPrivacy(WebsocketCase):
         self.subscribe(websocket, [token], self.env["bus.bus"]._bus_last_id())
 
         self.simulator.queue(
-            Scenario(
-                kind="approve",
-                delay=0,
-                auth_code=AUTH_CODE,
-                masked_card=f"497010######{CARD_DIGITS}",
-                receipt=RECEIPT,
-            ),
+            secret_approval(),
             Scenario(kind="decline", delay=0, af_code="05"),
         )
         approved = self._pay(12.34)
@@ -170,15 +175,7 @@ class TestBusPrivacy(WebsocketCase):
             tabs[name] = self.websocket_connect(cookie=f"session_id={session.sid};")
             self.subscribe(tabs[name], channels, last)
 
-        self.simulator.queue(
-            Scenario(
-                kind="approve",
-                delay=0,
-                auth_code=AUTH_CODE,
-                masked_card=f"497010######{CARD_DIGITS}",
-                receipt=RECEIPT,
-            )
-        )
+        self.simulator.queue(secret_approval())
         approved = self._pay(12.34, result_channel=channel)
         self.trigger_notification_dispatching(
             [token, channel, self.cashier.partner_id, other.partner_id]
