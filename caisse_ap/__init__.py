@@ -13,7 +13,26 @@ Imports nothing from Odoo. This module is the engine's one public face:
 The simulated terminal is :mod:`caisse_ap.simulator` (not imported here).
 """
 
-from .address import AddressRefusal, AddressRefused, restricted_kind
+import sys
+
+# The shop relay may meet an older python3 (Raspberry Pi OS Bullseye has 3.9):
+# one clear line rather than a traceback at the first annotation.
+if sys.version_info < (3, 10):  # noqa: UP036
+    sys.exit(
+        "caisse_ap needs Python 3.10 or newer; this is Python "
+        f"{sys.version_info[0]}.{sys.version_info[1]}. Debian 12, Ubuntu 22.04 and "
+        "Raspberry Pi OS Bookworm ship a suitable python3."
+    )
+
+
+from .address import (
+    DEFAULT_NETWORKS,
+    AddressPolicy,
+    AddressRefusal,
+    AddressRefused,
+    parse_networks,
+    restricted_kind,
+)
 from .answer import PaymentResult, Status, interpret_answer
 from .client import Probe, exchange, exchange_async, probe, probe_async
 from .decoder import MAX_ANSWER_SIZE, NEED_DATA, Answer, AnswerDecoder
@@ -37,10 +56,12 @@ from .request import (
 )
 
 __all__ = [
+    "DEFAULT_NETWORKS",
     "MAX_AMOUNT",
     "MAX_ANSWER_SIZE",
     "NEED_DATA",
     "PROTOCOL_VERSIONS",
+    "AddressPolicy",
     "AddressRefusal",
     "AddressRefused",
     "Answer",
@@ -68,6 +89,7 @@ __all__ = [
     "exchange_async",
     "failure_label",
     "interpret_answer",
+    "parse_networks",
     "probe",
     "probe_async",
     "read_mode_label",

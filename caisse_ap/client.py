@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Any, NamedTuple
 
-from .address import AddressRefusal, AddressRefused, restricted_kind
+from .address import AddressPolicy, AddressRefusal, AddressRefused
 from .decoder import MAX_ANSWER_SIZE
 from .exchange import SETTLE_PERIOD, Ending, Exchange, ExchangeResult, Outcome
 from .redact import LOG_LIMIT, redact_frame
@@ -86,22 +86,19 @@ async def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
 
 
 def _checked(
-    host: str, infos: list[tuple[Any, ...]], allow_local: bool
+    host: str, infos: list[tuple[Any, ...]], policy: AddressPolicy
 ) -> list[tuple[Any, ...]]:
     """The resolved addresses the policy allows; AddressRefused when none is."""
     if not infos:
         raise OSError(f"no address for host {host!r}")
-    if allow_local:
-        return infos
     kept = []
     refusal = None
     for info in infos:
-        address = str(info[4][0])
-        kind = restricted_kind(address)
-        if kind is None:
+        found = policy.refusal(host, str(info[4][0]))
+        if found is None:
             kept.append(info)
         elif refusal is None:
-            refusal = AddressRefusal(host, address, kind)
+            refusal = found
     if not kept:
         raise AddressRefused(refusal)  # type: ignore[arg-type]
     if refusal:
@@ -112,12 +109,12 @@ def _checked(
 
 
 async def _open(
-    host: str, port: int, allow_local: bool
+    host: str, port: int, policy: AddressPolicy
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Resolve once, check, then connect to the checked socket addresses
     themselves: no second resolution can bring another address (DNS rebinding)."""
     loop = asyncio.get_running_loop()
-    infos = _checked(host, await resolve(host, port), allow_local)
+    infos = _checked(host, await resolve(host, port), policy)
     error: OSError | None = None
     for family, kind, proto, _name, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
@@ -146,19 +143,23 @@ async def connect(
     cancel_event: threading.Event | None = None,
     *,
     allow_local: bool = False,
+    networks: tuple[str, ...] | None = None,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Open a stream to ``host:port`` (every allowed address of ``host``) within
     ``timeout``, name resolution included.
 
-    Unless ``allow_local``, the addresses ``host`` resolves to that the address
-    policy refuses (:mod:`.address`) are skipped; when none is left,
+    The addresses ``host`` resolves to that the address policy refuses
+    (:mod:`.address`: ``allow_local`` and the allowed ``networks``, None for
+    the private ones) are skipped; when none is left,
     :class:`~.address.AddressRefused` is raised and no connection was opened.
     Raises ``socket.gaierror``, ``TimeoutError``, ``OSError`` (refused,
     unreachable...) or :class:`Cancelled`.
     """
     if _is_set(cancel_event):
         raise Cancelled()
-    opening = asyncio.ensure_future(_open(host, port, allow_local))
+    opening = asyncio.ensure_future(
+        _open(host, port, AddressPolicy.of(allow_local, networks))
+    )
     try:
         await _until(opening, time.monotonic() + timeout, cancel_event)
     finally:
@@ -183,14 +184,21 @@ def _log_refusal(where: str, refusal: AddressRefusal) -> None:
 
 
 async def probe_async(
-    host: str, port: int, timeout: float = 3.0, *, allow_local: bool = False
+    host: str,
+    port: int,
+    timeout: float = 3.0,
+    *,
+    allow_local: bool = False,
+    networks: tuple[str, ...] | None = None,
 ) -> Probe:
     """Open and close a connection (nothing is sent)."""
     problem = _bad_address(host, port)
     if problem:
         return Probe(False, problem)
     try:
-        _reader, writer = await connect(host, port, timeout, allow_local=allow_local)
+        _reader, writer = await connect(
+            host, port, timeout, allow_local=allow_local, networks=networks
+        )
     except AddressRefused as refused:
         _log_refusal(f"{host}:{port}", refused.refusal)
         return Probe(False, str(refused.refusal), refused.refusal)
@@ -201,10 +209,17 @@ async def probe_async(
 
 
 def probe(
-    host: str, port: int, timeout: float = 3.0, *, allow_local: bool = False
+    host: str,
+    port: int,
+    timeout: float = 3.0,
+    *,
+    allow_local: bool = False,
+    networks: tuple[str, ...] | None = None,
 ) -> Probe:
     """Blocking :func:`probe_async`."""
-    return asyncio.run(probe_async(host, port, timeout, allow_local=allow_local))
+    return asyncio.run(
+        probe_async(host, port, timeout, allow_local=allow_local, networks=networks)
+    )
 
 
 def _check_arguments(
@@ -280,6 +295,7 @@ async def exchange_async(
     max_answer_size: int = MAX_ANSWER_SIZE,
     cancel_event: threading.Event | None = None,
     allow_local: bool = False,
+    networks: tuple[str, ...] | None = None,
 ) -> ExchangeResult:
     """Send ``request`` to the terminal and wait for its answer.
 
@@ -288,10 +304,10 @@ async def exchange_async(
     was sent. Setting ``cancel_event`` abandons the wait within
     ``CANCEL_POLL`` seconds (outcome NO_ANSWER unless an answer had arrived).
     Cancelling the task itself closes the connection and propagates
-    ``CancelledError``: the caller then decides the outcome. Unless
-    ``allow_local``, a host that resolves only to addresses the address policy
-    refuses (:mod:`.address`) ends NOT_SENT with ``refusal`` set, before any
-    connection is opened. A whole answer is read until ``quiet_period`` of
+    ``CancelledError``: the caller then decides the outcome. A host that
+    resolves only to addresses the address policy refuses (:mod:`.address`:
+    ``allow_local``, ``networks``) ends NOT_SENT with ``refusal`` set, before
+    any connection is opened. A whole answer is read until ``quiet_period`` of
     silence, or ``settle_period`` once it holds all it needs (see
     :class:`.exchange.Exchange`).
     """
@@ -317,7 +333,12 @@ async def exchange_async(
         return run.finish(Outcome.NOT_SENT, problem)
     try:
         reader, writer = await connect(
-            host, port, connect_timeout, cancel_event, allow_local=allow_local
+            host,
+            port,
+            connect_timeout,
+            cancel_event,
+            allow_local=allow_local,
+            networks=networks,
         )
     except AddressRefused as refused:
         _log_refusal(state.where, refused.refusal)

