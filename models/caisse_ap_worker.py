@@ -16,7 +16,6 @@ deadline; an outcome that still cannot be written is kept in a spool file
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import logging
 import os
 import random
@@ -31,9 +30,9 @@ from psycopg2.pool import PoolError
 from odoo import SUPERUSER_ID, api
 
 from .. import caisse_ap
+from ..caisse_ap import journal
 from . import caisse_ap_spool
 from .caisse_ap_io_loop import IOLoopThread, prestarted_pool
-from .stored_frame import stored_answer
 
 _logger = logging.getLogger(__name__)
 
@@ -106,8 +105,10 @@ class Job:
     port: int
     request: caisse_ap.PaymentRequest
     answer_timeout: float
-    # The address policy: loopback, link-local... terminal addresses allowed.
+    # The address policy: loopback, link-local... terminal addresses allowed,
+    # and the networks where terminals may be (None: the private ones).
     allow_local: bool = False
+    networks: tuple = None
 
 
 def launch(env, job):
@@ -231,8 +232,9 @@ async def _pay(cursors, job, db_pool, deadline):
             connect_timeout=CONNECT_TIMEOUT,
             answer_timeout=job.answer_timeout,
             allow_local=job.allow_local,
+            networks=job.networks,
         )
-        outcome = outcome_record(exchange)
+        outcome = journal.outcome_record(exchange)
         try:
             await _in_db(
                 cursors, job, db_pool, deadline, lambda t: t._record_outcome(outcome)
@@ -248,36 +250,6 @@ async def _pay(cursors, job, db_pool, deadline):
         await _end_after_crash(
             cursors, job, db_pool, deadline, "unknown" if sent else "error", error
         )
-
-
-def outcome_record(exchange):
-    """What the journal keeps of an exchange, JSON-safe (spooled as it is)."""
-    result = exchange.result
-    stored = exchange.answer_text if result else stored_answer(exchange.answer_frame)
-    return {
-        "outcome": exchange.outcome.value,
-        "error": caisse_ap.escape_controls(exchange.error or ""),
-        "duration": exchange.duration,
-        # Redacted and escaped: safe for the journal, a log line and the spool.
-        "request_frame": exchange.request_text,
-        # A readable answer is kept whole; other bytes (another service at the
-        # terminal's address) only as their length and a short prefix.
-        "answer_frame": stored,
-        "answer_log": stored,
-        # Why nothing was sent, when the address policy refused the host.
-        "refusal": dataclasses.asdict(exchange.refusal) if exchange.refusal else None,
-        "result": result
-        and {
-            "auth_code": result.auth_code,
-            "card_last4": result.card_last4,
-            "application_code": result.application_code,
-            "read_mode_code": result.read_mode_code,
-            "failure_code": result.failure_code,
-            "receipt_text": result.receipt_text,
-            "authorised_amount": result.authorised_amount,
-            "partial": result.partial,
-        },
-    }
 
 
 def _spool(job, outcome, where, error):

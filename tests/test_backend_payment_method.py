@@ -8,8 +8,8 @@ from odoo.modules import neutralize
 from odoo.tests import tagged
 
 from ..caisse_ap import client as engine_client
+from ..caisse_ap.journal import escaped_prefix
 from ..models.pos_payment_method import TERMINAL_KEY
-from ..models.stored_frame import escaped_prefix
 from ..models.terminal_address import is_valid_host, restricted_kind, terminal_key
 from .common import WORKER_TIMEOUT, CaisseApCommon, allow_local_terminals, free_port
 
@@ -209,7 +209,7 @@ class TestBackendPaymentMethod(CaisseApCommon):
             "::ffff:127.0.0.1": "loopback",
             "localhost": "loopback",
             "Caisse.LOCALHOST.": "loopback",
-            "169.254.169.254": "link-local",
+            "169.254.1.1": "link-local",
             "fe80::1": "link-local",
             "0.0.0.0": "unspecified",
             "::": "unspecified",
@@ -223,7 +223,7 @@ class TestBackendPaymentMethod(CaisseApCommon):
                 self.env.cr.savepoint(),
             ):
                 method.fr_caisse_ap_ip_address = address
-        for address in ("192.168.1.50", "10.0.0.8", "2001:db8::50", "tpe.shop.lan"):
+        for address in ("192.168.1.50", "10.0.0.8", "fd12::50", "tpe.shop.lan"):
             method.fr_caisse_ap_ip_address = address
         self.assertEqual(restricted_kind("192.168.1.50"), None)
 
@@ -294,12 +294,12 @@ class TestBackendPaymentMethod(CaisseApCommon):
         allow_local_terminals(self.env, allowed=False)
         self._speak_french(self.pos_manager)
         method = self.method.with_user(self.pos_manager).with_context(lang="fr_FR")
-        with resolving(TERMINAL_NAME, "169.254.169.254"):
+        with resolving(TERMINAL_NAME, "169.254.1.1"):
             params = method.action_caisse_ap_test_connection()["params"]
         self.assertEqual(params["type"], "danger")
         self.assertIn("Impossible de se connecter au terminal", params["message"])
         self.assertIn(
-            "se résout en 169.254.169.254, une adresse lien-local", params["message"]
+            "se résout en 169.254.1.1, une adresse lien-local", params["message"]
         )
         allow_local_terminals(self.env)
         with resolving(TERMINAL_NAME, "127.0.0.1"):
