@@ -1,8 +1,9 @@
 """Shop relay: lets a cloud-hosted Odoo use the shop's terminals, outbound only.
 
-Run it on any machine of the shop's network::
+Run it on any machine of the shop's network, the token in the environment
+(never on a command line, where ``ps`` and the shell history show it)::
 
-    python -m caisse_ap.relay --server https://example.odoo.com --token TOKEN
+    CAISSE_AP_RELAY_TOKEN=... python -m caisse_ap.relay --server https://example.odoo.com
 
 It long-polls Odoo over HTTPS for the exchanges of the terminals it serves,
 claims each payment before sending it (so that it is never sent twice), runs
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import exchange, probe
+from .address import parse_networks
 from .relay_wire import (
     AUTH_HEADER,
     AUTH_SCHEME,
@@ -42,6 +44,7 @@ from .relay_wire import (
     PATH_POLL,
     PATH_PROBE,
     PATH_RESULT,
+    PROTOCOL,
     WireError,
     is_local_host,
     request_from_json,
@@ -50,13 +53,16 @@ from .relay_wire import (
 
 _logger = logging.getLogger("caisse_ap.relay")
 
-VERSION = "1.0"
+VERSION = "2.0"
 CONNECT_TIMEOUT = 5.0
 PROBE_TIMEOUT = 3.0
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
-# A result that cannot be delivered is retried this long (Odoo records late ones).
+# An outcome kept in a file is posted until Odoo has it; one that could not be
+# kept (no disk) and a connection test's result are tried this long.
 RESULT_PATIENCE = 3600.0
+# How often the poll loop looks at the stop flag while a poll is out.
+STOP_CHECK = 0.1
 # An empty poll answer that came back early (a server that does not hold
 # polls: a prefork worker) is followed by this pause before the next poll.
 POLL_INTERVAL = 1.0
@@ -79,6 +85,19 @@ class ServerError(Exception):
         """Retrying the same call cannot help (refused or unknown)."""
         return 400 <= self.status < 500 and self.status != 429
 
+    @property
+    def not_ours(self) -> bool:
+        """Odoo says the transaction is not this relay's (or no longer exists)."""
+        return self.status == 404
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the error it is: following it would hand the
+    token to whoever the ``Location`` names, over any scheme."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
 
 def check_server_url(url: str) -> str:
     """The server's base URL; HTTPS unless it is this very machine."""
@@ -99,7 +118,10 @@ class Client:
     def __init__(self, server: str, token: str, parallel: int = PARALLEL_POSTS) -> None:
         self.server = check_server_url(server)
         self._token = token
-        self._ssl = ssl.create_default_context()
+        self._opener = urllib.request.build_opener(
+            _NoRedirect(),
+            urllib.request.HTTPSHandler(context=ssl.create_default_context()),
+        )
         self._slots = threading.BoundedSemaphore(max(parallel, 1))
 
     def post(self, path: str, body: dict, timeout: float, queued: bool = True) -> dict:
@@ -122,11 +144,16 @@ class Client:
             },
         )
         try:
-            with urllib.request.urlopen(
-                request, timeout=timeout, context=self._ssl
-            ) as response:
+            with self._opener.open(request, timeout=timeout) as response:
                 answer = json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
+            if 300 <= error.code < 400:
+                location = error.headers.get("Location", "?")
+                raise ServerError(
+                    error.code,
+                    f"the server redirects to {location}: give that address as "
+                    "--server (no redirect is followed, the token stays here)",
+                ) from None
             raise ServerError(error.code, _error_text(error)) from None
         except ValueError as error:
             raise ServerError(502, f"invalid JSON answer: {error}") from None
@@ -222,6 +249,10 @@ class Spool:
             finally:
                 os.close(fd)
 
+    def count(self) -> int:
+        """How many outcomes wait for Odoo."""
+        return sum(1 for _path in self.folder.glob(f"*{self.SUFFIX}"))
+
     def discard(self, transaction_id: int) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(transaction_id).unlink()
@@ -269,8 +300,11 @@ class Relay:
         self.exchange = exchange_func
         self.probe = probe_func
         self.stopping = threading.Event()
-        self._running: dict[int, threading.Thread] = {}
+        self._running: dict[object, threading.Thread] = {}
         self._lock = threading.Lock()
+        # Why the last delivery failed, shown in Odoo while outcomes wait.
+        self.last_error = ""
+        self._server_protocol: object = None
 
     # ------------------------------------------------------------------
     # Poll loop
@@ -283,12 +317,14 @@ class Relay:
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                jobs = self.poll()
+                jobs = self._poll_unless_stopped()
             except (OSError, ServerError) as error:
                 delay = backoff.next()
                 self._log_poll_error(error, delay)
                 self.stopping.wait(delay)
                 continue
+            if jobs is None:
+                break  # stopped while the poll was out: it claimed nothing
             if backoff.current:
                 _logger.info("connected again to %s", self.client.server)
             backoff.reset()
@@ -297,6 +333,28 @@ class Relay:
             if not jobs and time.monotonic() - started < self.interval:
                 self.stopping.wait(self.interval)
         self.join()
+
+    def _poll_unless_stopped(self) -> list[dict] | None:
+        """:meth:`poll` in a thread of its own: a stop does not wait for a
+        held poll to end (None then; a poll claims nothing, so abandoning its
+        answer loses nothing)."""
+        outcome: dict[str, object] = {}
+
+        def poll() -> None:
+            try:
+                outcome["jobs"] = self.poll()
+            except BaseException as error:  # handed over to the loop
+                outcome["error"] = error
+
+        thread = threading.Thread(target=poll, name="relay-poll", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(STOP_CHECK)
+            if self.stopping.is_set() and thread.is_alive():
+                return None
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["jobs"]  # type: ignore[return-value]
 
     def _log_poll_error(self, error: Exception, delay: float) -> None:
         if isinstance(error, ServerError) and error.status in (401, 403):
@@ -314,17 +372,43 @@ class Relay:
                 delay,
             )
 
+    def status(self) -> dict:
+        """What the relay tells Odoo of itself with each poll."""
+        waiting = self.spool.count() if self.spool else 0
+        return {
+            "version": VERSION,
+            "protocol": PROTOCOL,
+            "waiting": waiting,
+            "last_error": self.last_error[:500] if waiting else "",
+        }
+
     def poll(self) -> list[dict]:
         answer = self.client.post(
             PATH_POLL,
-            {"version": VERSION, "wait": self.wait},
+            {**self.status(), "wait": self.wait},
             timeout=self.wait + 30,
             queued=False,
         )
+        self._check_protocol(answer.get("protocol", 1))
         jobs = answer.get("jobs", [])
         if not isinstance(jobs, list):
             raise ServerError(502, "invalid poll answer")
         return [job for job in jobs if isinstance(job, dict)]
+
+    def _check_protocol(self, protocol: object) -> None:
+        if protocol == self._server_protocol:
+            return
+        self._server_protocol = protocol
+        if protocol != PROTOCOL:
+            _logger.warning(
+                "the server speaks relay protocol %s, this relay %s: it works where "
+                "the meaning is unchanged; update %s",
+                protocol,
+                PROTOCOL,
+                "this relay"
+                if not isinstance(protocol, int) or protocol > PROTOCOL
+                else "the Odoo addon",
+            )
 
     def dispatch(self, job: dict) -> None:
         kind = job.get("kind")
@@ -392,11 +476,12 @@ class Relay:
             host, port = job["host"], job["port"]
             request = request_from_json(job["request"])
             answer_timeout = float(job["answer_timeout"])
-            allow_local = _allow_local(job)
+            allow_local, networks = address_policy(job)
         except (KeyError, TypeError, ValueError, WireError) as error:
             _logger.error("%s: invalid job (%s): not sent", where, error)
             return
-        if not self.claim(transaction_id, where):
+        claim = self.claim(transaction_id, where)
+        if not claim:
             return
         _logger.info("%s: claimed, sending to %s:%s", where, host, port)
         result = self.exchange(
@@ -406,8 +491,13 @@ class Relay:
             connect_timeout=CONNECT_TIMEOUT,
             answer_timeout=answer_timeout,
             allow_local=allow_local,
+            networks=networks,
         )
-        body = {"transaction_id": transaction_id, "exchange": to_json(result)}
+        body = {
+            "transaction_id": transaction_id,
+            "claim": claim,
+            "exchange": to_json(result),
+        }
         if self.spool:
             try:
                 self.spool.keep(transaction_id, body)
@@ -426,14 +516,15 @@ class Relay:
         transaction_id = body["transaction_id"]
         where = f"transaction {transaction_id}"
         kept = bool(self.spool and self.spool.path(transaction_id).exists())
-        if self.deliver(PATH_RESULT, body, where, kept=kept) and kept:
+        if self.deliver(PATH_RESULT, body, where, kept=kept, outcome=True) and kept:
             self.spool.discard(transaction_id)
 
-    def claim(self, transaction_id: object, where: str) -> bool:
-        """True when this relay, and only it, may send the request.
+    def claim(self, transaction_id: object, where: str) -> str | None:
+        """The claim key when this relay, and only it, may send the request.
 
-        The claim key makes a retried claim (lost answer) succeed again for
-        this relay only; a claim that stays unanswered sends nothing.
+        The key makes a retried claim (lost answer) succeed again for this
+        relay only, and proves with the outcome that this relay sent it; a
+        claim that stays unanswered sends nothing.
         """
         body = {"transaction_id": transaction_id, "claim": secrets.token_hex(16)}
         backoff = Backoff(0.2, 2.0)
@@ -446,24 +537,26 @@ class Relay:
                 deadline = deadline or time.monotonic() + CONNECT_TIMEOUT
                 if final or time.monotonic() > deadline:
                     _logger.warning("%s: claim failed (%s): not sent", where, error)
-                    return False
+                    return None
                 time.sleep(backoff.next())
                 continue
             if not answer.get("send"):
                 _logger.info(
                     "%s: not sent (%s)", where, answer.get("reason") or "not ours"
                 )
-                return False
-            return True
+                return None
+            return body["claim"]
 
     def run_probe(self, job: dict) -> None:
         probe_id = job.get("probe_id")
         try:
+            allow_local, networks = address_policy(job)
             ok, reason, _refusal = self.probe(
                 job["host"],
                 job["port"],
                 timeout=PROBE_TIMEOUT,
-                allow_local=_allow_local(job),
+                allow_local=allow_local,
+                networks=networks,
             )
         except (KeyError, TypeError, ValueError) as error:
             ok, reason = False, f"invalid probe job: {error}"
@@ -474,14 +567,23 @@ class Relay:
             PATH_PROBE, {"probe_id": probe_id, "ok": ok, "reason": reason}, "probe"
         )
 
-    def deliver(self, path: str, body: dict, where: str, kept: bool = False) -> bool:
+    def deliver(
+        self,
+        path: str,
+        body: dict,
+        where: str,
+        kept: bool = False,
+        outcome: bool = False,
+    ) -> bool:
         """Post until Odoo has it (a repeated post is harmless: idempotent).
 
-        True once Odoo answered (recorded, or refused for good); False when a
-        later try may still deliver it: the kept copy then stays for the next
-        start (a relay stopping does not wait for a server that is away, nor
-        does a relay whose token was replaced: restarted with the new one, it
-        posts what it kept).
+        True once Odoo answered 200, or 404 (not this relay's): a kept copy
+        may then go. An ``outcome`` (the terminal's answer: possibly money)
+        is never given up for any other refusal: a server of another version,
+        one that is restarting, a proxy's error are all retried with backoff.
+        Kept in a file, it waits there when the relay stops (posted at the
+        next start); in memory only, it is tried :data:`RESULT_PATIENCE` long.
+        A connection test's result is given up on a final refusal.
         """
         backoff = Backoff()
         give_up = time.monotonic() + RESULT_PATIENCE
@@ -489,9 +591,11 @@ class Relay:
             try:
                 answer = self.client.post(path, body, timeout=30)
             except (OSError, ServerError) as error:
-                final = isinstance(error, ServerError) and error.final
-                refused = isinstance(error, ServerError) and error.status in (401, 403)
-                if kept and (refused or self.stopping.is_set()):
+                if isinstance(error, ServerError) and error.not_ours:
+                    _logger.error("%s: %s: not this relay's, dropped", where, error)
+                    return True
+                self.last_error = f"{where}: {error}"
+                if kept and self.stopping.is_set():
                     _logger.error(
                         "%s: outcome not delivered (%s): kept in %s, posted at the "
                         "next start",
@@ -500,40 +604,42 @@ class Relay:
                         self.spool.folder,
                     )
                     return False
-                if final or time.monotonic() > give_up:
+                final = isinstance(error, ServerError) and error.final
+                if (final and not outcome) or (not kept and time.monotonic() > give_up):
                     _logger.error(
-                        "%s: outcome NOT delivered (%s)%s: %s",
+                        "%s: NOT delivered (%s): %s",
                         where,
                         error,
-                        ", kept for the next start" if kept and not final else "",
                         json.dumps(body.get("exchange", body))[:2000],
                     )
-                    return final
+                    return False
                 delay = backoff.next()
                 _logger.warning(
-                    "%s: cannot deliver the outcome (%s); again in %.1f s",
-                    where,
-                    error,
-                    delay,
+                    "%s: cannot deliver (%s); again in %.1f s", where, error, delay
                 )
                 # Kept, a stop need not wait; in memory only, it must.
                 (self.stopping.wait if kept else time.sleep)(delay)
                 continue
-            _logger.info("%s: outcome delivered %s", where, answer)
+            _logger.info("%s: delivered %s", where, answer)
             return True
 
 
-def _allow_local(job: dict) -> bool:
-    """The server's address policy for this job (``allow_local``, default no).
+def address_policy(job: dict) -> tuple[bool, tuple[str, ...] | None]:
+    """The server's address policy for this job: ``(allow_local, networks)``.
 
     In the shop, private LAN addresses are the terminals' own; loopback and
-    link-local ones reach the relay's machine itself, refused as on the
-    server unless Odoo's system parameter allows them (terminal simulators).
+    link-local ones, and the relay's machine's own addresses, are refused as
+    on the server unless Odoo's system parameter allows them (terminal
+    simulators). A server that sends no ``networks`` (an older one) leaves the
+    private networks. Raises ValueError for a policy of the wrong shape.
     """
     allow = job.get("allow_local", False)
     if not isinstance(allow, bool):
         raise ValueError(f"allow_local must be a boolean, not {allow!r}")
-    return allow
+    networks = job.get("networks")
+    if networks is not None and not isinstance(networks, list):
+        raise ValueError("networks must be a list of networks")
+    return allow, parse_networks(networks)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -548,8 +654,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--token",
         default=os.environ.get("CAISSE_AP_RELAY_TOKEN"),
-        help="the relay's token (default: $CAISSE_AP_RELAY_TOKEN; the environment "
-        "keeps it out of the process list)",
+        help="the relay's token; prefer $CAISSE_AP_RELAY_TOKEN (an environment "
+        "file of mode 0600): a command line is shown by ps and kept in the shell "
+        "history",
     )
     parser.add_argument(
         "--wait",
@@ -611,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     relay = Relay(client, wait=args.wait, interval=args.interval, spool=spool)
 
     def stop(signum: int, _frame: object) -> None:
-        _logger.info("signal %s: finishing the running exchanges", signum)
+        _logger.info("signal %s: stopping (running exchanges finish first)", signum)
         relay.stop()
 
     signal.signal(signal.SIGTERM, stop)

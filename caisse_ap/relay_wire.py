@@ -5,18 +5,24 @@ the shop's terminals (Odoo.sh) use them: the relay runs in the shop and keeps
 an OUTBOUND HTTPS connection to Odoo; no port is opened anywhere.
 
 Protocol (every call is ``POST`` with a JSON body, the relay's token in the
-``Authorization: Bearer`` header; any other answer than 200 is an error):
+``Authorization: Bearer`` header; any other answer than 200 is an error; no
+redirect is followed):
 
-``/caisse_ap/relay/poll`` ``{"version", "wait"}``
+``/caisse_ap/relay/poll`` ``{"version", "protocol", "wait", "waiting", "last_error"}``
     Long poll: Odoo answers as soon as it has work for this relay, or after
-    ``wait`` seconds with none: ``{"jobs": [...], "wait": max wait}``. A
-    prefork HTTP worker answers at once instead (holding it would take it
-    from the cashiers): the relay polls again after its interval. A job is
-    ``{"kind": "payment", "transaction_id", "host", "port", "request",
-    "answer_timeout", "allow_local"}`` or ``{"kind": "probe", "probe_id",
-    "host", "port", "allow_local"}``. ``allow_local`` is the server's address
-    policy: unless it is true, the relay refuses a host that resolves only to
-    loopback, link-local, unspecified or multicast addresses (nothing sent;
+    ``wait`` seconds with none: ``{"jobs": [...], "wait": max wait,
+    "protocol"}``. One poll of a relay is held at a time (another one is
+    answered at once), and a held poll holds no database connection while it
+    waits. A prefork HTTP worker answers at once instead (holding it would
+    take it from the cashiers): the relay polls again after its interval.
+    ``protocol`` is each side's :data:`PROTOCOL`; ``waiting`` and
+    ``last_error`` say how many outcomes the relay keeps undelivered and why
+    (shown on the relay's page in Odoo). A job is ``{"kind": "payment",
+    "transaction_id", "host", "port", "request", "answer_timeout",
+    "allow_local", "networks"}`` or ``{"kind": "probe", "probe_id", "host",
+    "port", "allow_local", "networks"}``: ``allow_local`` and ``networks``
+    are the server's address policy (:mod:`caisse_ap.address`), which the
+    relay applies to what the host resolves to (a refused host: nothing sent,
     the outcome is ``not_sent`` with its ``refusal``).
     Polling marks the relay as seen (online). Nothing is claimed by a poll: a
     lost poll answer loses nothing and the job comes again.
@@ -29,15 +35,24 @@ Protocol (every call is ``POST`` with a JSON body, the relay's token in the
     (its first answer was lost) is told ``true`` again. From then on a relay
     that disappears leaves the payment ``sent``, which the sweep turns into
     ``unknown`` at its deadline (never resent).
-``/caisse_ap/relay/result`` ``{"transaction_id", "exchange"}`` -> ``{"recorded"}``
+``/caisse_ap/relay/result`` ``{"transaction_id", "claim", "exchange"}``
+-> ``{"recorded"}``
     The classified outcome (``exchange`` below: the engine's ExchangeResult,
-    card number already reduced to its last 4 digits). Idempotent by
+    card number already reduced to its last 4 digits), with the key that won
+    the claim: the proof that this relay sent the request. Another key is
+    refused (409) and changes nothing; so is an outcome that cannot be true
+    (:func:`caisse_ap.journal.checked_record`, 400). Idempotent by
     transaction: a repeated post is answered ``{"recorded": false,
     "duplicate": true}`` and changes nothing. A late post (after the sweep)
-    is still recorded, as a direct payment's late answer is.
+    is still recorded, as a direct payment's late answer is. The relay keeps
+    an outcome until it is answered 200, or 404 (not this relay's).
 ``/caisse_ap/relay/probe`` ``{"probe_id", "ok", "reason"}``
     The outcome of "Test connection" (a TCP connection opened and closed by
     the relay; nothing is sent to the terminal).
+
+Each side accepts what the other's older or newer version sends wherever
+the meaning is unchanged: an outcome's unknown keys are ignored; a request
+to send with unknown keys is refused (it could mean something else).
 
 A payment that no relay claims before its send deadline ends ``error``
 ("not sent": the relay is offline), which is safe to retry.
@@ -62,6 +77,12 @@ PATH_PROBE = "/caisse_ap/relay/probe"
 # The longest a poll waits on the server (a relay asking for more gets this).
 MAX_WAIT = 25.0
 MAX_BODY = 256 * 1024
+# What both ends speak; a relay and a server of different protocols still
+# work together where the meaning is unchanged, and say so.
+PROTOCOL = 2
+# The oldest relay protocol a server hands payments to: protocol 1 relays post
+# outcomes without the claim key, which this server requires.
+MIN_PAYMENT_PROTOCOL = 2
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -85,18 +106,23 @@ def to_json(value: object) -> object:
     return value
 
 
-def from_json(kind: type, data: object, where: str = "") -> typing.Any:
-    """Rebuild a value of type ``kind`` from :func:`to_json`'s form, checking it."""
+def from_json(
+    kind: type, data: object, where: str = "", strict: bool = True
+) -> typing.Any:
+    """Rebuild a value of type ``kind`` from :func:`to_json`'s form, checking it.
+
+    ``strict``: refuse an object's unknown keys (else they are ignored).
+    """
     where = where or getattr(kind, "__name__", str(kind))
     if dataclasses.is_dataclass(kind):
-        return _dataclass_from_json(kind, data, where)
+        return _dataclass_from_json(kind, data, where, strict)
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(kind)
         if data is None and type(None) in options:
             return None
         (option,) = [option for option in options if option is not type(None)]
-        return from_json(option, data, where)
+        return from_json(option, data, where, strict)
     if origin is dict:
         if not isinstance(data, dict) or not all(
             isinstance(key, str) and isinstance(item, str) for key, item in data.items()
@@ -128,18 +154,18 @@ def _scalar(kind: type, data: object, where: str) -> object:
     raise WireError(f"{where}: {kind.__name__} expected, not {type(data).__name__}")
 
 
-def _dataclass_from_json(kind: type, data: object, where: str) -> object:
+def _dataclass_from_json(kind: type, data: object, where: str, strict: bool) -> object:
     if not isinstance(data, dict):
         raise WireError(f"{where}: an object expected")
     hints = typing.get_type_hints(kind)
     fields = {field.name: field for field in dataclasses.fields(kind)}
     unknown = set(data) - set(fields)
-    if unknown:
+    if unknown and strict:
         raise WireError(f"{where}: unexpected keys {sorted(unknown)}")
     values = {}
     for name, field in fields.items():
         if name in data:
-            values[name] = from_json(hints[name], data[name], f"{where}.{name}")
+            values[name] = from_json(hints[name], data[name], f"{where}.{name}", strict)
         elif (
             field.default is dataclasses.MISSING
             and field.default_factory is dataclasses.MISSING
@@ -156,7 +182,8 @@ def request_from_json(data: object) -> PaymentRequest:
 
 
 def exchange_from_json(data: object) -> ExchangeResult:
-    return from_json(ExchangeResult, data, "exchange")
+    # A newer relay may add keys: what this server knows keeps its meaning.
+    return from_json(ExchangeResult, data, "exchange", strict=False)
 
 
 def is_local_host(host: str | None) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +43,10 @@ class FakeOdoo:
         self.fail_results = 0  # answer 500 to that many result posts first
         self.result_status = 500
         self.refuse_token = False
+        self.redirect_to = ""  # answer every call with a redirect there
+        self.hold = 0.0  # seconds a poll is held (a long poll with no work)
+        self.protocol = relay_wire.PROTOCOL
+        self.polls: list[dict] = []
         self.slow = 0.0  # seconds a claim or a result post takes
         self.in_flight = 0
         self.most_at_once = 0  # claims and result posts served at the same time
@@ -68,10 +74,11 @@ class FakeOdoo:
             if headers.get("Authorization") != f"Bearer {TOKEN}" or self.refuse_token:
                 return 401, {"error": "invalid or revoked token"}
             if path == relay_wire.PATH_POLL:
+                self.polls.append(body)
                 jobs = list(self.jobs)
                 # Like Odoo: a probe is handed out once (payments until claimed).
                 self.jobs = [j for j in jobs if j.get("kind") != "probe"]
-                return 200, {"jobs": jobs, "wait": 25}
+                return 200, {"jobs": jobs, "wait": 25, "protocol": self.protocol}
             if path == relay_wire.PATH_CLAIM:
                 transaction_id = body["transaction_id"]
                 owner = self.claims.setdefault(transaction_id, body["claim"])
@@ -80,6 +87,8 @@ class FakeOdoo:
                 ]
                 return 200, {"send": owner == body["claim"], "reason": ""}
             if path == relay_wire.PATH_RESULT:
+                if self.claims.get(body.get("transaction_id")) != body.get("claim"):
+                    return 409, {"error": "not claimed with this key"}
                 if self.fail_results:
                     self.fail_results -= 1
                     return self.result_status, {"error": "busy"}
@@ -97,6 +106,16 @@ class FakeOdoo:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if fake.redirect_to:
+                    with fake.lock:
+                        fake.calls.append(self.path)
+                    self.send_response(302)
+                    self.send_header("Location", fake.redirect_to + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path == relay_wire.PATH_POLL and fake.hold:
+                    time.sleep(fake.hold)
                 counted = self.path in (relay_wire.PATH_CLAIM, relay_wire.PATH_RESULT)
                 if counted:
                     with fake.lock:
@@ -404,22 +423,175 @@ def test_refused_token_keeps_the_outcome_for_the_new_one(
     simulator: TerminalSimulator,
     run_relay: Callable[..., Relay],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(relay_module, "BACKOFF_FIRST", 0.05)
+    monkeypatch.setattr(relay_module, "BACKOFF_MAX", 0.1)
     spool = Spool(tmp_path, odoo.url)
-    odoo.fail_results = 1
+    odoo.fail_results = 1000
     odoo.result_status = 401
     odoo.jobs = [payment_job(16, simulator)]
-    run_relay(odoo.url, spool=spool)
-    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 1)
-    time.sleep(0.3)
+    relay = run_relay(odoo.url, spool=spool)
+    # Retried (the token may come back), never dropped.
+    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 3)
+    assert spool.path(16).exists()
+    relay.stop()
+    relay.join(LIVENESS)
     assert spool.path(16).exists()
     assert odoo.results == []
-    # A refusal for good (not this relay's transaction) forgets it.
-    odoo.fail_results = 1
+    # Odoo saying the transaction is not this relay's forgets it.
     odoo.result_status = 404
     run_relay(odoo.url, spool=Spool(tmp_path, odoo.url))
     until(lambda: not spool.path(16).exists())
     assert odoo.results == []
+
+
+@pytest.mark.parametrize("status", [400, 409, 413, 422])
+def test_any_other_refusal_keeps_the_approval_and_retries(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+) -> None:
+    """A server of another version answering 400, a proxy's 413: the approval
+    stays in its file and is posted again until Odoo has it."""
+    monkeypatch.setattr(relay_module, "BACKOFF_FIRST", 0.05)
+    monkeypatch.setattr(relay_module, "BACKOFF_MAX", 0.1)
+    spool = Spool(tmp_path, odoo.url)
+    odoo.fail_results = 3
+    odoo.result_status = status
+    odoo.jobs = [payment_job(17, simulator)]
+    relay = run_relay(odoo.url, spool=spool)
+    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 2)
+    assert spool.path(17).exists()
+    assert f"HTTP {status}" in relay.last_error
+    until(lambda: odoo.results)
+    until(lambda: not spool.path(17).exists())
+    (posted,) = odoo.results
+    assert posted["claim"] == odoo.claims[17]
+    assert len(simulator.exchanges) == 1
+
+
+def test_waiting_outcomes_and_protocol_are_reported_with_each_poll(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(relay_module, "BACKOFF_FIRST", 0.05)
+    monkeypatch.setattr(relay_module, "BACKOFF_MAX", 0.1)
+    odoo.fail_results = 1000
+    odoo.result_status = 503
+    odoo.jobs = [payment_job(18, simulator)]
+    run_relay(odoo.url, spool=Spool(tmp_path, odoo.url))
+    until(lambda: odoo.polls and odoo.polls[-1].get("waiting") == 1)
+    last = odoo.polls[-1]
+    assert last["protocol"] == relay_wire.PROTOCOL
+    assert last["version"] == relay_module.VERSION
+    assert "HTTP 503" in last["last_error"]
+    odoo.fail_results = 0
+    until(lambda: odoo.results)
+    until(lambda: odoo.polls[-1].get("waiting") == 0)
+    assert odoo.polls[-1]["last_error"] == ""
+
+
+def test_another_protocol_is_said_once(
+    odoo: FakeOdoo,
+    run_relay: Callable[..., Relay],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    odoo.protocol = relay_wire.PROTOCOL + 1
+    run_relay(odoo.url)
+    until(lambda: len(odoo.polls) >= 3)
+    warnings = [r for r in caplog.records if "relay protocol" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "update this relay" in warnings[0].getMessage()
+
+
+def test_redirect_is_not_followed_and_the_token_stays(
+    odoo: FakeOdoo, run_relay: Callable[..., Relay], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server (or whoever took its name) that redirects elsewhere never gets
+    the token there: the relay says where it was sent, and stays."""
+    thief = FakeOdoo().start()
+    try:
+        odoo.redirect_to = thief.url
+        run_relay(odoo.url)
+        until(lambda: "redirects to" in caplog.text)
+        time.sleep(0.2)
+        assert thief.calls == []
+        assert f"redirects to {thief.url}{relay_wire.PATH_POLL}" in caplog.text
+        assert "--server" in caplog.text
+    finally:
+        thief.stop()
+
+
+def test_stop_is_immediate_while_a_poll_is_held(odoo: FakeOdoo) -> None:
+    """Ctrl-C on an idle relay: no waiting for the held poll to end."""
+    odoo.hold = 5.0
+    relay = Relay(Client(odoo.url, TOKEN), wait=20, interval=0.05)
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    until(lambda: odoo.polls)
+    started = time.monotonic()
+    relay.stop()
+    thread.join(LIVENESS)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 1.0
+
+
+def test_stop_waits_for_an_exchange_in_flight(
+    odoo: FakeOdoo, simulator: TerminalSimulator, tmp_path: Path
+) -> None:
+    simulator.set_scenario(Scenario(kind="approve", delay=1.0))
+    odoo.jobs = [payment_job(19, simulator)]
+    relay = Relay(Client(odoo.url, TOKEN), wait=0, interval=0.05, spool=None)
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    until(lambda: simulator.busy)
+    relay.stop()
+    thread.join(LIVENESS)
+    # The customer's answer was read and posted before the relay ended.
+    assert [r["transaction_id"] for r in odoo.results] == [19]
+
+
+def test_jobs_carry_the_allowed_networks(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    refused = dict(payment_job(20, simulator), allow_local=False)
+    refused["networks"] = ["192.168.1.0/24"]
+    invalid = dict(payment_job(21, simulator), networks=["not a network"])
+    odoo.jobs = [refused, invalid]
+    run_relay(odoo.url)
+    until(lambda: len(odoo.results) == 1)
+    exchange = relay_wire.exchange_from_json(odoo.results[0]["exchange"])
+    assert exchange.outcome is Outcome.NOT_SENT
+    assert exchange.refusal is not None and exchange.refusal.kind == "loopback"
+    time.sleep(0.2)
+    # The invalid policy is not guessed: nothing claimed, nothing sent.
+    assert 21 not in odoo.claims
+    assert simulator.exchanges == []
+
+
+def test_refuses_to_start_on_an_old_python() -> None:
+    code = (
+        "import sys; sys.version_info = (3, 9, 18, 'final', 0); import caisse_ap.relay"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(relay_module.__file__).parents[1],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "caisse_ap needs Python 3.10 or newer; this is Python 3.9. Debian 12, "
+        "Ubuntu 22.04 and Raspberry Pi OS Bookworm ship a suitable python3."
+    ]
 
 
 def test_invalid_spool_files_are_left_in_place(
