@@ -1,32 +1,39 @@
 """The shop relay's endpoints (protocol: caisse_ap/relay_wire.py).
 
 They do nothing else than serve the relayed exchanges of the token's own
-relay: every transaction or probe is looked up by id AND relay. A wrong or
-revoked token gets 401 and a warning in the log (never the token itself).
-Plain HTTP is refused except from this machine (tests, demo).
+relay: every transaction or probe is looked up by id AND relay, an outcome
+is recorded only with the key that won the claim, and only once it passed the
+journal's check. A wrong or revoked token gets 401 and a warning in the log
+(never the token itself). Plain HTTP is refused except from this machine
+(tests, demo) when no proxy stands between.
 """
 
 import ipaddress
 import json
 import logging
+import math
 import time
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 import odoo
-from odoo import SUPERUSER_ID, http
+from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
 from odoo.tools import config
 
 from ..caisse_ap import relay_wire
+from ..caisse_ap.journal import OutcomeRejected, outcome_record
 
 _logger = logging.getLogger(__name__)
 
-# How often a held poll looks for work. Each look is two indexed queries:
-# measured with one idle relay, ~8 queries/s and under 1 % of a CPU (Odoo and
-# PostgreSQL). Only a threaded or gevent server holds polls (never a prefork
-# worker), so a LISTEN/NOTIFY wake-up (a connection and a thread per process,
-# a path the tests cannot hold) is not worth its risk; the database stays the
-# only thing a poll reads.
+# How often a held poll looks for work. Each look is two indexed queries on a
+# connection borrowed for the look only: measured with one idle relay, ~8
+# queries/s and under 1 % of a CPU (Odoo and PostgreSQL). Only a threaded or
+# gevent server holds polls (never a prefork worker), one per relay.
 POLL_STEP = 0.25
+# Headers a reverse proxy adds: a request that carries one did not come from
+# this machine, whatever the socket's peer says.
+FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
 
 
 class _Refused(Exception):
@@ -50,15 +57,26 @@ def _is_loopback(address):
         return False
 
 
+def _is_really_local(httprequest):
+    """Whether the client runs on this machine: a loopback peer, and no proxy
+    in between (with ``proxy_mode``, Odoo already put the real client's
+    address and scheme in the request; without it a proxy's headers are not
+    believed, and the proxy's own loopback address proves nothing)."""
+    if not _is_loopback(httprequest.remote_addr):
+        return False
+    return not any(httprequest.headers.get(name) for name in FORWARDED_HEADERS)
+
+
 def _can_hold():
     """Whether a poll may wait here for work (long polling).
 
     Not in a prefork HTTP worker: holding one per relay would take a worker
     from the shop's cashiers (Odoo.sh has a few); the relay then polls again
-    after its interval (short polling, a few milliseconds of work each).
-    Not under tests either: their cursors are serialised, holding one would
-    block every other request. Yes in a threaded server (one thread) and in
-    the gevent process (one greenlet).
+    after its interval (short polling, a few milliseconds of work each). Yes
+    in a threaded server (one thread, no database connection while it waits)
+    and in the gevent process (one greenlet). Not under tests: their requests
+    share the test's connection, which a poll looking for work on its own
+    schedule would use under the test's feet.
     """
     if request.env.registry.in_test_mode():
         return False
@@ -68,7 +86,9 @@ def _can_hold():
 def _relay_route(path):
     """POST only, no session, no CSRF token (the relay is no browser), the
     token checked by the handler; read-write (``auth="none"`` is read-only by
-    default)."""
+    default). No ``max_content_length``: werkzeug would read a larger body
+    whole (to discard it) before the handler; the handler refuses it from its
+    length instead."""
     return http.route(
         path,
         type="http",
@@ -82,6 +102,26 @@ def _relay_route(path):
 
 def _remote():
     return request.httprequest.remote_addr or "?"
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number")
+
+
+# PostgreSQL's integer: a larger id is no record (and no query error).
+MAX_ID = 2**31 - 1
+
+
+def _integer(body, key):
+    value = body.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
+
+
+def _text(body, key, limit):
+    value = body.get(key)
+    return value[:limit] if isinstance(value, str) else ""
 
 
 class CaisseApRelayController(http.Controller):
@@ -98,7 +138,7 @@ class CaisseApRelayController(http.Controller):
 
     def _authenticate(self):
         httprequest = request.httprequest
-        if httprequest.scheme != "https" and not _is_loopback(_remote()):
+        if httprequest.scheme != "https" and not _is_really_local(httprequest):
             _logger.warning(
                 "Caisse-AP relay: plain HTTP request from %s refused", _remote()
             )
@@ -120,12 +160,18 @@ class CaisseApRelayController(http.Controller):
         return relay
 
     def _body(self):
-        data = request.httprequest.get_data(cache=False)
-        if len(data) > relay_wire.MAX_BODY:
+        httprequest = request.httprequest
+        # Said too large by its length: refused before a byte is read.
+        if (httprequest.content_length or 0) > relay_wire.MAX_BODY:
             raise _Refused(413, "request too large")
         try:
-            body = json.loads(data or b"{}")
-        except ValueError:
+            data = httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:  # Odoo's own limit (128 MiB by default)
+            raise _Refused(413, "request too large") from None
+        try:
+            # NaN and Infinity are no JSON: a NaN wait would never end.
+            body = json.loads(data or b"{}", parse_constant=_no_constant)
+        except (ValueError, RecursionError):
             raise _Refused(400, "invalid JSON") from None
         if not isinstance(body, dict):
             raise _Refused(400, "a JSON object expected")
@@ -133,9 +179,9 @@ class CaisseApRelayController(http.Controller):
 
     def _transaction(self, relay, body):
         """The transaction of ``body``, only if it is this relay's."""
-        transaction_id = body.get("transaction_id")
+        transaction_id = _integer(body, "transaction_id")
         transaction = request.env["pos.caisse.ap.transaction"].sudo()
-        if isinstance(transaction_id, int) and not isinstance(transaction_id, bool):
+        if transaction_id is not None:
             transaction = transaction.search(
                 [("id", "=", transaction_id), ("relay_id", "=", relay.id)]
             )
@@ -144,7 +190,7 @@ class CaisseApRelayController(http.Controller):
                 "Caisse-AP relay %s (%s): transaction %r is not its own: refused",
                 relay.id,
                 relay.name,
-                transaction_id,
+                body.get("transaction_id"),
             )
             raise _Refused(404, "no such transaction for this relay")
         return transaction
@@ -156,27 +202,80 @@ class CaisseApRelayController(http.Controller):
 
     def _poll(self, relay, body):
         wait = body.get("wait", 0)
-        if not isinstance(wait, (int, float)) or isinstance(wait, bool):
+        if (
+            not isinstance(wait, (int, float))
+            or isinstance(wait, bool)
+            or not math.isfinite(wait)
+        ):
             raise _Refused(400, "invalid wait")
         wait = min(max(float(wait), 0.0), relay_wire.MAX_WAIT)
-        if not _can_hold():
-            wait = 0.0
+        protocol = _integer(body, "protocol") or 1
+        registry = request.env.registry
         # Seen now, in a transaction of its own: online while its poll waits.
-        with request.env.registry.cursor() as cr:
+        with registry.cursor() as cr:
             relay.with_env(relay.env(cr=cr))._caisse_ap_seen(
-                body.get("version", "?"), _remote()
+                {
+                    "version": _text(body, "version", 32) or "?",
+                    "protocol": protocol,
+                    "waiting": max(_integer(body, "waiting") or 0, 0),
+                    "last_error": _text(body, "last_error", 500),
+                },
+                _remote(),
             )
+        jobs = self._jobs(request.env, relay, protocol)
+        if jobs or not wait or not _can_hold():
+            return self._poll_answer(jobs)
+        with registry.cursor() as cr:
+            lease = relay.with_env(relay.env(cr=cr))._caisse_ap_take_poll_lease(wait)
+        if not lease:
+            # Another poll of this relay is held: this one is answered now.
+            return self._poll_answer([])
+        return self._poll_answer(self._hold(relay.id, protocol, lease, wait))
+
+    def _hold(self, relay_id, protocol, lease, wait):
+        """Look for work until ``wait`` has passed, holding no database
+        connection while asleep: many relays cannot exhaust the pool that the
+        cashiers' requests draw from."""
+        registry = request.env.registry
+        # Closed, its connection goes back to the pool (Odoo's request handling
+        # knows a closed cursor). It wrote nothing itself, but under tests the
+        # cursors nest: without this commit, closing it would roll back what the
+        # seen and lease cursors committed meanwhile.
+        request.env.cr.commit()  # pylint: disable=invalid-commit
+        request.env.cr.close()
         give_up = time.monotonic() + wait
-        while True:
-            jobs = request.env["pos.caisse.ap.transaction"]._caisse_ap_relay_jobs(
-                relay
-            ) + request.env["pos.caisse.ap.relay.probe"]._caisse_ap_take(relay)
-            if jobs or time.monotonic() >= give_up:
-                return {"jobs": jobs, "wait": relay_wire.MAX_WAIT}
-            # Nothing was written: ending the snapshot lets the next look see
-            # new payments; the cursor is held idle, no lock is kept.
-            request.env.cr.rollback()
-            time.sleep(POLL_STEP)
+        try:
+            while time.monotonic() < give_up:
+                time.sleep(min(POLL_STEP, max(give_up - time.monotonic(), 0)))
+                with registry.cursor() as look:
+                    env = api.Environment(look, SUPERUSER_ID, {})
+                    relay = env["pos.caisse.ap.relay"].browse(relay_id)
+                    jobs = self._jobs(env, relay, protocol)
+                if jobs:
+                    return jobs
+            return []
+        finally:
+            with registry.cursor() as end:
+                env = api.Environment(end, SUPERUSER_ID, {})
+                env["pos.caisse.ap.relay"].browse(relay_id)._caisse_ap_end_poll_lease(
+                    lease
+                )
+
+    @staticmethod
+    def _jobs(env, relay, protocol):
+        """The work for ``relay``, which speaks relay ``protocol``."""
+        payments = env["pos.caisse.ap.transaction"]._caisse_ap_relay_jobs(
+            relay, protocol
+        )
+        return payments + env["pos.caisse.ap.relay.probe"]._caisse_ap_take(relay)
+
+    @staticmethod
+    def _poll_answer(jobs):
+        return {
+            "jobs": jobs,
+            "wait": relay_wire.MAX_WAIT,
+            "protocol": relay_wire.PROTOCOL,
+        }
 
     @_relay_route(relay_wire.PATH_CLAIM)
     def caisse_ap_relay_claim(self):
@@ -196,9 +295,20 @@ class CaisseApRelayController(http.Controller):
 
     def _result(self, relay, body):
         transaction = self._transaction(relay, body)
+        if not transaction._caisse_ap_relay_claimed_by(body.get("claim")):
+            _logger.warning(
+                "Caisse-AP relay %s (%s) from %s: outcome for transaction %s "
+                "without the key that claimed it: refused, nothing changed",
+                relay.id,
+                relay.name,
+                _remote(),
+                transaction.id,
+            )
+            raise _Refused(409, "this transaction was not claimed with this key")
         try:
             exchange = relay_wire.exchange_from_json(body.get("exchange"))
-        except relay_wire.WireError as error:
+            record = transaction._checked_record(outcome_record(exchange))
+        except (relay_wire.WireError, OutcomeRejected) as error:
             _logger.warning(
                 "Caisse-AP relay %s: invalid outcome for transaction %s: %s",
                 relay.id,
@@ -206,9 +316,7 @@ class CaisseApRelayController(http.Controller):
                 error,
             )
             raise _Refused(400, f"invalid outcome: {error}") from None
-        if not transaction.sent_at or not transaction.sudo().relay_claim:
-            raise _Refused(409, "this transaction was not claimed")
-        recorded = transaction._caisse_ap_relay_record(exchange)
+        recorded = transaction._caisse_ap_relay_record(record)
         return {"recorded": recorded, "duplicate": not recorded}
 
     @_relay_route(relay_wire.PATH_PROBE)
@@ -216,18 +324,14 @@ class CaisseApRelayController(http.Controller):
         return self._serve(self._probe)
 
     def _probe(self, relay, body):
-        probe_id = body.get("probe_id")
+        probe_id = _integer(body, "probe_id")
         probe = request.env["pos.caisse.ap.relay.probe"].sudo()
-        if isinstance(probe_id, int) and not isinstance(probe_id, bool):
+        if probe_id is not None:
             probe = probe.search([("id", "=", probe_id), ("relay_id", "=", relay.id)])
         if not probe:
             raise _Refused(404, "no such connection test for this relay")
-        reason = body.get("reason")
-        probe.write(
-            {
-                "state": "done",
-                "ok": body.get("ok") is True,
-                "reason": reason[:500] if isinstance(reason, str) else False,
-            }
-        )
+        ok = body.get("ok")
+        if not isinstance(ok, bool):
+            raise _Refused(400, "ok: true or false expected")
+        probe._caisse_ap_done(ok, _text(body, "reason", 500))
         return {"recorded": True}

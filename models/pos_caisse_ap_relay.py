@@ -11,8 +11,14 @@ import logging
 import secrets
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import mute_logger
+
+from ..caisse_ap import escape_controls
+from ..caisse_ap.relay_wire import PROTOCOL
 
 _logger = logging.getLogger(__name__)
 
@@ -49,16 +55,62 @@ class PosCaisseApRelay(models.Model):
     last_seen = fields.Datetime(readonly=True, copy=False)
     version = fields.Char(readonly=True, copy=False)
     last_address = fields.Char(readonly=True, copy=False, help="Seen by Odoo.")
+    protocol = fields.Integer(
+        string="Relay Protocol",
+        readonly=True,
+        copy=False,
+        help="The protocol version the relay said it speaks at its last poll.",
+    )
+    needs_update = fields.Boolean(
+        compute="_compute_online",
+        help="The relay speaks another protocol version than this Odoo: it keeps "
+        "working where the meaning is unchanged; update the relay (or the addon).",
+    )
+    outcomes_waiting = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Terminal answers the relay keeps because Odoo has not acknowledged "
+        "them yet (it posts them again until it has).",
+    )
+    last_error = fields.Char(string="Last Delivery Error", readonly=True, copy=False)
+    # One held poll per relay (any server, any worker): see controllers/relay.py.
+    poll_lease = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    poll_lease_until = fields.Datetime(
+        readonly=True, copy=False, groups="base.group_system"
+    )
     online = fields.Boolean(compute="_compute_online")
     payment_method_ids = fields.One2many(
         "pos.payment.method", "fr_caisse_ap_relay_id", string="Payment Methods"
     )
 
-    @api.depends("last_seen")
+    @api.depends("last_seen", "protocol")
     def _compute_online(self):
         limit = fields.Datetime.now() - timedelta(seconds=ONLINE_SECONDS)
         for relay in self:
             relay.online = bool(relay.last_seen and relay.last_seen >= limit)
+            relay.needs_update = bool(relay.last_seen) and relay.protocol != PROTOCOL
+
+    @api.constrains("company_id")
+    def _check_company_of_methods(self):
+        for relay in self:
+            others = (
+                relay.sudo()
+                .with_context(active_test=False)
+                .payment_method_ids.filtered(
+                    lambda method, relay=relay: (
+                        method.company_id and method.company_id != relay.company_id
+                    )
+                )
+            )
+            if others:
+                raise ValidationError(
+                    self.env._(
+                        "The shop relay %(relay)s serves payment methods of another "
+                        "company (%(methods)s): choose another relay on them first.",
+                        relay=relay.name,
+                        methods=", ".join(others.mapped("display_name")),
+                    )
+                )
 
     def _check_manager(self):
         if not self.env.su and not self.env.user.has_group(
@@ -97,14 +149,16 @@ class PosCaisseApRelay(models.Model):
             "context": {
                 "default_relay_id": self.id,
                 "default_token": token,
-                "default_command": self._caisse_ap_command(token),
+                "default_environment": f"CAISSE_AP_RELAY_TOKEN={token}",
+                "default_command": self._caisse_ap_command(),
             },
         }
 
-    def _caisse_ap_command(self, token):
-        """The command line that starts the relay with ``token``."""
+    def _caisse_ap_command(self):
+        """The command that starts the relay; the token goes in its environment
+        (a command line is shown by ps and kept in the shell history)."""
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
-        return f"python3 -m caisse_ap.relay --server {base_url} --token {token}"
+        return f"python3 -m caisse_ap.relay --server {base_url}"
 
     @api.model
     def _caisse_ap_authenticate(self, token):
@@ -119,15 +173,75 @@ class PosCaisseApRelay(models.Model):
             return relays.browse()
         return relay if relay.active else relays.browse()
 
-    def _caisse_ap_seen(self, version, address):
-        """Record the poll (a plain UPDATE: no ORM write on a hot path)."""
+    def _caisse_ap_seen(self, status, address):
+        """Record the poll and what the relay says of itself (``status``:
+        version, protocol, outcomes waiting, last error), as a plain UPDATE:
+        no ORM write on a hot path. Best effort: when another poll of the
+        same relay updates the row at the same moment, that one says it."""
         self.ensure_one()
-        self.env.cr.execute(
+        self._caisse_ap_update_unless_busy(
             "UPDATE pos_caisse_ap_relay SET last_seen = now() at time zone 'UTC', "
-            "version = %s, last_address = %s WHERE id = %s",
-            (str(version)[:32], address, self.id),
+            "version = %s, protocol = %s, outcomes_waiting = %s, last_error = %s, "
+            "last_address = %s WHERE id = %s",
+            (
+                escape_controls(str(status.get("version", "?"))[:32]),
+                status.get("protocol", 1),
+                status.get("waiting", 0),
+                escape_controls(status.get("last_error") or "")[:500] or None,
+                address,
+                self.id,
+            ),
         )
-        self.invalidate_recordset(["last_seen", "version", "last_address"])
+        self.invalidate_recordset(
+            [
+                "last_seen",
+                "version",
+                "protocol",
+                "outcomes_waiting",
+                "last_error",
+                "last_address",
+            ]
+        )
+
+    def _caisse_ap_take_poll_lease(self, seconds):
+        """A key when no other poll of this relay is held now (or its lease
+        ran out: a server that died while holding one), else None."""
+        self.ensure_one()
+        lease = secrets.token_hex(8)
+        taken = self._caisse_ap_update_unless_busy(
+            "UPDATE pos_caisse_ap_relay SET poll_lease = %s, poll_lease_until = "
+            "(now() at time zone 'UTC') + make_interval(secs => %s) "
+            "WHERE id = %s AND (poll_lease_until IS NULL "
+            "OR poll_lease_until < now() at time zone 'UTC') RETURNING id",
+            (lease, float(seconds) + 5, self.id),
+        )
+        return lease if taken else None
+
+    def _caisse_ap_end_poll_lease(self, lease):
+        self.env.cr.execute(
+            "UPDATE pos_caisse_ap_relay SET poll_lease = NULL, poll_lease_until = NULL "
+            "WHERE id = %s AND poll_lease = %s",
+            (self.id, lease),
+        )
+
+    def _caisse_ap_update_unless_busy(self, query, params):
+        """Run ``query`` on this relay's row; False, and nothing done, when
+        another request holds or just changed the row (the polls of one relay
+        may come together: none waits for the others)."""
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.env.cr.execute(
+                    "SELECT id FROM pos_caisse_ap_relay WHERE id = %s "
+                    "FOR UPDATE NOWAIT",
+                    (self.id,),
+                )
+                self.env.cr.execute(query, params)
+                return bool(self.env.cr.rowcount)
+        except (
+            psycopg2.errors.LockNotAvailable,
+            psycopg2.errors.SerializationFailure,
+        ):
+            return False
 
 
 class PosCaisseApRelayToken(models.AbstractModel):
@@ -141,4 +255,10 @@ class PosCaisseApRelayToken(models.AbstractModel):
     id = fields.Id()
     relay_id = fields.Many2one("pos.caisse.ap.relay", readonly=True)
     token = fields.Char(readonly=True)
+    environment = fields.Char(
+        string="Environment File Line",
+        readonly=True,
+        help="Put this line in the relay's environment file (mode 0600), never "
+        "on a command line.",
+    )
     command = fields.Char(readonly=True)

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from ..caisse_ap import escape_controls
+
 # Unanswered by then, a probe is dropped (no relay will pick it up any more).
 PROBE_LIFETIME = 60
 
@@ -38,7 +40,9 @@ class PosCaisseApRelayProbe(models.Model):
             ]
         )
         probes.write({"state": "taken"})
-        allow_local = self.env["pos.payment.method"]._caisse_ap_allow_local()
+        allow_local, networks = self.env[
+            "pos.payment.method"
+        ]._caisse_ap_address_policy()
         return [
             {
                 "kind": "probe",
@@ -46,9 +50,19 @@ class PosCaisseApRelayProbe(models.Model):
                 "host": p.host,
                 "port": p.port,
                 "allow_local": allow_local,
+                "networks": list(networks),
             }
             for p in probes
         ]
+
+    def _caisse_ap_done(self, ok, reason):
+        """The relay's answer (once: a later post changes nothing)."""
+        self.ensure_one()
+        if self.state == "done":
+            return
+        self.write(
+            {"state": "done", "ok": ok, "reason": escape_controls(reason) or False}
+        )
 
     @api.autovacuum
     def _gc_old_probes(self):

@@ -10,11 +10,11 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, mute_logger
 
 from .. import caisse_ap
-from ..caisse_ap import Outcome
+from ..caisse_ap import Outcome, journal
 from . import caisse_ap_labels as labels
 from . import caisse_ap_spool
 from .caisse_ap_worker import Job, payment_budget
-from .pos_payment_method import ALLOW_LOCAL_PARAM
+from .pos_payment_method import ALLOW_LOCAL_PARAM, NETWORKS_PARAM
 
 _logger = logging.getLogger(__name__)
 
@@ -132,8 +132,20 @@ class PosCaisseApTransaction(models.Model):
         index=True,
         help="host:port of the terminal this request was sent to.",
     )
+    terminal_host = fields.Char(
+        readonly=True,
+        help="The terminal's address when the payment started: the request goes "
+        "there, even if the payment method's address changes meanwhile.",
+    )
+    terminal_port = fields.Integer(readonly=True)
+    answer_timeout = fields.Integer(
+        string="Payment Timeout (s)", readonly=True, help="As set when it started."
+    )
     correlation_id = fields.Char(
-        string="Correlation ID", readonly=True, help="Sent in tag CF."
+        string="Correlation ID",
+        readonly=True,
+        help="This attempt's reference in the journal and the logs (never sent to "
+        "the terminal).",
     )
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     amount = fields.Monetary(readonly=True)
@@ -168,9 +180,12 @@ class PosCaisseApTransaction(models.Model):
     )
     cancel_requested = fields.Boolean(readonly=True)
     cancel_requested_at = fields.Datetime(readonly=True)
-    request_frame = fields.Text(readonly=True)
+    # Raw frames say what answered at a terminal's address: managers only.
+    request_frame = fields.Text(readonly=True, groups="point_of_sale.group_pos_manager")
     answer_frame = fields.Text(
-        readonly=True, help="Card number reduced to its last 4 digits."
+        readonly=True,
+        groups="point_of_sale.group_pos_manager",
+        help="Card number reduced to its last 4 digits.",
     )
     auth_code = fields.Char(string="Authorisation Code", readonly=True)
     card_last4 = fields.Char(string="Card (last 4 digits)", readonly=True)
@@ -356,6 +371,9 @@ class PosCaisseApTransaction(models.Model):
             "payment_uuid": values["payment_uuid"],
             "attempt": attempt,
             "terminal_key": key,
+            "terminal_host": method.fr_caisse_ap_ip_address,
+            "terminal_port": method.fr_caisse_ap_ip_port,
+            "answer_timeout": method.fr_caisse_ap_ip_timeout,
             "correlation_id": self._reference(values["payment_uuid"], attempt),
             "currency_id": currency.id,
             "amount": request.amount / 10**currency.decimal_places,
@@ -401,6 +419,7 @@ class PosCaisseApTransaction(models.Model):
     def _job(self, method, request):
         """What the worker needs to run this attempt, without the database."""
         self.ensure_one()
+        allow_local, networks = method._caisse_ap_address_policy()
         return Job(
             dbname=self.env.cr.dbname,
             transaction_id=self.id,
@@ -408,11 +427,12 @@ class PosCaisseApTransaction(models.Model):
             attempt=self.attempt,
             terminal_key=self.terminal_key,
             lang=self.env.lang or "en_US",
-            host=method.fr_caisse_ap_ip_address,
-            port=method.fr_caisse_ap_ip_port,
+            host=self.terminal_host,
+            port=self.terminal_port,
             request=request,
-            answer_timeout=float(method.fr_caisse_ap_ip_timeout),
-            allow_local=method._caisse_ap_allow_local(),
+            answer_timeout=float(self.answer_timeout),
+            allow_local=allow_local,
+            networks=networks,
         )
 
     def _busy_error(self, key, payment_uuid, method):
@@ -536,6 +556,7 @@ class PosCaisseApTransaction(models.Model):
         same whether it comes from the worker or from the spool.
         """
         self._lock_row()
+        record = self._checked_record(record)
         outcome = Outcome(record["outcome"])
         state = OUTCOME_STATES[outcome]
         error = record["error"]
@@ -547,12 +568,13 @@ class PosCaisseApTransaction(models.Model):
         if refusal:
             _logger.warning(
                 "Caisse-AP %s: payment %s attempt %s: the address policy refused "
-                "the terminal (%s); the system parameter %s allows local addresses",
+                "the terminal (%s); see the system parameters %s and %s",
                 self.terminal_key,
                 self.payment_uuid,
                 self.attempt,
                 error,
                 ALLOW_LOCAL_PARAM,
+                NETWORKS_PARAM,
             )
             # Stored in the cashier's language, like the journal's other texts.
             method = self.payment_method_id.with_context(
@@ -578,6 +600,13 @@ class PosCaisseApTransaction(models.Model):
             # E.g. no answer after a sweep: the evidence is kept, the state stays.
             self.write(vals)
             self._log_lifecycle(self.state, self.state, f"{state} ignored: {detail}")
+
+    def _checked_record(self, record):
+        """The one gate of every outcome (worker, spool, shop relay): see
+        caisse_ap/journal.py. Raises OutcomeRejected; nothing is written then."""
+        self.ensure_one()
+        requested = round(self.amount * 10**self.currency_id.decimal_places)
+        return journal.checked_record(record, requested)
 
     def _result_values(self, result):
         """The fields a terminal's answer fills."""

@@ -22,6 +22,10 @@ ATTENTION_KINDS = {
     "unknown_unresolved": _lt("Unknown outcome never resolved"),
     "late_answer_after_cancel": _lt("Approved after a cancel request"),
     "link_mismatch": _lt("POS payment does not match the transaction"),
+    "possibly_twice": _lt(
+        "Possibly charged or credited twice: approved after an attempt whose "
+        "outcome is unknown"
+    ),
 }
 
 # One boolean column per kind, all computed in one pass over the journal.
@@ -47,7 +51,13 @@ WITH flagged AS (
         AND settled.yes
         AND NOT paid_line.yes AS unknown_unresolved,
         t.state = 'success' AND t.cancel_requested AS late_answer_after_cancel,
-        COALESCE(t.link_mismatch, FALSE) AS link_mismatch
+        COALESCE(t.link_mismatch, FALSE) AS link_mismatch,
+        t.state = 'success'
+        AND EXISTS (
+            SELECT 1 FROM pos_caisse_ap_transaction e
+            WHERE e.payment_uuid = t.payment_uuid AND e.attempt < t.attempt
+            AND e.state = 'unknown'
+        ) AS possibly_twice
     FROM pos_caisse_ap_transaction t
     JOIN pos_session s ON s.id = t.session_id
     CROSS JOIN LATERAL (
@@ -70,7 +80,7 @@ WITH flagged AS (
 )
 SELECT * FROM flagged
 WHERE approved_unlinked OR forced_without_approval OR unknown_unresolved
-    OR late_answer_after_cancel OR link_mismatch
+    OR late_answer_after_cancel OR link_mismatch OR possibly_twice
 """
 
 

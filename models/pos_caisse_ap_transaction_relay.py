@@ -6,6 +6,7 @@ locked transition as the worker's), runs it in the shop and posts the
 outcome, recorded like a direct one. See caisse_ap/relay_wire.py.
 """
 
+import hmac
 import json
 import logging
 from datetime import timedelta
@@ -14,7 +15,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..caisse_ap import relay_wire
-from .caisse_ap_worker import outcome_record
 from .pos_caisse_ap_transaction import ACTIVE_STATES
 
 _logger = logging.getLogger(__name__)
@@ -52,6 +52,15 @@ class PosCaisseApTransaction(models.Model):
                         "program runs in the shop, then try again.",
                         relay=relay.name,
                         seen=relay.last_seen or self.env._("never"),
+                    )
+                )
+            if relay.protocol < relay_wire.MIN_PAYMENT_PROTOCOL:
+                raise UserError(
+                    self.env._(
+                        "The shop relay %s runs an old version that this Odoo cannot "
+                        "trust with payments: nothing was sent to the terminal. Update "
+                        "the relay program in the shop, then try again.",
+                        relay.name,
                     )
                 )
             transaction.write(
@@ -98,8 +107,11 @@ class PosCaisseApTransaction(models.Model):
     # Called by the relay endpoints (controllers/relay.py), as superuser
     # ------------------------------------------------------------------
     @api.model
-    def _caisse_ap_relay_jobs(self, relay):
-        """The payments waiting for ``relay`` (not claimed, not past sending time)."""
+    def _caisse_ap_relay_jobs(self, relay, protocol):
+        """The payments waiting for ``relay`` (not claimed, not past sending
+        time), which speaks relay ``protocol``."""
+        if protocol < relay_wire.MIN_PAYMENT_PROTOCOL:
+            return []  # it could not prove their outcomes
         transactions = self.sudo().search(
             [
                 ("relay_id", "=", relay.id),
@@ -109,6 +121,11 @@ class PosCaisseApTransaction(models.Model):
             ],
             order="id",
         )
+        if not transactions:
+            return []
+        allow_local, networks = self.env[
+            "pos.payment.method"
+        ]._caisse_ap_address_policy()
         jobs = []
         for transaction in transactions:
             method = transaction.payment_method_id
@@ -116,12 +133,17 @@ class PosCaisseApTransaction(models.Model):
                 {
                     "kind": "payment",
                     "transaction_id": transaction.id,
-                    "host": method.fr_caisse_ap_ip_address,
-                    "port": method.fr_caisse_ap_ip_port,
+                    # Where the payment started: the address whose terminal
+                    # this transaction holds busy (older ones: the method's).
+                    "host": transaction.terminal_host or method.fr_caisse_ap_ip_address,
+                    "port": transaction.terminal_port or method.fr_caisse_ap_ip_port,
                     "request": json.loads(transaction.relay_request),
-                    "answer_timeout": float(method.fr_caisse_ap_ip_timeout),
+                    "answer_timeout": float(
+                        transaction.answer_timeout or method.fr_caisse_ap_ip_timeout
+                    ),
                     # The relay applies it to what the host resolves to.
-                    "allow_local": method._caisse_ap_allow_local(),
+                    "allow_local": allow_local,
+                    "networks": list(networks),
                 }
             )
         return jobs
@@ -152,7 +174,18 @@ class PosCaisseApTransaction(models.Model):
         )
         return True, ""
 
-    def _caisse_ap_relay_record(self, exchange):
+    def _caisse_ap_relay_claimed_by(self, claim):
+        """Whether ``claim`` is the key that won this transaction's claim."""
+        self.ensure_one()
+        won = self.sudo().relay_claim
+        return bool(
+            won
+            and self.sent_at
+            and isinstance(claim, str)
+            and hmac.compare_digest(won.encode(), claim.encode())
+        )
+
+    def _caisse_ap_relay_record(self, record):
         """Record the relay's outcome once: True, or False for a repeated post."""
         self.ensure_one()
         self._lock_row()
@@ -164,6 +197,6 @@ class PosCaisseApTransaction(models.Model):
                 self.attempt,
             )
             return False
-        self._record_outcome(outcome_record(exchange))
+        self._record_outcome(record)
         self.write({"relay_result_at": fields.Datetime.now()})
         return True

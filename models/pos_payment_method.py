@@ -42,11 +42,15 @@ LIVE_EDITABLE_FIELDS = {
 # Set to 1 to allow loopback, link-local, unspecified and multicast terminal
 # addresses (the demo, the tests and the benchmarks run the simulator locally).
 ALLOW_LOCAL_PARAM = "l10n_fr_pos_caisse_ap_ip.allow_local_terminals"
-RESTRICTED_KINDS = {
+# The terminal networks, CIDR separated by commas (default: the private ones).
+NETWORKS_PARAM = "l10n_fr_pos_caisse_ap_ip.terminal_networks"
+REFUSED_KINDS = {
     "loopback": _lt("a loopback address"),
     "link-local": _lt("a link-local address"),
     "unspecified": _lt("an unspecified address"),
     "multicast": _lt("a multicast address"),
+    "own": _lt("an address of the machine that connects to the terminal itself"),
+    "metadata": _lt("a cloud metadata address"),
 }
 
 
@@ -202,7 +206,9 @@ class PosPaymentMethod(models.Model):
             vals["fr_caisse_ap_ip_address"] = address.strip() or False
 
     def _caisse_ap_address_refusal(self):
-        """Why the terminal address is refused by the address policy, or None.
+        """Why the terminal address, as written, is refused by the address
+        policy, or None (a DNS name is judged on what it resolves to, when the
+        engine connects).
 
         The address is only ever used to reach a terminal: without this check, a
         POS manager could point it at the server's own network (the Test
@@ -210,45 +216,98 @@ class PosPaymentMethod(models.Model):
         """
         self.ensure_one()
         address = self.fr_caisse_ap_ip_address
-        kind = restricted_kind(address)
-        if not kind or self._caisse_ap_allow_local():
-            return None
-        return self.env._(
-            "The terminal address %(address)s of payment method %(method)s is "
-            "%(kind)s, which reaches the Odoo server's own network rather than a "
-            "payment terminal. Enter the terminal's address on the shop network "
-            "(e.g. 192.168.1.50). To use a terminal simulator on the server itself, "
-            "a system administrator sets the system parameter %(parameter)s to 1.",
-            address=address,
-            method=self.display_name,
-            kind=RESTRICTED_KINDS[kind],
-            parameter=ALLOW_LOCAL_PARAM,
+        allow_local, networks = self._caisse_ap_address_policy()
+        # Through a relay, the terminal is reached from the shop: the relay
+        # judges its own machine's addresses, this server cannot.
+        kind = caisse_ap.AddressPolicy.of(allow_local, networks).kind(
+            address, own_check=not self.sudo()._caisse_ap_relay()
         )
+        if not kind and not allow_local:
+            kind = restricted_kind(address)  # "localhost" names
+        if not kind:
+            return None
+        return self._caisse_ap_refusal_text(address, address, kind)
 
     @api.model
-    def _caisse_ap_allow_local(self):
-        """The address policy handed to the engine (and to the shop relays),
-        which applies it again to the addresses a DNS name resolves to."""
-        allowed = self.env["ir.config_parameter"].sudo().get_param(ALLOW_LOCAL_PARAM)
-        return str(allowed or "").strip().lower() in ("1", "true", "yes")
+    def _caisse_ap_address_policy(self):
+        """``(allow_local, networks)``: the address policy handed to the engine
+        and to the shop relays, which apply it to the addresses a DNS name
+        resolves to. Raises a UserError when the system parameter of the
+        allowed networks is not a list of networks: nothing is sent then."""
+        params = self.env["ir.config_parameter"].sudo()
+        allowed = params.get_param(ALLOW_LOCAL_PARAM)
+        allow_local = str(allowed or "").strip().lower() in ("1", "true", "yes")
+        try:
+            networks = caisse_ap.parse_networks(
+                params.get_param(NETWORKS_PARAM) or None
+            )
+        except ValueError as error:
+            raise UserError(
+                self.env._(
+                    "The system parameter %(parameter)s is not a list of networks "
+                    "(%(error)s): nothing is sent to any terminal until a system "
+                    "administrator corrects it, e.g. 192.168.0.0/16, 10.0.0.0/8.",
+                    parameter=NETWORKS_PARAM,
+                    error=error,
+                )
+            ) from None
+        return allow_local, networks
 
     def _caisse_ap_resolved_refusal(self, refusal):
         """The cashier's and the manager's text for an engine AddressRefusal
         (``{"host", "address", "kind"}``): the name passed the check as written,
         but what it resolves to did not; nothing was sent."""
+        return self._caisse_ap_refusal_text(
+            refusal.get("host"), refusal.get("address"), refusal.get("kind")
+        )
+
+    def _caisse_ap_refusal_text(self, host, address, kind):
+        """Why the address policy refused ``host`` (that resolves to ``address``,
+        or is that address): the cashier's and the manager's words."""
         self.ensure_one()
-        kind = RESTRICTED_KINDS.get(refusal.get("kind"))
-        return self.env._(
+        _ = self.env._
+        values = {
+            "host": host,
+            "address": address,
+            "method": self.sudo().display_name,
+            "kind": REFUSED_KINDS.get(kind, kind),
+        }
+        if kind == "outside":
+            return _(
+                "The terminal address %(host)s of payment method %(method)s "
+                "(%(address)s) is not on a network where terminals are allowed: "
+                "nothing was sent to it. Terminals are on the shop's private "
+                "network (e.g. 192.168.1.50). A system administrator lists other "
+                "networks in the system parameter %(parameter)s.",
+                parameter=NETWORKS_PARAM,
+                **values,
+            )
+        if kind == "metadata":
+            return _(
+                "The terminal address %(host)s of payment method %(method)s "
+                "(%(address)s) is %(kind)s, never a payment terminal: nothing was "
+                "sent to it.",
+                **values,
+            )
+        if host == address:
+            return _(
+                "The terminal address %(address)s of payment method %(method)s is "
+                "%(kind)s, which reaches the Odoo server's own network rather than a "
+                "payment terminal. Enter the terminal's address on the shop network "
+                "(e.g. 192.168.1.50). To use a terminal simulator on the server "
+                "itself, a system administrator sets the system parameter "
+                "%(parameter)s to 1.",
+                parameter=ALLOW_LOCAL_PARAM,
+                **values,
+            )
+        return _(
             "The terminal address %(host)s of payment method %(method)s resolves to "
             "%(address)s, %(kind)s, which reaches the server's own network rather "
             "than a payment terminal: nothing was sent to it. Check the terminal's "
             "DNS name. To use a terminal simulator on the server itself, a system "
             "administrator sets the system parameter %(parameter)s to 1.",
-            host=refusal.get("host"),
-            method=self.sudo().display_name,
-            address=refusal.get("address"),
-            kind=kind or refusal.get("kind"),
             parameter=ALLOW_LOCAL_PARAM,
+            **values,
         )
 
     def _caisse_ap_terminal_key(self):
@@ -363,11 +422,13 @@ class PosPaymentMethod(models.Model):
 
     def _caisse_ap_probe(self):
         """``(reachable, reason)``: a TCP connection opened and closed."""
+        allow_local, networks = self._caisse_ap_address_policy()
         found = caisse_ap.probe(
             self.fr_caisse_ap_ip_address,
             self.fr_caisse_ap_ip_port,
             timeout=PROBE_TIMEOUT,
-            allow_local=self._caisse_ap_allow_local(),
+            allow_local=allow_local,
+            networks=networks,
         )
         if found.refusal:
             return False, self._caisse_ap_resolved_refusal(
@@ -596,16 +657,18 @@ class PosPaymentMethod(models.Model):
                 )
             )
         paid._caisse_ap_refund_claim()
+        # Every attempt counts, this payment's earlier ones too: an attempt
+        # whose outcome is unknown may have given the money back already.
         credited = transactions.search(
             [
                 ("direction", "=", "credit"),
                 ("state", "in", CREDITED_STATES),
                 ("refunded_order_ids", "in", orders.ids),
-                ("payment_uuid", "!=", values["payment_uuid"]),
             ]
         )
         currency = session.config_id.currency_id
-        approved = sum(t.amount_authorised or t.amount for t in paid)
+        # Never more than the terminal was asked, whatever an answer said.
+        approved = sum(min(t.amount_authorised or t.amount, t.amount) for t in paid)
         already = sum(credited.mapped("amount"))
         available = approved - already
         if currency.compare_amounts(-values["amount"], available) > 0:

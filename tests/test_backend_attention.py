@@ -6,6 +6,7 @@ import uuid
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
+from ..caisse_ap.simulator import Scenario
 from .common import CaisseApCommon, journal_entry
 
 
@@ -292,3 +293,51 @@ class TestSessionTotals(CaisseApJournalCase):
         self.assertFalse(session.caisse_ap_closing_items_shown([fine.id]))
         with self.assertRaises(UserError):
             session.caisse_ap_closing_items_shown("1")
+
+
+@tagged("post_install", "-at_install")
+class TestPossiblyTwice(CaisseApCommon):
+    """An attempt whose outcome is unknown, then an approved retry: the customer
+    may have paid (or been credited) twice. The journal flags it."""
+
+    def _unknown_then_approved(self, amount, **kwargs):
+        payment_uuid = str(uuid.uuid4())
+        self.simulator.set_scenario(Scenario(kind="close", delay=0))
+        _started, first, status = self.pay(amount, payment_uuid=payment_uuid, **kwargs)
+        self.assertEqual(status["state"], "unknown")
+        self.simulator.set_scenario(Scenario(kind="approve", delay=0))
+        _started, second, status = self.pay(
+            amount, payment_uuid=payment_uuid, retry=True, **kwargs
+        )
+        self.assertEqual(status["state"], "success")
+        return first, second
+
+    def assertFlaggedTwice(self, first, second):
+        transactions = self.env["pos.caisse.ap.transaction"]
+        kinds = transactions._caisse_ap_attention_kinds()
+        self.assertIn("possibly_twice", kinds.get(second.id, []))
+        self.assertNotIn("possibly_twice", kinds.get(first.id, []))
+        self.assertIn(second, transactions.search([("needs_attention", "=", True)]))
+        self.assertIn("twice", second.attention_reasons)
+        items = self.session._caisse_ap_closing_data()["items"]
+        self.assertIn(second.id, [item["id"] for item in items])
+
+    def test_debit_possibly_charged_twice(self):
+        first, second = self._unknown_then_approved(20.0)
+        self.assertFlaggedTwice(first, second)
+
+    def test_credit_possibly_credited_twice(self):
+        order = self.env["pos.order"].create(
+            {
+                "session_id": self.session.id,
+                "amount_tax": 0.0,
+                "amount_total": 100.0,
+                "amount_paid": 100.0,
+                "amount_return": 0.0,
+            }
+        )
+        _started, paid, status = self.pay(100.0, order_uuid=order.uuid)
+        self.assertEqual(status["state"], "success")
+        first, second = self._unknown_then_approved(-30.0, refunded_orders=order)
+        self.assertEqual(second.direction, "credit")
+        self.assertFlaggedTwice(first, second)

@@ -140,3 +140,41 @@ class TestBackendRefund(CaisseApCommon):
                     },
                 )
         self.assertFalse(self.transactions())
+
+    # ------------------------------------------------------------------
+    # Retry after "unknown": the attempt may have credited already
+    # ------------------------------------------------------------------
+    def test_retry_after_unknown_credit_cannot_refund_twice(self):
+        """Unplug the terminal once it credited 100, Retry, get 100 again:
+        the unknown attempt counts against what is left to refund."""
+        order = self._paid_order(100.0)
+        self.simulator.set_scenario(Scenario(kind="close", delay=0))
+        payment_uuid = str(uuid.uuid4())
+        _started, first, status = self.pay(
+            -100.0, payment_uuid=payment_uuid, refunded_orders=order
+        )
+        self.assertEqual(status["state"], "unknown")
+        self.simulator.set_scenario(Scenario(kind="approve", delay=0))
+        sent = len(self.simulator.exchanges)
+        for payment in (payment_uuid, str(uuid.uuid4())):
+            with self.assertRaisesRegex(
+                UserError, "more than the terminal can still give back"
+            ):
+                self.start(
+                    -100.0, payment_uuid=payment, retry=True, refunded_orders=order
+                )
+        self.assertEqual(self.transactions(payment_uuid), first)
+        self.assertEqual(len(self.simulator.exchanges), sent, "nothing sent")
+
+    def test_approved_amount_above_the_request_does_not_raise_the_ceiling(self):
+        """A journal entry that says more was approved than asked (a forged or
+        corrupted outcome) gives back no more than the terminal was asked."""
+        order = self._paid_order(10.0)
+        paid = self.env["pos.caisse.ap.transaction"].search(
+            [("order_uuid", "=", order.uuid), ("state", "=", "success")]
+        )
+        paid.sudo().write({"amount_authorised": 1000.0})
+        self.env.flush_all()
+        self.assertRefused("more than the terminal", -10.01, refunded_orders=order)
+        _started, _credit, status = self.pay(-10.0, refunded_orders=order)
+        self.assertEqual(status["state"], "success")

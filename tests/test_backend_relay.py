@@ -18,12 +18,14 @@ from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import sql
 
 from ..caisse_ap import exchange, relay_wire
+from ..caisse_ap import relay as relay_module
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_RESULT
 from ..caisse_ap.simulator import Scenario
 from ..controllers.relay import CaisseApRelayController, _Refused
 from ..models.pos_caisse_ap_relay import hash_token
 from .common import CaisseApCommon, allow_local_terminals
-from .relay_support import RelayProcessMixin, new_relay, new_token
+from .relay_fuzz import failure
+from .relay_support import SEEN, RelayProcessMixin, new_relay, new_token
 
 
 @tagged("post_install", "-at_install")
@@ -91,7 +93,9 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
             )
             relay = env["pos.caisse.ap.relay"].browse(self.relay.id)
             self.assertTrue(relay.online)
-            self.assertEqual(relay.version, "1.0")
+            self.assertEqual(relay.version, relay_module.VERSION)
+            self.assertEqual(relay.protocol, relay_wire.PROTOCOL)
+            self.assertFalse(relay.needs_update)
         self.assertEqual(len(self.simulator.exchanges), 1)
         status = self.rpc("caisse_ap_status", started["payment_uuid"])
         self.assertEqual(status["state"], "success")
@@ -163,7 +167,7 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
         self.assertEqual(stat.S_IMODE(kept.stat().st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(kept.parent.stat().st_mode), 0o700)
         body = json.loads(kept.read_text())
-        self.assertEqual(set(body), {"transaction_id", "exchange"})
+        self.assertEqual(set(body), {"transaction_id", "claim", "exchange"})
         answer = base64.b64decode(body["exchange"]["answer_frame"])
         self.assertNotIn(full_card, kept.read_text())
         self.assertNotIn(full_card.encode(), answer)
@@ -196,7 +200,10 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
             .with_context(**action["context"])
         )
         self.assertEqual(wizard.token, token)
-        self.assertIn(f"--token {token}", wizard.command)
+        # The token goes in the environment file, never on a command line.
+        self.assertEqual(wizard.environment, f"CAISSE_AP_RELAY_TOKEN={token}")
+        self.assertNotIn(token, wizard.command)
+        self.assertNotIn("--token", wizard.command)
         self.assertEqual(wizard.relay_id, self.relay)
         # ... but no table holds it: only its hash is stored.
         self.assertFalse(
@@ -209,7 +216,7 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
             (self.relay.id,),
         )
         self.assertEqual(self.env.cr.fetchone(), (hash_token(token), token[:6]))
-        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=token)
+        status, _answer = self.post(PATH_POLL, {"wait": 0, **SEEN}, token=token)
         self.assertEqual(status, 200)
 
     def test_relay_restarting_takes_the_waiting_payment(self):
@@ -228,7 +235,7 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
             self.start(3.0)
         self.assertFalse(self.transactions())
         # Seen recently but gone: nobody takes the payment before its send deadline.
-        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
         started = self.start(3.0)
         transaction = self.env["pos.caisse.ap.transaction"].browse(
             started["transaction_id"]
@@ -247,9 +254,9 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
     # ------------------------------------------------------------------
     def _claimed(self, claim="c" * 32):
         """Start a payment and claim it by hand: (start dict, claim answer)."""
-        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
         started = self.start(9.0)
-        status, jobs = self.post(PATH_POLL, {"wait": 0})
+        status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual(status, 200)
         self.assertEqual(
             [job["transaction_id"] for job in jobs["jobs"]],
@@ -277,18 +284,18 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
             {"transaction_id": started["transaction_id"], "claim": "d" * 32},
         )
         self.assertFalse(other["send"])
-        _status, jobs = self.post(PATH_POLL, {"wait": 0})
+        _status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual(jobs["jobs"], [])
 
     def test_jobs_carry_the_address_policy(self):
         """The relay applies the server's policy to what the host resolves to."""
-        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
         started = self.start(4.0)
-        _status, jobs = self.post(PATH_POLL, {"wait": 0})
+        _status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual([job["allow_local"] for job in jobs["jobs"]], [True])
         # A saved address stays; a relay polling later is told local is refused.
         allow_local_terminals(self.env, allowed=False)
-        _status, jobs = self.post(PATH_POLL, {"wait": 0})
+        _status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual(
             [(job["transaction_id"], job["allow_local"]) for job in jobs["jobs"]],
             [(started["transaction_id"], False)],
@@ -310,47 +317,70 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
         )
         body = {
             "transaction_id": transaction_id,
+            "claim": "c" * 32,
             "exchange": relay_wire.to_json(result),
         }
         status, first = self.post(PATH_RESULT, body)
         self.assertEqual((status, first["recorded"]), (200, True))
         self.assertEqual(self.state(transaction_id), "success")
-        # The second post (the relay did not get the first answer) changes nothing.
-        declined = dict(body["exchange"], outcome="failure")
-        status, second = self.post(
-            PATH_RESULT, {"transaction_id": transaction_id, "exchange": declined}
-        )
-        self.assertEqual((status, second["duplicate"]), (200, True))
-        self.assertEqual(self.state(transaction_id), "success")
+        # The same post again (the relay did not get the first answer), or
+        # another outcome with the same key, changes nothing.
+        for again in (body, dict(body, exchange=failure(900))):
+            status, second = self.post(PATH_RESULT, again)
+            self.assertEqual((status, second["duplicate"]), (200, True))
+            self.assertEqual(self.state(transaction_id), "success")
         messages = [m for m in self.bus_messages() if m["state"] == "success"]
         self.assertEqual(len(messages), 1)
 
     def test_result_for_unclaimed_or_invalid_is_refused(self):
-        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
         started = self.start(9.0)
-        status, _answer = self.post(
-            PATH_RESULT,
-            {"transaction_id": started["transaction_id"], "exchange": {"x": 1}},
-        )
-        self.assertEqual(status, 400)
+        # Not claimed: no key can prove an outcome.
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
+            status, _answer = self.post(
+                PATH_RESULT,
+                {
+                    "transaction_id": started["transaction_id"],
+                    "claim": "c" * 32,
+                    "exchange": {"x": 1},
+                },
+            )
+        self.assertEqual(status, 409)
         self.assertEqual(self.state(started["transaction_id"]), "pending")
+        # Claimed, with its key, but not an outcome.
+        self.post(
+            PATH_CLAIM, {"transaction_id": started["transaction_id"], "claim": "c" * 32}
+        )
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
+            status, _answer = self.post(
+                PATH_RESULT,
+                {
+                    "transaction_id": started["transaction_id"],
+                    "claim": "c" * 32,
+                    "exchange": {"x": 1},
+                },
+            )
+        self.assertEqual(status, 400)
+        self.assertEqual(self.state(started["transaction_id"]), "sent")
 
     def test_wrong_and_revoked_tokens_are_refused_and_logged(self):
         with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING") as logs:
-            status, answer = self.post(PATH_POLL, {"wait": 0}, token="not-a-token")
+            status, answer = self.post(
+                PATH_POLL, {"wait": 0, **SEEN}, token="not-a-token"
+            )
         self.assertEqual(status, 401)
         self.assertIn("invalid or revoked token", answer["error"])
         self.assertIn("wrong or revoked token", logs.output[0])
         self.assertNotIn("not-a-token", logs.output[0])
         old_token = self.token
         rotated = new_token(self.relay)
-        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=old_token)
+        status, _answer = self.post(PATH_POLL, {"wait": 0, **SEEN}, token=old_token)
         self.assertEqual(status, 401)
-        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=rotated)
+        status, _answer = self.post(PATH_POLL, {"wait": 0, **SEEN}, token=rotated)
         self.assertEqual(status, 200)
         self.relay.active = False
         self.env.flush_all()
-        status, _answer = self.post(PATH_POLL, {"wait": 0}, token=rotated)
+        status, _answer = self.post(PATH_POLL, {"wait": 0, **SEEN}, token=rotated)
         self.assertEqual(status, 401)
         # A relay started with a refused token says so and keeps retrying.
         self.start_relay(old_token)
@@ -363,16 +393,16 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
         ):
             self.env.cr.execute(query)
         self.env.invalidate_all()
-        status, _answer = self.post(PATH_POLL, {"wait": 0})
+        status, _answer = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual(status, 401)
 
     def test_other_company_token_gets_nothing(self):
         company_b = self.env["res.company"].create({"name": "Company B"})
         relay_b, token_b = new_relay(self.env, "Relay B", company_id=company_b.id)
-        self.relay.sudo()._caisse_ap_seen("1.0", "127.0.0.1")
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
         started = self.start(9.0)
         transaction_id = started["transaction_id"]
-        status, jobs = self.post(PATH_POLL, {"wait": 0}, token=token_b)
+        status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN}, token=token_b)
         self.assertEqual((status, jobs["jobs"]), (200, []))
         with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
             status, _answer = self.post(

@@ -1,0 +1,551 @@
+"""The shop relay's endpoints as an attacker with a valid token tries them.
+
+Each test is an attack that worked before the endpoints checked it: it must be
+refused, and change nothing."""
+
+import json
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+from unittest.mock import patch
+
+import requests
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import HttpCase, tagged
+
+from ..caisse_ap import address as address_module
+from ..caisse_ap import relay_wire
+from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_PROBE, PATH_RESULT
+from ..controllers import relay as relay_controller
+from ..models.pos_payment_method import NETWORKS_PARAM
+from . import relay_fuzz
+from .common import CaisseApCommon, allow_local_terminals
+from .relay_fuzz import approval, failure
+from .relay_support import SEEN, new_relay
+
+CLAIM = "c" * 32
+
+
+@tagged("post_install", "-at_install")
+class RelayAttackCase(CaisseApCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.relay, cls.token = new_relay(cls.env, "Shop relay")
+        cls.method.write(
+            {
+                "fr_caisse_ap_ip_connection": "relay",
+                "fr_caisse_ap_relay_id": cls.relay.id,
+            }
+        )
+
+    def post(self, path, body, token=None, raw=None, headers=None):
+        response = self.url_open(
+            path,
+            data=raw if raw is not None else json.dumps(body),
+            headers={
+                "Authorization": f"Bearer {token or self.token}",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
+        )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"raw": response.text}
+        return response.status_code, answer
+
+    def snapshot(self, transaction_id):
+        """Every column of a transaction, as the database has it."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT * FROM pos_caisse_ap_transaction WHERE id = %s", (transaction_id,)
+        )
+        return self.env.cr.dictfetchone()
+
+    def claimed(self, amount=9.0):
+        """A payment claimed by the real relay (key CLAIM): its transaction."""
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        started = self.start(amount)
+        status, answer = self.post(
+            PATH_CLAIM, {"transaction_id": started["transaction_id"], "claim": CLAIM}
+        )
+        self.assertEqual((status, answer["send"]), (200, True))
+        self.env.invalidate_all()
+        return self.env["pos.caisse.ap.transaction"].browse(started["transaction_id"])
+
+
+class TestForgedOutcomes(RelayAttackCase):
+    def test_outcome_without_the_winning_claim_key_is_refused(self):
+        """Poll with the token, wait for the real relay's claim, post "success"
+        while the customer is still at the terminal."""
+        transaction = self.claimed()
+        before = self.snapshot(transaction.id)
+        forged = approval(900)
+        for claim in ("d" * 32, None, "", CLAIM.upper(), [CLAIM]):
+            with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
+                status, answer = self.post(
+                    PATH_RESULT,
+                    {
+                        "transaction_id": transaction.id,
+                        "claim": claim,
+                        "exchange": forged,
+                    },
+                )
+            self.assertEqual(status, 409, claim)
+            self.assertIn("not claimed with this key", answer["error"])
+        self.assertEqual(self.snapshot(transaction.id), before)
+        # The terminal's real answer, posted by the real relay, is recorded.
+        status, answer = self.post(
+            PATH_RESULT,
+            {
+                "transaction_id": transaction.id,
+                "claim": CLAIM,
+                "exchange": failure(900),
+            },
+        )
+        self.assertEqual((status, answer["recorded"]), (200, True))
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "failure")
+
+    def test_outcomes_that_cannot_be_true_are_refused(self):
+        transaction = self.claimed(9.0)
+        before = self.snapshot(transaction.id)
+        good = approval(900)
+        attacks = {
+            "success with a failure status": dict(
+                good, result=dict(good["result"], status="failure")
+            ),
+            "success without a result (paid in full)": dict(good, result=None),
+            "more than requested": dict(
+                good, result=dict(good["result"], authorised_amount=90000)
+            ),
+            "nothing authorised": dict(
+                good, result=dict(good["result"], authorised_amount=0)
+            ),
+            "a whole card number": dict(
+                good, result=dict(good["result"], card_last4="4970101234561234")
+            ),
+            "partial that is not": dict(
+                good, result=dict(good["result"], partial=True)
+            ),
+            "failure with a result saying success": dict(good, outcome="failure"),
+            "no answer with a result": dict(good, outcome="no_answer"),
+            "a duration of NaN": dict(good, duration="NaN"),
+            "a huge auth code": dict(
+                good, result=dict(good["result"], auth_code="1" * 5000)
+            ),
+            "an unknown outcome": dict(good, outcome="paid"),
+        }
+        for name, exchange in attacks.items():
+            with (
+                self.subTest(name),
+                self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"),
+            ):
+                status, answer = self.post(
+                    PATH_RESULT,
+                    {
+                        "transaction_id": transaction.id,
+                        "claim": CLAIM,
+                        "exchange": exchange,
+                    },
+                )
+                self.assertEqual(status, 400, answer)
+                self.assertIn("invalid outcome", answer["error"])
+                self.assertEqual(self.snapshot(transaction.id), before)
+
+    def test_control_characters_are_escaped_not_a_server_error(self):
+        """A NUL in the receipt was a 500 (PostgreSQL refuses NUL in text)."""
+        transaction = self.claimed(9.0)
+        exchange = approval(900)
+        exchange["result"]["receipt_text"] = "CARTE\x00BANCAIRE\nMERCI\x1b[2J"
+        status, answer = self.post(
+            PATH_RESULT,
+            {"transaction_id": transaction.id, "claim": CLAIM, "exchange": exchange},
+        )
+        self.assertEqual((status, answer["recorded"]), (200, True))
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "success")
+        self.assertEqual(transaction.receipt_text, "CARTE\\x00BANCAIRE\nMERCI\\x1b[2J")
+
+    def test_a_newer_relay_adding_keys_is_understood(self):
+        transaction = self.claimed(9.0)
+        exchange = dict(approval(900), signed_by="relay 3.0")
+        status, answer = self.post(
+            PATH_RESULT,
+            {"transaction_id": transaction.id, "claim": CLAIM, "exchange": exchange},
+        )
+        self.assertEqual((status, answer["recorded"]), (200, True))
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.amount_authorised, 9.0)
+
+
+class TestPollsCannotHoldTheServer(RelayAttackCase):
+    def test_non_finite_or_non_numeric_wait_is_refused(self):
+        for raw in ('{"wait": NaN}', '{"wait": Infinity}', '{"wait": -Infinity}'):
+            status, answer = self.post(PATH_POLL, None, raw=raw)
+            self.assertEqual((status, answer["error"]), (400, "invalid JSON"), raw)
+        for wait in ("5", None, [1], {"x": 1}, True):
+            status, answer = self.post(PATH_POLL, {"wait": wait})
+            self.assertEqual((status, answer["error"]), (400, "invalid wait"), wait)
+
+    def test_oversized_body_is_refused_before_it_is_read(self):
+        """Content-Length says 100 MB and one byte follows: refused from the
+        length (a server reading first would wait for the rest, then fail)."""
+        host, port = self.base_url().split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as sock:
+            sock.sendall(
+                (
+                    f"POST {PATH_POLL} HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Authorization: Bearer {self.token}\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Content-Length: 100000000\r\n\r\n{"
+                ).encode()
+            )
+            sock.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 413"), answer[:200])
+        self.assertIn(b"request too large", answer)
+
+    def test_one_held_poll_per_relay(self):
+        relay = self.relay.sudo()
+        lease = relay._caisse_ap_take_poll_lease(20)
+        self.assertTrue(lease)
+        self.assertIsNone(relay._caisse_ap_take_poll_lease(20))
+        relay._caisse_ap_end_poll_lease("another lease")
+        self.assertIsNone(relay._caisse_ap_take_poll_lease(20), "not its lease")
+        relay._caisse_ap_end_poll_lease(lease)
+        second = relay._caisse_ap_take_poll_lease(20)
+        self.assertTrue(second)
+        # A server that died holding one: its lease runs out.
+        self.env.cr.execute(
+            "UPDATE pos_caisse_ap_relay SET poll_lease_until = now() at time zone "
+            "'UTC' - interval '1 second' WHERE id = %s",
+            (relay.id,),
+        )
+        self.assertTrue(relay._caisse_ap_take_poll_lease(20))
+
+    def test_what_the_relay_says_of_itself_is_shown_bounded(self):
+        status, _answer = self.post(
+            PATH_POLL,
+            {
+                "wait": 0,
+                "version": "9.9\x00" + "v" * 100,
+                "protocol": 1,
+                "waiting": 3,
+                "last_error": "transaction 7: HTTP 400\x1b" + "e" * 1000,
+            },
+        )
+        self.assertEqual(status, 200)
+        relay = self.relay
+        relay.invalidate_recordset()
+        self.assertEqual(relay.outcomes_waiting, 3)
+        self.assertTrue(relay.needs_update, "protocol 1 is not this server's")
+        self.assertLessEqual(len(relay.last_error), 500)
+        self.assertNotIn("\x1b", relay.last_error)
+        self.assertNotIn("\x00", relay.version)
+
+    def test_plain_http_through_a_local_proxy_is_refused(self):
+        """A proxy on this machine forwards a plain-HTTP client: its loopback
+        address proves nothing."""
+        for header in ("X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-IP"):
+            with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
+                status, answer = self.post(
+                    PATH_POLL, {"wait": 0}, headers={header: "203.0.113.9"}
+                )
+            self.assertEqual((status, answer["error"]), (403, "HTTPS required"), header)
+        status, _answer = self.post(PATH_POLL, {"wait": 0})
+        self.assertEqual(status, 200)
+
+    def test_probe_answers_are_checked_and_escaped(self):
+        probe = (
+            self.env["pos.caisse.ap.relay.probe"]
+            .sudo()
+            .create({"relay_id": self.relay.id, "host": "192.168.1.50", "port": 8888})
+        )
+        self.env.flush_all()
+        status, _answer = self.post(PATH_PROBE, {"probe_id": probe.id, "ok": "yes"})
+        self.assertEqual(status, 400)
+        status, _answer = self.post(
+            PATH_PROBE, {"probe_id": probe.id, "ok": False, "reason": "x\x00y"}
+        )
+        self.assertEqual(status, 200)
+        probe.invalidate_recordset()
+        self.assertEqual((probe.state, probe.reason), ("done", "x\\x00y"))
+
+
+class TestRelayTenancy(RelayAttackCase):
+    def test_relay_cannot_move_to_another_company_while_used(self):
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        with self.assertRaisesRegex(ValidationError, "another company"):
+            self.relay.company_id = company_b
+        unused, _token = new_relay(self.env, "Unused relay")
+        unused.company_id = company_b  # nothing points at it: allowed
+
+    def test_a_relay_older_than_the_claim_key_gets_no_payment(self):
+        """A protocol 1 relay posts outcomes without the claim key: this server
+        could only refuse them, so it hands it no payment at all."""
+        self.post(PATH_POLL, {"wait": 0, "version": "1.0"})
+        with self.assertRaisesRegex(UserError, "old version"):
+            self.start(4.0)
+        self.assertFalse(self.transactions())
+        self.relay.invalidate_recordset()
+        self.assertTrue(self.relay.needs_update)
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        started = self.start(4.0)
+        _status, jobs = self.post(PATH_POLL, {"wait": 0, "version": "1.0"})
+        self.assertEqual(jobs["jobs"], [])
+        _status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
+        self.assertEqual(
+            [job["transaction_id"] for job in jobs["jobs"]],
+            [started["transaction_id"]],
+        )
+
+    def test_jobs_carry_the_address_the_payment_started_with(self):
+        """The method's address changes while the payment waits for the relay:
+        the request still goes to the terminal this transaction holds busy."""
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        started = self.start(4.0)
+        self.method.fr_caisse_ap_ip_address = "192.168.1.77"
+        self.env.flush_all()
+        _status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
+        (job,) = jobs["jobs"]
+        self.assertEqual(job["transaction_id"], started["transaction_id"])
+        self.assertEqual((job["host"], job["port"]), ("127.0.0.1", self.simulator.port))
+        self.assertEqual(job["networks"], list(address_module.DEFAULT_NETWORKS))
+
+
+@tagged("post_install", "-at_install")
+class TestAddressPolicy(CaisseApCommon):
+    """A POS manager may set a terminal address: it must not reach the server's
+    own network (the Test connection button would scan its ports)."""
+
+    def refusal(self, address):
+        """Why saving ``address`` is refused (None: it is saved)."""
+        try:
+            with self.env.cr.savepoint():
+                self.method.fr_caisse_ap_ip_address = address
+                self.method.flush_recordset()
+        except ValidationError as error:
+            return str(error)
+        return None
+
+    def test_addresses_outside_the_shop_network_are_refused(self):
+        allow_local_terminals(self.env, allowed=False)
+        for address, words in (
+            ("8.8.8.8", "not on a network where terminals are allowed"),
+            ("100.100.100.200", "cloud metadata"),
+            ("fd00:ec2::254", "cloud metadata"),
+            ("169.254.169.254", "cloud metadata"),
+            ("127.0.0.1", "loopback"),
+        ):
+            with self.subTest(address):
+                self.assertIn(words, self.refusal(address) or "")
+        self.assertIsNone(self.refusal("192.168.1.50"))
+
+    def test_the_servers_own_address_is_refused(self):
+        """A private address of the Odoo server itself (PostgreSQL and Odoo
+        listen on 0.0.0.0): Test connection would scan its ports."""
+        allow_local_terminals(self.env, allowed=False)
+        self.method.fr_caisse_ap_ip_address = "10.0.0.5"
+        with patch.object(
+            address_module, "is_own_address", lambda ip: str(ip) == "10.0.0.5"
+        ):
+            self.assertIn(
+                "connects to the terminal itself",
+                self.method._caisse_ap_address_refusal(),
+            )
+            self.assertIsNotNone(self.refusal("10.0.0.5"))
+            with self.assertRaisesRegex(UserError, "10.0.0.5"):
+                self.method.with_user(
+                    self.pos_manager
+                ).action_caisse_ap_test_connection()
+            # Through a shop relay, 10.0.0.5 is in the shop: the relay judges it.
+            relay, _token = new_relay(self.env, "Relay")
+            self.method.write(
+                {
+                    "fr_caisse_ap_ip_connection": "relay",
+                    "fr_caisse_ap_relay_id": relay.id,
+                }
+            )
+            self.assertIsNone(self.method._caisse_ap_address_refusal())
+
+    def test_administrator_widens_and_narrows_the_networks(self):
+        allow_local_terminals(self.env, allowed=False)
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param(NETWORKS_PARAM, "192.168.1.0/24")
+        self.assertIsNotNone(self.refusal("192.168.2.50"))
+        self.assertIsNone(self.refusal("192.168.1.50"))
+        params.set_param(NETWORKS_PARAM, "192.168.0.0/16, 203.0.113.0/24")
+        self.assertIsNone(self.refusal("203.0.113.7"))
+        self.assertIn("metadata", self.refusal("169.254.169.254"))
+
+    def test_invalid_networks_parameter_stops_payments_with_a_clear_error(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param(NETWORKS_PARAM, "192.168.0.0/16, the shop")
+        sent = len(self.simulator.exchanges)
+        with self.assertRaisesRegex(UserError, NETWORKS_PARAM):
+            self.start(5.0)
+        self.assertFalse(self.transactions())
+        self.assertEqual(len(self.simulator.exchanges), sent)
+
+    def test_raw_frames_are_for_managers_only(self):
+        _started, transaction, _status = self.pay(3.0)
+        self.assertTrue(transaction.with_user(self.pos_manager).answer_frame)
+        with self.assertRaises(AccessError):
+            transaction.with_user(self.pos_user).read(["answer_frame"])
+        with self.assertRaises(AccessError):
+            transaction.with_user(self.pos_user).read(["request_frame"])
+        # The cashier still reads the rest of the journal entry.
+        self.assertEqual(transaction.with_user(self.pos_user).card_last4, "1234")
+
+
+# Bodies per endpoint: enough for CI; bench/fuzz_relay.py asks for 10,000.
+FUZZ_BODIES = int(os.environ.get("CAISSE_AP_FUZZ_BODIES") or 150)
+
+
+class TestRelayFuzz(RelayAttackCase):
+    """Random and mutated bodies, with a valid token: never a server error, and
+    a body that is refused changes no transaction."""
+
+    def table(self):
+        self.env.flush_all()
+        self.env.cr.execute("SELECT * FROM pos_caisse_ap_transaction ORDER BY id")
+        return self.env.cr.dictfetchall()
+
+    def fuzz(self, path, valid, seed):
+        rng = relay_fuzz.seeded(seed)
+        statuses = {}
+        changed_by_refused = 0
+        before = self.table()
+        for body in relay_fuzz.bodies(rng, valid, FUZZ_BODIES):
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            status, _answer = self.post(path, None, raw=raw)
+            statuses[status] = statuses.get(status, 0) + 1
+            after = self.table()
+            if status != 200 and after != before:
+                changed_by_refused += 1
+            before = after
+        return {
+            "path": path,
+            "bodies": FUZZ_BODIES,
+            "statuses": statuses,
+            "server_errors": sum(n for s, n in statuses.items() if s >= 500),
+            "changed_by_refused": changed_by_refused,
+        }
+
+    def test_fuzz_every_endpoint(self):
+        claimed = self.claimed(9.0)
+        pending = self.make_transaction(
+            "pending",
+            relay_id=self.relay.id,
+            relay_request="{}",
+            relay_send_deadline=fields.Datetime.now() + timedelta(minutes=10),
+        )
+        probe = (
+            self.env["pos.caisse.ap.relay.probe"]
+            .sudo()
+            .create({"relay_id": self.relay.id, "host": "192.168.1.50", "port": 8888})
+        )
+        self.env.flush_all()
+        valid = {
+            PATH_POLL: {"wait": 0, **SEEN},
+            PATH_CLAIM: {"transaction_id": pending.id, "claim": "e" * 32},
+            PATH_RESULT: {
+                "transaction_id": claimed.id,
+                "claim": CLAIM,
+                "exchange": approval(900),
+            },
+            PATH_PROBE: {"probe_id": probe.id, "ok": True, "reason": ""},
+        }
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
+            reports = [
+                self.fuzz(path, body, seed)
+                for seed, (path, body) in enumerate(valid.items())
+            ]
+        report_path = os.environ.get("CAISSE_AP_FUZZ_REPORT")
+        if report_path:
+            with open(report_path, "w") as report:
+                json.dump(reports, report)
+        for report in reports:
+            self.assertEqual(report["server_errors"], 0, report)
+            self.assertEqual(report["changed_by_refused"], 0, report)
+            # The fuzzer did reach the checks: most bodies are refused.
+            refused = sum(n for s, n in report["statuses"].items() if 400 <= s < 500)
+            self.assertGreater(refused, FUZZ_BODIES // 2, report)
+
+
+class TestHeldPoll(RelayAttackCase):
+    """Polls held as on a threaded server. While one is held, this test thread
+    reads and writes only through cursors that take the test lock, as the
+    server's requests do (they share one connection)."""
+
+    def setUp(self):
+        super().setUp()
+        patcher = patch.object(relay_controller, "_can_hold", lambda: True)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def poll_in_thread(self, wait, answers):
+        def poll():
+            started = time.monotonic()
+            response = requests.post(
+                self.base_url() + PATH_POLL,
+                data=json.dumps({"wait": wait, **SEEN}),
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=60,
+            )
+            answers.append(
+                (response.status_code, response.json(), time.monotonic() - started)
+            )
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        return thread
+
+    def test_a_held_poll_holds_no_connection_and_brings_the_payment(self):
+        """While a poll waits, the cashier's requests go on (in tests they share
+        one connection: a poll holding its cursor would block them all), a
+        second poll of the relay is answered at once, and a payment started
+        meanwhile is handed to the held poll within its look interval."""
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        self.env.flush_all()
+        answers = []
+        thread = self.poll_in_thread(20, answers)
+        self.addCleanup(thread.join, 30)
+        self.wait_until(lambda: self.lease_taken(), timeout=10)
+        status, second = self.post(PATH_POLL, {"wait": 20, **SEEN})
+        self.assertEqual((status, second["jobs"]), (200, []))
+        started = self.start(5.0)
+        thread.join(30)
+        ((status, answer, took),) = answers
+        self.assertEqual(status, 200)
+        self.assertEqual(
+            [job["transaction_id"] for job in answer["jobs"]],
+            [started["transaction_id"]],
+        )
+        self.assertLess(took, 15, "answered when the payment came, not at the end")
+        self.assertFalse(self.lease_taken(), "the lease ends with the poll")
+
+    def test_a_held_poll_ends_after_its_wait(self):
+        answers = []
+        thread = self.poll_in_thread(1, answers)
+        thread.join(30)
+        ((status, answer, took),) = answers
+        self.assertEqual((status, answer["jobs"]), (200, []))
+        self.assertGreaterEqual(took, 1)
+        self.assertEqual(answer["protocol"], relay_wire.PROTOCOL)
+
+    def lease_taken(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                "SELECT poll_lease FROM pos_caisse_ap_relay WHERE id = %s",
+                (self.relay.id,),
+            )
+            return bool(cr.fetchone()[0])
