@@ -169,12 +169,28 @@ def _error_text(error: urllib.error.HTTPError) -> str:
         return str(error.reason)
 
 
+def retry_after(answer: dict) -> float:
+    """How long the server asked to wait before the next poll (0 to 60 s)."""
+    value = answer.get("retry_after", 0)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return 0.0
+    return min(max(float(value), 0.0), 60.0) if value == value else 0.0
+
+
+def interval_pause(interval: float) -> float:
+    """The pause after a poll answered early: ``interval``, give or take a
+    fifth, so that relays started together (a server restart) drift apart
+    instead of polling in the same millisecond."""
+    return interval * random.uniform(0.8, 1.2)
+
+
 class Backoff:
     """Growing waits with jitter between failed attempts; reset on success."""
 
-    def __init__(self, first: float = BACKOFF_FIRST, most: float = BACKOFF_MAX):
-        self.first = first
-        self.most = most
+    def __init__(self, first: float | None = None, most: float | None = None):
+        # The module's values as they are now (tests shorten them).
+        self.first = BACKOFF_FIRST if first is None else first
+        self.most = BACKOFF_MAX if most is None else most
         self.current = 0.0
 
     def next(self) -> float:
@@ -305,6 +321,7 @@ class Relay:
         # Why the last delivery failed, shown in Odoo while outcomes wait.
         self.last_error = ""
         self._server_protocol: object = None
+        self._retry_after = 0.0
 
     # ------------------------------------------------------------------
     # Poll loop
@@ -331,7 +348,8 @@ class Relay:
             for job in jobs:
                 self.dispatch(job)
             if not jobs and time.monotonic() - started < self.interval:
-                self.stopping.wait(self.interval)
+                pause = max(self.interval, self._retry_after)
+                self.stopping.wait(interval_pause(pause))
         self.join()
 
     def _poll_unless_stopped(self) -> list[dict] | None:
@@ -390,6 +408,7 @@ class Relay:
             queued=False,
         )
         self._check_protocol(answer.get("protocol", 1))
+        self._retry_after = retry_after(answer)
         jobs = answer.get("jobs", [])
         if not isinstance(jobs, list):
             raise ServerError(502, "invalid poll answer")

@@ -11,10 +11,12 @@ redirect is followed):
 ``/caisse_ap/relay/poll`` ``{"version", "protocol", "wait", "waiting", "last_error"}``
     Long poll: Odoo answers as soon as it has work for this relay, or after
     ``wait`` seconds with none: ``{"jobs": [...], "wait": max wait,
-    "protocol"}``. One poll of a relay is held at a time (another one is
-    answered at once), and a held poll holds no database connection while it
-    waits. A prefork HTTP worker answers at once instead (holding it would
-    take it from the cashiers): the relay polls again after its interval.
+    "protocol"}``. One poll of a relay is held at a time: another one is
+    answered at once with ``"retry_after"`` seconds to wait before the next
+    (a second relay process with the same token, or a flood). A held poll
+    holds no database connection while it waits. A prefork HTTP worker
+    answers at once instead (holding it would take it from the cashiers): the
+    relay polls again after its interval.
     ``protocol`` is each side's :data:`PROTOCOL`; ``waiting`` and
     ``last_error`` say how many outcomes the relay keeps undelivered and why
     (shown on the relay's page in Odoo). A job is ``{"kind": "payment",
@@ -77,6 +79,9 @@ PATH_PROBE = "/caisse_ap/relay/probe"
 # The longest a poll waits on the server (a relay asking for more gets this).
 MAX_WAIT = 25.0
 MAX_BODY = 256 * 1024
+# What a poll answered at once because another poll of the relay is held
+# asks the relay to wait before polling again, seconds.
+BUSY_RETRY = 5.0
 # What both ends speak; a relay and a server of different protocols still
 # work together where the meaning is unchanged, and say so.
 PROTOCOL = 2

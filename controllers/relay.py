@@ -31,6 +31,7 @@ _logger = logging.getLogger(__name__)
 # queries/s and under 1 % of a CPU (Odoo and PostgreSQL). Only a threaded or
 # gevent server holds polls (never a prefork worker), one per relay.
 POLL_STEP = 0.25
+LEASE_END_PAUSES = (0.01, 0.05, 0.1, 0.2, 0)
 # Headers a reverse proxy adds: a request that carries one did not come from
 # this machine, whatever the socket's peer says.
 FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
@@ -210,26 +211,25 @@ class CaisseApRelayController(http.Controller):
             raise _Refused(400, "invalid wait")
         wait = min(max(float(wait), 0.0), relay_wire.MAX_WAIT)
         protocol = _integer(body, "protocol") or 1
-        registry = request.env.registry
-        # Seen now, in a transaction of its own: online while its poll waits.
-        with registry.cursor() as cr:
-            relay.with_env(relay.env(cr=cr))._caisse_ap_seen(
-                {
-                    "version": _text(body, "version", 32) or "?",
-                    "protocol": protocol,
-                    "waiting": max(_integer(body, "waiting") or 0, 0),
-                    "last_error": _text(body, "last_error", 500),
-                },
-                _remote(),
-            )
+        # One connection per poll at a time: the request's (the row updates
+        # skip when another poll of the relay holds the row).
+        relay._caisse_ap_seen(
+            {
+                "version": _text(body, "version", 32) or "?",
+                "protocol": protocol,
+                "waiting": max(_integer(body, "waiting") or 0, 0),
+                "last_error": _text(body, "last_error", 500),
+            },
+            _remote(),
+        )
         jobs = self._jobs(request.env, relay, protocol)
         if jobs or not wait or not _can_hold():
             return self._poll_answer(jobs)
-        with registry.cursor() as cr:
-            lease = relay.with_env(relay.env(cr=cr))._caisse_ap_take_poll_lease(wait)
+        lease = relay._caisse_ap_take_poll_lease(wait)
         if not lease:
-            # Another poll of this relay is held: this one is answered now.
-            return self._poll_answer([])
+            # Another poll of this relay is held: this one is answered now,
+            # and told to come back later (the held one brings the work).
+            return dict(self._poll_answer([]), retry_after=relay_wire.BUSY_RETRY)
         return self._poll_answer(self._hold(relay.id, protocol, lease, wait))
 
     def _hold(self, relay_id, protocol, lease, wait):
@@ -237,10 +237,9 @@ class CaisseApRelayController(http.Controller):
         connection while asleep: many relays cannot exhaust the pool that the
         cashiers' requests draw from."""
         registry = request.env.registry
-        # Closed, its connection goes back to the pool (Odoo's request handling
-        # knows a closed cursor). It wrote nothing itself, but under tests the
-        # cursors nest: without this commit, closing it would roll back what the
-        # seen and lease cursors committed meanwhile.
+        # The lease and the relay's news are kept; then the request's cursor is
+        # closed and its connection goes back to the pool (Odoo's request
+        # handling knows a closed cursor: nothing more is committed).
         request.env.cr.commit()  # pylint: disable=invalid-commit
         request.env.cr.close()
         give_up = time.monotonic() + wait
@@ -255,11 +254,16 @@ class CaisseApRelayController(http.Controller):
                     return jobs
             return []
         finally:
-            with registry.cursor() as end:
-                env = api.Environment(end, SUPERUSER_ID, {})
-                env["pos.caisse.ap.relay"].browse(relay_id)._caisse_ap_end_poll_lease(
-                    lease
-                )
+            # Each try in a transaction of its own (a fresh view of the row);
+            # a lease not given back runs out a few seconds later anyway.
+            for pause in LEASE_END_PAUSES:
+                with registry.cursor() as end:
+                    relays = api.Environment(end, SUPERUSER_ID, {})[
+                        "pos.caisse.ap.relay"
+                    ]
+                    if relays.browse(relay_id)._caisse_ap_end_poll_lease(lease):
+                        break
+                time.sleep(pause)
 
     @staticmethod
     def _jobs(env, relay, protocol):

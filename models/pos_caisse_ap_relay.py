@@ -15,7 +15,6 @@ import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import mute_logger
 
 from ..caisse_ap import escape_controls
 from ..caisse_ap.relay_wire import PROTOCOL
@@ -218,9 +217,13 @@ class PosCaisseApRelay(models.Model):
         return lease if taken else None
 
     def _caisse_ap_end_poll_lease(self, lease):
-        self.env.cr.execute(
-            "UPDATE pos_caisse_ap_relay SET poll_lease = NULL, poll_lease_until = NULL "
-            "WHERE id = %s AND poll_lease = %s",
+        """Give the lease back: False while another poll of the relay holds
+        the row (try again in a new transaction, or let it run out)."""
+        self.ensure_one()
+        return self._caisse_ap_update_unless_busy(
+            "UPDATE pos_caisse_ap_relay SET poll_lease = NULL, "
+            "poll_lease_until = NULL WHERE id = %s AND poll_lease = %s "
+            "RETURNING id",
             (self.id, lease),
         )
 
@@ -229,13 +232,15 @@ class PosCaisseApRelay(models.Model):
         another request holds or just changed the row (the polls of one relay
         may come together: none waits for the others)."""
         try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            # An expected conflict: no "bad query" in the log.
+            with self.env.cr.savepoint():
                 self.env.cr.execute(
                     "SELECT id FROM pos_caisse_ap_relay WHERE id = %s "
                     "FOR UPDATE NOWAIT",
                     (self.id,),
+                    log_exceptions=False,
                 )
-                self.env.cr.execute(query, params)
+                self.env.cr.execute(query, params, log_exceptions=False)
                 return bool(self.env.cr.rowcount)
         except (
             psycopg2.errors.LockNotAvailable,

@@ -45,8 +45,11 @@ class FakeOdoo:
         self.refuse_token = False
         self.redirect_to = ""  # answer every call with a redirect there
         self.hold = 0.0  # seconds a poll is held (a long poll with no work)
+        self.held = 0  # polls that came in while ``hold`` was set
         self.protocol = relay_wire.PROTOCOL
+        self.retry_after: object = None  # in poll answers, when set
         self.polls: list[dict] = []
+        self.poll_times: list[float] = []
         self.slow = 0.0  # seconds a claim or a result post takes
         self.in_flight = 0
         self.most_at_once = 0  # claims and result posts served at the same time
@@ -75,10 +78,14 @@ class FakeOdoo:
                 return 401, {"error": "invalid or revoked token"}
             if path == relay_wire.PATH_POLL:
                 self.polls.append(body)
+                self.poll_times.append(time.monotonic())
                 jobs = list(self.jobs)
                 # Like Odoo: a probe is handed out once (payments until claimed).
                 self.jobs = [j for j in jobs if j.get("kind") != "probe"]
-                return 200, {"jobs": jobs, "wait": 25, "protocol": self.protocol}
+                answer = {"jobs": jobs, "wait": 25, "protocol": self.protocol}
+                if self.retry_after is not None:
+                    answer["retry_after"] = self.retry_after
+                return 200, answer
             if path == relay_wire.PATH_CLAIM:
                 transaction_id = body["transaction_id"]
                 owner = self.claims.setdefault(transaction_id, body["claim"])
@@ -115,6 +122,7 @@ class FakeOdoo:
                     self.end_headers()
                     return
                 if self.path == relay_wire.PATH_POLL and fake.hold:
+                    fake.held += 1
                     time.sleep(fake.hold)
                 counted = self.path in (relay_wire.PATH_CLAIM, relay_wire.PATH_RESULT)
                 if counted:
@@ -511,6 +519,28 @@ def test_another_protocol_is_said_once(
     assert "update this relay" in warnings[0].getMessage()
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "least"), [(0.6, 0.45), ("soon", 0.0), (float("nan"), 0.0)]
+)
+def test_the_servers_retry_after_is_honoured(
+    odoo: FakeOdoo,
+    run_relay: Callable[..., Relay],
+    retry_after: object,
+    least: float,
+) -> None:
+    """Another poll of this relay is held (a second process with the same
+    token): the server asks this one to come back later."""
+    odoo.retry_after = retry_after
+    run_relay(odoo.url)
+    until(lambda: len(odoo.poll_times) >= 3)
+    gaps = [b - a for a, b in zip(odoo.poll_times, odoo.poll_times[1:])]
+    assert min(gaps) >= least
+    if not least:  # invalid hints are ignored: the interval (50 ms) stays
+        assert min(gaps) < 0.3
+    assert relay_module.retry_after({"retry_after": 1e9}) == 60.0
+    assert relay_module.retry_after({"retry_after": -3}) == 0.0
+
+
 def test_redirect_is_not_followed_and_the_token_stays(
     odoo: FakeOdoo, run_relay: Callable[..., Relay], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -531,11 +561,11 @@ def test_redirect_is_not_followed_and_the_token_stays(
 
 def test_stop_is_immediate_while_a_poll_is_held(odoo: FakeOdoo) -> None:
     """Ctrl-C on an idle relay: no waiting for the held poll to end."""
-    odoo.hold = 5.0
+    odoo.hold = 2.0
     relay = Relay(Client(odoo.url, TOKEN), wait=20, interval=0.05)
     thread = threading.Thread(target=relay.run)
     thread.start()
-    until(lambda: odoo.polls)
+    until(lambda: odoo.held)
     started = time.monotonic()
     relay.stop()
     thread.join(LIVENESS)

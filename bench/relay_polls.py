@@ -1,0 +1,193 @@
+"""Many shop relays' long polls against a threaded Odoo with a small pool.
+
+A threaded (or gevent) Odoo holds a relay's poll while it has no work. Each
+held poll used to keep its database connection: a few dozen polls (or one
+token holder sending them) exhausted ``db_maxconn`` for every company on the
+server. Here 10 relays keep 100 polls going at once (10 each, started within 2 s; a
+poll answered early is followed by the relay program's pause: its 1 s
+interval, or the server's ``retry_after``, with its jitter)
+against a threaded Odoo with ``db_maxconn=16``, while a cashier-like probe
+reads every 100 ms. Goals: the probe's p95 stays under 250 ms, no request
+fails, the pool is never exhausted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import threading
+import time
+from typing import Any
+
+import common as c
+
+from caisse_ap import relay as relay_module
+from caisse_ap import relay_wire
+
+SETUP_RELAYS = r"""
+import json
+tokens = []
+for index in range(%(count)d):
+    relay = env["pos.caisse.ap.relay"].create({"name": "Bench relay %%d" %% index})
+    tokens.append(relay.action_new_token()["context"]["default_token"])
+env.cr.commit()
+print("BENCH_RELAYS " + json.dumps(tokens))
+"""
+
+
+def parse_args():
+    parser = c.base_parser(__doc__)
+    parser.add_argument("--relays", type=int, default=10)
+    parser.add_argument("--polls-per-relay", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--db-maxconn", type=int, default=16)
+    parser.add_argument("--wait", type=float, default=20.0, help="each poll's wait")
+    return parser.parse_args()
+
+
+class Poller(threading.Thread):
+    """One relay's poll loop, as the relay program runs it."""
+
+    def __init__(self, port: int, token: str, wait: float, until: float) -> None:
+        super().__init__(daemon=True)
+        self.port, self.token, self.wait, self.until = port, token, wait, until
+        self.answers: list[tuple[int, float]] = []  # (status, seconds)
+
+    def run(self) -> None:
+        body = json.dumps({"wait": self.wait, "version": "bench", "protocol": 2})
+        # Relays started independently: not all in the same millisecond.
+        time.sleep(random.uniform(0, 2))
+        while time.monotonic() < self.until:
+            started = time.monotonic()
+            try:
+                connection = http.client.HTTPConnection(
+                    c.HOST, self.port, timeout=self.wait + 30
+                )
+                connection.request(
+                    "POST",
+                    relay_wire.PATH_POLL,
+                    body,
+                    {"Authorization": f"Bearer {self.token}"},
+                )
+                response = connection.getresponse()
+                status = response.status
+                answer = json.loads(response.read() or b"{}")
+                connection.close()
+            except (OSError, ValueError):
+                status, answer = 0, {}
+            took = time.monotonic() - started
+            self.answers.append((status, took))
+            if took < 1.0:  # as the relay program does
+                pause = max(1.0, relay_module.retry_after(answer))
+                time.sleep(relay_module.interval_pause(pause))
+
+
+def measure(args, server: c.OdooServer, tokens: list[str]) -> dict[str, Any]:
+    session = c.Session(server.http_port, server.db).authenticate()
+    prober = c.Prober(session, interval=0.1, duration=args.seconds + 30)
+    prober.start()
+    time.sleep(5)
+    quiet_end = time.time()
+    until = time.monotonic() + args.seconds
+    pollers = [
+        Poller(server.http_port, token, args.wait, until)
+        for token in tokens
+        for _ in range(args.polls_per_relay)
+    ]
+    storm_start = time.time()
+    pg_most = 0
+    for poller in pollers:
+        poller.start()
+    while time.monotonic() < until:
+        pg_most = max(pg_most, c.pg_connections(server.db))
+        time.sleep(1)
+    storm_end = time.time()
+    for poller in pollers:
+        poller.join(args.wait + 40)
+    prober.stop()
+    answers = [answer for poller in pollers for answer in poller.answers]
+    held = [took for status, took in answers if status == 200 and took >= 1.0]
+    return {
+        "quiet": prober.between(storm_start - 5, quiet_end),
+        "storm": prober.between(storm_start, storm_end),
+        "probe_failures": prober.failures_between(storm_start, storm_end),
+        "polls": len(answers),
+        "statuses": sorted({status for status, _took in answers}),
+        "failed_polls": sum(1 for status, _took in answers if status != 200),
+        "held": len(held),
+        "pg_most": pg_most,
+        "pool_full": len(server.log_lines("Connection Pool Is Full")),
+        "errors": len(server.log_lines(" ERROR ")),
+    }
+
+
+def report(args, run: dict[str, Any]) -> c.Report:
+    rep = c.Report(
+        "relay_polls", "Shop relays' long polls on a threaded Odoo with a small pool"
+    )
+    rep.note(
+        f"{args.relays} relays x {args.polls_per_relay} polls at once for "
+        f"{args.seconds:.0f} s (wait {args.wait:.0f} s, 1 s between early answers), "
+        f"Odoo threaded (`--workers=0`), `db_maxconn={args.db_maxconn}`; a probe "
+        "(read of the user's name) every 100 ms."
+    )
+    quiet, storm = c.summary_ms(run["quiet"]), c.summary_ms(run["storm"])
+    rep.table(
+        ("probe", "n", "p50", "p95", "max"),
+        [("before the polls", *quiet), ("during the polls", *storm)],
+    )
+    rep.table(
+        (
+            "polls answered",
+            "held (>= 1 s)",
+            "failed",
+            "statuses",
+            "PostgreSQL connections (most)",
+            "pool full",
+            "errors in the log",
+        ),
+        [
+            (
+                run["polls"],
+                run["held"],
+                run["failed_polls"],
+                ", ".join(map(str, run["statuses"])),
+                run["pg_most"],
+                run["pool_full"],
+                run["errors"],
+            )
+        ],
+    )
+    p95 = c.percentile(run["storm"], 0.95)
+    rep.check("probe p95 < 250 ms during the polls", p95 < 0.25, c.ms(p95))
+    rep.check(
+        "no probe and no poll failed",
+        run["probe_failures"] == 0 and run["failed_polls"] == 0,
+        f"{run['probe_failures']} probes, {run['failed_polls']} polls",
+    )
+    rep.check("the pool is never full", run["pool_full"] == 0, str(run["pool_full"]))
+    rep.check("polls were held (long polling works)", run["held"] > 0, str(run["held"]))
+    return rep
+
+
+def main() -> int:
+    args = parse_args()
+    with c.Bench("polls", args.template, args.keep) as bench:
+        bench.build_template()
+        db = bench.new_database("polls")
+        out = bench.shell(db, SETUP_RELAYS % {"count": args.relays})
+        line = next(x for x in out.splitlines() if x.startswith("BENCH_RELAYS "))
+        tokens = json.loads(line.split(" ", 1)[1])
+        server = bench.server(
+            db, workers=0, extra_args=[f"--db_maxconn={args.db_maxconn}"]
+        )
+        server.start()
+        run = measure(args, server, tokens)
+    rep = report(args, run)
+    rep.save(write=not args.no_write)
+    return 0 if rep.ok else 1
+
+
+if __name__ == "__main__":
+    c.run_main(main)
