@@ -1,0 +1,78 @@
+"""The shop relay's endpoints fuzzed: 10,000 random and mutated bodies each.
+
+Runs the back-end fuzz test (tests/test_backend_relay_attacks.py,
+TestRelayFuzz) through the README's test command with more bodies: each goes
+through Odoo's HTTP server with a valid relay token. Goals: no server error,
+no transaction changed by a body that was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import common as c
+
+
+def parse_args():
+    parser = c.base_parser(__doc__)
+    parser.add_argument("--bodies", type=int, default=10_000, help="per endpoint")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        report_path = os.path.join(folder, "fuzz.json")
+        env = dict(
+            os.environ,
+            CAISSE_AP_FUZZ_BODIES=str(args.bodies),
+            CAISSE_AP_FUZZ_REPORT=report_path,
+        )
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "tools/run_tests.py", "-k", "TestRelayFuzz", "-q"],
+            cwd=c.REPO,
+            env=env,
+            check=False,
+        )
+        took = time.monotonic() - started
+        with open(report_path) as file:
+            endpoints = json.load(file)
+    rep = c.Report("fuzz_relay", "The shop relay's endpoints under a fuzzer")
+    rep.note(
+        f"{args.bodies} bodies per endpoint, posted over HTTP with a valid token "
+        "(a quarter each: one mutation of a valid body, two mutations, a random "
+        f"JSON value, raw bytes); {took:.0f} s in all, test exit code "
+        f"{done.returncode}."
+    )
+    rep.table(
+        ("endpoint", "bodies", "answers", "server errors", "changed by a refused body"),
+        [
+            (
+                report["path"],
+                report["bodies"],
+                ", ".join(f"{s}: {n}" for s, n in sorted(report["statuses"].items())),
+                report["server_errors"],
+                report["changed_by_refused"],
+            )
+            for report in endpoints
+        ],
+    )
+    errors = sum(report["server_errors"] for report in endpoints)
+    changed = sum(report["changed_by_refused"] for report in endpoints)
+    bodies = min(report["bodies"] for report in endpoints)
+    rep.check(">= 10,000 bodies per endpoint", bodies >= 10_000, str(bodies))
+    rep.check("0 server errors", errors == 0, str(errors))
+    rep.check("0 transactions changed by an invalid body", changed == 0, str(changed))
+    rep.check("the fuzz test passed", done.returncode == 0, str(done.returncode))
+    rep.save(write=not args.no_write)
+    return 0 if rep.ok else 1
+
+
+if __name__ == "__main__":
+    c.run_main(main)
