@@ -68,6 +68,30 @@ def check_odoo():
     return Path(root)
 
 
+def plain_pytest_command(python, folder):
+    """pytest on ``folder`` (the engine's or the tools' tests), without Odoo.
+
+    The repository root is an Odoo addon package: pytest must not import it,
+    nor look for conftest files above ``folder``. Without --confcutdir it
+    imports the root's __init__.py, which fails in a clone whose folder name
+    is not a Python identifier (l10n-fr-pos-caisse-ap-ip).
+    """
+    return [
+        str(python),
+        "-m",
+        "pytest",
+        "-p",
+        "no:odoo",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(folder),
+        "--confcutdir",
+        str(folder),
+        str(folder),
+    ]
+
+
 def free_tcp_port():
     """A local TCP port nothing listens on now (bound, then released)."""
     with socket.socket() as sock:

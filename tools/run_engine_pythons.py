@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from odoo_env import plain_pytest_command
+
 REPO = Path(__file__).resolve().parents[1]
 VERSIONS = ("3.10", "3.12", "3.13")
 PACKAGES = ("pytest", "hypothesis")
@@ -81,10 +83,10 @@ def environment(version, python):
 
 
 def run_tests(venv_python, pytest_args):
-    tests = REPO / "tests" / "engine"
-    command = [str(venv_python), "-m", "pytest", "-p", "no:cacheprovider", "-q"]
-    command += ["--rootdir", str(tests), str(tests), *pytest_args]
-    return subprocess.run(command, cwd=REPO, check=False).returncode
+    command = plain_pytest_command(venv_python, REPO / "tests" / "engine")
+    return subprocess.run(
+        [*command, "-q", *pytest_args], cwd=REPO, check=False
+    ).returncode
 
 
 def split_argv(argv, default_versions):

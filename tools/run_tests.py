@@ -26,6 +26,7 @@ from odoo_env import (
     ensure_python_packages,
     free_tcp_port,
     log,
+    plain_pytest_command,
 )
 from odoo_setup import ensure_odoo
 
@@ -40,9 +41,7 @@ TEST_PACKAGES = {
 def run_without_odoo(folder, pytest_args):
     """Plain pytest tests (the engine's, the tools'): no Odoo, no database."""
     ensure_python_packages({"pytest": "pytest", "hypothesis": "hypothesis"})
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:odoo", "-p", "no:cacheprovider"]
-    # The repository root is an Odoo addon package: pytest must not import it.
-    cmd += ["--rootdir", str(folder), "--confcutdir", str(folder), str(folder)]
+    cmd = plain_pytest_command(sys.executable, folder)
     return subprocess.run([*cmd, *pytest_args], check=False).returncode
 
 
