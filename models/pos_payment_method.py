@@ -597,7 +597,7 @@ class PosPaymentMethod(models.Model):
         return transaction
 
     # ------------------------------------------------------------------
-    # Refund rule (issue 10 point 2)
+    # Refund rule
     # ------------------------------------------------------------------
     def _caisse_ap_check_refund(self, session, values):
         """A credit on the terminal gives back money that came through it.

@@ -6,7 +6,9 @@ The engine returns codes (AF, CC, CI); a Spanish cashier must not read
 
 from odoo.tests import tagged
 
+from ..caisse_ap import labels as engine_labels
 from ..caisse_ap.simulator import Scenario
+from ..models import caisse_ap_labels as cashier_labels
 from .common import CaisseApCommon
 
 ADDON = "l10n_fr_pos_caisse_ap_ip"
@@ -42,3 +44,13 @@ class TestBackendLabels(CaisseApCommon):
         self.simulator.set_scenario(Scenario(kind="decline", delay=0, af_code="42"))
         _started, _transaction, status = self.pay(context={"lang": "es_ES"})
         self.assertIn("Motivo desconocido (42)", status["message"])
+
+    def test_the_engine_and_the_cashier_name_the_same_codes(self):
+        """Two tables (English for logs, translated for cashiers): a code
+        added to one only would reach the cashier as "unknown"."""
+        for table in ("FAILURE_LABELS", "APPLICATION_LABELS", "READ_MODE_LABELS"):
+            with self.subTest(table):
+                self.assertEqual(
+                    set(getattr(engine_labels, table)),
+                    set(getattr(cashier_labels, table)),
+                )
