@@ -48,7 +48,8 @@ def main() -> int:
         f"{args.bodies} bodies per endpoint, posted over HTTP with a valid token "
         "(a quarter each: one mutation of a valid body, two mutations, a random "
         f"JSON value, raw bytes); {took:.0f} s in all, test exit code "
-        f"{done.returncode}."
+        f"{done.returncode}. 405: an empty body, which the test client sends as "
+        "a GET."
     )
     rep.table(
         ("endpoint", "bodies", "answers", "server errors", "changed by a refused body"),

@@ -18,6 +18,7 @@ import json
 import random
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import common as c
@@ -43,6 +44,16 @@ def parse_args():
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--db-maxconn", type=int, default=16)
     parser.add_argument("--wait", type=float, default=20.0, help="each poll's wait")
+    parser.add_argument(
+        "--addon-dir",
+        type=Path,
+        default=None,
+        help="install this folder as the addon instead of this repository (e.g. "
+        "a worktree of an older commit, to measure it the same way)",
+    )
+    parser.add_argument(
+        "--name", default="relay_polls", help="results file name (bench/results/)"
+    )
     return parser.parse_args()
 
 
@@ -123,9 +134,10 @@ def measure(args, server: c.OdooServer, tokens: list[str]) -> dict[str, Any]:
 
 
 def report(args, run: dict[str, Any]) -> c.Report:
-    rep = c.Report(
-        "relay_polls", "Shop relays' long polls on a threaded Odoo with a small pool"
-    )
+    title = "Shop relays' long polls on a threaded Odoo with a small pool"
+    if args.addon_dir:
+        title += f" ({args.addon_dir.name})"
+    rep = c.Report(args.name, title)
     rep.note(
         f"{args.relays} relays x {args.polls_per_relay} polls at once for "
         f"{args.seconds:.0f} s (wait {args.wait:.0f} s, 1 s between early answers), "
@@ -173,7 +185,7 @@ def report(args, run: dict[str, Any]) -> c.Report:
 
 def main() -> int:
     args = parse_args()
-    with c.Bench("polls", args.template, args.keep) as bench:
+    with c.Bench("polls", args.template, args.keep, addon_dir=args.addon_dir) as bench:
         bench.build_template()
         db = bench.new_database("polls")
         out = bench.shell(db, SETUP_RELAYS % {"count": args.relays})
