@@ -30,6 +30,22 @@ def new_token(relay):
     return action["context"]["default_token"]
 
 
+class RelayMethodMixin:
+    """The test's Caisse-AP method goes through a shop relay (cls.relay, whose
+    token is cls.token)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.relay, cls.token = new_relay(cls.env, "Shop relay")
+        cls.method.write(
+            {
+                "fr_caisse_ap_ip_connection": "relay",
+                "fr_caisse_ap_relay_id": cls.relay.id,
+            }
+        )
+
+
 class RelayProcessMixin:
     """Start and stop the relay program against this test's HTTP server."""
 

@@ -25,22 +25,17 @@ from ..controllers.relay import CaisseApRelayController, _Refused
 from ..models.pos_caisse_ap_relay import hash_token
 from .common import CaisseApCommon, allow_local_terminals
 from .relay_fuzz import failure
-from .relay_support import SEEN, RelayProcessMixin, new_relay, new_token
+from .relay_support import (
+    SEEN,
+    RelayMethodMixin,
+    RelayProcessMixin,
+    new_relay,
+    new_token,
+)
 
 
 @tagged("post_install", "-at_install")
-class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.relay, cls.token = new_relay(cls.env, "Shop relay")
-        cls.method.write(
-            {
-                "fr_caisse_ap_ip_connection": "relay",
-                "fr_caisse_ap_relay_id": cls.relay.id,
-            }
-        )
-
+class TestRelay(RelayProcessMixin, RelayMethodMixin, CaisseApCommon, HttpCase):
     def state(self, transaction_id):
         with self.registry.cursor() as cr:
             cr.execute(
@@ -335,33 +330,23 @@ class TestRelay(RelayProcessMixin, CaisseApCommon, HttpCase):
     def test_result_for_unclaimed_or_invalid_is_refused(self):
         self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
         started = self.start(9.0)
+        transaction_id = started["transaction_id"]
+        body = {
+            "transaction_id": transaction_id,
+            "claim": "c" * 32,
+            "exchange": {"x": 1},
+        }
         # Not claimed: no key can prove an outcome.
+        self.assertResultRefused(body, 409, "pending")
+        # Claimed with this key, but not an outcome.
+        self.post(PATH_CLAIM, {"transaction_id": transaction_id, "claim": "c" * 32})
+        self.assertResultRefused(body, 400, "sent")
+
+    def assertResultRefused(self, body, status, state):
         with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
-            status, _answer = self.post(
-                PATH_RESULT,
-                {
-                    "transaction_id": started["transaction_id"],
-                    "claim": "c" * 32,
-                    "exchange": {"x": 1},
-                },
-            )
-        self.assertEqual(status, 409)
-        self.assertEqual(self.state(started["transaction_id"]), "pending")
-        # Claimed, with its key, but not an outcome.
-        self.post(
-            PATH_CLAIM, {"transaction_id": started["transaction_id"], "claim": "c" * 32}
-        )
-        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
-            status, _answer = self.post(
-                PATH_RESULT,
-                {
-                    "transaction_id": started["transaction_id"],
-                    "claim": "c" * 32,
-                    "exchange": {"x": 1},
-                },
-            )
-        self.assertEqual(status, 400)
-        self.assertEqual(self.state(started["transaction_id"]), "sent")
+            answered, _answer = self.post(PATH_RESULT, body)
+        self.assertEqual(answered, status)
+        self.assertEqual(self.state(body["transaction_id"]), state)
 
     def test_wrong_and_revoked_tokens_are_refused_and_logged(self):
         with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING") as logs:

@@ -25,24 +25,13 @@ from ..models.pos_payment_method import NETWORKS_PARAM
 from . import relay_fuzz
 from .common import CaisseApCommon, allow_local_terminals
 from .relay_fuzz import approval, failure
-from .relay_support import SEEN, new_relay
+from .relay_support import SEEN, RelayMethodMixin, new_relay
 
 CLAIM = "c" * 32
 
 
 @tagged("post_install", "-at_install")
-class RelayAttackCase(CaisseApCommon, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.relay, cls.token = new_relay(cls.env, "Shop relay")
-        cls.method.write(
-            {
-                "fr_caisse_ap_ip_connection": "relay",
-                "fr_caisse_ap_relay_id": cls.relay.id,
-            }
-        )
-
+class RelayAttackCase(RelayMethodMixin, CaisseApCommon, HttpCase):
     def post(self, path, body, token=None, raw=None, headers=None):
         response = self.url_open(
             path,
