@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 import odoo
 from odoo import SUPERUSER_ID, api, http
+from odoo.exceptions import UserError
 from odoo.http import request
 from odoo.tools import config
 
@@ -268,10 +269,16 @@ class CaisseApRelayController(http.Controller):
     @staticmethod
     def _jobs(env, relay, protocol):
         """The work for ``relay``, which speaks relay ``protocol``."""
-        payments = env["pos.caisse.ap.transaction"]._caisse_ap_relay_jobs(
-            relay, protocol
-        )
-        return payments + env["pos.caisse.ap.relay.probe"]._caisse_ap_take(relay)
+        try:
+            payments = env["pos.caisse.ap.transaction"]._caisse_ap_relay_jobs(
+                relay, protocol
+            )
+            return payments + env["pos.caisse.ap.relay.probe"]._caisse_ap_take(relay)
+        except UserError as error:
+            # The address policy's settings do not read: nothing may be sent
+            # (the payments waiting end "not sent" at their send deadline).
+            _logger.error("Caisse-AP relay %s: no job handed out: %s", relay.id, error)
+            return []
 
     @staticmethod
     def _poll_answer(jobs):

@@ -296,6 +296,17 @@ class TestRelayTenancy(RelayAttackCase):
             [started["transaction_id"]],
         )
 
+    def test_unreadable_networks_parameter_hands_out_nothing(self):
+        """An administrator breaks the allowed networks while a payment waits
+        for the relay: the relay is told nothing (not a server error)."""
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        self.start(4.0)
+        self.env["ir.config_parameter"].sudo().set_param(NETWORKS_PARAM, "shop lan")
+        self.env.flush_all()
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "ERROR"):
+            status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
+        self.assertEqual((status, jobs["jobs"]), (200, []))
+
     def test_jobs_carry_the_address_the_payment_started_with(self):
         """The method's address changes while the payment waits for the relay:
         the request still goes to the terminal this transaction holds busy."""
