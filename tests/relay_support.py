@@ -66,6 +66,12 @@ class RelayProcessMixin:
         with lock:
             return super().authenticate(*args, **kwargs)
 
+    def _open_pos_ui(self):
+        # The same for the tours' opening of the POS session (test thread).
+        lock = getattr(self.registry, "test_lock", None) or contextlib.nullcontext()
+        with lock:
+            return super()._open_pos_ui()
+
     def start_relay(self, token, relay=None, wait=1):
         self.relay_process = subprocess.Popen(
             [sys.executable, "-m", "caisse_ap.relay", "--server", self.base_url()]

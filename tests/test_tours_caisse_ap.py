@@ -110,7 +110,7 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
     # Helpers
     # ------------------------------------------------------------------
     def _run_tour(self, name, keep_running=()):
-        self.main_pos_config.with_user(self.pos_user).open_ui()
+        self._open_pos_ui()
         self.start_pos_tour(name, login="pos_user", timeout=TOUR_TIMEOUT)
         for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
             if payment_uuid not in keep_running:
@@ -121,6 +121,9 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
                     f"worker of payment {payment_uuid} still running after the tour",
                 )
         self.env.invalidate_all()
+
+    def _open_pos_ui(self):
+        self.main_pos_config.with_user(self.pos_user).open_ui()
 
     def _orders(self):
         return self.env["pos.order"].search(
