@@ -182,7 +182,10 @@ class AddressPolicy:
         """
         address = _address(text)
         if address is None:
-            return None  # a name: judged on what it resolves to
+            # A name is judged on what it resolves to, but "localhost" names
+            # are loopback by definition (RFC 6761), resolved or not.
+            local = restricted_kind(text)
+            return None if self.allow_local else local
         if address in METADATA_ADDRESSES:
             return "metadata"
         local = _local_kind(address)

@@ -10,7 +10,7 @@ from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
 from . import caisse_ap_worker
-from .terminal_address import is_valid_host, restricted_kind, terminal_key
+from .terminal_address import is_valid_host, terminal_key
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -222,8 +222,6 @@ class PosPaymentMethod(models.Model):
         kind = caisse_ap.AddressPolicy.of(allow_local, networks).kind(
             address, own_check=not self.sudo()._caisse_ap_relay()
         )
-        if not kind and not allow_local:
-            kind = restricted_kind(address)  # "localhost" names
         if not kind:
             return None
         return self._caisse_ap_refusal_text(address, address, kind)

@@ -33,6 +33,8 @@ from caisse_ap.simulator import TerminalSimulator
         ("0.0.0.0", "unspecified"),
         ("ff02::1", "multicast"),
         ("fe80::1%eth0", "link-local"),
+        ("localhost", "loopback"),
+        ("Caisse.LOCALHOST.", "loopback"),
     ],
 )
 def test_default_policy_refuses(address: str, kind: str) -> None:
@@ -71,6 +73,8 @@ def test_allowing_local_addresses_never_allows_metadata() -> None:
     assert policy.kind("127.0.0.1") is None
     assert policy.kind("169.254.10.10") is None
     assert policy.kind("169.254.169.254") == "metadata"
+    assert policy.kind("localhost") is None
+    assert policy.kind("terminal.shop.example") is None  # judged once resolved
     # Nor anything outside the allowed networks.
     assert policy.kind("8.8.8.8") == "outside"
 
