@@ -18,31 +18,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import threading
 import time
 from typing import Any, NamedTuple
 
 from .address import AddressPolicy, AddressRefusal, AddressRefused
 from .decoder import MAX_ANSWER_SIZE
-from .exchange import SETTLE_PERIOD, Ending, Exchange, ExchangeResult, Outcome
+from .exchange import SETTLE_PERIOD, Exchange, ExchangeResult, Outcome
 from .redact import LOG_LIMIT, redact_frame
 from .request import PaymentRequest
 
 _logger = logging.getLogger(__name__)
 
 RECV_SIZE = 4096
-# How often a wait looks at the cancel flag (the contract says <= 1 s).
-CANCEL_POLL = 0.2
 # What a failed connection raises; every one means NOT_SENT.
 CONNECT_ERRORS = (OSError, UnicodeError, ValueError, OverflowError)
-
-
-class Cancelled(Exception):
-    """The cancel flag was set before the connection was made."""
-
-
-def _is_set(cancel_event: threading.Event | None) -> bool:
-    return cancel_event is not None and cancel_event.is_set()
 
 
 def _bad_address(host: object, port: object) -> str:
@@ -66,17 +55,13 @@ def _connect_failure(host: str, port: int, error: BaseException, timeout: float)
     return f"cannot connect to {where}: {error}"
 
 
-async def _until(
-    future: asyncio.Future, deadline: float, cancel_event: threading.Event | None
-) -> None:
-    """Wait for ``future`` until ``deadline`` (monotonic), polling the cancel flag."""
+async def _until(future: asyncio.Future, deadline: float) -> None:
+    """Wait for ``future`` until ``deadline`` (monotonic), never cancelling it."""
     while not future.done():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("timed out")
-        await asyncio.wait({future}, timeout=min(CANCEL_POLL, remaining))
-        if not future.done() and _is_set(cancel_event):
-            raise Cancelled()
+        await asyncio.wait({future}, timeout=remaining)
 
 
 async def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
@@ -140,7 +125,6 @@ async def connect(
     host: str,
     port: int,
     timeout: float,
-    cancel_event: threading.Event | None = None,
     *,
     allow_local: bool = False,
     networks: tuple[str, ...] | None = None,
@@ -153,15 +137,13 @@ async def connect(
     the private ones) are skipped; when none is left,
     :class:`~.address.AddressRefused` is raised and no connection was opened.
     Raises ``socket.gaierror``, ``TimeoutError``, ``OSError`` (refused,
-    unreachable...) or :class:`Cancelled`.
+    unreachable...).
     """
-    if _is_set(cancel_event):
-        raise Cancelled()
     opening = asyncio.ensure_future(
         _open(host, port, AddressPolicy.of(allow_local, networks))
     )
     try:
-        await _until(opening, time.monotonic() + timeout, cancel_event)
+        await _until(opening, time.monotonic() + timeout)
     finally:
         if not opening.done():
             opening.cancel()
@@ -208,18 +190,9 @@ async def probe_async(
     return Probe(True, "")
 
 
-def probe(
-    host: str,
-    port: int,
-    timeout: float = 3.0,
-    *,
-    allow_local: bool = False,
-    networks: tuple[str, ...] | None = None,
-) -> Probe:
-    """Blocking :func:`probe_async`."""
-    return asyncio.run(
-        probe_async(host, port, timeout, allow_local=allow_local, networks=networks)
-    )
+def probe(host: str, port: int, timeout: float = 3.0, **policy: Any) -> Probe:
+    """Blocking :func:`probe_async` (``policy``: its ``allow_local``, ``networks``)."""
+    return asyncio.run(probe_async(host, port, timeout, **policy))
 
 
 def _check_arguments(
@@ -245,7 +218,6 @@ class _Run:
     def __init__(self, state: Exchange) -> None:
         self.state = state
         self.started = time.monotonic()
-        self.cancelled = False
 
     def finish(
         self,
@@ -263,7 +235,6 @@ class _Run:
             answer_frame=state.redacted_answer(),
             sent=state.sent,
             duration=time.monotonic() - self.started,
-            cancelled=self.cancelled,
             refusal=refusal,
         )
         received = state.received
@@ -293,7 +264,6 @@ async def exchange_async(
     quiet_period: float = 0.3,
     settle_period: float = SETTLE_PERIOD,
     max_answer_size: int = MAX_ANSWER_SIZE,
-    cancel_event: threading.Event | None = None,
     allow_local: bool = False,
     networks: tuple[str, ...] | None = None,
 ) -> ExchangeResult:
@@ -301,9 +271,7 @@ async def exchange_async(
 
     Never raises for network or protocol problems: every ending is an
     :class:`Outcome`. ``answer_timeout`` counts from the moment the request
-    was sent. Setting ``cancel_event`` abandons the wait within
-    ``CANCEL_POLL`` seconds (outcome NO_ANSWER unless an answer had arrived).
-    Cancelling the task itself closes the connection and propagates
+    was sent. Cancelling the task itself closes the connection and propagates
     ``CancelledError``: the caller then decides the outcome. A host that
     resolves only to addresses the address policy refuses (:mod:`.address`:
     ``allow_local``, ``networks``) ends NOT_SENT with ``refusal`` set, before
@@ -336,7 +304,6 @@ async def exchange_async(
             host,
             port,
             connect_timeout,
-            cancel_event,
             allow_local=allow_local,
             networks=networks,
         )
@@ -345,47 +312,47 @@ async def exchange_async(
         return run.finish(
             Outcome.NOT_SENT, str(refused.refusal), refusal=refused.refusal
         )
-    except Cancelled:
-        run.cancelled = True
-        return run.finish(Outcome.NOT_SENT, "cancelled before the connection was made")
     except CONNECT_ERRORS as error:
         return run.finish(
             Outcome.NOT_SENT, _connect_failure(host, port, error, connect_timeout)
         )
     try:
-        if _is_set(cancel_event):
-            run.cancelled = True
-            return run.finish(Outcome.NOT_SENT, "cancelled before the request was sent")
-        _logger.info("Caisse-AP %s: sending %s", state.where, redact_frame(state.frame))
-        try:
-            writer.write(state.frame)
-            await asyncio.wait_for(writer.drain(), max(connect_timeout, 1.0))
-        except (OSError, TimeoutError, asyncio.TimeoutError) as error:
-            # Part of the frame may have left: the terminal may have it.
-            return run.finish(
-                Outcome.NO_ANSWER, f"sending to {state.where} failed: {error}"
-            )
-        state.request_sent(time.monotonic())
-        await _read(reader, state, cancel_event)
-        # Abandoned: cancelled before a whole answer had arrived.
-        run.cancelled = state.ending is Ending.CANCELLED and not state.decoder.complete
-        outcome, result, error = state.conclude()
-        return run.finish(outcome, error, result)
+        return await _send_and_read(run, reader, writer, connect_timeout)
     finally:
         writer.close()
+
+
+async def _send_and_read(
+    run: _Run,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    send_timeout: float,
+) -> ExchangeResult:
+    """The exchange on an open connection: the request out, the answer in."""
+    state = run.state
+    _logger.info("Caisse-AP %s: sending %s", state.where, redact_frame(state.frame))
+    try:
+        writer.write(state.frame)
+        await asyncio.wait_for(writer.drain(), max(send_timeout, 1.0))
+    except (OSError, TimeoutError, asyncio.TimeoutError) as error:
+        # Part of the frame may have left: the terminal may have it.
+        return run.finish(
+            Outcome.NO_ANSWER, f"sending to {state.where} failed: {error}"
+        )
+    state.request_sent(time.monotonic())
+    await _read(reader, state)
+    outcome, result, error = state.conclude()
+    return run.finish(outcome, error, result)
 
 
 async def _read(
     reader: asyncio.StreamReader,
     state: Exchange,
-    cancel_event: threading.Event | None,
 ) -> None:
     """Feed ``state`` until it says the reading is over."""
     pending: asyncio.Future[bytes] | None = None
     try:
         while True:
-            if _is_set(cancel_event):
-                state.cancel()
             wait = state.wait_time(time.monotonic())
             if wait is None:
                 return
@@ -393,7 +360,7 @@ async def _read(
                 pending = asyncio.ensure_future(reader.read(RECV_SIZE))
             # asyncio.wait() never cancels ``pending``: a read that completes
             # as the wait times out is collected on the next turn.
-            await asyncio.wait({pending}, timeout=min(wait, CANCEL_POLL))
+            await asyncio.wait({pending}, timeout=wait)
             if not pending.done():
                 continue
             read, pending = pending, None

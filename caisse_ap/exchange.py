@@ -60,7 +60,6 @@ class Ending(str, Enum):
     CLOSED = "closed"  # the terminal closed the connection
     RESET = "reset"  # the connection broke
     DEADLINE = "deadline"  # the answer timeout passed
-    CANCELLED = "cancelled"  # the caller gave up waiting
     INVALID = "invalid"  # bytes that no answer can start with
 
 
@@ -75,7 +74,6 @@ class ExchangeResult:
     answer_frame: bytes
     sent: bool
     duration: float
-    cancelled: bool = False
     # Set when the address policy refused every address of the host (NOT_SENT).
     refusal: AddressRefusal | None = None
 
@@ -93,7 +91,6 @@ class ExchangeResult:
             "answer_frame": self.answer_text,
             "sent": self.sent,
             "duration": self.duration,
-            "cancelled": self.cancelled,
             "refusal": dataclasses.asdict(self.refusal) if self.refusal else None,
         }
 
@@ -160,11 +157,6 @@ class Exchange:
         if self.ending is None:
             self.ending, self.detail = Ending.RESET, detail
 
-    def cancel(self) -> None:
-        """The caller gives up waiting (an answer already complete still counts)."""
-        if self.ending is None:
-            self.ending = Ending.CANCELLED
-
     def wait_time(self, now: float) -> float | None:
         """Seconds to wait for more bytes; None once the reading is over."""
         if self.ending is None:
@@ -208,8 +200,6 @@ class Exchange:
             except ProtocolError as error:
                 return Outcome.MALFORMED, None, f"invalid answer: {error}"
             return _OUTCOME_OF_STATUS[result.status], result, ""
-        if self.ending is Ending.CANCELLED:
-            return Outcome.NO_ANSWER, None, "wait for the answer abandoned (cancelled)"
         size = len(decoder.buffer)
         if size == 0:
             return Outcome.NO_ANSWER, None, self._silence()

@@ -1,7 +1,7 @@
 """English names of the terminal's codes, for logs and the command line.
 
 The engine returns codes (AF, CC, CI); what a cashier reads is the Odoo
-addon's business, translated there (``models/caisse_ap_labels.py``).
+addon's business, translated there (``runtime/cashier_labels.py``).
 Codes missing from the tables get a readable fallback.
 """
 

@@ -16,8 +16,6 @@ See :mod:`caisse_ap.relay_wire` for the protocol. Standard library only.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -31,7 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from . import exchange, probe
@@ -50,6 +48,7 @@ from .relay_wire import (
     request_from_json,
     to_json,
 )
+from .spool import Spool
 
 _logger = logging.getLogger("caisse_ap.relay")
 
@@ -210,91 +209,6 @@ def default_state_dir() -> Path:
         os.path.expanduser("~"), ".local", "state"
     )
     return Path(base) / STATE_FOLDER
-
-
-class Spool:
-    """Outcomes the terminals gave that Odoo has not acknowledged yet.
-
-    One small file per payment, ``<state dir>/results/<server>/<id>.json``,
-    written (and synced) before the first post and removed once Odoo has
-    answered: a relay killed in between posts it again at its next start, and
-    Odoo records an outcome once per transaction. A file holds exactly the
-    posted body (the card number is already reduced to its last 4 digits);
-    only this user can read it. One folder per server: a relay started
-    towards another server never posts there what it kept for this one.
-    """
-
-    SUFFIX = ".json"
-
-    def __init__(self, state_dir: Path | str, server: str) -> None:
-        state_dir = Path(state_dir)
-        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key = hashlib.sha256(server.encode()).hexdigest()[:16]
-        self.folder = state_dir / "results" / key
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.folder.parent, 0o700)
-        os.chmod(self.folder, 0o700)
-
-    def path(self, transaction_id: int) -> Path:
-        return self.folder / f"{int(transaction_id)}{self.SUFFIX}"
-
-    def keep(self, transaction_id: int, body: dict) -> Path:
-        """Write ``body`` durably: whole under its final name, or absent."""
-        path = self.path(transaction_id)
-        temporary = self.folder / f".{int(transaction_id)}.{os.getpid()}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w") as file:
-                json.dump(body, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-            raise
-        self._sync_folder()
-        return path
-
-    def _sync_folder(self) -> None:
-        # The rename itself must survive a power cut (not possible everywhere).
-        with contextlib.suppress(OSError):
-            fd = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-    def count(self) -> int:
-        """How many outcomes wait for Odoo."""
-        return sum(1 for _path in self.folder.glob(f"*{self.SUFFIX}"))
-
-    def discard(self, transaction_id: int) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path(transaction_id).unlink()
-
-    def pending(self) -> Iterator[tuple[int, dict]]:
-        """``(transaction id, body)`` of every kept outcome."""
-        for path in sorted(self.folder.glob(f"*{self.SUFFIX}")):
-            try:
-                transaction_id = int(path.stem)
-                body = json.loads(path.read_text())
-            except FileNotFoundError:
-                continue
-            except (OSError, ValueError) as error:
-                _logger.error(
-                    "unreadable kept outcome %s left in place: %s", path, error
-                )
-                continue
-            if (
-                not isinstance(body, dict)
-                or body.get("transaction_id") != transaction_id
-            ):
-                _logger.error(
-                    "kept outcome %s does not match its name: left in place", path
-                )
-                continue
-            yield transaction_id, body
 
 
 class Relay:
@@ -725,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     state_dir = args.state_dir or default_state_dir()
     try:
-        spool = Spool(state_dir, client.server)
+        spool = Spool.for_server(state_dir, client.server)
     except OSError as error:
         # Without it an approval could be lost with this process: say so now.
         _logger.error(

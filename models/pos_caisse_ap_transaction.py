@@ -1,3 +1,5 @@
+import hmac
+import json
 import logging
 import re
 from datetime import timedelta
@@ -5,15 +7,14 @@ from functools import partial
 
 import psycopg2.errors
 
-from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo import Command, _lt, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_amount, mute_logger
 
 from .. import caisse_ap
-from ..caisse_ap import Outcome, journal
-from . import caisse_ap_labels as labels
-from . import caisse_ap_spool
-from .caisse_ap_worker import Job, payment_budget
+from ..caisse_ap import Outcome, journal, relay_wire
+from ..runtime import cashier_labels as labels
+from ..runtime.worker import Job, outcome_spool, payment_budget
 from .pos_payment_method import ALLOW_LOCAL_PARAM, NETWORKS_PARAM
 
 _logger = logging.getLogger(__name__)
@@ -64,6 +65,102 @@ OUTCOME_STATES = {
     Outcome.MALFORMED: "unknown",
     Outcome.NOT_SENT: "error",
 }
+
+
+# An approved payment's order reaches the server when the cashier validates it,
+# seconds later when online. Past this delay (or once the session is no longer
+# open), a missing sale is no longer "still on the till".
+SYNC_GRACE = timedelta(minutes=2)
+
+ATTENTION_KINDS = {
+    "approved_unlinked": _lt("Approved, but no sale recorded"),
+    "forced_without_approval": _lt("Payment forced done without an approval"),
+    "unknown_unresolved": _lt("Unknown outcome never resolved"),
+    "late_answer_after_cancel": _lt("Approved after a cancel request"),
+    "link_mismatch": _lt("POS payment does not match the transaction"),
+    "possibly_twice": _lt(
+        "Possibly charged or credited twice: approved after an attempt whose "
+        "outcome is unknown"
+    ),
+}
+
+# One boolean column per kind, all computed in one pass over the journal.
+# "latest": no later attempt of the same payment line.
+# "settled": the order should have reached the server by now.
+_KINDS_QUERY = """
+WITH flagged AS (
+    SELECT t.id,
+        t.state = 'success'
+        AND settled.yes
+        AND NOT EXISTS (
+            SELECT 1 FROM pos_payment p WHERE p.caisse_ap_transaction_id = t.id
+        ) AS approved_unlinked,
+        t.state IN ('unknown', 'failure', 'error')
+        AND latest.yes
+        AND paid_line.yes
+        AND NOT EXISTS (
+            SELECT 1 FROM pos_caisse_ap_transaction o
+            WHERE o.payment_uuid = t.payment_uuid AND o.state = 'success'
+        ) AS forced_without_approval,
+        t.state = 'unknown'
+        AND latest.yes
+        AND settled.yes
+        AND NOT paid_line.yes AS unknown_unresolved,
+        t.state = 'success' AND t.cancel_requested AS late_answer_after_cancel,
+        COALESCE(t.link_mismatch, FALSE) AS link_mismatch,
+        t.state = 'success'
+        AND EXISTS (
+            SELECT 1 FROM pos_caisse_ap_transaction e
+            WHERE e.payment_uuid = t.payment_uuid AND e.attempt < t.attempt
+            AND e.state = 'unknown'
+        ) AS possibly_twice
+    FROM pos_caisse_ap_transaction t
+    JOIN pos_session s ON s.id = t.session_id
+    CROSS JOIN LATERAL (
+        SELECT (t.ended_at < %(settled_before)s OR s.state != 'opened') AS yes
+    ) settled
+    CROSS JOIN LATERAL (
+        SELECT NOT EXISTS (
+            SELECT 1 FROM pos_caisse_ap_transaction n
+            WHERE n.payment_uuid = t.payment_uuid AND n.attempt > t.attempt
+        ) AS yes
+    ) latest
+    CROSS JOIN LATERAL (
+        SELECT EXISTS (
+            SELECT 1 FROM pos_payment p
+            WHERE p.uuid = t.payment_uuid
+            AND p.payment_method_id = t.payment_method_id
+        ) AS yes
+    ) paid_line
+    WHERE %(where)s
+)
+SELECT * FROM flagged
+WHERE approved_unlinked OR forced_without_approval OR unknown_unresolved
+    OR late_answer_after_cancel OR link_mismatch OR possibly_twice
+"""
+
+# A relay online polls continuously: one that has not taken a payment within
+# this delay is gone, and the payment was surely not sent.
+SEND_SECONDS = 15
+
+# Card scheme of the Caisse-AP application codes that name exactly one scheme.
+CARD_BRANDS = {
+    "001": "CB",
+    "003": "CB",
+    "00B": "CB",
+    "002": "American Express",
+    "00D": "American Express",
+    "006": "Diners Club",
+    "009": "JCB",
+    "00G": "UnionPay",
+    "00U": "UnionPay",
+}
+
+
+def last4(card_no):
+    """The last 4 digits of whatever card number was given ('' when none)."""
+    digits = re.sub(r"\D", "", card_no or "")
+    return digits[-4:]
 
 
 class IllegalTransition(Exception):
@@ -297,7 +394,8 @@ class PosCaisseApTransaction(models.Model):
 
     @api.model
     def _start(self, method, session, values):
-        """Return ``(transaction, job)``; ``job`` is None when nothing must be sent."""
+        """Return ``(transaction, job)``: ``job`` is what this server must send,
+        None when nothing is sent or a shop relay sends it."""
         method = method.sudo()
         latest = self._latest(values["payment_uuid"])
         if latest:
@@ -315,7 +413,10 @@ class PosCaisseApTransaction(models.Model):
         attempt = latest.attempt + 1 if latest else 1
         request = self._check_start(method, session, values, attempt)
         transaction = self._create_attempt(method, session, values, attempt, request)
-        return transaction, transaction._job(method, request)
+        job = transaction._job(method, request)
+        if transaction._hand_to_relay(method, job):
+            return transaction, None
+        return transaction, job
 
     def _check_same_payment(self, method, session):
         if self.payment_method_id != method or self.session_id != session:
@@ -486,6 +587,7 @@ class PosCaisseApTransaction(models.Model):
     def _sweep(self, domain):
         # A spooled answer is real: recorded before anything is declared lost.
         self._replay_spool()
+        unsent = self._sweep_relayed_not_taken(domain)
         lost = self.sudo().search(
             [
                 ("state", "in", ACTIVE_STATES),
@@ -495,7 +597,7 @@ class PosCaisseApTransaction(models.Model):
         )
         for transaction in lost:
             transaction._mark_lost()
-        return lost
+        return unsent | lost
 
     def _sweep_lost(self):
         return self._sweep([("id", "in", self.ids)])
@@ -649,7 +751,7 @@ class PosCaisseApTransaction(models.Model):
     def _register_hook(self):
         super()._register_hook()
         # At start: record what a previous run could not write, soon.
-        if caisse_ap_spool.pending_paths(self.env.cr.dbname):
+        if outcome_spool(self.env.cr.dbname).count():
             cron = self.env.ref(
                 "l10n_fr_pos_caisse_ap_ip.ir_cron_caisse_ap_sweep",
                 raise_if_not_found=False,
@@ -660,8 +762,10 @@ class PosCaisseApTransaction(models.Model):
     @api.model
     def _replay_spool(self):
         """Record the spooled outcomes; each file goes once its write is committed."""
-        for path, record in caisse_ap_spool.pending(self.env.cr.dbname):
-            transaction = self.sudo().browse(record.get("transaction_id")).exists()
+        spool = outcome_spool(self.env.cr.dbname)
+        for transaction_id, record in spool.pending():
+            path = spool.path(transaction_id)
+            transaction = self.sudo().browse(transaction_id).exists()
             if not transaction or (
                 transaction.payment_uuid,
                 transaction.attempt,
@@ -687,7 +791,7 @@ class PosCaisseApTransaction(models.Model):
                 transaction.attempt,
                 path,
             )
-            self.env.cr.postcommit.add(partial(caisse_ap_spool.discard, path))
+            self.env.cr.postcommit.add(partial(spool.discard, transaction_id))
 
     # ------------------------------------------------------------------
     # What the POS gets
@@ -759,25 +863,29 @@ class PosCaisseApTransaction(models.Model):
         }
 
     def _cashier_message(self):
-        """What the cashier should read, in the user's language ("" on success)."""
+        """What the cashier reads about this attempt, in the user's language.
+
+        The one place that words a transaction's state: the POS shows it as it
+        is and words only what it alone knows (a lost connection, its dialogs).
+        """
         _ = self.env._
         state = self.state
         if state == "pending":
             return _("Sending the payment to the terminal…")
         if state == "sent":
-            return _("Follow the instructions on the payment terminal.")
+            return _("Waiting for the customer on the terminal.")
         if state == "cancel_requested":
             return _(
-                "Cancellation requested: press the red button on the terminal. "
-                "Waiting for the terminal's answer…"
+                "Press the red button on the terminal to cancel the payment. The line "
+                "will be updated when the terminal answers."
             )
         if state == "success":
             notes = []
             if self.partial:
                 notes.append(
                     _(
-                        "Partial payment: the terminal authorised %(authorised)s "
-                        "out of %(requested)s.",
+                        "Partial payment: the terminal authorised only %(authorised)s "
+                        "out of %(requested)s; the rest of the order is still due.",
                         authorised=format_amount(
                             self.env, self.amount_authorised, self.currency_id
                         ),
@@ -788,7 +896,10 @@ class PosCaisseApTransaction(models.Model):
                 )
             if self.cancel_requested:
                 notes.append(
-                    _("The payment went through before the cancellation: it is paid.")
+                    _(
+                        "The terminal approved the payment although a cancel was "
+                        "requested: the customer has paid."
+                    )
                 )
             return " ".join(notes)
         if state == "failure":
@@ -811,3 +922,358 @@ class PosCaisseApTransaction(models.Model):
             "charged: %s",
             self.error_message or "",
         )
+
+    # ------------------------------------------------------------------
+    # Journal entries that need a person to look at them ("needs attention").
+    #
+    # Computed from the journal itself, so that nothing can forget to flag an entry:
+    # each kind is one SQL condition below. A manager marks an entry as reviewed with
+    # a note; the review (who, when, note) is kept on the entry and cannot be changed.
+    # ------------------------------------------------------------------
+    pos_payment_ids = fields.One2many(
+        "pos.payment", "caisse_ap_transaction_id", string="POS Payments", readonly=True
+    )
+    link_mismatch = fields.Boolean(
+        string="Payment Link Mismatch",
+        readonly=True,
+        help="A POS payment claimed this transaction but did not match it (order or "
+        "amount): it was not linked.",
+    )
+    needs_attention = fields.Boolean(
+        compute="_compute_attention",
+        search="_search_needs_attention",
+        help="The terminal and the Point of Sale may disagree: someone should look "
+        "at this transaction.",
+    )
+    attention_reasons = fields.Char(
+        string="Needs Attention Because", compute="_compute_attention"
+    )
+    reviewed_at = fields.Datetime(string="Reviewed On", readonly=True, copy=False)
+    reviewed_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    review_note = fields.Text(readonly=True, copy=False)
+
+    # ------------------------------------------------------------------
+    # The kinds
+    # ------------------------------------------------------------------
+    @api.model
+    def _caisse_ap_attention_kinds(self, where=None):
+        """``{transaction id: [kind, ...]}`` for the transactions matching
+        ``where`` (an SQL condition on ``t``) that need attention, reviewed or not."""
+        self.env.flush_all()
+        query = SQL(
+            _KINDS_QUERY,
+            settled_before=fields.Datetime.now() - SYNC_GRACE,
+            where=where or SQL("TRUE"),
+        )
+        self.env.cr.execute(query)
+        kinds = {}
+        for row in self.env.cr.dictfetchall():
+            kinds[row["id"]] = [kind for kind in ATTENTION_KINDS if row[kind]]
+        return kinds
+
+    @api.depends("state", "reviewed_at", "pos_payment_ids", "link_mismatch")
+    def _compute_attention(self):
+        ids = tuple(self.ids) or (0,)
+        kinds = self._caisse_ap_attention_kinds(SQL("t.id IN %s", ids))
+        for transaction in self:
+            found = kinds.get(transaction.id, [])
+            transaction.attention_reasons = "; ".join(
+                self.env._(ATTENTION_KINDS[kind]) for kind in found
+            )
+            transaction.needs_attention = bool(found) and not transaction.reviewed_at
+
+    def _search_needs_attention(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("Unsupported search on “Needs Attention”."))
+        ids = list(self._caisse_ap_attention_kinds(SQL("t.reviewed_at IS NULL")))
+        wanted = (operator == "=") == value
+        return [("id", "in" if wanted else "not in", ids)]
+
+    def _caisse_ap_attention_items(self):
+        """What the closing screen lists for these (unreviewed) transactions."""
+        kinds = self._caisse_ap_attention_kinds(
+            SQL("t.id IN %s AND t.reviewed_at IS NULL", tuple(self.ids) or (0,))
+        )
+        items = []
+        for transaction in self.filtered(lambda t: t.id in kinds):
+            sign = -1 if transaction.direction == "credit" else 1
+            items.append(
+                {
+                    "id": transaction.id,
+                    "reference": transaction.display_name,
+                    "payment_method": transaction.payment_method_id.name,
+                    "amount": sign * transaction.amount,
+                    "state": dict(
+                        transaction._fields["state"]._description_selection(self.env)
+                    )[transaction.state],
+                    "date": fields.Datetime.to_string(transaction.started_at),
+                    "kinds": kinds[transaction.id],
+                    "reasons": [
+                        self.env._(ATTENTION_KINDS[kind])
+                        for kind in kinds[transaction.id]
+                    ],
+                }
+            )
+        return items
+
+    # ------------------------------------------------------------------
+    # Review
+    # ------------------------------------------------------------------
+    def _caisse_ap_mark_reviewed(self, note):
+        """Record a manager's review; a review is never overwritten."""
+        _ = self.env._
+        if not self.env.user.has_group("point_of_sale.group_pos_manager"):
+            raise AccessError(
+                _("Only Point of Sale administrators can review terminal transactions.")
+            )
+        note = (note or "").strip()
+        if not note:
+            raise UserError(_("Write a note saying what was checked or done."))
+        for transaction in self:
+            if transaction.reviewed_at:
+                raise UserError(
+                    _(
+                        "Transaction %(reference)s was already reviewed by %(user)s "
+                        "on %(date)s.",
+                        reference=transaction.display_name,
+                        user=transaction.reviewed_by_id.name,
+                        date=transaction.reviewed_at,
+                    )
+                )
+            if not transaction.attention_reasons:
+                raise UserError(
+                    _(
+                        "Transaction %s does not need attention.",
+                        transaction.display_name,
+                    )
+                )
+        # The journal is read-only for everyone: only this method writes a review.
+        self.sudo().write(
+            {
+                "reviewed_at": fields.Datetime.now(),
+                "reviewed_by_id": self.env.uid,
+                "review_note": note,
+            }
+        )
+
+    def action_caisse_ap_review(self):
+        """Open the review dialog (managers)."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Mark as Reviewed"),
+            "res_model": "pos.caisse.ap.review",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_transaction_ids": self.ids},
+        }
+
+    # ------------------------------------------------------------------
+    # Payments through a shop relay: the database is their queue.
+    #
+    # A relayed payment is created ``pending`` like any other, with no worker: the
+    # relay's poll finds it, the relay claims it (``pending`` -> ``sent``, the same
+    # locked transition as the worker's), runs it in the shop and posts the
+    # outcome, recorded like a direct one. See caisse_ap/relay_wire.py.
+    # ------------------------------------------------------------------
+    relay_id = fields.Many2one(
+        "pos.caisse.ap.relay",
+        string="Shop Relay",
+        readonly=True,
+        ondelete="restrict",
+        index="btree_not_null",
+    )
+    relay_request = fields.Text(readonly=True, groups="base.group_system")
+    relay_send_deadline = fields.Datetime(readonly=True)
+    relay_claim = fields.Char(readonly=True, groups="base.group_system")
+    relay_result_at = fields.Datetime(string="Relay Result Received", readonly=True)
+
+    def _hand_to_relay(self, method, job):
+        """Leave this new attempt to the method's shop relay, if it has one.
+
+        Returns the relay (empty when the server itself sends the payment).
+        """
+        transaction = self
+        relay = method.sudo()._caisse_ap_relay()
+        if relay:
+            if not relay.online:
+                raise UserError(
+                    self.env._(
+                        "The shop relay %(relay)s is offline (last seen: %(seen)s): "
+                        "nothing was sent to the terminal. Check that the relay "
+                        "program runs in the shop, then try again.",
+                        relay=relay.name,
+                        seen=relay.last_seen or self.env._("never"),
+                    )
+                )
+            if relay.protocol < relay_wire.MIN_PAYMENT_PROTOCOL:
+                raise UserError(
+                    self.env._(
+                        "The shop relay %s runs an old version that this Odoo cannot "
+                        "trust with payments: nothing was sent to the terminal. Update "
+                        "the relay program in the shop, then try again.",
+                        relay.name,
+                    )
+                )
+            transaction.write(
+                {
+                    "relay_id": relay.id,
+                    "relay_request": json.dumps(relay_wire.to_json(job.request)),
+                    "relay_send_deadline": fields.Datetime.now()
+                    + timedelta(seconds=SEND_SECONDS),
+                    # The relay may take the payment that much later.
+                    "deadline": transaction.deadline + timedelta(seconds=SEND_SECONDS),
+                }
+            )
+        return relay
+
+    # ------------------------------------------------------------------
+    # Sweep: a relayed payment nobody took was not sent
+    # ------------------------------------------------------------------
+    @api.model
+    def _sweep_relayed_not_taken(self, domain):
+        unsent = self.sudo().search(
+            [
+                ("state", "in", ACTIVE_STATES),
+                ("relay_id", "!=", False),
+                ("sent_at", "=", False),
+                ("relay_send_deadline", "<", fields.Datetime.now()),
+                *domain,
+            ]
+        )
+        for transaction in unsent:
+            transaction._caisse_ap_relay_not_taken()
+        return unsent
+
+    def _caisse_ap_relay_not_taken(self):
+        self._lock_row()
+        if self.state not in ACTIVE_STATES or self.sent_at:
+            return
+        error = (
+            f"not sent: the shop relay {self.relay_id.name} did not take the "
+            f"request within {SEND_SECONDS} s (relay offline?)"
+        )
+        self._transition("error", error, error_message=error)
+
+    # ------------------------------------------------------------------
+    # Called by the relay endpoints (controllers/relay.py), as superuser
+    # ------------------------------------------------------------------
+    @api.model
+    def _caisse_ap_relay_jobs(self, relay, protocol):
+        """The payments waiting for ``relay`` (not claimed, not past sending
+        time), which speaks relay ``protocol``."""
+        if protocol < relay_wire.MIN_PAYMENT_PROTOCOL:
+            return []  # it could not prove their outcomes
+        transactions = self.sudo().search(
+            [
+                ("relay_id", "=", relay.id),
+                ("state", "in", ("pending", "cancel_requested")),
+                ("sent_at", "=", False),
+                ("relay_send_deadline", ">=", fields.Datetime.now()),
+            ],
+            order="id",
+        )
+        if not transactions:
+            return []
+        allow_local, networks = self.env[
+            "pos.payment.method"
+        ]._caisse_ap_address_policy()
+        jobs = []
+        for transaction in transactions:
+            method = transaction.payment_method_id
+            jobs.append(
+                {
+                    "kind": "payment",
+                    "transaction_id": transaction.id,
+                    # Where the payment started: the address whose terminal
+                    # this transaction holds busy (older ones: the method's).
+                    "host": transaction.terminal_host or method.fr_caisse_ap_ip_address,
+                    "port": transaction.terminal_port or method.fr_caisse_ap_ip_port,
+                    "request": json.loads(transaction.relay_request),
+                    "answer_timeout": float(
+                        transaction.answer_timeout or method.fr_caisse_ap_ip_timeout
+                    ),
+                    # The relay applies it to what the host resolves to.
+                    "allow_local": allow_local,
+                    "networks": list(networks),
+                }
+            )
+        return jobs
+
+    def _caisse_ap_relay_claim(self, claim):
+        """``(send, reason)``: True once for a claim key, False for any other."""
+        self.ensure_one()
+        self._lock_row()
+        if self.relay_claim:
+            if self.relay_claim == claim:
+                return True, "claimed again by the same relay"
+            return False, "already claimed"
+        if self.state in ACTIVE_STATES and not self.sent_at:
+            if self.relay_send_deadline < fields.Datetime.now():
+                self._caisse_ap_relay_not_taken()
+                return False, "too late: recorded as not sent"
+        if self.state not in ("pending", "cancel_requested") or self.sent_at:
+            return False, f"state {self.state}"
+        if not self._mark_sent():
+            return False, f"state {self.state}"
+        self.write({"relay_claim": claim})
+        _logger.info(
+            "Caisse-AP %s: payment %s attempt %s claimed by relay %s",
+            self.terminal_key,
+            self.payment_uuid,
+            self.attempt,
+            self.relay_id.name,
+        )
+        return True, ""
+
+    def _caisse_ap_relay_claimed_by(self, claim):
+        """Whether ``claim`` is the key that won this transaction's claim."""
+        self.ensure_one()
+        won = self.sudo().relay_claim
+        return bool(
+            won
+            and self.sent_at
+            and isinstance(claim, str)
+            and hmac.compare_digest(won.encode(), claim.encode())
+        )
+
+    def _caisse_ap_relay_record(self, record):
+        """Record the relay's outcome once: True, or False for a repeated post."""
+        self.ensure_one()
+        self._lock_row()
+        if self.relay_result_at:
+            _logger.info(
+                "Caisse-AP %s: payment %s attempt %s: outcome posted again, ignored",
+                self.terminal_key,
+                self.payment_uuid,
+                self.attempt,
+            )
+            return False
+        self._record_outcome(record)
+        self.write({"relay_result_at": fields.Datetime.now()})
+        return True
+
+    # ------------------------------------------------------------------
+    # What a Caisse-AP payment line keeps of the terminal's answer, in the fields
+    # Odoo's own terminal addons fill (see README, "Payment line data").
+    #
+    # The server's journal is the source: when a line is linked to its transaction,
+    # these fields are written from it, whatever the POS sent. A line never keeps more
+    # of the card than its last 4 digits, and never its expiry date.
+    # ------------------------------------------------------------------
+    def _caisse_ap_payment_line_values(self):
+        """The pos.payment fields of an approved transaction."""
+        self.ensure_one()
+        if self.mode == "card":
+            payment_mode = self.read_mode_label or False
+        else:
+            payment_mode = dict(self._fields["mode"]._description_selection(self.env))[
+                self.mode
+            ]
+        return {
+            "card_type": self.application_label or False,
+            "card_brand": CARD_BRANDS.get(self.application_code or "", False),
+            "card_no": last4(self.card_last4) or False,
+            "payment_method_authcode": self.auth_code or False,
+            "payment_method_payment_mode": payment_mode,
+            "transaction_id": self.correlation_id or False,
+        }

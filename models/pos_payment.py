@@ -1,7 +1,16 @@
+"""Payment lines paid on a Caisse-AP terminal.
+
+A line is linked to the approval that paid it, and the fields Odoo's own
+terminal addons fill (see README, "Payment line data") are written from that
+journal entry, whatever the POS sent. A line never keeps more of the card
+than its last 4 digits, and never its expiry date.
+"""
+
 import logging
 
 from odoo import api, fields, models
 
+from .pos_caisse_ap_transaction import last4
 from .pos_payment_method import TERMINAL_KEY
 
 _logger = logging.getLogger(__name__)
@@ -13,6 +22,8 @@ LINK_FIELDS = {"uuid", "amount", "payment_method_id", "pos_order_id"}
 class PosPayment(models.Model):
     _inherit = "pos.payment"
 
+    # The journal looks payment lines up by uuid (forced payments, needs attention).
+    uuid = fields.Char(index="btree_not_null")
     caisse_ap_transaction_id = fields.Many2one(
         "pos.caisse.ap.transaction",
         string="Terminal Transaction",
@@ -24,16 +35,54 @@ class PosPayment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._caisse_ap_keep_last4(vals_list)
         payments = super().create(vals_list)
         payments._caisse_ap_link_transactions()
         return payments
 
     def write(self, vals):
+        if vals.get("card_no") and any(
+            payment.payment_method_id.use_payment_terminal == TERMINAL_KEY
+            for payment in self
+        ):
+            vals = dict(vals, card_no=last4(vals["card_no"]))
         result = super().write(vals)
         # A draft order synced again rewrites its payment lines.
         if LINK_FIELDS & set(vals):
             self._caisse_ap_link_transactions()
+        if vals.get("caisse_ap_transaction_id"):
+            self._caisse_ap_fill_terminal_data()
         return result
+
+    @api.model
+    def _caisse_ap_keep_last4(self, vals_list):
+        """Reduce the card numbers the POS sends for terminal lines to 4 digits."""
+        methods = self.env["pos.payment.method"].browse(
+            {
+                vals["payment_method_id"]
+                for vals in vals_list
+                if "payment_method_id" in vals
+            }
+        )
+        terminal_methods = set(
+            methods.filtered(lambda m: m.use_payment_terminal == TERMINAL_KEY).ids
+        )
+        for vals in vals_list:
+            if vals.get("payment_method_id") in terminal_methods and vals.get(
+                "card_no"
+            ):
+                vals["card_no"] = last4(vals["card_no"])
+
+    def _caisse_ap_fill_terminal_data(self):
+        for payment in self:
+            transaction = payment.caisse_ap_transaction_id.sudo()
+            if transaction.state != "success":
+                continue
+            values = transaction._caisse_ap_payment_line_values()
+            if not payment.ticket and transaction.receipt_text:
+                values["ticket"] = transaction.receipt_text
+            # Derived from server records: the cashier needs no write access.
+            payment.sudo().write(values)
 
     def _caisse_ap_link_transactions(self):
         """Link each terminal payment line to the approval that paid it.

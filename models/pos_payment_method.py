@@ -2,6 +2,7 @@ import dataclasses
 import logging
 import math
 import re
+import time
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -9,8 +10,8 @@ from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
-from . import caisse_ap_worker
-from .terminal_address import is_valid_host, terminal_key
+from ..caisse_ap.host import is_valid_host, terminal_key
+from ..runtime import worker
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -20,6 +21,9 @@ DEFAULT_PORT = 8888
 TIMEOUT_MIN = 30
 TIMEOUT_MAX = 600
 PROBE_TIMEOUT = 3.0
+# The relay's long poll brings the probe within a second; it then takes up to
+# PROBE_TIMEOUT to connect, and a second to post the result.
+PROBE_WAIT = PROBE_TIMEOUT + 7
 MAX_UUID_LENGTH = 64
 MAX_REFUNDED_ORDERS = 100
 # The bus channel a POS tab names for its results: 128 random bits in hex.
@@ -310,7 +314,10 @@ class PosPaymentMethod(models.Model):
 
     def _caisse_ap_terminal_key(self):
         self.ensure_one()
-        return terminal_key(self.fr_caisse_ap_ip_address, self.fr_caisse_ap_ip_port)
+        key = terminal_key(self.fr_caisse_ap_ip_address, self.fr_caisse_ap_ip_port)
+        # Shops behind different relays may use the same private address.
+        relay = self.sudo()._caisse_ap_relay()
+        return f"relay{relay.id}/{key}" if relay else key
 
     # ------------------------------------------------------------------
     # The terminal request, built from this method's settings
@@ -419,7 +426,16 @@ class PosPaymentMethod(models.Model):
         }
 
     def _caisse_ap_probe(self):
-        """``(reachable, reason)``: a TCP connection opened and closed."""
+        """``(reachable, reason)``: a TCP connection opened and closed (by the
+        shop relay when the method goes through one)."""
+        relay = self.sudo()._caisse_ap_relay()
+        if relay:
+            if not relay.online:
+                return False, self.env._(
+                    "the shop relay %s is offline (is the relay program running?)",
+                    relay.name,
+                )
+            return self._caisse_ap_probe_through(relay)
         allow_local, networks = self._caisse_ap_address_policy()
         found = caisse_ap.probe(
             self.fr_caisse_ap_ip_address,
@@ -449,9 +465,8 @@ class PosPaymentMethod(models.Model):
         transactions = self.env["pos.caisse.ap.transaction"]
         transaction, job = transactions._start(self, session, values)
         result = transaction.with_env(self.env)._pos_dict()
-        # A relayed payment waits in the database for its shop relay.
-        if job and not transaction.relay_id:
-            caisse_ap_worker.launch(self.env, job)
+        if job:
+            worker.launch(self.env, job)
         return result
 
     def caisse_ap_status(self, payment_uuid):
@@ -597,6 +612,19 @@ class PosPaymentMethod(models.Model):
     # ------------------------------------------------------------------
     # Refund rule
     # ------------------------------------------------------------------
+    def _caisse_ap_refunded_orders(self, session, order_ids):
+        """The refunded orders, all of them of the session's company."""
+        orders = self.env["pos.order"].sudo().browse(order_ids).exists()
+        company = session.config_id.company_id
+        if len(orders) != len(order_ids) or orders.company_id - company:
+            raise UserError(
+                self.env._(
+                    "The refunded order was not found in the company %s.",
+                    company.name,
+                )
+            )
+        return orders
+
     def _caisse_ap_check_refund(self, session, values):
         """A credit on the terminal gives back money that came through it.
 
@@ -625,15 +653,8 @@ class PosPaymentMethod(models.Model):
                     method.display_name,
                 )
             )
-        orders = self.env["pos.order"].sudo().browse(order_ids).exists()
+        orders = self._caisse_ap_refunded_orders(session, order_ids)
         company = session.config_id.company_id
-        if len(orders) != len(order_ids) or orders.company_id - company:
-            raise UserError(
-                _(
-                    "The refunded order was not found in the company %s.",
-                    company.name,
-                )
-            )
         transactions = self.env["pos.caisse.ap.transaction"].sudo()
         paid = transactions.search(
             [
@@ -682,3 +703,87 @@ class PosPaymentMethod(models.Model):
                     credited=format_amount(self.env, already, currency),
                 )
             )
+
+    # ------------------------------------------------------------------
+    # Payment methods whose terminal is reached through a shop relay.
+    # ------------------------------------------------------------------
+    fr_caisse_ap_ip_connection = fields.Selection(
+        [("direct", "Direct"), ("relay", "Through a shop relay")],
+        string="Connection",
+        default="direct",
+        help="Direct: this Odoo server connects to the terminal. Through a shop "
+        "relay: a relay program in the shop connects to the terminal and to Odoo "
+        "(for a cloud-hosted Odoo that cannot reach the shop's network).",
+    )
+    fr_caisse_ap_relay_id = fields.Many2one(
+        "pos.caisse.ap.relay",
+        string="Shop Relay",
+        check_company=True,
+        ondelete="restrict",
+    )
+
+    @api.constrains(
+        "use_payment_terminal",
+        "fr_caisse_ap_ip_connection",
+        "fr_caisse_ap_relay_id",
+        "company_id",
+    )
+    def _check_caisse_ap_relay(self):
+        for method in self:
+            relay = method.sudo().fr_caisse_ap_relay_id
+            # A relay serves its own company's exchanges only (its token is
+            # scoped so): never a method of another company.
+            if relay and method.company_id and relay.company_id != method.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "The shop relay %(relay)s belongs to another company than "
+                        "payment method %(method)s.",
+                        relay=relay.name,
+                        method=method.display_name,
+                    )
+                )
+            if method.use_payment_terminal != TERMINAL_KEY:
+                continue
+            if (
+                method.fr_caisse_ap_ip_connection == "relay"
+                and not method.fr_caisse_ap_relay_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Choose the shop relay of payment method %s.",
+                        method.display_name,
+                    )
+                )
+
+    def _caisse_ap_relay(self):
+        """The relay to go through, or an empty recordset for a direct connection."""
+        self.ensure_one()
+        if self.fr_caisse_ap_ip_connection == "relay":
+            return self.fr_caisse_ap_relay_id
+        return self.env["pos.caisse.ap.relay"]
+
+    def _caisse_ap_probe_through(self, relay):
+        """Queue a probe for the relay (committed at once so that it sees it),
+        then wait for its answer with short read-only looks."""
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            probe = self.env(cr=cr, su=True)["pos.caisse.ap.relay.probe"].create(
+                {
+                    "relay_id": relay.id,
+                    "host": self.fr_caisse_ap_ip_address,
+                    "port": self.fr_caisse_ap_ip_port,
+                }
+            )
+            probe_id = probe.id
+        deadline = time.monotonic() + PROBE_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            with registry.cursor() as cr:
+                probe = self.env(cr=cr, su=True)["pos.caisse.ap.relay.probe"].browse(
+                    probe_id
+                )
+                if probe.state == "done":
+                    return probe.ok, probe.reason or ""
+        return False, self.env._(
+            "the shop relay %s did not answer the test in time", relay.name
+        )

@@ -12,8 +12,8 @@ from odoo import api, fields
 from odoo.tests import TransactionCase, new_test_user
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
-from ..models import caisse_ap_worker
 from ..models.pos_payment_method import ALLOW_LOCAL_PARAM, TERMINAL_KEY
+from ..runtime import worker as caisse_ap_worker
 
 WORKER_TIMEOUT = 60  # liveness only: every exchange in these tests takes about a second
 TRANSACTION_KEYS = {

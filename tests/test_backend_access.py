@@ -1,7 +1,7 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
-from ..models import caisse_ap_worker
+from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
 
 

@@ -23,7 +23,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
-from ..models import caisse_ap_worker
+from ..runtime import worker as caisse_ap_worker
 from .common import (
     WORKER_TIMEOUT,
     allow_local_terminals,

@@ -163,7 +163,7 @@ class TestBackendConcurrency(CaisseApCommon):
         self.assertTrue(transaction.cancel_requested)
         status = self.rpc("caisse_ap_status", started["payment_uuid"])
         self.assertTrue(status["cancel_requested"])
-        self.assertIn("before the cancellation", status["message"])
+        self.assertIn("although a cancel was requested", status["message"])
         self.assertEqual(
             [message["state"] for message in self.bus_messages()],
             ["sent", "cancel_requested", "success"],

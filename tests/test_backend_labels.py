@@ -8,7 +8,7 @@ from odoo.tests import tagged
 
 from ..caisse_ap import labels as engine_labels
 from ..caisse_ap.simulator import Scenario
-from ..models import caisse_ap_labels as cashier_labels
+from ..runtime import cashier_labels
 from .common import CaisseApCommon
 
 ADDON = "l10n_fr_pos_caisse_ap_ip"

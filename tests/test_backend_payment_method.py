@@ -8,9 +8,10 @@ from odoo.modules import neutralize
 from odoo.tests import tagged
 
 from ..caisse_ap import client as engine_client
+from ..caisse_ap.address import restricted_kind
+from ..caisse_ap.host import is_valid_host, terminal_key
 from ..caisse_ap.journal import escaped_prefix
 from ..models.pos_payment_method import TERMINAL_KEY
-from ..models.terminal_address import is_valid_host, restricted_kind, terminal_key
 from .common import WORKER_TIMEOUT, CaisseApCommon, allow_local_terminals, free_port
 
 # Passes the check as written (a plain DNS name); never resolves for real.

@@ -12,8 +12,8 @@ from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
 from ..caisse_ap.simulator import Scenario
-from ..models import caisse_ap_io_loop, caisse_ap_spool, caisse_ap_worker
 from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
+from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
 
 WORKER_LOGGER = caisse_ap_worker.__name__
@@ -148,7 +148,7 @@ class TestBackendWorker(CaisseApCommon):
         )
         self.assertEqual(
             sum(name.startswith("caisse-ap-io-resolver") for name in names),
-            caisse_ap_io_loop.RESOLVER_THREADS,
+            caisse_ap_worker.RESOLVER_THREADS,
         )
 
     def test_exit_waits_for_the_payments_in_flight(self):
@@ -212,7 +212,8 @@ class TestBackendWorker(CaisseApCommon):
         self.assertGreater(cursors.calls, 3)
         self.assertEqual(len(self.simulator.exchanges), 1, "the terminal approved")
         self.assertEqual(transaction.state, "sent", "nothing written yet")
-        [path] = caisse_ap_spool.pending_paths(self.cr.dbname)
+        [(kept_id, _record)] = caisse_ap_worker.outcome_spool(self.cr.dbname).pending()
+        path = caisse_ap_worker.outcome_spool(self.cr.dbname).path(kept_id)
         self.assertEqual(
             path,
             Path(spool, "caisse_ap_spool", self.cr.dbname, f"{transaction.id}.json"),
@@ -236,7 +237,9 @@ class TestBackendWorker(CaisseApCommon):
         self.assertTrue(path.exists(), "kept until the write is committed")
         self.env.cr.postcommit.run()
         self.assertFalse(path.exists())
-        self.assertEqual(caisse_ap_spool.pending(self.cr.dbname), [])
+        self.assertEqual(
+            list(caisse_ap_worker.outcome_spool(self.cr.dbname).pending()), []
+        )
 
     # ------------------------------------------------------------------
     # Name resolution (issue 10 point 7)

@@ -15,7 +15,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.addons.bus.tests.common import WebsocketCase
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
-from ..models import caisse_ap_worker
+from ..runtime import worker as caisse_ap_worker
 from .common import (
     WORKER_TIMEOUT,
     allow_local_terminals,

@@ -14,7 +14,7 @@ from odoo.tests import tagged
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
-from ..models import caisse_ap_worker
+from ..runtime import worker as caisse_ap_worker
 from .common import allow_local_terminals, caisse_ap_method_values
 from .tour_support import BrowserTourMixin
 

@@ -7,7 +7,7 @@ transaction; :mod:`.answers` builds the answer bytes (pure functions) and
 caisse_ap.simulator --help``.
 """
 
-from .loop import LoopThread
+from ..loop_thread import LoopThread
 from .profiles import DEFAULT_PROFILE, PROFILES, TerminalProfile, get_profile
 from .scenario import KINDS, Scenario
 from .server import BUSY_BEHAVIOURS, MultiTerminalSimulator, TerminalSimulator

@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 from ..decoder import FrameDecoder
 from ..frame import ProtocolError
+from ..loop_thread import ConnectionTasks, LoopThread
 from ..redact import LOG_LIMIT, redact_frame
 from .answers import Delivery, asks_acknowledgement, is_valid_request, plan_delivery
-from .loop import LoopThread
 from .profiles import TerminalProfile, get_profile
 from .scenario import Scenario
 
@@ -96,7 +96,7 @@ class TerminalSimulator(_Running):
         self._busy_connections = 0
         self._busy = False
         self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = ConnectionTasks()
         self._release = asyncio.Event()
 
     # -- life cycle (any thread but the loop's) ---------------------------
@@ -131,19 +131,11 @@ class TerminalSimulator(_Running):
         """Stop listening, end every connection (a hang included), stop the thread."""
         server, self._server = self._server, None
         if server is not None:
-            self._loop.run(self._close(server), timeout=10)
+            self._loop.run(self._tasks.close(server), timeout=10)
         if self._own_loop:
             self._loop.stop()
         with self._cond:
             self._cond.notify_all()
-
-    async def _close(self, server: asyncio.AbstractServer) -> None:
-        server.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
     # -- scenarios and records (thread-safe) ------------------------------
     def set_scenario(self, scenario: Scenario) -> None:
@@ -210,22 +202,13 @@ class TerminalSimulator(_Running):
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
         try:
-            await self._connection(reader, writer)
-        except asyncio.CancelledError:
-            # stop() cancels on purpose; ending normally keeps asyncio's
-            # stream callback (3.11) from reporting the cancellation.
-            pass
+            await self._tasks.run(self._connection(reader, writer))
         except Exception:  # a bug here must not take the loop down
             _logger.exception(
                 "Terminal simulator %s: connection handler failed", self.port
             )
         finally:
-            if task is not None:
-                self._tasks.discard(task)
             writer.close()
 
     async def _connection(

@@ -135,7 +135,6 @@ def test_fault_matrix(
     result = run(simulator, request_1250)
     assert result.outcome is outcome, result.error
     assert result.sent is True
-    assert result.cancelled is False
     assert (result.result is not None) == (
         outcome in (Outcome.SUCCESS, Outcome.FAILURE, Outcome.ACCEPTED)
     )
@@ -211,57 +210,6 @@ def test_programming_errors_raise(request_1250: PaymentRequest) -> None:
         exchange("127.0.0.1", "8888", request_1250)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         exchange("127.0.0.1", 8888, request_1250, answer_timeout=-1)
-
-
-def test_cancel_while_waiting_returns_unknown(
-    make_simulator: Factory, request_1250: PaymentRequest
-) -> None:
-    simulator = make_simulator(Scenario(kind="hang", delay=0))
-    cancel = threading.Event()
-    timer = threading.Timer(0.3, cancel.set)
-    timer.start()
-    try:
-        result = run(simulator, request_1250, answer_timeout=60, cancel_event=cancel)
-    finally:
-        timer.cancel()
-        timer.join()
-    assert result.outcome is Outcome.NO_ANSWER
-    assert result.cancelled is True
-    assert result.sent is True
-    assert result.duration < 30  # liveness only: it did not wait for the deadline
-    simulator.release_hang()
-
-
-def test_cancel_before_connecting_is_not_sent(
-    simulator: TerminalSimulator, request_1250: PaymentRequest
-) -> None:
-    cancel = threading.Event()
-    cancel.set()
-    result = run(simulator, request_1250, cancel_event=cancel)
-    assert (result.outcome, result.cancelled, result.sent) == (
-        Outcome.NOT_SENT,
-        True,
-        False,
-    )
-    assert simulator.exchanges == []
-
-
-def test_cancel_after_the_answer_arrived_keeps_the_answer(
-    make_simulator: Factory, request_1250: PaymentRequest
-) -> None:
-    # The terminal keeps the socket open: the client sits in its quiet period.
-    simulator = make_simulator(Scenario(delay=0, keep_open=True))
-    cancel = threading.Event()
-    timer = threading.Timer(0.5, cancel.set)
-    timer.start()
-    try:
-        result = run(simulator, request_1250, quiet_period=30, cancel_event=cancel)
-    finally:
-        timer.cancel()
-        timer.join()
-    assert result.outcome is Outcome.SUCCESS
-    assert result.cancelled is False
-    assert result.duration < 20
 
 
 def test_busy_terminal_ignoring_a_second_connection(

@@ -85,8 +85,6 @@ def test_close_right_after_the_answer() -> None:
         ([b"HTTP/1.1 400"], Outcome.MALFORMED, "invalid answer"),
         (["reset"], Outcome.NO_ANSWER, "reset by T1 without an answer"),
         ([APPROVAL[:30], "reset"], Outcome.MALFORMED, "reset after 30 bytes"),
-        (["cancel"], Outcome.NO_ANSWER, "abandoned"),
-        ([APPROVAL, "cancel"], Outcome.SUCCESS, ""),
     ],
 )
 def test_every_ending_is_classified(
@@ -96,8 +94,6 @@ def test_every_ending_is_classified(
     for event in events:
         if event == "reset":
             state.connection_broken("Connection reset by peer")
-        elif event == "cancel":
-            state.cancel()
         else:
             state.receive(event, 101.0)
     assert state.wait_time(101.0) is None

@@ -1,6 +1,6 @@
 """English names of the codes (logs, command line), readable fallbacks.
 
-The cashier's words are Odoo translations (models/caisse_ap_labels.py)."""
+The cashier's words are Odoo translations (runtime/cashier_labels.py)."""
 
 from __future__ import annotations
 

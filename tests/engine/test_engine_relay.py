@@ -382,7 +382,7 @@ def test_outcome_kept_until_delivered(
     tmp_path: Path,
 ) -> None:
     monkeypatch.setattr(relay_module, "BACKOFF_FIRST", 0.3)
-    spool = Spool(tmp_path, odoo.url)
+    spool = Spool.for_server(tmp_path, odoo.url)
     odoo.fail_results = 2
     odoo.jobs = [payment_job(12, simulator)]
     run_relay(odoo.url, spool=spool)
@@ -402,16 +402,18 @@ def test_kept_outcome_posted_at_next_start(
     odoo: FakeOdoo, run_relay: Callable[..., Relay], tmp_path: Path
 ) -> None:
     body = {"transaction_id": 13, "exchange": {"outcome": "success"}}
-    Spool(tmp_path, odoo.url).keep(13, body)
+    Spool.for_server(tmp_path, odoo.url).keep(13, body)
     # Kept for another server: never posted to this one.
-    Spool(tmp_path, "https://other.example.com").keep(14, dict(body, transaction_id=14))
-    spool = Spool(tmp_path, odoo.url)
+    Spool.for_server(tmp_path, "https://other.example.com").keep(
+        14, dict(body, transaction_id=14)
+    )
+    spool = Spool.for_server(tmp_path, odoo.url)
     run_relay(odoo.url, spool=spool)
     until(lambda: odoo.results)
     until(lambda: not spool.path(13).exists())
     time.sleep(0.2)
     assert odoo.results == [body]
-    assert Spool(tmp_path, "https://other.example.com").path(14).exists()
+    assert Spool.for_server(tmp_path, "https://other.example.com").path(14).exists()
 
 
 def test_stopping_relay_keeps_what_it_could_not_post(
@@ -420,7 +422,7 @@ def test_stopping_relay_keeps_what_it_could_not_post(
     run_relay: Callable[..., Relay],
     tmp_path: Path,
 ) -> None:
-    spool = Spool(tmp_path, odoo.url)
+    spool = Spool.for_server(tmp_path, odoo.url)
     odoo.fail_results = 1000
     odoo.jobs = [payment_job(15, simulator)]
     relay = run_relay(odoo.url, spool=spool)
@@ -441,7 +443,7 @@ def test_refused_token_keeps_the_outcome_for_the_new_one(
     tmp_path: Path,
     fast_backoff: None,
 ) -> None:
-    spool = Spool(tmp_path, odoo.url)
+    spool = Spool.for_server(tmp_path, odoo.url)
     odoo.fail_results = 1000
     odoo.result_status = 401
     odoo.jobs = [payment_job(16, simulator)]
@@ -455,7 +457,7 @@ def test_refused_token_keeps_the_outcome_for_the_new_one(
     assert odoo.results == []
     # Odoo saying the transaction is not this relay's forgets it.
     odoo.result_status = 404
-    run_relay(odoo.url, spool=Spool(tmp_path, odoo.url))
+    run_relay(odoo.url, spool=Spool.for_server(tmp_path, odoo.url))
     until(lambda: not spool.path(16).exists())
     assert odoo.results == []
 
@@ -471,7 +473,7 @@ def test_any_other_refusal_keeps_the_approval_and_retries(
 ) -> None:
     """A server of another version answering 400, a proxy's 413: the approval
     stays in its file and is posted again until Odoo has it."""
-    spool = Spool(tmp_path, odoo.url)
+    spool = Spool.for_server(tmp_path, odoo.url)
     odoo.fail_results = 6
     odoo.result_status = status
     odoo.jobs = [payment_job(17, simulator)]
@@ -496,7 +498,7 @@ def test_waiting_outcomes_and_protocol_are_reported_with_each_poll(
     odoo.fail_results = 1000
     odoo.result_status = 503
     odoo.jobs = [payment_job(18, simulator)]
-    run_relay(odoo.url, spool=Spool(tmp_path, odoo.url))
+    run_relay(odoo.url, spool=Spool.for_server(tmp_path, odoo.url))
     # Kept before its first post: a poll may say "waiting" before any error.
     until(lambda: odoo.polls and odoo.polls[-1].get("last_error"))
     last = odoo.polls[-1]
@@ -632,7 +634,7 @@ def test_refuses_to_start_on_an_old_python() -> None:
 def test_invalid_spool_files_are_left_in_place(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = Spool(tmp_path, "https://example.odoo.com")
+    spool = Spool.for_server(tmp_path, "https://example.odoo.com")
     spool.path(3).write_text("{not json")
     spool.path(4).write_text(json.dumps({"transaction_id": 5}))
     (spool.folder / "notes.txt").write_text("ignored")
@@ -660,7 +662,7 @@ def test_job_with_an_invalid_transaction_id_is_not_sent(
     job = payment_job(0, simulator)
     job["transaction_id"] = "../../escape"
     odoo.jobs = [job]
-    run_relay(odoo.url, spool=Spool(tmp_path, odoo.url))
+    run_relay(odoo.url, spool=Spool.for_server(tmp_path, odoo.url))
     until(lambda: odoo.calls.count(relay_wire.PATH_POLL) >= 3)
     assert relay_wire.PATH_CLAIM not in odoo.calls
     assert simulator.exchanges == []

@@ -1,6 +1,13 @@
-"""An asyncio event loop running in a background thread.
+"""An asyncio event loop running in a background thread, fed from others.
 
-One loop can serve many simulated terminals: 50 terminals cost one thread.
+One loop serves many coroutines: Odoo's payment worker runs every payment in
+flight of its process on one, the simulator every simulated terminal.
+
+Threads can be started up front (:func:`prestarted_pool`). From Python 3.12
+on, ``Thread.start()`` raises once the interpreter is shutting down, and
+thread pools start their threads lazily: an Odoo worker that exits (recycled
+after ``limit_request``, a graceful stop) right after a payment started could
+then neither resolve the terminal's name nor record its answer.
 """
 
 from __future__ import annotations
@@ -14,9 +21,32 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def prestarted_pool(workers: int, name: str) -> concurrent.futures.ThreadPoolExecutor:
+    """A thread pool whose ``workers`` threads all run already."""
+    pool = concurrent.futures.ThreadPoolExecutor(
+        max_workers=workers, thread_name_prefix=name
+    )
+    # Each task holds its thread until all are started, so that every submit
+    # finds no idle thread and starts a new one.
+    everyone = threading.Barrier(workers + 1)
+    for _ in range(workers):
+        pool.submit(everyone.wait)
+    everyone.wait()
+    return pool
+
+
 class LoopThread:
-    def __init__(self, name: str = "caisse-ap-simulator") -> None:
+    """An event loop running forever in a daemon thread once :meth:`start`-ed.
+
+    ``resolver_threads``: the loop's default executor (name resolution,
+    ``getaddrinfo``) gets that many threads, started with the loop.
+    """
+
+    def __init__(
+        self, name: str = "caisse-ap-loop", resolver_threads: int | None = None
+    ) -> None:
         self.name = name
+        self.resolver_threads = resolver_threads
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -31,6 +61,10 @@ class LoopThread:
         if self._thread is not None:
             return
         loop = asyncio.new_event_loop()
+        if self.resolver_threads:
+            loop.set_default_executor(
+                prestarted_pool(self.resolver_threads, f"{self.name}-resolver")
+            )
         ready = threading.Event()
         thread = threading.Thread(
             target=self._run, args=(loop, ready), name=self.name, daemon=True
@@ -84,3 +118,34 @@ class LoopThread:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         self._thread = self._loop = None
+
+
+class ConnectionTasks:
+    """The handlers a stream server runs, so that stopping the server ends them all."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def run(self, handler: Coroutine[Any, Any, None]) -> None:
+        """Await ``handler`` as a tracked task (call it from the server's callback)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await handler
+        except asyncio.CancelledError:
+            # close() cancels on purpose; ending normally keeps asyncio's
+            # stream callback (3.11) from reporting the cancellation.
+            pass
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def close(self, server: asyncio.AbstractServer) -> None:
+        """Stop listening and cancel every running handler."""
+        server.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()

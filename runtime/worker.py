@@ -11,7 +11,7 @@ stacks and malloc arenas (Odoo's memory limits watch the virtual size).
 A database write that fails for a passing reason (a conflict, a lost
 connection, a full pool) is tried again with backoff until the payment's
 deadline; an outcome that still cannot be written is kept in a spool file
-(:mod:`.caisse_ap_spool`) and recorded at the next start or sweep.
+(:func:`outcome_spool`) and recorded at the next start or sweep.
 """
 
 import asyncio
@@ -23,16 +23,18 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import psycopg2
 from psycopg2.pool import PoolError
 
 from odoo import SUPERUSER_ID, api
+from odoo.tools import config
 
 from .. import caisse_ap
 from ..caisse_ap import journal
-from . import caisse_ap_spool
-from .caisse_ap_io_loop import IOLoopThread, prestarted_pool
+from ..caisse_ap.loop_thread import LoopThread, prestarted_pool
+from ..caisse_ap.spool import Spool
 
 _logger = logging.getLogger(__name__)
 
@@ -52,8 +54,15 @@ LONGEST_PAUSE = 2.0
 RETRIABLE_DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, PoolError)
 # Threads of the pool that runs the payments' short database writes.
 DB_THREADS = 2
+# Threads of the loop's default executor: name resolution (getaddrinfo).
+RESOLVER_THREADS = 2
 # Added to a payment's budget when waiting for it at exit.
 EXIT_MARGIN = 5
+
+
+def outcome_spool(dbname):
+    """Where this database's outcomes wait while it cannot be written to."""
+    return Spool(Path(config["data_dir"]) / "caisse_ap_spool" / dbname)
 
 
 def payment_budget(answer_timeout):
@@ -82,7 +91,7 @@ class _IO:
     """This process's loop thread and database pool (one set per process)."""
 
     pid: int
-    loop: IOLoopThread
+    loop: LoopThread
     db_pool: concurrent.futures.ThreadPoolExecutor
 
 
@@ -141,7 +150,8 @@ def _current_io():
     global _io, _exit_hook_registered  # noqa: PLW0603
     with _lock:
         if _io is None or _io.pid != os.getpid():
-            loop = IOLoopThread(name="caisse-ap-io")
+            loop = LoopThread("caisse-ap-io", resolver_threads=RESOLVER_THREADS)
+            loop.start()
             pool = prestarted_pool(DB_THREADS, "caisse-ap-db")
             _io = _IO(os.getpid(), loop, pool)
             if not _exit_hook_registered:
@@ -260,7 +270,7 @@ def _spool(job, outcome, where, error):
         "outcome": outcome,
     }
     try:
-        path = caisse_ap_spool.keep(job.dbname, job.transaction_id, record)
+        path = outcome_spool(job.dbname).keep(job.transaction_id, record)
     except OSError:
         _logger.error("%s: cannot record nor spool the outcome %s", where, outcome)
         raise

@@ -5,7 +5,7 @@ any report read the same numbers."""
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
-from .pos_payment_method import TERMINAL_KEY
+from ..models.pos_payment_method import TERMINAL_KEY
 
 
 class PosCaisseApSessionTotal(models.Model):

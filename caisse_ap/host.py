@@ -1,17 +1,19 @@
-"""Terminal address checks, kept apart from the ORM so they stay easy to test."""
+"""How a terminal's host is written: what is a host at all, and one key per terminal.
+
+Which addresses a terminal may have is :mod:`.address`'s business.
+"""
+
+from __future__ import annotations
 
 import ipaddress
 import re
-
-# The policy itself lives in the engine, which checks resolved addresses too.
-from ..caisse_ap.address import restricted_kind  # noqa: F401
 
 # One DNS label: letters, digits and inner hyphens, 1 to 63 characters.
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 MAX_DNS_NAME = 253
 
 
-def _is_ip_address(host):
+def _is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -19,7 +21,7 @@ def _is_ip_address(host):
     return True
 
 
-def is_valid_host(host):
+def is_valid_host(host: object) -> bool:
     """True for an IPv4/IPv6 address or a DNS name, without spaces."""
     if not isinstance(host, str) or not host or host != host.strip():
         return False
@@ -33,7 +35,7 @@ def is_valid_host(host):
     return all(_DNS_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 
-def terminal_key(host, port):
+def terminal_key(host: str | None, port: int) -> str:
     """``host:port`` identifying one terminal, the same however the host is
     spelled: name case, a trailing dot, IPv6 zeros, an IPv4 address written as
     IPv4-mapped IPv6 (``::ffff:10.0.0.7``)."""

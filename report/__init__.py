@@ -1,0 +1,1 @@
+from . import pos_caisse_ap_session_total
