@@ -16,6 +16,8 @@
         "security/ir.model.access.csv",
         "security/caisse_ap_security.xml",
         "data/ir_cron.xml",
+        "wizard/pos_caisse_ap_relay_token_views.xml",
+        "wizard/pos_caisse_ap_review_views.xml",
         "views/pos_payment_method_views.xml",
         "views/pos_caisse_ap_transaction_views.xml",
         "views/pos_payment_views.xml",
@@ -29,6 +31,12 @@
         ],
         "web.assets_tests": [
             "l10n_fr_pos_caisse_ap_ip/static/tests/tours/**/*",
+        ],
+        # The waiting logic alone: it imports nothing from the POS.
+        "web.assets_unit_tests": [
+            "l10n_fr_pos_caisse_ap_ip/static/src/app/constants.js",
+            "l10n_fr_pos_caisse_ap_ip/static/src/app/payment_wait.js",
+            "l10n_fr_pos_caisse_ap_ip/static/tests/unit/**/*",
         ],
     },
     "installable": True,
