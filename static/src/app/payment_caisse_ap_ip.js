@@ -1,29 +1,18 @@
 import { _t } from "@web/core/l10n/translation";
 import { AlertDialog, ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { ConnectionLostError, RPCError } from "@web/core/network/rpc";
-import { Deferred, delay } from "@web/core/utils/concurrency";
+import { Deferred } from "@web/core/utils/concurrency";
 import { PaymentInterface } from "@point_of_sale/app/payment/payment_interface";
-import { register_payment_method } from "@point_of_sale/app/store/pos_store";
-import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/overrides/models/pos_payment";
+import { DEFAULT_TIMEOUT } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
+import {
+    Waiters,
+    isOlderAttempt,
+    pollUntilFinal,
+    startWithRetries,
+    waitDeadline,
+} from "@l10n_fr_pos_caisse_ap_ip/app/payment_wait";
 
-/** Milliseconds between two `caisse_ap_status` calls while a payment runs (on average). */
-export const POLL_INTERVAL = 1000;
-/** Seconds granted to the server beyond the method's payment timeout before the POS gives up. */
-const DEADLINE_MARGIN = 60;
-const DEFAULT_TIMEOUT = 180;
-/** Consecutive server errors on `caisse_ap_status` after which the outcome is unknown. */
-const MAX_SERVER_ERRORS = 3;
-/**
- * Milliseconds (±30 %) before each new `caisse_ap_start` after a network error: a start is
- * idempotent (the server knows the payment by its uuid), so a repeat never sends twice. Past
- * the last one, the cashier is told. bench/lanes.py retries the same way.
- */
-export const START_RETRY_DELAYS = [250, 500, 1000, 2000];
-
-/** `ms` within ±30 %: tills started together do not poll (or retry) in step. */
-function jittered(ms) {
-    return ms * (0.7 + 0.6 * Math.random());
-}
+const isConnectionLost = (error) => error instanceof ConnectionLostError;
 
 /**
  * Caisse-AP over IP terminals (France). The browser cannot talk to the terminal: the Odoo server
@@ -37,8 +26,8 @@ function jittered(ms) {
 export class PaymentCaisseApIp extends PaymentInterface {
     setup() {
         super.setup(...arguments);
-        /** payment uuid -> Deferred of the final transaction dict of the payment being followed */
-        this.waiters = new Map();
+        /** The payments being followed, each waiting for its final transaction dict. */
+        this.waiters = new Waiters();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -61,26 +50,6 @@ export class PaymentCaisseApIp extends PaymentInterface {
         }
     }
 
-    /**
-     * Called by the core when a running payment must stop. The terminal has no abort message:
-     * the cashier is asked to press the red button and the wait ends with the terminal's answer.
-     * Resolves to true when the payment did not go through.
-     */
-    async send_payment_cancel(order, uuid) {
-        super.send_payment_cancel(order, uuid);
-        const line = this._getLine(uuid);
-        if (!line) {
-            return true;
-        }
-        await this.requestCancel(line);
-        const waiter = this.waiters.get(uuid);
-        if (!waiter) {
-            return line.get_payment_status() !== "done";
-        }
-        const tx = await waiter;
-        return tx.state !== "success";
-    }
-
     // ------------------------------------------------------------------------------------------
     // Entry points used by the payment screen and the POS store
     // ------------------------------------------------------------------------------------------
@@ -91,11 +60,6 @@ export class PaymentCaisseApIp extends PaymentInterface {
             return;
         }
         line.set_payment_status("waitingCancel");
-        line.setCaisseApNotice(
-            _t(
-                "Press the red button on the terminal to cancel the payment. The line will be updated when the terminal answers.",
-            ),
-        );
         try {
             const tx = await this._rpc("caisse_ap_cancel", [line.uuid]);
             this._deliver(tx);
@@ -153,7 +117,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
      */
     async onBusTransaction(note) {
         const waiter = note?.payment_uuid && this.waiters.get(note.payment_uuid);
-        if (!waiter || (waiter.attempt && note.attempt && note.attempt < waiter.attempt)) {
+        if (!waiter || isOlderAttempt(waiter, note)) {
             return;
         }
         try {
@@ -217,7 +181,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
             line.setCaisseApUnknown(false);
             if (!tx.final) {
                 line.set_payment_status(tx.cancel_requested ? "waitingCancel" : "waitingCard");
-                line.setCaisseApNotice(this._waitingNotice(tx));
+                line.setCaisseApNotice(tx.message || "");
             }
             const outcome = await this._follow(line, tx);
             if (outcome !== "retry") {
@@ -233,19 +197,12 @@ export class PaymentCaisseApIp extends PaymentInterface {
      * one started, which the POS then follows as after a reload.
      */
     async _start(line, retry) {
-        for (let tries = 0; ; tries++) {
-            try {
-                return await this._rpc("caisse_ap_start", [this._startData(line, retry)]);
-            } catch (error) {
-                if (!(error instanceof ConnectionLostError) || tries >= START_RETRY_DELAYS.length) {
-                    throw error;
-                }
-            }
-            // A lost "Retry" may have started a new attempt already: its repeat must not ask
-            // for one more. At worst the server answers with the unknown attempt again.
-            retry = false;
-            await delay(jittered(START_RETRY_DELAYS[tries]));
-        }
+        // A lost "Retry" may have started a new attempt already: its repeats must not ask for
+        // one more. At worst the server answers with the unknown attempt again.
+        return startWithRetries(
+            (isFirst) => this._rpc("caisse_ap_start", [this._startData(line, retry && isFirst)]),
+            { isConnectionLost },
+        );
     }
 
     _startData(line, retry) {
@@ -284,95 +241,67 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     _waitFinal(uuid, firstTx) {
-        const existing = this.waiters.get(uuid);
-        if (existing) {
-            return existing;
+        const [waiter, isNew] = this.waiters.open(uuid, firstTx.attempt);
+        if (isNew) {
+            this._poll(uuid, waiter);
         }
-        const waiter = new Deferred();
-        waiter.attempt = firstTx.attempt;
-        this.waiters.set(uuid, waiter);
-        this._poll(uuid, waiter);
         return waiter;
-    }
-
-    /** Ends the wait of `waiter` with the final transaction dict `tx` (once). */
-    _settle(uuid, waiter, tx) {
-        if (this.waiters.get(uuid) === waiter) {
-            this.waiters.delete(uuid);
-            waiter.resolve(tx);
-        }
-    }
-
-    /** True while `waiter` still waits for the final state of its payment. */
-    _isWaiting(uuid, waiter) {
-        return this.waiters.get(uuid) === waiter;
     }
 
     /** Routes a transaction dict (from any source) to whoever waits for it. */
     _deliver(tx) {
-        const waiter = this.waiters.get(tx.payment_uuid);
-        if (!waiter) {
+        if (this.waiters.deliver(tx) !== "progress") {
             return;
         }
-        if (waiter.attempt && tx.attempt && tx.attempt < waiter.attempt) {
-            return; // news about an older attempt
-        }
         const line = this._getLine(tx.payment_uuid);
-        if (tx.final) {
-            this._settle(tx.payment_uuid, waiter, tx);
-        } else if (line && tx.cancel_requested && line.get_payment_status() === "waitingCard") {
+        if (!line) {
+            return;
+        }
+        if (tx.cancel_requested && line.get_payment_status() === "waitingCard") {
             line.set_payment_status("waitingCancel");
+        }
+        if (!line.uiState.caisseApOffline && tx.message) {
+            line.setCaisseApNotice(tx.message);
         }
     }
 
-    async _poll(uuid, waiter) {
-        const deadline = Date.now() + (this._timeout() + DEADLINE_MARGIN) * 1000;
-        let serverErrors = 0;
-        while (this._isWaiting(uuid, waiter)) {
-            await delay(jittered(POLL_INTERVAL));
-            if (!this._isWaiting(uuid, waiter)) {
-                return;
-            }
-            const line = this._getLine(uuid);
-            try {
-                const tx = await this._rpc("caisse_ap_status", [uuid], { quiet: true });
-                serverErrors = 0;
+    /** The polling fallback of the bus, until the outcome or the deadline. */
+    _poll(uuid, waiter) {
+        const localUnknown = (message) => ({
+            payment_uuid: uuid,
+            state: "unknown",
+            final: true,
+            local: true,
+            message,
+        });
+        return pollUntilFinal(this.waiters, uuid, waiter, {
+            status: () => this._rpc("caisse_ap_status", [uuid], { quiet: true }),
+            onAnswer: (tx) => {
+                const line = this._getLine(uuid);
                 if (line?.uiState.caisseApOffline) {
                     line.setCaisseApOffline(false);
-                    line.setCaisseApNotice(this._waitingNotice(tx));
+                    line.setCaisseApNotice(tx.message || "");
                 }
                 this._deliver(tx);
-            } catch (error) {
-                if (error instanceof ConnectionLostError) {
-                    if (line) {
-                        line.setCaisseApOffline(true);
-                        line.setCaisseApNotice(
-                            _t(
-                                "The Odoo server cannot be reached: still waiting for the terminal's answer.",
-                            ),
-                        );
-                    }
-                } else if (++serverErrors >= MAX_SERVER_ERRORS) {
-                    this._settle(uuid, waiter, {
-                        payment_uuid: uuid,
-                        state: "unknown",
-                        final: true,
-                        local: true,
-                        message: this._errorMessage(error),
-                    });
-                    return;
-                }
-            }
-            if (this._isWaiting(uuid, waiter) && Date.now() > deadline) {
-                this._settle(uuid, waiter, {
-                    payment_uuid: uuid,
-                    state: "unknown",
-                    final: true,
-                    local: true,
-                    message: _t("The Odoo server did not report the terminal's answer in time."),
-                });
-            }
-        }
+            },
+            deadline: waitDeadline(Date.now(), this._timeout()),
+            isConnectionLost,
+            onOffline: () => {
+                const line = this._getLine(uuid);
+                line?.setCaisseApOffline(true);
+                line?.setCaisseApNotice(
+                    _t(
+                        "The Odoo server cannot be reached: still waiting for the terminal's answer.",
+                    ),
+                );
+            },
+            giveUp: (error) =>
+                localUnknown(
+                    error
+                        ? this._errorMessage(error)
+                        : _t("The Odoo server did not report the terminal's answer in time."),
+                ),
+        });
     }
 
     async _applyOutcome(line, tx) {
@@ -407,12 +336,6 @@ export class PaymentCaisseApIp extends PaymentInterface {
         if (tx.partial && tx.amount_authorised) {
             line.set_amount(tx.amount_authorised);
             line.setCaisseApAuthorised(tx.amount_authorised);
-            this.pos.notification.add(
-                _t("The terminal authorised only %(amount)s: the rest of the order is still due.", {
-                    amount: this.env.utils.formatCurrency(tx.amount_authorised),
-                }),
-                { type: "warning", sticky: true, className: "o_caisse_ap_notice" },
-            );
         }
         // What the ticket prints; the server writes the same fields from its journal (and the
         // line's transaction_id, the journal's reference) when the order reaches it.
@@ -423,18 +346,14 @@ export class PaymentCaisseApIp extends PaymentInterface {
         if (typeof tx.receipt_text === "string" && tx.receipt_text) {
             line.set_receipt_info(tx.receipt_text);
         }
-        if (tx.cancel_requested) {
-            const message = _t(
-                "The terminal approved the payment although a cancel was requested: the customer has paid.",
-            );
-            line.setCaisseApNotice(message);
-            this.pos.notification.add(message, {
+        // The server's notes: a partial amount, an approval despite a cancel request.
+        line.setCaisseApNotice(tx.message || "");
+        if (tx.message) {
+            this.pos.notification.add(tx.message, {
                 type: "warning",
                 sticky: true,
                 className: "o_caisse_ap_notice",
             });
-        } else {
-            line.setCaisseApNotice("");
         }
     }
 
@@ -493,15 +412,6 @@ export class PaymentCaisseApIp extends PaymentInterface {
         return value > 0 ? value : DEFAULT_TIMEOUT;
     }
 
-    _waitingNotice(tx) {
-        if (tx && tx.cancel_requested) {
-            return _t(
-                "Press the red button on the terminal to cancel the payment. The line will be updated when the terminal answers.",
-            );
-        }
-        return _t("Waiting for the customer on the terminal.");
-    }
-
     /**
      * Calls an RPC of this payment method. `quiet` calls (the polling, every second) bypass the
      * POS data service so that its "loading" indicator does not blink all along the payment;
@@ -538,5 +448,3 @@ export class PaymentCaisseApIp extends PaymentInterface {
         this.pos.dialog.add(AlertDialog, { title, body });
     }
 }
-
-register_payment_method(TERMINAL_KEY, PaymentCaisseApIp);

@@ -1,6 +1,6 @@
 import { patch } from "@web/core/utils/patch";
 import { PosStore } from "@point_of_sale/app/store/pos_store";
-import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/overrides/models/pos_payment";
+import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 
 /** A bus channel name nobody can guess (getRandomValues works on plain http too). */
 function newResultChannel() {

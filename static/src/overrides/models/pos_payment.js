@@ -1,7 +1,6 @@
 import { patch } from "@web/core/utils/patch";
 import { PosPayment } from "@point_of_sale/app/models/pos_payment";
-
-export const TERMINAL_KEY = "fr-caisse_ap_ip";
+import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 /** Line states in which the terminal may still be working on the payment. */
 const RUNNING_STATUSES = ["waiting", "waitingCard", "waitingCancel", "timeout"];
 

@@ -1,0 +1,142 @@
+/**
+ * How the POS waits for a payment's outcome, apart from the POS itself so that it can be unit
+ * tested: one waiter per payment, news about older attempts ignored, polling as a fallback of
+ * the bus with a deadline, and the start sent again after network errors. Time, randomness and
+ * the server are given by the caller.
+ */
+import { Deferred, delay } from "@web/core/utils/concurrency";
+import {
+    DEADLINE_MARGIN,
+    MAX_SERVER_ERRORS,
+    POLL_INTERVAL,
+    START_RETRY_DELAYS,
+} from "@l10n_fr_pos_caisse_ap_ip/app/constants";
+
+/** `ms` within ±30 %: tills started together do not poll (or retry) in step. */
+export function jittered(ms, random = Math.random) {
+    return ms * (0.7 + 0.6 * random());
+}
+
+/** True when `tx` is news about an attempt older than the one `waiter` follows. */
+export function isOlderAttempt(waiter, tx) {
+    return Boolean(waiter.attempt && tx.attempt && tx.attempt < waiter.attempt);
+}
+
+/** Milliseconds (on the `now` clock) past which the POS stops waiting for the server. */
+export function waitDeadline(now, timeoutSeconds) {
+    return now + (timeoutSeconds + DEADLINE_MARGIN) * 1000;
+}
+
+/**
+ * One waiter per payment uuid: a Deferred resolved (once) with the final transaction dict of
+ * the attempt it follows, whichever source brings it first (bus, result channel, polling).
+ */
+export class Waiters {
+    constructor() {
+        this._byUuid = new Map();
+    }
+
+    get(uuid) {
+        return this._byUuid.get(uuid);
+    }
+
+    has(uuid) {
+        return this._byUuid.has(uuid);
+    }
+
+    /** The waiter of `uuid`, made for `attempt` when there is none: `[waiter, isNew]`. */
+    open(uuid, attempt) {
+        const existing = this._byUuid.get(uuid);
+        if (existing) {
+            return [existing, false];
+        }
+        const waiter = new Deferred();
+        waiter.attempt = attempt;
+        this._byUuid.set(uuid, waiter);
+        return [waiter, true];
+    }
+
+    /** True while `waiter` still waits for the final state of its payment. */
+    isWaiting(uuid, waiter) {
+        return this._byUuid.get(uuid) === waiter;
+    }
+
+    /** Ends the wait of `waiter` with `tx`; later calls change nothing. */
+    settle(uuid, waiter, tx) {
+        if (this.isWaiting(uuid, waiter)) {
+            this._byUuid.delete(uuid);
+            waiter.resolve(tx);
+        }
+    }
+
+    /**
+     * Routes a transaction dict to its waiter: "final" when it ended the wait, "progress" when
+     * it is news about the followed attempt still running, "ignored" otherwise.
+     */
+    deliver(tx) {
+        const waiter = tx?.payment_uuid && this._byUuid.get(tx.payment_uuid);
+        if (!waiter || isOlderAttempt(waiter, tx)) {
+            return "ignored";
+        }
+        if (tx.final) {
+            this.settle(tx.payment_uuid, waiter, tx);
+            return "final";
+        }
+        return "progress";
+    }
+}
+
+/**
+ * Asks `status()` for the payment every POLL_INTERVAL (jittered) while `waiter` waits, and
+ * hands every answer to `onAnswer`. A lost connection (`onOffline`) is waited out;
+ * MAX_SERVER_ERRORS server errors in a row, or `deadline` passed, end the wait with
+ * `giveUp(error)` (`error` null for the deadline), which returns the dict to settle with.
+ */
+export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
+    const { status, onAnswer, deadline, isConnectionLost, onOffline, giveUp } = hooks;
+    const sleep = hooks.sleep || delay;
+    const now = hooks.now || Date.now;
+    const random = hooks.random || Math.random;
+    let serverErrors = 0;
+    while (waiters.isWaiting(uuid, waiter)) {
+        await sleep(jittered(POLL_INTERVAL, random));
+        if (!waiters.isWaiting(uuid, waiter)) {
+            return;
+        }
+        try {
+            const tx = await status();
+            serverErrors = 0;
+            onAnswer(tx);
+        } catch (error) {
+            if (isConnectionLost(error)) {
+                onOffline();
+            } else if (++serverErrors >= MAX_SERVER_ERRORS) {
+                waiters.settle(uuid, waiter, giveUp(error));
+                return;
+            }
+        }
+        if (waiters.isWaiting(uuid, waiter) && now() > deadline) {
+            waiters.settle(uuid, waiter, giveUp(null));
+            return;
+        }
+    }
+}
+
+/**
+ * `start(isFirst)` again after each network error, START_RETRY_DELAYS apart (jittered); any
+ * other error, or a network error past the last delay, is thrown.
+ */
+export async function startWithRetries(start, hooks) {
+    const sleep = hooks.sleep || delay;
+    const random = hooks.random || Math.random;
+    for (let tries = 0; ; tries++) {
+        try {
+            return await start(tries === 0);
+        } catch (error) {
+            if (!hooks.isConnectionLost(error) || tries >= START_RETRY_DELAYS.length) {
+                throw error;
+            }
+        }
+        await sleep(jittered(START_RETRY_DELAYS[tries], random));
+    }
+}

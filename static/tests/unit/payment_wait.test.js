@@ -1,0 +1,264 @@
+import { describe, expect, test } from "@odoo/hoot";
+import {
+    MAX_SERVER_ERRORS,
+    POLL_INTERVAL,
+    START_RETRY_DELAYS,
+} from "@l10n_fr_pos_caisse_ap_ip/app/constants";
+import {
+    Waiters,
+    isOlderAttempt,
+    jittered,
+    pollUntilFinal,
+    startWithRetries,
+    waitDeadline,
+} from "@l10n_fr_pos_caisse_ap_ip/app/payment_wait";
+
+class NetworkDown extends Error {}
+const isConnectionLost = (error) => error instanceof NetworkDown;
+const UUID = "5c1f0e6a";
+
+/** A clock that moves only when the code under test sleeps, and records the sleeps. */
+function fakeTime(start = 1_000_000) {
+    const clock = { now: start, sleeps: [] };
+    clock.sleep = async (ms) => {
+        clock.sleeps.push(ms);
+        clock.now += ms;
+    };
+    clock.read = () => clock.now;
+    return clock;
+}
+
+/** `status()` answering from `script` in order: a dict, or an Error to throw. */
+function scriptedStatus(script) {
+    const calls = [];
+    const status = async () => {
+        const next = script[calls.length];
+        calls.push(next);
+        if (next === undefined) {
+            throw new Error("status called past the end of the script");
+        }
+        if (next instanceof Error) {
+            throw next;
+        }
+        return next;
+    };
+    return { status, calls };
+}
+
+/** Polls `waiters`' waiter of UUID with `script`; returns what the hooks saw. */
+async function poll(script, { deadline = Infinity, clock = fakeTime(), attempt = 1 } = {}) {
+    const waiters = new Waiters();
+    const [waiter] = waiters.open(UUID, attempt);
+    const { status, calls } = scriptedStatus(script);
+    const seen = { answers: [], offline: 0, gaveUp: [] };
+    await pollUntilFinal(waiters, UUID, waiter, {
+        status,
+        onAnswer: (tx) => {
+            seen.answers.push(tx.state);
+            waiters.deliver(tx);
+        },
+        deadline,
+        isConnectionLost,
+        onOffline: () => seen.offline++,
+        giveUp: (error) => {
+            seen.gaveUp.push(error);
+            return { payment_uuid: UUID, state: "unknown", final: true, local: true };
+        },
+        sleep: clock.sleep,
+        now: clock.read,
+        random: () => 0.5,
+    });
+    expect(waiters.has(UUID)).toBe(false);
+    return { outcome: await waiter, calls, seen, clock };
+}
+
+const tx = (state, extra = {}) => ({
+    payment_uuid: UUID,
+    attempt: 1,
+    state,
+    final: ["success", "failure", "unknown", "error"].includes(state),
+    ...extra,
+});
+
+describe("l10n_fr_pos_caisse_ap_ip: jitter and deadline", () => {
+    test("jittered stays within 30 % of the delay", () => {
+        expect(jittered(1000, () => 0)).toBe(700);
+        expect(jittered(1000, () => 0.5)).toBe(1000);
+        expect(jittered(1000, () => 0.9999)).toBeWithin(1299, 1300);
+    });
+
+    test("the POS waits the method's timeout plus a margin", () => {
+        expect(waitDeadline(5000, 120)).toBe(5000 + 180_000);
+    });
+});
+
+describe("l10n_fr_pos_caisse_ap_ip: waiters", () => {
+    test("one waiter per payment, made once", () => {
+        const waiters = new Waiters();
+        const [first, isNew] = waiters.open(UUID, 2);
+        const [again, isNewAgain] = waiters.open(UUID, 3);
+        expect([isNew, isNewAgain]).toEqual([true, false]);
+        expect(again).toBe(first);
+        expect(first.attempt).toBe(2);
+    });
+
+    test("news about an older attempt is ignored", async () => {
+        const waiters = new Waiters();
+        const [waiter] = waiters.open(UUID, 2);
+        expect(isOlderAttempt(waiter, { attempt: 1 })).toBe(true);
+        expect(isOlderAttempt(waiter, { attempt: 2 })).toBe(false);
+        expect(isOlderAttempt(waiter, {})).toBe(false);
+        expect(waiters.deliver(tx("failure", { attempt: 1 }))).toBe("ignored");
+        expect(waiters.isWaiting(UUID, waiter)).toBe(true);
+        expect(waiters.deliver(tx("sent", { attempt: 2 }))).toBe("progress");
+        expect(waiters.deliver(tx("success", { attempt: 2 }))).toBe("final");
+        expect((await waiter).state).toBe("success");
+    });
+
+    test("a wait ends once: the first final answer wins", async () => {
+        const waiters = new Waiters();
+        const [waiter] = waiters.open(UUID, 1);
+        waiters.settle(UUID, waiter, tx("success"));
+        waiters.settle(UUID, waiter, tx("failure"));
+        expect(waiters.deliver(tx("failure"))).toBe("ignored");
+        expect((await waiter).state).toBe("success");
+        expect(waiters.deliver({ payment_uuid: "other", final: true })).toBe("ignored");
+        expect(waiters.deliver(undefined)).toBe("ignored");
+    });
+});
+
+describe("l10n_fr_pos_caisse_ap_ip: polling", () => {
+    test("polls until the final answer, one interval apart", async () => {
+        const { outcome, calls, seen, clock } = await poll([
+            tx("sent"),
+            tx("cancel_requested"),
+            tx("success"),
+        ]);
+        expect(outcome.state).toBe("success");
+        expect(calls.length).toBe(3);
+        expect(seen.answers).toEqual(["sent", "cancel_requested", "success"]);
+        expect(clock.sleeps).toEqual([POLL_INTERVAL, POLL_INTERVAL, POLL_INTERVAL]);
+    });
+
+    test("stops asking once the bus brought the outcome", async () => {
+        const waiters = new Waiters();
+        const [waiter] = waiters.open(UUID, 1);
+        const { status, calls } = scriptedStatus([tx("sent")]);
+        const polling = pollUntilFinal(waiters, UUID, waiter, {
+            status,
+            onAnswer: (answer) => waiters.deliver(answer),
+            deadline: Infinity,
+            isConnectionLost,
+            onOffline: () => {},
+            giveUp: () => tx("unknown"),
+            // The bus answers while the poll sleeps.
+            sleep: async () => waiters.deliver(tx("success")),
+        });
+        await polling;
+        expect(calls.length).toBe(0);
+        expect((await waiter).state).toBe("success");
+    });
+
+    test("a lost connection is waited out, not an outcome", async () => {
+        const { outcome, seen } = await poll([
+            new NetworkDown(),
+            new NetworkDown(),
+            new NetworkDown(),
+            new NetworkDown(),
+            tx("sent"),
+            tx("failure"),
+        ]);
+        expect(seen.offline).toBe(4);
+        expect(seen.gaveUp).toEqual([]);
+        expect(outcome.state).toBe("failure");
+    });
+
+    test(`${MAX_SERVER_ERRORS} server errors in a row make the outcome unknown`, async () => {
+        const broken = new Error("server error");
+        const { outcome, calls, seen } = await poll([broken, broken, broken, tx("success")]);
+        expect(calls.length).toBe(MAX_SERVER_ERRORS);
+        expect(seen.gaveUp).toEqual([broken]);
+        expect(outcome).toEqual({
+            payment_uuid: UUID,
+            state: "unknown",
+            final: true,
+            local: true,
+        });
+    });
+
+    test("an answer between server errors starts the count again", async () => {
+        const broken = new Error("server error");
+        const { outcome, seen } = await poll([
+            broken,
+            broken,
+            tx("sent"),
+            broken,
+            broken,
+            tx("success"),
+        ]);
+        expect(seen.gaveUp).toEqual([]);
+        expect(outcome.state).toBe("success");
+    });
+
+    test("past the deadline, the outcome is unknown (the server never answered)", async () => {
+        const clock = fakeTime(0);
+        const script = Array.from({ length: 10 }, () => tx("sent"));
+        const { outcome, calls, seen } = await poll(script, {
+            deadline: 3.5 * POLL_INTERVAL,
+            clock,
+        });
+        expect(calls.length).toBe(4);
+        expect(seen.gaveUp).toEqual([null]);
+        expect(outcome.local).toBe(true);
+    });
+});
+
+describe("l10n_fr_pos_caisse_ap_ip: start retries", () => {
+    test("a start lost to the network is sent again, never as a new retry", async () => {
+        const clock = fakeTime(0);
+        const firsts = [];
+        let calls = 0;
+        const started = await startWithRetries(
+            async (isFirst) => {
+                firsts.push(isFirst);
+                if (++calls < 3) {
+                    throw new NetworkDown();
+                }
+                return tx("pending");
+            },
+            { isConnectionLost, sleep: clock.sleep, random: () => 0.5 },
+        );
+        expect(started.state).toBe("pending");
+        expect(firsts).toEqual([true, false, false]);
+        expect(clock.sleeps).toEqual(START_RETRY_DELAYS.slice(0, 2));
+    });
+
+    test("a refusal from the server is not retried", async () => {
+        let calls = 0;
+        const refused = new Error("busy terminal");
+        await expect(
+            startWithRetries(
+                async () => {
+                    calls++;
+                    throw refused;
+                },
+                { isConnectionLost, sleep: async () => {} },
+            ),
+        ).rejects.toThrow(/busy terminal/);
+        expect(calls).toBe(1);
+    });
+
+    test("the cashier is told after the last retry", async () => {
+        let calls = 0;
+        await expect(
+            startWithRetries(
+                async () => {
+                    calls++;
+                    throw new NetworkDown("down");
+                },
+                { isConnectionLost, sleep: async () => {} },
+            ),
+        ).rejects.toThrow(/down/);
+        expect(calls).toBe(START_RETRY_DELAYS.length + 1);
+    });
+});
