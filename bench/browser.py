@@ -21,10 +21,10 @@ from typing import Any
 
 import websocket
 from odoo_server import free_port
-from settings import HOST, log, odoo_env
+from settings import HOST, log, prerequisites
 
 CHROMIUM = "/usr/bin/chromium"
-# What Odoo's own test browser passes, plus the DNS rules of tools/odoo_env.py
+# What Odoo's own test browser passes, plus the DNS rules of dev/prerequisites.py
 # (without internet, Chromium waits seconds on DNS for web fonts otherwise).
 FLAGS = (
     "--headless",
@@ -46,7 +46,7 @@ FLAGS = (
     "--no-default-browser-check",
     "--mute-audio",
     "--window-size=1366,768",
-    f"--host-resolver-rules={odoo_env.CHROME_RESOLVER_RULES}",
+    f"--host-resolver-rules={prerequisites.CHROME_RESOLVER_RULES}",
 )
 
 

@@ -167,17 +167,12 @@ TAB_HELPER = r"""
 
 def parse_args():
     parser = c.base_parser(__doc__)
-    parser.add_argument(
-        "--tills", default="1,5", help="till counts, comma-separated (default 1,5)"
-    )
-    parser.add_argument(
-        "--payments",
-        type=int,
-        default=20,
-        help="measured payments per till, per till count and bus mode (default 20)",
-    )
-    parser.add_argument(
-        "--delay", type=float, default=2.0, help="customer delay, seconds (default 2)"
+    c.add_options(
+        parser,
+        ("--tills", "1,5", "till counts, comma-separated"),
+        ("--payments", 20, "measured payments per till, per till count and bus mode"),
+        ("--delay", 2.0, "customer delay, seconds"),
+        ("--modes", "bus,poll", "bus (bus on), poll (bus off, status polling only)"),
     )
     parser.add_argument(
         "--profile",
@@ -185,11 +180,6 @@ def parse_args():
         choices=sorted(PROFILES),
         help=f"simulated terminal profile (default {DEFAULT_PROFILE}, which keeps "
         "the connection open after answering, like the real terminal)",
-    )
-    parser.add_argument(
-        "--modes",
-        default="bus,poll",
-        help="bus (bus on), poll (bus off, status polling only); default bus,poll",
     )
     return parser.parse_args()
 
@@ -434,7 +424,42 @@ def span(values) -> str:
     return f"{p50} / {p95} / {top} ({count})"
 
 
+TILL_COLUMNS = (
+    ("tills", lambda r: r["count"]),
+    ("bus", lambda r: "on" if r["mode"] == "bus" else "off (polling only)"),
+    ("paid and shown", lambda r: f"{r['ok']} / {r['payments']}"),
+    ("terminal requests", lambda r: f"{r['requests']} / {r['expected_requests']}"),
+    ("answer → line shows the outcome", lambda r: span(r["latency"])),
+    ("answer → Odoo recorded it", lambda r: span(r["read_latency"])),
+    ("recorded → line shows it", lambda r: span(r["path_latency"])),
+    (
+        "answer → bus note in the tab",
+        lambda r: span(r["bus_latency"]) if r["mode"] == "bus" else "-",
+    ),
+    (
+        "bus notes received (public / result)",
+        lambda r: f"{r['notes']} / {r['results']}",
+    ),
+    (
+        "status RPCs per payment",
+        lambda r: f"{r['status_calls'] / r['ok']:.1f}" if r["ok"] else "-",
+    ),
+    (
+        "load (1 min) before → after",
+        lambda r: f"{r['load_start']:.2f} → {r['load_end']:.2f}",
+    ),
+)
+
+
 def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
+    rep = _report_intro(args)
+    rep.columns("", runs, TILL_COLUMNS)
+    _report_notes(rep, runs, args, proxy_note)
+    _report_checks(rep, runs)
+    return rep
+
+
+def _report_intro(args) -> c.Report:
     # Another terminal profile gets its own results file (no README section).
     suffix = "" if args.profile == DEFAULT_PROFILE else f"_{args.profile}"
     rep = c.Report(
@@ -457,37 +482,12 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
         "and *recorded → line shows it* (commit, bus, rendering; with the bus "
         "off: the status polling). Times in ms as p50 / p95 / max (count)."
     )
-    rep.table(
-        (
-            "tills",
-            "bus",
-            "paid and shown",
-            "terminal requests",
-            "answer → line shows the outcome",
-            "answer → Odoo recorded it",
-            "recorded → line shows it",
-            "answer → bus note in the tab",
-            "bus notes received (public / result)",
-            "status RPCs per payment",
-            "load (1 min) before → after",
-        ),
-        [
-            (
-                r["count"],
-                "on" if r["mode"] == "bus" else "off (polling only)",
-                f"{r['ok']} / {r['payments']}",
-                f"{r['requests']} / {r['expected_requests']}",
-                span(r["latency"]),
-                span(r["read_latency"]),
-                span(r["path_latency"]),
-                span(r["bus_latency"]) if r["mode"] == "bus" else "-",
-                f"{r['notes']} / {r['results']}",
-                f"{r['status_calls'] / r['ok']:.1f}" if r["ok"] else "-",
-                f"{r['load_start']:.2f} → {r['load_end']:.2f}",
-            )
-            for r in runs
-        ],
-    )
+    return rep
+
+
+def _report_notes(
+    rep: c.Report, runs: list[dict[str, Any]], args, proxy_note: str
+) -> None:
     rep.note(
         "*Bus note in the tab*: the first of the POS's bus handlers to receive "
         "the final state: `onCashierResult` (the whole transaction dict, on the "
@@ -520,6 +520,9 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
                 f"Problems with {r['count']} till(s), bus {r['mode']}: "
                 + "; ".join(r["problems"][:10])
             )
+
+
+def _report_checks(rep: c.Report, runs: list[dict[str, Any]]) -> None:
     for r in runs:
         rep.check(
             f"{r['count']} till(s), {'bus' if r['mode'] == 'bus' else 'polling'}: "
@@ -536,7 +539,6 @@ def report(runs: list[dict[str, Any]], args, proxy_note: str) -> c.Report:
             p95 < GOAL,
             f"{c.ms(p95)} ms",
         )
-    return rep
 
 
 def main() -> int:

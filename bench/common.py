@@ -84,6 +84,23 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_options(parser: argparse.ArgumentParser, *options: tuple) -> None:
+    """Add ``(flag, default, help)`` options: the default's type is the option's;
+    a False default makes a switch, a None default a string without default."""
+    for flag, default, help_text in options:
+        if default is False:
+            parser.add_argument(flag, action="store_true", help=help_text)
+        elif default is None:
+            parser.add_argument(flag, help=help_text)
+        else:
+            parser.add_argument(
+                flag,
+                type=type(default),
+                default=default,
+                help=f"{help_text} (default {default})",
+            )
+
+
 def run_main(main: Callable[[], int]) -> None:
     """Exit with main()'s code; Ctrl-C and SIGTERM still clean up (finally blocks)."""
 

@@ -66,7 +66,7 @@ QUICK = {"lanes": "1,2", "delay": 5.0, "long": 40.0, "limit_time_real": 30, "idl
 OCA_CATCH_ALL = '(its POS\'s catch-all dialog: "no answer from the terminal in time")'
 
 
-# -- pure helpers (tested in tools/tests/test_bench_compare.py) --------------
+# -- pure helpers (tested in dev/tests/test_bench_compare.py) --------------
 def ratio(ours: float | None, theirs: float | None) -> str:
     """``theirs / ours`` as "×12" ("-" when it means nothing)."""
     if ours is None or theirs is None or ours != ours or theirs != theirs:
@@ -514,7 +514,41 @@ def oca_fault(session: c.Session, lane, fault: Fault, terminal) -> dict:
 
 
 # -- report -------------------------------------------------------------------
+FAULT_COLUMNS = (
+    ("case", lambda r: r["case"]),
+    ("terminal", lambda r: r["behaviour"]),
+    ("recorded", lambda r: r["recorded"]),
+    ("detail", lambda r: r["detail"]),
+    ("the cashier reads", lambda r: r["said"]),
+    ("requests", lambda r: r["requests"]),
+    ("charged", lambda r: f"{r['charged']:.2f}"),
+    ("for the shop", lambda r: r["outcome"]),
+    ("s", lambda r: f"{r['seconds']:.1f}"),
+    ("check", lambda r: r["check"]),
+)
+
+
 def report(args, runs, long_runs, fault_tables) -> c.Report:
+    rep = _report_intro(args)
+    if runs:
+        _lanes_tables(rep, args, runs)
+    if long_runs:
+        _long_table(rep, args, long_runs)
+    for label, rows in fault_tables:
+        rep.columns(f"Faults, amount {AMOUNT:.2f}: {label}", rows, FAULT_COLUMNS)
+    if fault_tables:
+        rep.note(
+            "*recorded*: this addon's journal states (`pos.caisse.ap.transaction`); "
+            "the OCA module's `payment_status` (it keeps no journal: the POS line "
+            "is its only record). *charged*: what the simulated terminal approved. "
+            "*for the shop*: WRONG when Odoo and the terminal disagree without the "
+            "cashier being told to check the terminal."
+        )
+    goals(rep, args, runs, long_runs, fault_tables)
+    return rep
+
+
+def _report_intro(args) -> c.Report:
     rep = c.Report("compare", "This addon and the OCA module (bench/compare.py)")
     rep.note(
         f"Both on the same prefork Odoo (`--workers=2 --max-cron-threads=1 "
@@ -529,107 +563,71 @@ def report(args, runs, long_runs, fault_tables) -> c.Report:
         f"{PROBE_TIMEOUT:g} s. Cells: this addon / the OCA module (OCA ÷ this "
         "addon)."
     )
-    if runs:
-        rep.table(
-            (
-                "tills",
-                "paid correctly",
-                f"workers held ≥ {HELD:g} s",
-                "longest busy stretch (s)",
-                "probe p95 before, idle (ms)",
-                "probe p50 (ms)",
-                "probe p95 (ms)",
-                "probe max (ms)",
-                f"probes not answered within {PROBE_TIMEOUT:g} s",
-                "longest time Odoo answered nothing (s)",
-                "storm length (s)",
-            ),
-            [lanes_row(ours, oca) for ours, oca in runs],
-            f"Lanes: N tills paying at once, customer delay {args.delay:g} s",
-        )
-        rep.note(
-            "*Storm*: from the moment every till calls to the end of the last "
-            "till's payment (or the benchmark giving up on it); the probe columns "
-            "and *longest time Odoo answered nothing* (no probe answered) cover it. "
-            f"*Workers held*: HTTP workers seen serving {HELD:g} s or more without "
-            "a break (sampled every 0.2 s from /proc), i.e. waiting for a customer; "
-            "*paid correctly*: the right amount approved, recorded and reported, "
-            "one request per terminal."
-        )
-        for ours, oca in runs:
-            for label, run in (("this addon", ours), ("OCA", oca)):
-                if run["problems"]:
-                    rep.note(
-                        f"Not paid with {run['count']} tills ({label}): "
-                        + "; ".join(sorted(set(run["problems"]))[:5])
-                    )
-    if long_runs:
-        rep.table(
-            (
-                "module",
-                "customer",
-                "Odoo recorded",
-                "the cashier reads",
-                "call / poll ended after (s)",
-                "charged on the terminal",
-                "approval",
-            ),
-            [
-                (
-                    label,
-                    f"{args.long:g} s",
-                    result.get("recorded", "-"),
-                    result.get("said") or "(none)",
-                    f"{result.get('seconds', 0):.0f}",
-                    f"{result.get('charged', 0):.2f}",
-                    "**lost**" if result.get("lost") else "recorded",
-                )
-                for label, result in long_runs
-            ],
-            f"One customer taking {args.long:g} s "
-            f"(limit_time_real {args.limit_time_real} s)",
-        )
-    for label, rows in fault_tables:
-        rep.table(
-            (
-                "case",
-                "terminal",
-                "recorded",
-                "detail",
-                "the cashier reads",
-                "requests",
-                "charged",
-                "for the shop",
-                "s",
-                "check",
-            ),
-            [
-                (
-                    r["case"],
-                    r["behaviour"],
-                    r["recorded"],
-                    r["detail"],
-                    r["said"],
-                    r["requests"],
-                    f"{r['charged']:.2f}",
-                    r["outcome"],
-                    f"{r['seconds']:.1f}",
-                    r["check"],
-                )
-                for r in rows
-            ],
-            f"Faults, amount {AMOUNT:.2f}: {label}",
-        )
-    if fault_tables:
-        rep.note(
-            "*recorded*: this addon's journal states (`pos.caisse.ap.transaction`); "
-            "the OCA module's `payment_status` (it keeps no journal: the POS line "
-            "is its only record). *charged*: what the simulated terminal approved. "
-            "*for the shop*: WRONG when Odoo and the terminal disagree without the "
-            "cashier being told to check the terminal."
-        )
-    goals(rep, args, runs, long_runs, fault_tables)
     return rep
+
+
+def _lanes_tables(rep: c.Report, args, runs) -> None:
+    rep.table(
+        (
+            "tills",
+            "paid correctly",
+            f"workers held ≥ {HELD:g} s",
+            "longest busy stretch (s)",
+            "probe p95 before, idle (ms)",
+            "probe p50 (ms)",
+            "probe p95 (ms)",
+            "probe max (ms)",
+            f"probes not answered within {PROBE_TIMEOUT:g} s",
+            "longest time Odoo answered nothing (s)",
+            "storm length (s)",
+        ),
+        [lanes_row(ours, oca) for ours, oca in runs],
+        f"Lanes: N tills paying at once, customer delay {args.delay:g} s",
+    )
+    rep.note(
+        "*Storm*: from the moment every till calls to the end of the last "
+        "till's payment (or the benchmark giving up on it); the probe columns "
+        "and *longest time Odoo answered nothing* (no probe answered) cover it. "
+        f"*Workers held*: HTTP workers seen serving {HELD:g} s or more without "
+        "a break (sampled every 0.2 s from /proc), i.e. waiting for a customer; "
+        "*paid correctly*: the right amount approved, recorded and reported, "
+        "one request per terminal."
+    )
+    for ours, oca in runs:
+        for label, run in (("this addon", ours), ("OCA", oca)):
+            if run["problems"]:
+                rep.note(
+                    f"Not paid with {run['count']} tills ({label}): "
+                    + "; ".join(sorted(set(run["problems"]))[:5])
+                )
+
+
+def _long_table(rep: c.Report, args, long_runs) -> None:
+    rep.table(
+        (
+            "module",
+            "customer",
+            "Odoo recorded",
+            "the cashier reads",
+            "call / poll ended after (s)",
+            "charged on the terminal",
+            "approval",
+        ),
+        [
+            (
+                label,
+                f"{args.long:g} s",
+                result.get("recorded", "-"),
+                result.get("said") or "(none)",
+                f"{result.get('seconds', 0):.0f}",
+                f"{result.get('charged', 0):.2f}",
+                "**lost**" if result.get("lost") else "recorded",
+            )
+            for label, result in long_runs
+        ],
+        f"One customer taking {args.long:g} s "
+        f"(limit_time_real {args.limit_time_real} s)",
+    )
 
 
 def lanes_row(ours: dict[str, Any], oca: dict[str, Any]) -> tuple[Any, ...]:
@@ -703,46 +701,33 @@ def goals(rep: c.Report, args, runs, long_runs, fault_tables) -> None:
 # -- main -----------------------------------------------------------------------
 def parse_args(argv: Sequence[str] | None = None):
     parser = c.base_parser(__doc__)
-    parser.add_argument(
-        "--oca-template",
-        default="",
-        help="reuse this database (the OCA module installed, demo data) as the "
-        "OCA module's template",
-    )
-    parser.add_argument("--lanes", default="1,2,4,10,50", help="(default 1,2,4,10,50)")
-    parser.add_argument("--delay", type=float, default=20.0, help="customer delay, s")
-    parser.add_argument("--long", type=float, default=150.0, help="long customer, s")
-    parser.add_argument(
-        "--limit-time-real", type=int, default=120, help="Odoo's, s (default 120)"
-    )
-    parser.add_argument(
-        "--client-timeout",
-        type=float,
-        default=0.0,
-        help="the benchmark gives up on a call after this (default: "
-        "limit-time-real + 10 s)",
-    )
-    parser.add_argument(
-        "--idle", type=float, default=5.0, help="s of probing before a storm"
-    )
-    parser.add_argument("--probe-interval", type=float, default=0.5, help="s")
-    parser.add_argument(
-        "--poll",
-        type=float,
-        default=1.0,
-        help="this addon's status poll interval, s (default 1, like its POS)",
-    )
-    parser.add_argument(
-        "--parts",
-        default="lanes,long,faults",
-        help="which parts to run (default lanes,long,faults; long and faults "
-        "run together)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="development run: --lanes 1,2 --delay 5 --long 40 "
-        "--limit-time-real 30 --idle 3 by default; writes no result",
+    c.add_options(
+        parser,
+        (
+            "--oca-template",
+            None,
+            "reuse this database (the OCA module installed, demo data) as the "
+            "OCA module's template",
+        ),
+        ("--lanes", "1,2,4,10,50", "lane counts"),
+        ("--delay", 20.0, "customer delay, s"),
+        ("--long", 150.0, "long customer, s"),
+        ("--limit-time-real", 120, "Odoo's, s"),
+        (
+            "--client-timeout",
+            0.0,
+            "the benchmark gives up on a call after this (0: limit-time-real + 10 s)",
+        ),
+        ("--idle", 5.0, "s of probing before a storm"),
+        ("--probe-interval", 0.5, "s"),
+        ("--poll", 1.0, "this addon's status poll interval, s (like its POS)"),
+        ("--parts", "lanes,long,faults", "parts to run (long and faults together)"),
+        (
+            "--quick",
+            False,
+            "development run: --lanes 1,2 --delay 5 --long 40 "
+            "--limit-time-real 30 --idle 3 by default; writes no result",
+        ),
     )
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         parser.set_defaults(**QUICK)  # options given explicitly still win

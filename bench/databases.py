@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from odoo_server import OdooServer
-from settings import ADDON, HOST, TERMINAL_KEY, log, odoo_env
+from settings import ADDON, HOST, TERMINAL_KEY, log, prerequisites
 
 from caisse_ap.simulator import MultiTerminalSimulator, Scenario
 
@@ -36,11 +36,13 @@ class Bench:
     ) -> None:
         """``addon_dir``: the folder installed as the addon instead of this
         repository (another module with the same technical name)."""
-        self.odoo_root = odoo_env.check_odoo()
-        odoo_env.ensure_postgresql()
+        self.odoo_root = prerequisites.check_odoo()
+        prerequisites.ensure_postgresql()
         self.prefix = prefix
         self.stamp = f"{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
-        self.workspace = odoo_env.Workspace(self.odoo_root, f"caisse_ap_bench_{prefix}")
+        self.workspace = prerequisites.Workspace(
+            self.odoo_root, f"caisse_ap_bench_{prefix}"
+        )
         if addon_dir is not None:
             self.workspace.addon.unlink()
             self.workspace.addon.symlink_to(addon_dir, target_is_directory=True)
@@ -55,7 +57,7 @@ class Bench:
     # The template: the addon installed with the demo data, once per run.
     def build_template(self) -> str:
         if self.template:
-            if not odoo_env.database_exists(self.template):
+            if not prerequisites.database_exists(self.template):
                 raise RuntimeError(f"template database {self.template} does not exist")
             log(f"using the existing template database {self.template}")
             return self.template
@@ -160,7 +162,7 @@ class Bench:
         for name in reversed(self.databases):
             if name == self.template and not self.own_template:
                 continue
-            odoo_env.drop_database(name, self.workspace.data_dir)
+            prerequisites.drop_database(name, self.workspace.data_dir)
         self.workspace.cleanup()
         log(f"dropped {len(self.databases)} database(s) and the work folder")
 

@@ -16,7 +16,7 @@ import contextlib
 
 from settings import HOST, log
 
-from caisse_ap.simulator.loop import LoopThread
+from caisse_ap.loop_thread import ConnectionTasks, LoopThread
 
 HEAD_LIMIT = 65536
 REFUSED = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -34,7 +34,7 @@ class FrontProxy:
         self.refused = 0  # websocket connections refused (bus off)
         self._loop = LoopThread("bench-front-proxy")
         self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = ConnectionTasks()
 
     @property
     def url(self) -> str:
@@ -55,32 +55,14 @@ class FrontProxy:
         if self._server is not None:
             server, self._server = self._server, None
 
-            async def close() -> None:
-                server.close()
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
-                await server.wait_closed()
-
             with contextlib.suppress(Exception):
-                self._loop.run(close(), timeout=10)
+                self._loop.run(self._tasks.close(server), timeout=10)
         self._loop.stop()
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await self._route(reader, writer)
-        except asyncio.CancelledError:
-            # stop() cancels on purpose; ending normally keeps asyncio's
-            # stream callback (3.11) from reporting the cancellation.
-            pass
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+        await self._tasks.run(self._route(reader, writer))
 
     async def _route(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

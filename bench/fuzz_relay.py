@@ -35,7 +35,7 @@ def main() -> int:
         )
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "tools/run_tests.py", "-k", "TestRelayFuzz", "-q"],
+            [sys.executable, "dev/run_tests.py", "-k", "TestRelayFuzz", "-q"],
             cwd=c.REPO,
             env=env,
             check=False,

@@ -42,44 +42,25 @@ START_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 
 def parse_args():
     parser = c.base_parser(__doc__)
-    parser.add_argument(
-        "--lanes",
-        default="1,10,50",
-        help="comma-separated numbers of lanes, one run each (default 1,10,50)",
-    )
-    parser.add_argument(
-        "--delay",
-        type=float,
-        default=20.0,
-        help="customer delay on the terminals, seconds (default 20)",
-    )
-    parser.add_argument(
-        "--poll",
-        type=float,
-        default=1.0,
-        help="status poll interval while the customer pays, like the POS (default 1)",
-    )
-    parser.add_argument(
-        "--observe",
-        type=float,
-        default=0.1,
-        help="interval of the one reader that times when outcomes become visible "
-        "(default 0.1 s, one search_read for all the lanes)",
-    )
-    parser.add_argument(
-        "--idle",
-        type=float,
-        default=10.0,
-        help="seconds of probing before the storm, the idle reference (default 10)",
-    )
-    parser.add_argument(
-        "--probe-interval", type=float, default=0.5, help="seconds (default 0.5)"
-    )
-    parser.add_argument(
-        "--relay",
-        action="store_true",
-        help="every lane's terminal through ONE shop relay process (python -m "
-        "caisse_ap.relay), as on Odoo.sh; results in bench/results/lanes_relay.md",
+    c.add_options(
+        parser,
+        ("--lanes", "1,10,50", "comma-separated numbers of lanes, one run each"),
+        ("--delay", 20.0, "customer delay on the terminals, seconds"),
+        ("--poll", 1.0, "status poll interval while the customer pays, like the POS"),
+        (
+            "--observe",
+            0.1,
+            "interval in seconds of the one reader that times when outcomes become "
+            "visible (one search_read for all the lanes)",
+        ),
+        ("--idle", 10.0, "seconds of probing before the storm, the idle reference"),
+        ("--probe-interval", 0.5, "seconds"),
+        (
+            "--relay",
+            False,
+            "every lane's terminal through ONE shop relay process (python -m "
+            "caisse_ap.relay), as on Odoo.sh; results in bench/results/lanes_relay.md",
+        ),
     )
     return parser.parse_args()
 
@@ -272,6 +253,114 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
             relay.wait(60)
 
 
+def _run_storm(count, lanes, sessions, args, observer_session):
+    """Every lane pays at once; one observer times when outcomes become visible."""
+    results: list[dict[str, Any]] = [{} for _ in lanes]
+    barrier = threading.Barrier(count)
+    threads = [
+        threading.Thread(
+            target=run_lane,
+            args=(lane, session, barrier, args, result),
+            name=f"lane-{lane['index']}",
+            daemon=True,
+        )
+        for lane, session, result in zip(lanes, sessions, results, strict=True)
+    ]
+    observer = Observer(
+        observer_session,
+        results,
+        args.observe,
+        args.delay + 240,
+    )
+    storm_start = time.time()
+    for thread in threads:
+        thread.start()
+    observer.start()
+    for thread in threads:
+        thread.join(args.delay + 240)
+    observer.join(10)
+    observer.stop()
+    if observer.errors:
+        c.log(f"observer: {observer.errors} error(s), last: {observer.last_error}")
+    return results, observer, storm_start
+
+
+def _network_counts(results, tcp_before, tcp_after) -> dict[str, int]:
+    """Requests lost at the TCP level, and the kernel's listen queue counters."""
+    return {
+        "start_resets": sum(
+            1
+            for r in results
+            for e in r.get("network_errors", [])
+            if e.startswith("start")
+        ),
+        "status_resets": sum(
+            1
+            for r in results
+            for e in r.get("network_errors", [])
+            if e.startswith("status")
+        ),
+        "cashier_failures": sum(1 for r in results if r.get("cashier_error")),
+        "retried_lanes": sum(
+            1
+            for r in results
+            if any(e.startswith("start") for e in r.get("network_errors", []))
+        ),
+        "overflows": tcp_after.get("ListenOverflows", 0)
+        - tcp_before.get("ListenOverflows", 0),
+        "cookies": tcp_after.get("TCPReqQFullDoCookies", 0)
+        - tcp_before.get("TCPReqQFullDoCookies", 0),
+    }
+
+
+def _watch_figures(probe, sampler, server, times, paying) -> dict[str, Any]:
+    """What the probe and the /proc sampler saw: idle, customers paying, storm."""
+    idle_start, storm_start, first_answer, storm_end = times
+    paying_samples = sampler.between(*paying)
+    idle_samples = sampler.between(idle_start, storm_start)
+    return {
+        "probe_idle": probe.between(idle_start, storm_start),
+        "probe_paying": probe.between(*paying),
+        "probe_answers": probe.between(first_answer, storm_end),
+        "probe_storm": probe.between(storm_start, storm_end),
+        "probe_failures": probe.failures_between(idle_start, storm_end),
+        "paying_seconds": max(0.0, paying[1] - paying[0]),
+        "in_service": [s["in_service"] for s in paying_samples],
+        "both_busy": [s["busy_workers"] >= server.workers for s in paying_samples],
+        "longest_busy": sampler.longest_busy(*paying) if paying_samples else 0.0,
+        "terminal_sockets": max(
+            (s["terminal_sockets"] for s in paying_samples),
+            key=lambda d: sum(d.values()),
+            default={},
+        ),
+        "threads_idle": max((s["http_threads"] for s in idle_samples), default=0),
+        "threads_paying": max((s["http_threads"] for s in paying_samples), default=0),
+        "vms_idle": max((s["http_vms"] for s in idle_samples), default=0),
+        "vms_paying": max((s["http_vms"] for s in paying_samples), default=0),
+        "pg_idle": sampler.pg_max(idle_start, storm_start),
+        "pg_storm": sampler.pg_max(storm_start, storm_end + 2),
+    }
+
+
+def _lane_times(results, terminals, observer) -> dict[str, list]:
+    """Start RPCs, and from each terminal's answer to the outcome being visible."""
+    answer_at = [t.exchanges[0]["ended_at"] if t.exchanges else None for t in terminals]
+    return {
+        "start": [r["started"] - r["sent"] for r in results if "started" in r],
+        "latency": [
+            observer.visible[r["uuid"]] - at
+            for r, at in zip(results, answer_at, strict=True)
+            if at and r.get("uuid") in observer.visible
+        ],
+        "pos_latency": [
+            r["seen"] - at
+            for r, at in zip(results, answer_at, strict=True)
+            if at and r.get("final")
+        ],
+        "polls": [r.get("polls", 0) for r in results],
+    }
+
+
 def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]:
     sessions = c.authenticate_many(server.http_port, db, count)
     probe_session = c.Session(server.http_port, db).authenticate()
@@ -295,33 +384,9 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     tcp_before = c.tcp_counters()
     log_start = len(server.log_lines())
     load = os.getloadavg()[0]
-    results: list[dict[str, Any]] = [{} for _ in lanes]
-    barrier = threading.Barrier(count)
-    threads = [
-        threading.Thread(
-            target=run_lane,
-            args=(lane, session, barrier, args, result),
-            name=f"lane-{lane['index']}",
-            daemon=True,
-        )
-        for lane, session, result in zip(lanes, sessions, results, strict=True)
-    ]
-    observer = Observer(
-        c.Session(server.http_port, db).authenticate(),
-        results,
-        args.observe,
-        args.delay + 240,
+    results, observer, storm_start = _run_storm(
+        count, lanes, sessions, args, c.Session(server.http_port, db).authenticate()
     )
-    storm_start = time.time()
-    for thread in threads:
-        thread.start()
-    observer.start()
-    for thread in threads:
-        thread.join(args.delay + 240)
-    observer.join(10)
-    observer.stop()
-    if observer.errors:
-        c.log(f"observer: {observer.errors} error(s), last: {observer.last_error}")
     storm_end = max([r.get("seen", 0) for r in results] + [time.time() - 0.001])
     tcp_after = c.tcp_counters()
     time.sleep(2)
@@ -344,74 +409,23 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     all_started = max((r.get("started", storm_start) for r in results), default=0)
     first_answer = min(answered, default=storm_end)
     paying = (all_started, first_answer)
-    answer_at = [t.exchanges[0]["ended_at"] if t.exchanges else None for t in terminals]
-    latencies = [
-        observer.visible[r["uuid"]] - at
-        for r, at in zip(results, answer_at, strict=True)
-        if at and r.get("uuid") in observer.visible
-    ]
-    pos_latencies = [
-        r["seen"] - at
-        for r, at in zip(results, answer_at, strict=True)
-        if at and r.get("final")
-    ]
-    starts = [r["started"] - r["sent"] for r in results if "started" in r]
-    paying_samples = sampler.between(*paying)
-    idle_samples = sampler.between(idle_start, storm_start)
     run = {
         "count": count,
         "ok": sum(1 for p in problems if not p),
         "problems": [p for p in problems if p],
         "requests": sum(len(t.exchanges) for t in terminals),
-        "start_resets": sum(
-            1
-            for r in results
-            for e in r.get("network_errors", [])
-            if e.startswith("start")
+        **_network_counts(results, tcp_before, tcp_after),
+        **_lane_times(results, terminals, observer),
+        **_watch_figures(
+            probe,
+            sampler,
+            server,
+            (idle_start, storm_start, first_answer, storm_end),
+            paying,
         ),
-        "status_resets": sum(
-            1
-            for r in results
-            for e in r.get("network_errors", [])
-            if e.startswith("status")
-        ),
-        "cashier_failures": sum(1 for r in results if r.get("cashier_error")),
-        "retried_lanes": sum(
-            1
-            for r in results
-            if any(e.startswith("start") for e in r.get("network_errors", []))
-        ),
-        "overflows": tcp_after.get("ListenOverflows", 0)
-        - tcp_before.get("ListenOverflows", 0),
-        "cookies": tcp_after.get("TCPReqQFullDoCookies", 0)
-        - tcp_before.get("TCPReqQFullDoCookies", 0),
-        "start": starts,
-        "latency": latencies,
-        "pos_latency": pos_latencies,
-        "polls": [r.get("polls", 0) for r in results],
-        "probe_idle": probe.between(idle_start, storm_start),
-        "probe_paying": probe.between(*paying),
-        "probe_answers": probe.between(first_answer, storm_end),
-        "probe_storm": probe.between(storm_start, storm_end),
-        "probe_failures": probe.failures_between(idle_start, storm_end),
-        "paying_seconds": max(0.0, paying[1] - paying[0]),
-        "in_service": [s["in_service"] for s in paying_samples],
-        "both_busy": [s["busy_workers"] >= server.workers for s in paying_samples],
-        "longest_busy": sampler.longest_busy(*paying) if paying_samples else 0.0,
-        "terminal_sockets": max(
-            (s["terminal_sockets"] for s in paying_samples),
-            key=lambda d: sum(d.values()),
-            default={},
-        ),
-        "threads_idle": max((s["http_threads"] for s in idle_samples), default=0),
-        "threads_paying": max((s["http_threads"] for s in paying_samples), default=0),
-        "vms_idle": max((s["http_vms"] for s in idle_samples), default=0),
-        "vms_paying": max((s["http_vms"] for s in paying_samples), default=0),
         "vms_after": vms_after,
         "load": load,
         "served": served,
-        "pg_idle": sampler.pg_max(idle_start, storm_start),
-        "pg_storm": sampler.pg_max(storm_start, storm_end + 2),
         "rss_before": before["total"]["rss"],
         "rss_after": after["total"]["rss"],
         "processes": after["total"]["processes"],
@@ -434,7 +448,105 @@ def span(values) -> str:
     return f"{p50} / {p95} / {top} ({count})"
 
 
+PAYMENT_COLUMNS = (
+    ("lanes", lambda r: r["count"]),
+    ("paid correctly", lambda r: f"{r['ok']} / {r['count']}"),
+    ("terminal requests", lambda r: r["requests"]),
+    ("start RPC", lambda r: span(r["start"])),
+    ("terminal answer → outcome visible", lambda r: span(r["latency"])),
+    ("→ seen by the lane's 1 s status poll", lambda r: span(r["pos_latency"])),
+    ("status polls per lane", lambda r: f"{c.percentile(r['polls'], 0.5):.0f}"),
+    (
+        "connections reset: start (lanes) / status",
+        lambda r: f"{r['start_resets']} ({r['retried_lanes']}) / {r['status_resets']}",
+    ),
+    ("starts failed for the cashier", lambda r: r["cashier_failures"]),
+    (
+        "kernel: listen overflows / SYN cookies",
+        lambda r: f"{r['overflows']} / {r['cookies']}",
+    ),
+)
+PROBE_COLUMNS = (
+    ("lanes", lambda r: r["count"]),
+    ("idle", lambda r: span(r["probe_idle"])),
+    ("customers paying", lambda r: span(r["probe_paying"])),
+    ("answers arriving", lambda r: span(r["probe_answers"])),
+    ("whole storm", lambda r: span(r["probe_storm"])),
+    ("probe errors", lambda r: r["probe_failures"]),
+)
+SERVED_COLUMNS = (
+    ("lanes", lambda r: r["count"]),
+    ("load (1 min) at the storm", lambda r: f"{r['load']:.2f}"),
+    *(
+        (name, lambda r, name=name: span(r["served"].get(name, [])))
+        for name in ("caisse_ap_start", "caisse_ap_status")
+    ),
+    ("read (probe)", lambda r: span(r["served"].get("read", []))),
+)
+SERVER_COLUMNS = (
+    ("lanes", lambda r: r["count"]),
+    ("paying window (s)", lambda r: f"{r['paying_seconds']:.1f}"),
+    (
+        "requests in service, mean / max",
+        lambda r: f"{_mean(r['in_service']):.2f} / {max(r['in_service'], default=0)}",
+    ),
+    ("both workers busy", lambda r: f"{100 * _mean(r['both_busy']):.0f} % of samples"),
+    ("longest busy stretch of a worker (s)", lambda r: f"{r['longest_busy']:.1f}"),
+    (
+        "terminal sockets held by",
+        lambda r: (
+            ", ".join(f"{k}: {v}" for k, v in sorted(r["terminal_sockets"].items()))
+            or "-"
+        ),
+    ),
+    (
+        "threads in HTTP workers idle → paying",
+        lambda r: f"{r['threads_idle']} → {r['threads_paying']}",
+    ),
+    (
+        "largest HTTP worker virtual size idle → paying → after (MiB)",
+        lambda r: (
+            f"{c.mib(r['vms_idle'])} → {c.mib(r['vms_paying'])} → "
+            f"{c.mib(r['vms_after'])}"
+        ),
+    ),
+    (
+        "PG connections idle → storm (max)",
+        lambda r: f"{r['pg_idle']} → {r['pg_storm']}",
+    ),
+    (
+        "RSS before → after (MiB)",
+        lambda r: f"{c.mib(r['rss_before'])} → {c.mib(r['rss_after'])}",
+    ),
+    ("Odoo ERROR lines", lambda r: r["log_errors"]),
+)
+
+
 def report(runs: list[dict[str, Any]], args) -> c.Report:
+    rep = _report_intro(args)
+    rep.columns("Payments", runs, PAYMENT_COLUMNS)
+    rep.columns(
+        f"Probe: an unrelated read every {args.probe_interval:g} s (ms)",
+        runs,
+        PROBE_COLUMNS,
+    )
+    rep.columns(
+        "Time Odoo spent per request during the storm, from its access log "
+        "(SQL + Python, without the wait for a worker), ms",
+        runs,
+        SERVED_COLUMNS,
+    )
+    rep.columns(
+        "Server while the customers pay (sampled every 0.2 s from /proc)",
+        runs,
+        SERVER_COLUMNS,
+    )
+    _report_notes(rep, runs)
+    _report_checks(rep, runs)
+    return rep
+
+
+def _report_intro(args) -> c.Report:
     if args.relay:
         rep = c.Report(
             "lanes_relay", "Lanes benchmark through one shop relay (bench/lanes.py)"
@@ -456,113 +568,10 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
         "state that `caisse_ap_status` returns. Times in ms as p50 / p95 / max "
         "(count)."
     )
-    rep.table(
-        (
-            "lanes",
-            "paid correctly",
-            "terminal requests",
-            "start RPC",
-            "terminal answer → outcome visible",
-            "→ seen by the lane's 1 s status poll",
-            "status polls per lane",
-            "connections reset: start (lanes) / status",
-            "starts failed for the cashier",
-            "kernel: listen overflows / SYN cookies",
-        ),
-        [
-            (
-                r["count"],
-                f"{r['ok']} / {r['count']}",
-                r["requests"],
-                span(r["start"]),
-                span(r["latency"]),
-                span(r["pos_latency"]),
-                f"{c.percentile(r['polls'], 0.5):.0f}",
-                f"{r['start_resets']} ({r['retried_lanes']}) / {r['status_resets']}",
-                r["cashier_failures"],
-                f"{r['overflows']} / {r['cookies']}",
-            )
-            for r in runs
-        ],
-        "Payments",
-    )
-    rep.table(
-        (
-            "lanes",
-            "idle",
-            "customers paying",
-            "answers arriving",
-            "whole storm",
-            "probe errors",
-        ),
-        [
-            (
-                r["count"],
-                span(r["probe_idle"]),
-                span(r["probe_paying"]),
-                span(r["probe_answers"]),
-                span(r["probe_storm"]),
-                r["probe_failures"],
-            )
-            for r in runs
-        ],
-        f"Probe: an unrelated read every {args.probe_interval:g} s (ms)",
-    )
-    rep.table(
-        (
-            "lanes",
-            "load (1 min) at the storm",
-            "caisse_ap_start",
-            "caisse_ap_status",
-            "read (probe)",
-        ),
-        [
-            (
-                r["count"],
-                f"{r['load']:.2f}",
-                span(r["served"].get("caisse_ap_start", [])),
-                span(r["served"].get("caisse_ap_status", [])),
-                span(r["served"].get("read", [])),
-            )
-            for r in runs
-        ],
-        "Time Odoo spent per request during the storm, from its access log "
-        "(SQL + Python, without the wait for a worker), ms",
-    )
-    rep.table(
-        (
-            "lanes",
-            "paying window (s)",
-            "requests in service, mean / max",
-            "both workers busy",
-            "longest busy stretch of a worker (s)",
-            "terminal sockets held by",
-            "threads in HTTP workers idle → paying",
-            "largest HTTP worker virtual size idle → paying → after (MiB)",
-            "PG connections idle → storm (max)",
-            "RSS before → after (MiB)",
-            "Odoo ERROR lines",
-        ),
-        [
-            (
-                r["count"],
-                f"{r['paying_seconds']:.1f}",
-                f"{_mean(r['in_service']):.2f} / {max(r['in_service'], default=0)}",
-                f"{100 * _mean(r['both_busy']):.0f} % of samples",
-                f"{r['longest_busy']:.1f}",
-                ", ".join(f"{k}: {v}" for k, v in sorted(r["terminal_sockets"].items()))
-                or "-",
-                f"{r['threads_idle']} → {r['threads_paying']}",
-                f"{c.mib(r['vms_idle'])} → {c.mib(r['vms_paying'])} → "
-                f"{c.mib(r['vms_after'])}",
-                f"{r['pg_idle']} → {r['pg_storm']}",
-                f"{c.mib(r['rss_before'])} → {c.mib(r['rss_after'])}",
-                r["log_errors"],
-            )
-            for r in runs
-        ],
-        "Server while the customers pay (sampled every 0.2 s from /proc)",
-    )
+    return rep
+
+
+def _report_notes(rep: c.Report, runs: list[dict[str, Any]]) -> None:
     rep.note(
         "*start RPC*: from the first try to the answer, retries included. "
         "*Connections reset*: requests lost at the TCP level before Odoo read them "
@@ -593,6 +602,9 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
             rep.note(
                 f"Problems with {r['count']} lanes: " + "; ".join(r["problems"][:10])
             )
+
+
+def _report_checks(rep: c.Report, runs: list[dict[str, Any]]) -> None:
     largest = max(runs, key=lambda r: r["count"])
     for r in runs:
         rep.check(
@@ -618,7 +630,6 @@ def report(runs: list[dict[str, Any]], args) -> c.Report:
         longest < BUSY_GOAL,
         f"longest {longest:.1f} s",
     )
-    return rep
 
 
 def _mean(values) -> float:

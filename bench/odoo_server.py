@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psutil
-from settings import HOST, log, odoo_env
+from settings import HOST, log, prerequisites
 
 
 # -- processes ----------------------------------------------------------------
@@ -74,7 +74,7 @@ class OdooServer:
 
     def __init__(
         self,
-        workspace: odoo_env.Workspace,
+        workspace: prerequisites.Workspace,
         db: str,
         *,
         workers: int = 2,

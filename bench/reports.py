@@ -14,7 +14,7 @@ import platform
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,19 @@ class Report:
     ) -> None:
         text = markdown_table(headers, rows)
         self.parts.append(f"**{title}**\n\n{text}" if title else text)
+
+    def columns(
+        self,
+        title: str,
+        rows: Iterable[Any],
+        columns: Sequence[tuple[str, Callable[[Any], Any]]],
+    ) -> None:
+        """A table given as ``(header, cell of a row)`` pairs, one per column."""
+        self.table(
+            [header for header, _cell in columns],
+            [[cell(row) for _header, cell in columns] for row in rows],
+            title,
+        )
 
     def note(self, text: str) -> None:
         self.parts.append(text)

@@ -41,7 +41,7 @@ import psutil
 from fault_matrix import Stack
 
 TIMEOUT = 30  # payment timeout on the methods (the minimum)
-# models/caisse_ap_worker.py payment_budget(): 10 s to write "sent", 5 s to
+# runtime/worker.py payment_budget(): 10 s to write "sent", 5 s to
 # connect, 5 s to send, the answer timeout, 30 s to record; then the sweep's
 # 30 s grace. Only then may a transaction still waiting be called lost.
 LOST_AFTER = 10 + 5 + 5 + TIMEOUT + 30 + 30
@@ -104,6 +104,71 @@ def recycle_workers(stack: Stack, server: c.OdooServer, count: int) -> list[int]
     return sorted(old)
 
 
+def _the_event(sig: str, stack: Stack, server) -> tuple[float, list[int]]:
+    """Kill, stop or recycle the server; when it happened, and what survived it."""
+    old_pids = [proc.pid for proc in server.processes()]
+    killed_at = time.time()
+    survivors: list[int] = []
+    if sig == "RECYCLE":
+        recycled = recycle_workers(stack, server, 4 * LIMIT_REQUEST)
+        c.log(f"HTTP workers {recycled} replaced in {time.time() - killed_at:.1f} s")
+    else:
+        if sig == "KILL":
+            server.kill()
+        else:
+            server.proc.send_signal(signal.SIGTERM)
+            server.stop(timeout=60)
+        gone = time.time() - killed_at
+        time.sleep(1)
+        survivors = [pid for pid in old_pids if _alive(pid)]
+        c.log(f"server stopped by SIG{sig} in {gone:.1f} s; survivors: {survivors}")
+        server.start()
+    return killed_at, survivors
+
+
+def _follow_lanes(stack: Stack, lanes, payments) -> dict[str, Any] | None:
+    """Lane 1 asks like the POS, lane 2 waits for the cron; lane 1's final dict."""
+    # Lane 1: the POS polls the status every second.
+    status_lane = payments[0]
+    final, seen, polls = c.wait_final(
+        stack.cashier,
+        lanes[0]["method_id"],
+        status_lane["uuid"],
+        timeout=LOST_AFTER + 120,
+        interval=1.0,
+    )
+    status_lane.update(final=final, seen=seen, polls=polls)
+    # Lane 2: nobody asks; the cron sweeps it.
+    cron_lane = payments[1]
+    limit = time.monotonic() + LOST_AFTER + 240
+    while time.monotonic() < limit:
+        state = journal_state(stack, cron_lane["uuid"]).get("state")
+        if state in c.FINAL_STATES:
+            cron_lane["seen"] = time.time()
+            break
+        time.sleep(2)
+    cron_lane["final"] = stack.cashier.caisse_ap_status(
+        lanes[1]["method_id"], cron_lane["uuid"]
+    )
+    cron_lane["polls"] = 1
+    return final
+
+
+def _terminal_fates(stack: Stack, terminals, payments, delay: float) -> None:
+    # Nothing re-sent: one request per terminal, whatever happened.
+    for p in payments:
+        terminal = terminals[p["lane"]]
+        terminal.wait_for_exchanges(1, delay + 5)
+        p["requests"] = len(terminal.exchanges)
+        p["answer_fate"] = (
+            terminal.exchanges[0]["error"] or "answer written"
+            if terminal.exchanges
+            else "?"
+        )
+        p["bus"] = stack.bus(p["uuid"])
+        p["journal"] = journal_state(stack, p["uuid"])
+
+
 def one_run(bench: c.Bench, sig: str, args) -> list[dict[str, Any]]:
     c.log(f"=== {MODES[sig]} ===")
     db = bench.new_database(f"restart_{sig.lower()}")
@@ -133,61 +198,13 @@ def one_run(bench: c.Bench, sig: str, args) -> list[dict[str, Any]]:
         p["before"] = stack.cashier.caisse_ap_status(
             lanes[p["lane"]]["method_id"], p["uuid"]
         )["state"]
-    old_pids = [proc.pid for proc in server.processes()]
-    killed_at = time.time()
-    survivors: list[int] = []
-    if sig == "RECYCLE":
-        recycled = recycle_workers(stack, server, 4 * LIMIT_REQUEST)
-        c.log(f"HTTP workers {recycled} replaced in {time.time() - killed_at:.1f} s")
-    else:
-        if sig == "KILL":
-            server.kill()
-        else:
-            server.proc.send_signal(signal.SIGTERM)
-            server.stop(timeout=60)
-        gone = time.time() - killed_at
-        time.sleep(1)
-        survivors = [pid for pid in old_pids if _alive(pid)]
-        c.log(f"server stopped by SIG{sig} in {gone:.1f} s; survivors: {survivors}")
-        server.start()
+    killed_at, survivors = _the_event(sig, stack, server)
     restarted_at = time.time()
     c.log(f"serving again {restarted_at - killed_at:.1f} s after the event")
 
-    # Lane 1: the POS polls the status every second.
+    final = _follow_lanes(stack, lanes, payments)
     status_lane = payments[0]
-    final, seen, polls = c.wait_final(
-        stack.cashier,
-        lanes[0]["method_id"],
-        status_lane["uuid"],
-        timeout=LOST_AFTER + 120,
-        interval=1.0,
-    )
-    status_lane.update(final=final, seen=seen, polls=polls)
-    # Lane 2: nobody asks; the cron sweeps it.
-    cron_lane = payments[1]
-    limit = time.monotonic() + LOST_AFTER + 240
-    while time.monotonic() < limit:
-        state = journal_state(stack, cron_lane["uuid"]).get("state")
-        if state in c.FINAL_STATES:
-            cron_lane["seen"] = time.time()
-            break
-        time.sleep(2)
-    cron_lane["final"] = stack.cashier.caisse_ap_status(
-        lanes[1]["method_id"], cron_lane["uuid"]
-    )
-    cron_lane["polls"] = 1
-    # Nothing re-sent: one request per terminal, whatever happened.
-    for p in payments:
-        terminal = terminals[p["lane"]]
-        terminal.wait_for_exchanges(1, args.delay + 5)
-        p["requests"] = len(terminal.exchanges)
-        p["answer_fate"] = (
-            terminal.exchanges[0]["error"] or "answer written"
-            if terminal.exchanges
-            else "?"
-        )
-        p["bus"] = stack.bus(p["uuid"])
-        p["journal"] = journal_state(stack, p["uuid"])
+    _terminal_fates(stack, terminals, payments, args.delay)
     # The terminal is usable again: the cashier retries lane 1 and it is approved.
     terminals[0].set_scenario(c.Scenario("approve", delay=0.2))
     if final and final["state"] == "unknown":
@@ -214,19 +231,34 @@ def one_run(bench: c.Bench, sig: str, args) -> list[dict[str, Any]]:
     return payments
 
 
-def main() -> int:
-    args = parse_args()
-    modes = [s.strip().upper() for s in args.signal.split(",") if s.strip()]
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        c.log(f"unknown --signal {', '.join(unknown)}: one of {', '.join(MODES)}")
-        return 2
-    rows: list[dict[str, Any]] = []
-    with c.Bench("restart", args.template, args.keep) as bench:
-        bench.build_template()
-        for mode in modes:
-            rows += one_run(bench, mode, args)
+ROW_COLUMNS = (
+    ("event", lambda p: LABELS[p["signal"]]),
+    (
+        "lane",
+        lambda p: (
+            "status polled every 1 s" if p["lane"] == 0 else "cron sweep, no call"
+        ),
+    ),
+    ("before", lambda p: p["before"]),
+    ("serving again at", lambda p: f"{p['restarted_at'] - p['killed_at']:.1f}"),
+    ("journal", lambda p: p["journal"].get("state", "?")),
+    ("status RPC", lambda p: (p.get("final") or {}).get("state", "?")),
+    (
+        "final at",
+        lambda p: f"{p['seen'] - p['killed_at']:.0f}" if p.get("seen") else "-",
+    ),
+    (
+        "cashier message",
+        lambda p: (p.get("final") or {}).get("message", "") or "(none)",
+    ),
+    ("bus", lambda p: " → ".join(p["bus"]) or "none"),
+    ("terminal requests", lambda p: p["requests"]),
+    ("terminal's answer", lambda p: p["answer_fate"]),
+    ("retry afterwards", lambda p: p.get("retry", "-")),
+)
 
+
+def report(args, modes: list[str], rows: list[dict[str, Any]]) -> c.Report:
     rep = c.Report("restart", "Restart (bench/restart.py)")
     rep.note(
         f"Prefork Odoo (`--workers=2 --max-cron-threads=1`); payment timeout "
@@ -239,43 +271,12 @@ def main() -> int:
         + "; ".join(f"{LABELS[m]}: {MODES[m]}" for m in modes)
         + "."
     )
-    table = []
-    for p in rows:
-        final = p.get("final") or {}
-        seen = p.get("seen")
-        table.append(
-            (
-                LABELS[p["signal"]],
-                "status polled every 1 s" if p["lane"] == 0 else "cron sweep, no call",
-                p["before"],
-                f"{p['restarted_at'] - p['killed_at']:.1f}",
-                p["journal"].get("state", "?"),
-                final.get("state", "?"),
-                f"{seen - p['killed_at']:.0f}" if seen else "-",
-                final.get("message", "") or "(none)",
-                " → ".join(p["bus"]) or "none",
-                p["requests"],
-                p["answer_fate"],
-                p.get("retry", "-"),
-            )
-        )
-    rep.table(
-        (
-            "event",
-            "lane",
-            "before",
-            "serving again at",
-            "journal",
-            "status RPC",
-            "final at",
-            "cashier message",
-            "bus",
-            "terminal requests",
-            "terminal's answer",
-            "retry afterwards",
-        ),
-        table,
-    )
+    rep.columns("", rows, ROW_COLUMNS)
+    _checks(rep, rows)
+    return rep
+
+
+def _checks(rep: c.Report, rows: list[dict[str, Any]]) -> None:
     for p in rows:
         final = p.get("final") or {}
         state = final.get("state")
@@ -309,6 +310,22 @@ def main() -> int:
             )
         if p["survivors"]:
             rep.check(f"{who}: server fully stopped", False, str(p["survivors"]))
+
+
+def main() -> int:
+    args = parse_args()
+    modes = [s.strip().upper() for s in args.signal.split(",") if s.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        c.log(f"unknown --signal {', '.join(unknown)}: one of {', '.join(MODES)}")
+        return 2
+    rows: list[dict[str, Any]] = []
+    with c.Bench("restart", args.template, args.keep) as bench:
+        bench.build_template()
+        for mode in modes:
+            rows += one_run(bench, mode, args)
+
+    rep = report(args, modes, rows)
     rep.save(write=not args.no_write)
     return 0 if rep.ok else 1
 

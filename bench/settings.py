@@ -14,13 +14,13 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
 README = BENCH / "README.md"
-# The engine (caisse_ap) and the commands' shared set-up (tools/odoo_env.py).
-sys.path.insert(0, str(REPO / "tools"))
+# The engine (caisse_ap) and the commands' shared set-up (dev/prerequisites.py).
+sys.path.insert(0, str(REPO / "dev"))
 sys.path.insert(0, str(REPO))
 
-import odoo_env  # noqa: E402  (tools/odoo_env.py, by path)
+import prerequisites  # noqa: E402  (dev/prerequisites.py, by path)
 
-ADDON = odoo_env.ADDON
+ADDON = prerequisites.ADDON
 TERMINAL_KEY = "fr-caisse_ap_ip"
 HOST = "127.0.0.1"
 LOGIN = PASSWORD = "admin"  # the demo data's administrator

@@ -38,31 +38,20 @@ RSS_NOISE_RATIO = 0.05
 
 def parse_args():
     parser = c.base_parser(__doc__)
-    parser.add_argument("--payments", type=int, default=1000, help="default 1000")
-    parser.add_argument(
-        "--warmup", type=int, default=20, help="payments before the first reading"
-    )
-    parser.add_argument(
-        "--warmup-seconds",
-        type=float,
-        default=75.0,
-        help="first reading no sooner than this after the server started, so that "
-        "the cron worker (it wakes every 60-70 s) made its first pass (default 75)",
-    )
-    parser.add_argument(
-        "--delay", type=float, default=0.0, help="customer delay, seconds (default 0)"
-    )
-    parser.add_argument(
-        "--poll", type=float, default=0.05, help="status poll interval (default 0.05)"
-    )
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=5.0,
-        help="quiet seconds before the last reading (default 5)",
-    )
-    parser.add_argument(
-        "--every", type=int, default=100, help="reading every N payments (default 100)"
+    c.add_options(
+        parser,
+        ("--payments", 1000, "payments"),
+        ("--warmup", 20, "payments before the first reading"),
+        (
+            "--warmup-seconds",
+            75.0,
+            "first reading no sooner than this after the server started, so that "
+            "the cron worker (it wakes every 60-70 s) made its first pass",
+        ),
+        ("--delay", 0.0, "customer delay, seconds"),
+        ("--poll", 0.05, "status poll interval"),
+        ("--settle", 5.0, "quiet seconds before the last reading"),
+        ("--every", 100, "reading every N payments"),
     )
     return parser.parse_args()
 
@@ -114,8 +103,8 @@ def pay(session, lane, terminal, index, args) -> tuple[str, float]:
     return "", elapsed
 
 
-def main() -> int:
-    args = parse_args()
+def measure(args) -> dict[str, Any]:
+    """Warm up, then pay ``args.payments`` times, reading the server's resources."""
     failures: list[str] = []
     durations: list[float] = []
     readings: list[dict[str, Any]] = []
@@ -163,7 +152,19 @@ def main() -> int:
         readings.append(reading(server, db, args.payments))
         errors = server.log_lines(" ERROR ", " CRITICAL ")[errors_before:]
         server.stop()
+    return {
+        "failures": failures,
+        "durations": durations,
+        "readings": readings,
+        "requests": requests,
+        "wall": wall,
+        "errors": errors,
+    }
 
+
+def report(args, m: dict[str, Any]) -> c.Report:
+    failures, readings, requests = m["failures"], m["readings"], m["requests"]
+    errors = m["errors"]
     first, last = readings[0], readings[-1]
     rep = c.Report("soak", "Soak (bench/soak.py)")
     rep.note(
@@ -175,7 +176,7 @@ def main() -> int:
         "(`--workers=2 --max-cron-threads=1`). Readings summed over the Odoo "
         f"processes from /proc; the last one after {args.settle:g} s of quiet."
     )
-    count, p50, p95, top = c.summary_ms(durations)
+    count, p50, p95, top = c.summary_ms(m["durations"])
     rep.table(
         (
             "payments",
@@ -191,7 +192,7 @@ def main() -> int:
                 len(failures),
                 requests,
                 f"{p50} / {p95} / {top}",
-                f"{args.payments / wall:.1f}",
+                f"{args.payments / m['wall']:.1f}",
                 len(errors),
             )
         ],
@@ -224,6 +225,13 @@ def main() -> int:
         rep.note("Failures (first 10): " + "; ".join(failures[:10]))
     if errors:
         rep.note("First Odoo ERROR line: `" + errors[0][-300:] + "`")
+    _checks(rep, args, m)
+    return rep
+
+
+def _checks(rep: c.Report, args, m: dict[str, Any]) -> None:
+    first, last = m["readings"][0], m["readings"][-1]
+    failures, requests, errors = m["failures"], m["requests"], m["errors"]
     rss_limit = max(RSS_NOISE_BYTES, RSS_NOISE_RATIO * first["rss"])
     rep.check(
         "0 failures",
@@ -252,6 +260,11 @@ def main() -> int:
         f"({(last['rss'] - first['rss']) / 1048576:+.1f})",
     )
     rep.check("no ERROR in the Odoo log", not errors, f"{len(errors)} line(s)")
+
+
+def main() -> int:
+    args = parse_args()
+    rep = report(args, measure(args))
     rep.save(write=not args.no_write)
     return 0 if rep.ok else 1
 

@@ -3,10 +3,10 @@
 whool packages every file under git control and names the distribution after
 the addon's folder. So the build runs on a copy named after the addon that
 holds the addon's files only: the repository's development tools (benchmarks,
-tools/, CI configuration) never reach a shop's server. The wheel is then listed:
+dev/, CI configuration) never reach a shop's server. The wheel is then listed:
 the build fails when it holds anything else than the addon's files.
 
-Usage: python3 tools/build_wheel.py [output folder, default ./dist]
+Usage: python3 dev/build_wheel.py [output folder, default ./dist]
 """
 
 import shutil
@@ -16,10 +16,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from odoo_env import ADDON, REPO, log
+from prerequisites import ADDON, REPO, log
 
 # What the repository holds for its developers, not for Odoo.
-DEVELOPMENT_ONLY = ("bench/", "tools/", ".ci/", "Makefile", ".gitignore", ".pylintrc")
+DEVELOPMENT_ONLY = ("bench/", "dev/", ".ci/", "Makefile", ".gitignore", ".pylintrc")
 # whool reads it to build, and leaves it out of the wheel.
 BUILD_ONLY = ("pyproject.toml",)
 

@@ -52,11 +52,12 @@ fi
 # README.rst and the Apps page are generated from readme/ (docutils must accept
 # them: Odoo renders the page, a warning would show there too).
 # In the linters' venv: the HTML depends on the docutils version, pinned there.
-step "README.rst and index.html up to date" "$venv/bin/python" tools/make_readme.py --check
+step "README.rst and index.html up to date" "$venv/bin/python" dev/make_readme.py --check
 node_bin="$repo/.ci/node_modules/.bin"
 step "prettier" "$node_bin/prettier" --config "$repo/.ci/prettier.config.mjs" \
     --check --no-error-on-unmatched-pattern \
-    "static/**/*.js" "views/**/*.xml" "data/**/*.xml" "security/**/*.xml"
+    "static/**/*.js" "static/**/*.xml" "views/**/*.xml" "data/**/*.xml" \
+    "security/**/*.xml" "wizard/**/*.xml" "report/**/*.xml"
 step "eslint" "$node_bin/eslint" --config "$repo/.ci/eslint.config.mjs" "static/**/*.js"
 [ $status -eq 0 ] && echo "[$addon] lint: all checks passed" || echo "[$addon] lint: FAILED"
 exit $status

@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from odoo_env import REPO, SetupError, check_odoo, log
+from prerequisites import REPO, SetupError, check_odoo, log
 
 SERIES = "18.0"
 OFFICIAL_REPOSITORY = "https://github.com/odoo/odoo.git"

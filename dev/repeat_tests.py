@@ -1,10 +1,10 @@
 """Run the README's test command N times and count the runs that failed.
 
 Flakiness shows only over repeated runs: use this after any change to the tours,
-the test runner or the worker. Each run is a full `tools/run_tests.py` (its own
+the test runner or the worker. Each run is a full `dev/run_tests.py` (its own
 throwaway database and port); the summary lists every run's closing line.
 
-Usage: python3 tools/repeat_tests.py N [pytest args...]
+Usage: python3 dev/repeat_tests.py N [pytest args...]
 """
 
 import re

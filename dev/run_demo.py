@@ -7,7 +7,7 @@ shop pointing at the simulator on 127.0.0.1, starts the simulator and Odoo.
 With --relay, the method goes "through a shop relay" and a local relay
 (python -m caisse_ap.relay) carries its exchanges, as for a cloud-hosted Odoo.
 
-Usage: python3 tools/run_demo.py [--db NAME] [--http-port 8069] [--terminal-port 8888]
+Usage: python3 dev/run_demo.py [--db NAME] [--http-port 8069] [--terminal-port 8888]
                                  [--relay]
 """
 
@@ -21,7 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from odoo_env import (
+from odoo_setup import ensure_odoo
+from prerequisites import (
     ADDON,
     REPO,
     SetupError,
@@ -30,7 +31,6 @@ from odoo_env import (
     ensure_postgresql,
     log,
 )
-from odoo_setup import ensure_odoo
 
 # Run inside `odoo shell`: idempotent, so that a second `make demo` changes nothing.
 CONFIGURE_SHOP = """

@@ -7,7 +7,7 @@ runs them on the default python3; this runs them on the others, each in a
 virtual environment of its own (pytest and hypothesis installed on first
 use, under ~/.cache).
 
-Usage: python3 tools/run_engine_pythons.py [3.10 3.12 3.13] [-- pytest args]
+Usage: python3 dev/run_engine_pythons.py [3.10 3.12 3.13] [-- pytest args]
 
 An interpreter is looked up as $CAISSE_AP_PYTHON_3_12 (for 3.12), then
 ~/.pyenv/versions/3.12.*, then python3.12 on the PATH. A missing one fails
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from odoo_env import plain_pytest_command
+from prerequisites import plain_pytest_command
 
 REPO = Path(__file__).resolve().parents[1]
 VERSIONS = ("3.10", "3.12", "3.13")

@@ -6,13 +6,13 @@ is shutting down, which broke a recycled worker's payments while every test
 passed on 3.11. 3.12 is the Python of Ubuntu 24.04, the platform of Odoo
 18's official packages, so CI runs the back-end tests (everything but the
 browser tours, which test the POS's JavaScript, and the engine's tests,
-which tools/run_engine_pythons.py runs there) on it.
+which dev/run_engine_pythons.py runs there) on it.
 
 Each Python gets a virtual environment of its own under ~/.cache, built once
-with the same steps as `make test`'s .venv/ (tools/odoo_setup.py) from the
+with the same steps as `make test`'s .venv/ (dev/odoo_setup.py) from the
 Odoo 18.0 source the default python3 imports (or $ODOO_SRC).
 
-Usage: python3 tools/run_odoo_pythons.py [3.12 ...] [-- pytest args]
+Usage: python3 dev/run_odoo_pythons.py [3.12 ...] [-- pytest args]
 """
 
 import os
@@ -20,8 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from odoo_env import REPO, check_odoo
 from odoo_setup import Builder, decide, venv_is_ready, venv_python
+from prerequisites import REPO, check_odoo
 from run_engine_pythons import on_each_python, split_argv
 
 VERSIONS = ("3.12",)
@@ -52,7 +52,7 @@ def environment(version, python):
 
 def main(argv):
     versions, pytest_args = split_argv(argv, VERSIONS)
-    command = [str(REPO / "tools" / "run_tests.py"), *(pytest_args or SELECTION)]
+    command = [str(REPO / "dev" / "run_tests.py"), *(pytest_args or SELECTION)]
     return on_each_python(
         versions,
         environment,

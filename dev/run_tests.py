@@ -4,7 +4,7 @@ Pure-Python engine tests, Odoo tests and browser tours all run in one pytest
 session (pytest-odoo). A run in which any test was skipped, or in which no
 browser tour ran, fails: a skipped tour proves nothing.
 
-Usage: python3 tools/run_tests.py [--keep-db] [--engine-only | --tools-only]
+Usage: python3 dev/run_tests.py [--keep-db] [--engine-only | --dev-only]
                                   [pytest args...]
 """
 
@@ -15,7 +15,8 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-from odoo_env import (
+from odoo_setup import ensure_odoo
+from prerequisites import (
     ADDON,
     REPO,
     SetupError,
@@ -28,7 +29,6 @@ from odoo_env import (
     log,
     plain_pytest_command,
 )
-from odoo_setup import ensure_odoo
 
 TEST_PACKAGES = {
     "pytest": "pytest",
@@ -39,7 +39,7 @@ TEST_PACKAGES = {
 
 
 def run_without_odoo(folder, pytest_args):
-    """Plain pytest tests (the engine's, the tools'): no Odoo, no database."""
+    """Plain pytest tests (engine, developer scripts): no Odoo, no database."""
     ensure_python_packages({"pytest": "pytest", "hypothesis": "hypothesis"})
     cmd = plain_pytest_command(sys.executable, folder)
     return subprocess.run([*cmd, *pytest_args], check=False).returncode
@@ -116,16 +116,16 @@ def main():
         help="run only the engine tests (no Odoo needed)",
     )
     parser.add_argument(
-        "--tools-only",
+        "--dev-only",
         action="store_true",
-        help="run only the tests of tools/ (README generator, set-up logic)",
+        help="run only the tests of dev/ (README generator, set-up logic)",
     )
     args, pytest_args = parser.parse_known_args()
 
     if args.engine_only:
         return run_without_odoo(REPO / "tests" / "engine", pytest_args)
-    if args.tools_only:
-        return run_without_odoo(REPO / "tools" / "tests", pytest_args)
+    if args.dev_only:
+        return run_without_odoo(REPO / "dev" / "tests", pytest_args)
 
     try:
         odoo_root = ensure_odoo()

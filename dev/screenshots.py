@@ -5,7 +5,7 @@ Runs the screenshot tour (tests/test_tours_screenshots.py) through the test runn
 in a throwaway database with the terminal simulator, and writes the images to
 static/description/ (or to the folder given with --output).
 
-Usage: python3 tools/screenshots.py [--output DIR]
+Usage: python3 dev/screenshots.py [--output DIR]
 """
 
 import argparse
@@ -37,7 +37,7 @@ def main():
     env = dict(os.environ, CAISSE_AP_SCREENSHOTS_DIR=str(output))
     command = [
         sys.executable,
-        str(REPO / "tools" / "run_tests.py"),
+        str(REPO / "dev" / "run_tests.py"),
         "-k",
         "test_tour_screenshots",
     ]

@@ -5,7 +5,7 @@ template with Odoo's own exporter (Python, XML and the POS JavaScript strings),
 merges it into the existing translations (new strings get an empty msgstr,
 vanished ones are dropped) and reports what is still untranslated.
 
-Usage: python3 tools/update_translations.py
+Usage: python3 dev/update_translations.py
 """
 
 import os
@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from odoo_env import (
+from odoo_setup import ensure_odoo
+from prerequisites import (
     ADDON,
     REPO,
     SetupError,
@@ -23,7 +24,6 @@ from odoo_env import (
     ensure_postgresql,
     log,
 )
-from odoo_setup import ensure_odoo
 
 LANGUAGES = ("fr", "es")
 

@@ -2,7 +2,7 @@
 
 A tour step logs ``caisse_ap_screenshot:<name>``; the browser then saves the page as
 ``<name>.png`` and marks the page, so that the tour goes on only once the image is
-written. Images go to $CAISSE_AP_SCREENSHOTS_DIR (tools/screenshots.py sets it to
+written. Images go to $CAISSE_AP_SCREENSHOTS_DIR (dev/screenshots.py sets it to
 static/description), else to a temporary folder: either way the test checks them.
 """
 

@@ -1,4 +1,4 @@
-"""The tools' own tests: no Odoo, no database, no network."""
+"""The developer scripts' own tests: no Odoo, no database, no network."""
 
 import sys
 from pathlib import Path

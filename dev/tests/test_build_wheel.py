@@ -12,8 +12,8 @@ def test_development_tools_stay_out_of_the_addon():
         "static/description/icon.png",
         "pyproject.toml",
         "bench/lanes.py",
-        "tools/run_demo.py",
-        "tools/tests/test_build_wheel.py",
+        "dev/run_demo.py",
+        "dev/tests/test_build_wheel.py",
         ".ci/run",
         "Makefile",
         ".gitignore",
@@ -28,7 +28,7 @@ def test_the_repository_splits_into_addon_and_tools():
     assert "__manifest__.py" in kept and "caisse_ap/__init__.py" in kept
     assert "static/description/index.html" in kept
     dropped = set(files) - set(kept)
-    assert "tools/build_wheel.py" in dropped and "bench/common.py" in dropped
+    assert "dev/build_wheel.py" in dropped and "bench/common.py" in dropped
 
 
 def test_listing_finds_strangers_and_missing_files():

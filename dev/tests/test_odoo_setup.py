@@ -6,7 +6,7 @@ import zipfile
 
 import odoo_setup
 import pytest
-from odoo_env import SetupError
+from prerequisites import SetupError
 
 RELEASE = "version_info = ({major}, 0, 0, FINAL, 0, '')\nserie = '{major}.0'\n"
 
@@ -155,7 +155,7 @@ def test_run_explains_a_failing_command(tmp_path):
 def test_an_importable_odoo_runs_the_command_unchanged(monkeypatch):
     monkeypatch.setattr(odoo_setup, "imported_series", lambda python: "18.0")
     monkeypatch.setattr(odoo_setup.os, "execve", pytest.fail)
-    odoo_setup.ensure_odoo_python(["tools/run_tests.py"])
+    odoo_setup.ensure_odoo_python(["dev/run_tests.py"])
 
 
 def test_a_ready_venv_reruns_the_command_with_its_python(tmp_path, monkeypatch):
@@ -171,10 +171,10 @@ def test_a_ready_venv_reruns_the_command_with_its_python(tmp_path, monkeypatch):
     monkeypatch.delenv(odoo_setup.REEXEC_MARK, raising=False)
     calls = []
     monkeypatch.setattr(odoo_setup.os, "execve", lambda *args: calls.append(args))
-    odoo_setup.ensure_odoo_python(["tools/run_demo.py", "--http-port", "9000"])
+    odoo_setup.ensure_odoo_python(["dev/run_demo.py", "--http-port", "9000"])
     python, argv, env = calls[0]
     assert python == str(venv / "bin" / "python")
-    assert argv == [python, "tools/run_demo.py", "--http-port", "9000"]
+    assert argv == [python, "dev/run_demo.py", "--http-port", "9000"]
     assert env[odoo_setup.REEXEC_MARK] == "1"
 
 

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from odoo_env import REPO, plain_pytest_command
+from prerequisites import REPO, plain_pytest_command
 
 
 def test_engine_tests_run_in_a_folder_that_is_no_identifier(tmp_path):

@@ -1,0 +1,86 @@
+"""The map of the rooms (README, Architecture) is kept true: what each imports."""
+
+import ast
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# Folder -> addon folders its Python files may import (besides itself).
+MAY_IMPORT = {
+    "caisse_ap": set(),
+    "runtime": {"caisse_ap"},
+    "models": {"caisse_ap", "runtime"},
+    "wizard": {"models"},
+    "report": {"models"},
+    "controllers": {"caisse_ap"},
+}
+
+
+def _imports(path):
+    """(addon folder imported, or "odoo") for each import of a file of the addon."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = path.relative_to(REPO).parent.parts
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                yield (node.module or "").split(".")[0]
+                continue
+            base = package[: len(package) - node.level + 1]
+            target = [*base, *(node.module or "").split(".")] if node.module else base
+            if not target or not target[0]:
+                # "from .. import caisse_ap": the names are the folders.
+                yield from (alias.name for alias in node.names)
+            else:
+                yield target[0]
+
+
+def test_each_room_imports_only_what_the_map_allows():
+    wrong = []
+    for folder, allowed in MAY_IMPORT.items():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for imported in _imports(path):
+                if imported == "odoo" and folder == "caisse_ap":
+                    wrong.append(f"{path.relative_to(REPO)} imports odoo")
+                elif (
+                    imported in MAY_IMPORT
+                    and imported != folder
+                    and imported not in allowed
+                ):
+                    wrong.append(f"{path.relative_to(REPO)} imports {imported}/")
+    assert wrong == []
+
+
+def test_models_holds_orm_classes_only():
+    without = []
+    for path in sorted((REPO / "models").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        if not re.search(r"^\s+_(name|inherit) = ", path.read_text(), re.MULTILINE):
+            without.append(path.name)
+    assert without == []
+
+
+def test_one_file_per_model():
+    files_of = {}
+    for folder in ("models", "wizard", "report"):
+        for path in sorted((REPO / folder).glob("*.py")):
+            for model in re.findall(
+                r"^\s+_(?:name|inherit) = \"([\w.]+)\"", path.read_text(), re.MULTILINE
+            ):
+                files_of.setdefault(model, set()).add(path.relative_to(REPO).as_posix())
+    assert {model: files for model, files in files_of.items() if len(files) > 1} == {}
+    for model, (file,) in files_of.items():
+        assert Path(file).stem == model.replace(".", "_"), (model, file)
+
+
+def test_the_pos_app_never_imports_its_overrides():
+    app = REPO / "static" / "src" / "app"
+    offending = [
+        path.name
+        for path in sorted(app.glob("*.js"))
+        if "/overrides/" in path.read_text()
+    ]
+    assert offending == []
