@@ -274,13 +274,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
             local: true,
             message,
         });
-        const now = Date.now();
         return pollUntilFinal(this.waiters, uuid, waiter, {
             status: () => this._rpc("caisse_ap_status", [uuid], { quiet: true }),
-            // The bus brings the outcome: the status calls are then a rare safety net,
-            // until the terminal should have answered.
-            busUp: () => this.pos.bus?.workerState === "CONNECTED",
-            lateAt: now + this._timeout() * 1000,
             onAnswer: (tx) => {
                 const line = this._getLine(uuid);
                 if (line?.uiState.caisseApOffline) {
@@ -289,7 +284,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
                 }
                 this._deliver(tx);
             },
-            deadline: waitDeadline(now, this._timeout()),
+            deadline: waitDeadline(Date.now(), this._timeout()),
             isConnectionLost,
             onOffline: () => {
                 const line = this._getLine(uuid);
