@@ -156,7 +156,8 @@ def wait_final(
     """Poll the status RPC until a final state: (dict or None, wall time seen, polls).
 
     Polls every ``slow_interval`` until the wall-clock time ``fast_from``, then
-    every ``interval`` (the POS polls every second as a fallback to the bus).
+    every ``interval`` (the POS polls every second as a fallback to the bus);
+    every ``interval`` too while the attempt is still pending, as the POS does.
     With ``network_errors``, a poll lost at the TCP level is noted there and
     polling goes on, as the POS does; otherwise it raises.
     """
@@ -176,7 +177,8 @@ def wait_final(
         if status.get("final"):
             return status, seen, polls
         wait = interval
-        if slow_interval and fast_from and seen < fast_from:
+        pending = status.get("state") == "pending"
+        if slow_interval and fast_from and seen < fast_from and not pending:
             wait = min(slow_interval, max(interval, fast_from - seen))
         time.sleep(wait)
     return None, time.time(), polls

@@ -400,7 +400,8 @@ class PosCaisseApTransaction(models.Model):
         latest = self._latest(values["payment_uuid"])
         if latest:
             latest._check_same_payment(method, session)
-            latest._sweep_lost()
+            if latest._is_overdue():
+                latest._sweep_lost()
             if latest._blocks_new_attempt(values["retry"]):
                 _logger.info(
                     "Caisse-AP %s: payment %s repeated, attempt %s is %s: nothing sent",
@@ -447,11 +448,13 @@ class PosCaisseApTransaction(models.Model):
             session.config_id.sudo().currency_id, values["amount"]
         )
         key = method._caisse_ap_terminal_key()
-        # A lost transaction must not keep the terminal busy.
-        self._sweep([("terminal_key", "=", key)])
-        if self.sudo().search_count(
+        busy = self.sudo().search(
             [("terminal_key", "=", key), ("state", "in", ACTIVE_STATES)], limit=1
-        ):
+        )
+        # A lost transaction must not keep the terminal busy.
+        if busy and busy._is_overdue():
+            busy._sweep_lost()
+        if busy.state in ACTIVE_STATES:
             raise self._busy_error(key, values["payment_uuid"], method)
         return request
 
@@ -601,6 +604,26 @@ class PosCaisseApTransaction(models.Model):
 
     def _sweep_lost(self):
         return self._sweep([("id", "in", self.ids)])
+
+    def _is_overdue(self):
+        """True when the sweep has something to decide about this attempt: still
+        active past its deadline, relayed and not taken in time, or its outcome
+        waits in the spool. Otherwise a status or a start reads it and writes
+        nothing."""
+        self.ensure_one()
+        if self.state not in ACTIVE_STATES:
+            return False
+        if outcome_spool(self.env.cr.dbname).path(self.id).exists():
+            return True
+        now = fields.Datetime.now()
+        if self.deadline and self.deadline < now:
+            return True
+        return bool(
+            self.relay_id
+            and not self.sent_at
+            and self.relay_send_deadline
+            and self.relay_send_deadline < now
+        )
 
     @api.model
     def _cron_sweep(self):

@@ -472,7 +472,8 @@ class PosPaymentMethod(models.Model):
     def caisse_ap_status(self, payment_uuid):
         """The latest attempt of a payment, swept to unknown when lost."""
         transaction = self._caisse_ap_checked_transaction(payment_uuid)
-        transaction._sweep_lost()
+        if transaction._is_overdue():
+            transaction._sweep_lost()
         return transaction.with_env(self.env)._pos_dict()
 
     def caisse_ap_cancel(self, payment_uuid):

@@ -2,12 +2,14 @@ import socket
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
 
 import psycopg2.errors
 from psycopg2.pool import PoolError
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
@@ -196,7 +198,8 @@ class TestBackendWorker(CaisseApCommon):
         self.assertEqual(status["state"], "success")
         self.assertEqual(len(self.simulator.exchanges), 1)
 
-    def test_outcome_spooled_then_recorded(self):
+    def _spool_an_approval(self):
+        """An approval the worker could not write before its deadline: spooled."""
         spool = self.enterContext(tempfile.TemporaryDirectory())
         self.enterContext(patch.dict(config.options, {"data_dir": spool}))
         down = psycopg2.OperationalError("the database system is starting up")
@@ -214,6 +217,10 @@ class TestBackendWorker(CaisseApCommon):
         self.assertEqual(transaction.state, "sent", "nothing written yet")
         [(kept_id, _record)] = caisse_ap_worker.outcome_spool(self.cr.dbname).pending()
         path = caisse_ap_worker.outcome_spool(self.cr.dbname).path(kept_id)
+        return spool, transaction, path
+
+    def test_outcome_spooled_then_recorded(self):
+        spool, transaction, path = self._spool_an_approval()
         self.assertEqual(
             path,
             Path(spool, "caisse_ap_spool", self.cr.dbname, f"{transaction.id}.json"),
@@ -240,6 +247,15 @@ class TestBackendWorker(CaisseApCommon):
         self.assertEqual(
             list(caisse_ap_worker.outcome_spool(self.cr.dbname).pending()), []
         )
+
+    def test_spooled_outcome_recorded_by_the_next_status(self):
+        _spool, transaction, _path = self._spool_an_approval()
+        # Within its deadline a status only reads, unless the outcome waits in
+        # the spool: the cashier must not wait for the sweep's next run.
+        transaction.deadline = fields.Datetime.now() + timedelta(minutes=5)
+        status = self.rpc("caisse_ap_status", transaction.payment_uuid)
+        self.assertEqual(status["state"], "success")
+        self.assertEqual(transaction.auth_code, "123456")
 
     # ------------------------------------------------------------------
     # Name resolution (issue 10 point 7)

@@ -243,7 +243,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
     _waitFinal(uuid, firstTx) {
         const [waiter, isNew] = this.waiters.open(uuid, firstTx.attempt);
         if (isNew) {
-            this._poll(uuid, waiter);
+            this._poll(uuid, waiter, firstTx.state);
         }
         return waiter;
     }
@@ -266,7 +266,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     /** The polling fallback of the bus, until the outcome or the deadline. */
-    _poll(uuid, waiter) {
+    _poll(uuid, waiter, state) {
         const localUnknown = (message) => ({
             payment_uuid: uuid,
             state: "unknown",
@@ -274,8 +274,14 @@ export class PaymentCaisseApIp extends PaymentInterface {
             local: true,
             message,
         });
+        const now = Date.now();
         return pollUntilFinal(this.waiters, uuid, waiter, {
             status: () => this._rpc("caisse_ap_status", [uuid], { quiet: true }),
+            // The bus brings the outcome: the status calls are then a rare safety net,
+            // until the terminal should have answered.
+            busUp: () => this.pos.bus?.workerState === "CONNECTED",
+            state,
+            lateAt: now + this._timeout() * 1000,
             onAnswer: (tx) => {
                 const line = this._getLine(uuid);
                 if (line?.uiState.caisseApOffline) {
@@ -284,7 +290,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
                 }
                 this._deliver(tx);
             },
-            deadline: waitDeadline(Date.now(), this._timeout()),
+            deadline: waitDeadline(now, this._timeout()),
             isConnectionLost,
             onOffline: () => {
                 const line = this._getLine(uuid);

@@ -6,6 +6,7 @@
  */
 import { Deferred, delay } from "@web/core/utils/concurrency";
 import {
+    BUS_POLL_INTERVAL,
     DEADLINE_MARGIN,
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
@@ -25,6 +26,18 @@ export function isOlderAttempt(waiter, tx) {
 /** Milliseconds (on the `now` clock) past which the POS stops waiting for the server. */
 export function waitDeadline(now, timeoutSeconds) {
     return now + (timeoutSeconds + DEADLINE_MARGIN) * 1000;
+}
+
+/**
+ * Milliseconds until the next status call. While the bus can be relied on and the outcome is
+ * not late, BUS_POLL_INTERVAL, but one call falls at `lateAt` (the moment the terminal should
+ * have answered); otherwise POLL_INTERVAL. Jittered, so that tills do not call in step.
+ */
+export function nextPollDelay(relyOnBus, now, lateAt, random = Math.random) {
+    if (!relyOnBus || now >= lateAt) {
+        return jittered(POLL_INTERVAL, random);
+    }
+    return Math.min(jittered(BUS_POLL_INTERVAL, random), lateAt - now);
 }
 
 /**
@@ -87,25 +100,32 @@ export class Waiters {
 }
 
 /**
- * Asks `status()` for the payment every POLL_INTERVAL (jittered) while `waiter` waits, and
- * hands every answer to `onAnswer`. A lost connection (`onOffline`) is waited out;
+ * Asks `status()` for the payment while `waiter` waits, as often as :func:`nextPollDelay` says,
+ * and hands every answer to `onAnswer`. The bus is relied on while `busUp()` and once the
+ * attempt has left the "pending" state (`state` when the wait starts, then the answers'):
+ * the note that it reached the terminal often comes before the POS waits for it, and the
+ * cashier must see soon that the customer can pay. A lost connection (`onOffline`) is waited out;
  * MAX_SERVER_ERRORS server errors in a row, or `deadline` passed, end the wait with
  * `giveUp(error)` (`error` null for the deadline), which returns the dict to settle with.
  */
 export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
     const { status, onAnswer, deadline, isConnectionLost, onOffline, giveUp } = hooks;
+    const busUp = hooks.busUp || (() => false);
+    const lateAt = hooks.lateAt ?? 0;
     const sleep = hooks.sleep || delay;
     const now = hooks.now || Date.now;
     const random = hooks.random || Math.random;
+    let state = hooks.state || "pending";
     let serverErrors = 0;
     while (waiters.isWaiting(uuid, waiter)) {
-        await sleep(jittered(POLL_INTERVAL, random));
+        await sleep(nextPollDelay(busUp() && state !== "pending", now(), lateAt, random));
         if (!waiters.isWaiting(uuid, waiter)) {
             return;
         }
         try {
             const tx = await status();
             serverErrors = 0;
+            state = tx.state;
             onAnswer(tx);
         } catch (error) {
             if (isConnectionLost(error)) {

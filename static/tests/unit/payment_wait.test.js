@@ -1,5 +1,6 @@
 import { describe, expect, test } from "@odoo/hoot";
 import {
+    BUS_POLL_INTERVAL,
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
     START_RETRY_DELAYS,
@@ -8,6 +9,7 @@ import {
     Waiters,
     isOlderAttempt,
     jittered,
+    nextPollDelay,
     pollUntilFinal,
     startWithRetries,
     waitDeadline,
@@ -46,7 +48,17 @@ function scriptedStatus(script) {
 }
 
 /** Polls `waiters`' waiter of UUID with `script`; returns what the hooks saw. */
-async function poll(script, { deadline = Infinity, clock = fakeTime(), attempt = 1 } = {}) {
+async function poll(
+    script,
+    {
+        deadline = Infinity,
+        clock = fakeTime(),
+        attempt = 1,
+        busUp = false,
+        lateAt = 0,
+        state = "sent",
+    } = {},
+) {
     const waiters = new Waiters();
     const [waiter] = waiters.open(UUID, attempt);
     const { status, calls } = scriptedStatus(script);
@@ -67,6 +79,9 @@ async function poll(script, { deadline = Infinity, clock = fakeTime(), attempt =
         sleep: clock.sleep,
         now: clock.read,
         random: () => 0.5,
+        busUp: () => busUp,
+        state,
+        lateAt,
     });
     expect(waiters.has(UUID)).toBe(false);
     return { outcome: await waiter, calls, seen, clock };
@@ -210,6 +225,112 @@ describe("l10n_fr_pos_caisse_ap_ip: polling", () => {
         expect(calls.length).toBe(4);
         expect(seen.gaveUp).toEqual([null]);
         expect(outcome.local).toBe(true);
+    });
+});
+
+describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
+    test("while the bus is up, calls are rare until the outcome is late", () => {
+        expect(nextPollDelay(true, 0, 60_000, () => 0.5)).toBe(BUS_POLL_INTERVAL);
+        expect(nextPollDelay(true, 58_000, 60_000, () => 0.5)).toBe(2000);
+        expect(nextPollDelay(true, 60_000, 60_000, () => 0.5)).toBe(POLL_INTERVAL);
+        expect(nextPollDelay(false, 0, 60_000, () => 0.5)).toBe(POLL_INTERVAL);
+    });
+
+    test("one call falls when the terminal should have answered, then as often as before", async () => {
+        const clock = fakeTime(0);
+        const script = [...Array.from({ length: 5 }, () => tx("sent")), tx("success")];
+        const { outcome, clock: used } = await poll(script, {
+            clock,
+            busUp: true,
+            lateAt: 14_000,
+        });
+        expect(outcome.state).toBe("success");
+        expect(used.sleeps).toEqual([
+            BUS_POLL_INTERVAL,
+            BUS_POLL_INTERVAL,
+            2000,
+            POLL_INTERVAL,
+            POLL_INTERVAL,
+            POLL_INTERVAL,
+        ]);
+    });
+
+    test("at most 15 status calls a minute while the bus is up", async () => {
+        const clock = fakeTime(0);
+        const script = [...Array.from({ length: 40 }, () => tx("sent")), tx("success")];
+        const calls = [];
+        const waiters = new Waiters();
+        const [waiter] = waiters.open(UUID, 1);
+        const { status } = scriptedStatus(script);
+        await pollUntilFinal(waiters, UUID, waiter, {
+            status: () => {
+                calls.push(clock.now);
+                return status();
+            },
+            onAnswer: (answer) => waiters.deliver(answer),
+            deadline: Infinity,
+            isConnectionLost,
+            onOffline: () => {},
+            giveUp: () => tx("unknown"),
+            sleep: clock.sleep,
+            now: clock.read,
+            // The worst case of the jitter: the shortest pauses.
+            random: () => 0,
+            busUp: () => true,
+            state: "sent",
+            lateAt: 180_000,
+        });
+        expect(calls.filter((at) => at <= 60_000).length).toBeLessThan(16);
+        expect((await waiter).state).toBe("success");
+    });
+
+    test("until the terminal has the payment, the POS asks as often as without the bus", async () => {
+        const clock = fakeTime(0);
+        const script = [tx("pending"), tx("sent"), tx("sent"), tx("success")];
+        const { outcome, clock: used } = await poll(script, {
+            clock,
+            busUp: true,
+            lateAt: 180_000,
+            state: "pending",
+        });
+        expect(outcome.state).toBe("success");
+        expect(used.sleeps).toEqual([
+            POLL_INTERVAL,
+            POLL_INTERVAL,
+            BUS_POLL_INTERVAL,
+            BUS_POLL_INTERVAL,
+        ]);
+    });
+
+    test("the bus going down brings the polling back at once", async () => {
+        const clock = fakeTime(0);
+        let busUp = true;
+        const waiters = new Waiters();
+        const [waiter] = waiters.open(UUID, 1);
+        const { status } = scriptedStatus([tx("sent"), tx("sent"), tx("sent"), tx("success")]);
+        await pollUntilFinal(waiters, UUID, waiter, {
+            status: async () => {
+                busUp = false;
+                return status();
+            },
+            onAnswer: (answer) => waiters.deliver(answer),
+            deadline: Infinity,
+            isConnectionLost,
+            onOffline: () => {},
+            giveUp: () => tx("unknown"),
+            sleep: clock.sleep,
+            now: clock.read,
+            random: () => 0.5,
+            busUp: () => busUp,
+            state: "sent",
+            lateAt: 180_000,
+        });
+        expect(clock.sleeps).toEqual([
+            BUS_POLL_INTERVAL,
+            POLL_INTERVAL,
+            POLL_INTERVAL,
+            POLL_INTERVAL,
+        ]);
     });
 });
 

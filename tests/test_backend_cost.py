@@ -1,0 +1,72 @@
+"""What a start and a status cost the server: the statements they send.
+
+The POS asks for the status of a running payment; the cashier starts one. Both
+run in an HTTP worker that every till shares: a status that is still within
+its deadline only reads, a start writes its attempt and nothing it does not
+need. Upper bounds on the statements, so that a change that makes them
+heavier is seen (a lighter one only lowers the bounds).
+"""
+
+import contextlib
+from unittest.mock import patch
+
+from odoo.sql_db import Cursor
+from odoo.tests import tagged
+
+from ..runtime import worker
+from .common import CaisseApCommon
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+# Measured with the POS user, one Caisse-AP method, a debit: a status reads
+# the method, the latest attempt and the session's config (8 statements, no
+# write); a start also checks the terminal is free and inserts the attempt.
+STATUS_STATEMENTS = 8
+START_STATEMENTS = 26
+START_WRITES = 1
+
+
+@contextlib.contextmanager
+def statements():
+    """The SQL statements sent meanwhile (savepoints aside), as a list."""
+    seen = []
+    real = Cursor.execute
+
+    def spy(cr, query, params=None, log_exceptions=True):
+        text = str(getattr(query, "code", query)).lstrip().upper()
+        if not text.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
+            seen.append(text)
+        return real(cr, query, params, log_exceptions)
+
+    with patch.object(Cursor, "execute", spy):
+        yield seen
+
+
+@tagged("post_install", "-at_install")
+class TestBackendCost(CaisseApCommon):
+    def _start_without_exchange(self):
+        # The exchange never runs: the attempt stays pending, within its deadline.
+        with patch.object(worker, "launch"):
+            started = self.start()
+        self.env.flush_all()
+        self.env.invalidate_all()
+        return started
+
+    def test_status_of_a_running_payment_only_reads(self):
+        started = self._start_without_exchange()
+        with statements() as sent:
+            status = self.rpc("caisse_ap_status", started["payment_uuid"])
+            self.env.flush_all()
+        self.assertEqual(status["state"], "pending")
+        self.assertEqual([s for s in sent if s.startswith(WRITES)], [])
+        self.assertLessEqual(len(sent), STATUS_STATEMENTS, sent)
+
+    def test_start_writes_its_attempt_and_little_else(self):
+        self.env.flush_all()
+        with statements() as sent, patch.object(worker, "launch") as launched:
+            started = self.start()
+            self.env.flush_all()
+        self.assertEqual(started["state"], "pending")
+        launched.assert_called_once()
+        writes = [s.split("(")[0] for s in sent if s.startswith(WRITES)]
+        self.assertLessEqual(len(writes), START_WRITES, writes)
+        self.assertLessEqual(len(sent), START_STATEMENTS, sent)
