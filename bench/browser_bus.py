@@ -419,22 +419,17 @@ def measure(
 
 
 # -- the report -----------------------------------------------------------------
-def span(values) -> str:
-    count, p50, p95, top = c.summary_ms(values)
-    return f"{p50} / {p95} / {top} ({count})"
-
-
 TILL_COLUMNS = (
     ("tills", lambda r: r["count"]),
     ("bus", lambda r: "on" if r["mode"] == "bus" else "off (polling only)"),
     ("paid and shown", lambda r: f"{r['ok']} / {r['payments']}"),
     ("terminal requests", lambda r: f"{r['requests']} / {r['expected_requests']}"),
-    ("answer → line shows the outcome", lambda r: span(r["latency"])),
-    ("answer → Odoo recorded it", lambda r: span(r["read_latency"])),
-    ("recorded → line shows it", lambda r: span(r["path_latency"])),
+    ("answer → line shows the outcome", lambda r: c.span(r["latency"])),
+    ("answer → Odoo recorded it", lambda r: c.span(r["read_latency"])),
+    ("recorded → line shows it", lambda r: c.span(r["path_latency"])),
     (
         "answer → bus note in the tab",
-        lambda r: span(r["bus_latency"]) if r["mode"] == "bus" else "-",
+        lambda r: c.span(r["bus_latency"]) if r["mode"] == "bus" else "-",
     ),
     (
         "bus notes received (public / result)",

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from databases import Bench, setup_lanes
 from odoo_server import OdooServer, pg_connections, server_times
 from probes import Prober, WorkerSampler, start_watching, tcp_counters
-from reports import Report, mib, ms, percentile, summary_ms
+from reports import Report, mib, ms, percentile, span, summary_ms
 from rpc import (
     NETWORK_ERRORS,
     RpcError,
@@ -53,6 +53,7 @@ __all__ = [
     "pg_connections",
     "server_times",
     "setup_lanes",
+    "span",
     "start_watching",
     "summary_ms",
     "tcp_counters",

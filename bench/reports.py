@@ -45,6 +45,12 @@ def ms(seconds: float) -> str:
     return "n/a" if seconds is None or math.isnan(seconds) else f"{seconds * 1000:.0f}"
 
 
+def span(values: Sequence[float]) -> str:
+    """Milliseconds as "p50 / p95 / max (count)"."""
+    count, p50, p95, top = summary_ms(values)
+    return f"{p50} / {p95} / {top} ({count})"
+
+
 def mib(size: float) -> str:
     return f"{size / 1048576:.0f}"
 

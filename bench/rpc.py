@@ -163,6 +163,8 @@ def wait_final(
     """
     deadline = time.monotonic() + timeout
     polls = 0
+    if slow_interval:
+        time.sleep(interval)  # like the POS, which asks only after a first pause
     while time.monotonic() < deadline:
         polls += 1
         try:

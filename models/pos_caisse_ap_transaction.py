@@ -381,8 +381,13 @@ class PosCaisseApTransaction(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _latest(self, payment_uuid):
-        return self.sudo().search(
-            [("payment_uuid", "=", payment_uuid)], order="attempt desc", limit=1
+        # Found and read in one query: a status reads most columns anyway.
+        columns = [name for name, field in self._fields.items() if field.column_type]
+        return self.sudo().search_fetch(
+            [("payment_uuid", "=", payment_uuid)],
+            columns,
+            order="attempt desc",
+            limit=1,
         )
 
     def _blocks_new_attempt(self, retry):
@@ -445,7 +450,7 @@ class PosCaisseApTransaction(models.Model):
             raise UserError(refusal)
         method._caisse_ap_check_refund(session, values)
         request = method._caisse_ap_request(
-            session.config_id.sudo().currency_id, values["amount"]
+            self._pos_currency(session.config_id.sudo()), values["amount"]
         )
         key = method._caisse_ap_terminal_key()
         busy = self.sudo().search(
@@ -459,10 +464,19 @@ class PosCaisseApTransaction(models.Model):
         return request
 
     @api.model
+    def _pos_currency(self, config):
+        """The POS's currency (computed from its journal and company): only the
+        fields it depends on are read, not every column of those records."""
+        config.fetch(["journal_id", "company_id"])
+        config.journal_id.fetch(["currency_id", "company_id"])
+        (config.company_id | config.journal_id.company_id).fetch(["currency_id"])
+        return config.currency_id
+
+    @api.model
     def _create_attempt(self, method, session, values, attempt, request):
         """Record the attempt "pending"; the busy index refuses a second one."""
         config = session.config_id.sudo()
-        currency = config.currency_id
+        currency = self._pos_currency(config)
         key = method._caisse_ap_terminal_key()
         now = fields.Datetime.now()
         vals = {

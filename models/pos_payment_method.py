@@ -5,7 +5,7 @@ import re
 import time
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
 
@@ -551,8 +551,12 @@ class PosPaymentMethod(models.Model):
                 _("Only Point of Sale users can use the payment terminal.")
             )
         method = self.sudo()
-        if not method.exists():
-            raise UserError(_("This payment method no longer exists."))
+        try:
+            # Only the fields checked: reading one field would load every column.
+            method.fetch(["company_id", "active", "use_payment_terminal"])
+            active = method.active
+        except MissingError:
+            raise UserError(_("This payment method no longer exists.")) from None
         if method.company_id and method.company_id not in self.env.companies:
             raise AccessError(
                 _(
@@ -561,7 +565,7 @@ class PosPaymentMethod(models.Model):
                 )
             )
         self.check_access("read")
-        if not method.active or method.use_payment_terminal != TERMINAL_KEY:
+        if not active or method.use_payment_terminal != TERMINAL_KEY:
             raise UserError(
                 _(
                     "The payment method %s is not an active Caisse-AP payment "
@@ -573,10 +577,19 @@ class PosPaymentMethod(models.Model):
     def _caisse_ap_check_session(self, session_id):
         """The session is open, readable by the caller; its POS offers this method."""
         _ = self.env._
-        session = self.env["pos.session"].browse(session_id).exists()
+        session = self.env["pos.session"].browse(session_id)
+        missing = UserError(_("This Point of Sale session does not exist."))
         if not session:
-            raise UserError(_("This Point of Sale session does not exist."))
-        if session.sudo().config_id.company_id not in self.env.companies:
+            raise missing
+        try:
+            # Only the fields checked (a POS config has hundreds of columns);
+            # the access check below still applies the caller's rules.
+            session.sudo().fetch(["state", "config_id"])
+            config = session.sudo().config_id
+        except MissingError:
+            raise missing from None
+        config.fetch(["company_id", "payment_method_ids"])
+        if config.company_id not in self.env.companies:
             raise AccessError(
                 _("This Point of Sale session belongs to another company.")
             )
@@ -589,7 +602,7 @@ class PosPaymentMethod(models.Model):
                     session.name,
                 )
             )
-        if self not in session.config_id.payment_method_ids:
+        if self not in config.payment_method_ids:
             raise UserError(
                 _(
                     "The payment method %(method)s is not available in %(pos)s.",

@@ -18,10 +18,11 @@ from .common import CaisseApCommon
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 # Measured with the POS user, one Caisse-AP method, a debit: a status reads
-# the method, the latest attempt and the session's config (8 statements, no
-# write); a start also checks the terminal is free and inserts the attempt.
-STATUS_STATEMENTS = 8
-START_STATEMENTS = 26
+# the method's checked fields, the latest attempt with its columns, the
+# session's state and config, the config's company and methods (5 statements,
+# no write); a start also checks the terminal is free and inserts the attempt.
+STATUS_STATEMENTS = 5
+START_STATEMENTS = 23
 START_WRITES = 1
 
 

@@ -22,3 +22,9 @@ export const MAX_SERVER_ERRORS = 3;
  * the last one, the cashier is told. bench/lanes.py retries the same way.
  */
 export const START_RETRY_DELAYS = [250, 500, 1000, 2000];
+/**
+ * The first `caisse_ap_start` of a payment waits a random part of this (ms). Odoo's prefork
+ * server queues 8 connections per worker: starts sent in the same instant by many tills would
+ * overflow it and need the retries above; spread out, they are served in turn.
+ */
+export const START_SPREAD = 1500;

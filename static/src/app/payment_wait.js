@@ -11,6 +11,7 @@ import {
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
     START_RETRY_DELAYS,
+    START_SPREAD,
 } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 
 /** `ms` within ±30 %: tills started together do not poll (or retry) in step. */
@@ -143,12 +144,14 @@ export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
 }
 
 /**
- * `start(isFirst)` again after each network error, START_RETRY_DELAYS apart (jittered); any
- * other error, or a network error past the last delay, is thrown.
+ * `start(isFirst)` after a random part of START_SPREAD, then again after each network error,
+ * START_RETRY_DELAYS apart (jittered); any other error, or a network error past the last
+ * delay, is thrown.
  */
 export async function startWithRetries(start, hooks) {
     const sleep = hooks.sleep || delay;
     const random = hooks.random || Math.random;
+    await sleep(Math.floor(random() * START_SPREAD));
     for (let tries = 0; ; tries++) {
         try {
             return await start(tries === 0);

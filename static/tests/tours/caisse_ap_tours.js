@@ -87,8 +87,9 @@ registry.category("web_tour.tours").add("CaisseApCardFlowsTour", {
             CaisseAp.waitingForCard(),
             CaisseAp.clickCancel(),
             CaisseAp.lineStatusIs("Request sent"),
-            CaisseAp.noticeContains("Payment cancelled on the terminal"),
+            // The final status first: the notice is then checked on a settled screen.
             CaisseAp.lineStatusIs("Transaction cancelled"),
+            CaisseAp.noticeContains("Payment cancelled on the terminal"),
             Dialog.isNot(),
             CaisseAp.noPaymentInProgress(),
             CaisseAp.clickRetry(),

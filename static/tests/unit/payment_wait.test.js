@@ -4,6 +4,7 @@ import {
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
     START_RETRY_DELAYS,
+    START_SPREAD,
 } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 import {
     Waiters,
@@ -351,7 +352,23 @@ describe("l10n_fr_pos_caisse_ap_ip: start retries", () => {
         );
         expect(started.state).toBe("pending");
         expect(firsts).toEqual([true, false, false]);
-        expect(clock.sleeps).toEqual(START_RETRY_DELAYS.slice(0, 2));
+        expect(clock.sleeps).toEqual([START_SPREAD / 2, ...START_RETRY_DELAYS.slice(0, 2)]);
+    });
+
+    test("tills starting together are spread over START_SPREAD", async () => {
+        const waits = [];
+        for (const draw of [0, 0.5, 0.9999]) {
+            const clock = fakeTime(0);
+            await startWithRetries(async () => tx("pending"), {
+                isConnectionLost,
+                sleep: clock.sleep,
+                random: () => draw,
+            });
+            waits.push(...clock.sleeps);
+        }
+        expect(waits[0]).toBe(0);
+        expect(waits[1]).toBe(START_SPREAD / 2);
+        expect(waits[2]).toBeWithin(START_SPREAD - 1, START_SPREAD);
     });
 
     test("a refusal from the server is not retried", async () => {

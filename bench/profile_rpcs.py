@@ -1,0 +1,188 @@
+"""Where a start and a status spend their time on the server.
+
+One database, ``--payments`` simulated terminals whose customer takes a
+minute, a POS config and open session per terminal. In one ``odoo shell``
+process, as the demo administrator (access rules applied, like the lanes'
+RPCs): every till starts its payment (each start committed, as a request is),
+then asks its status ``--statuses`` times. Each RPC runs under cProfile and
+with Odoo's cursor timed: the report gives, per call, the SQL statements and
+their time, the time of the Python around them, and the functions of the
+addon and of Odoo that take the most (cumulative, callees included).
+
+What the shell cannot show is Odoo's fixed cost of an HTTP request (routing,
+session, JSON): ``bench/lanes.py`` measures it as the plain read of its probe.
+
+Run: python3 bench/profile_rpcs.py [--payments 20] [--statuses 5]
+"""
+
+from __future__ import annotations
+
+import json
+
+import common as c
+
+PROFILE = r"""
+import cProfile, io, json, pstats, threading, time, uuid
+from odoo.sql_db import Cursor
+
+spec = json.loads(%(spec)r)
+admin = env.ref("base.user_admin")
+user_env = env(user=admin.id, su=False)
+Method = user_env["pos.payment.method"]
+sql = {"count": 0, "seconds": 0.0, "by_statement": {}}
+real_execute = Cursor.execute
+
+rpc_thread = threading.get_ident()
+
+def timed_execute(cr, query, params=None, log_exceptions=True):
+    if threading.get_ident() != rpc_thread:  # the payment's worker thread
+        return real_execute(cr, query, params, log_exceptions)
+    started = time.perf_counter()
+    try:
+        return real_execute(cr, query, params, log_exceptions)
+    finally:
+        seconds = time.perf_counter() - started
+        sql["count"] += 1
+        sql["seconds"] += seconds
+        text = " ".join(str(getattr(query, "code", query)).split())[:110]
+        count, total = sql["by_statement"].get(text, (0, 0.0))
+        sql["by_statement"][text] = (count + 1, total + seconds)
+
+Cursor.execute = timed_execute
+
+def measured(calls):
+    profile = cProfile.Profile()
+    walls = []
+    sql.update(count=0, seconds=0.0, by_statement={})
+    for call in calls:
+        started = time.perf_counter()
+        profile.enable()
+        call()
+        env.cr.commit()
+        profile.disable()
+        walls.append(time.perf_counter() - started)
+        env.invalidate_all()
+    stream = io.StringIO()
+    stats = pstats.Stats(profile, stream=stream)
+    stats.sort_stats("cumulative").print_stats(spec["top"])
+    return {
+        "walls": walls,
+        "statements": sql["count"] / len(calls),
+        "sql_seconds": sql["seconds"] / len(calls),
+        "slowest": sorted(
+            ((total / len(calls), count / len(calls), text)
+             for text, (count, total) in sql["by_statement"].items()),
+            reverse=True,
+        )[:spec["top_sql"]],
+        "profile": stream.getvalue(),
+    }
+
+starts = []
+for lane in spec["lanes"]:
+    data = {
+        "payment_uuid": str(uuid.uuid4()),
+        "order_uuid": str(uuid.uuid4()),
+        "amount": 12.5,
+        "pos_session_id": lane["session_id"],
+        "retry": False,
+    }
+    method = Method.browse(lane["method_id"])
+    starts.append((method, data))
+
+started = measured([lambda m=m, d=d: m.caisse_ap_start(d) for m, d in starts])
+time.sleep(1.0)  # the workers have sent: the statuses read "sent" attempts
+statuses = measured(
+    [
+        lambda m=m, d=d: m.caisse_ap_status(d["payment_uuid"])
+        for m, d in starts
+        for _ in range(spec["statuses"])
+    ]
+)
+states = [m.caisse_ap_status(d["payment_uuid"])["state"] for m, d in starts]
+env.cr.commit()
+result = {"start": started, "status": statuses, "states": states}
+print("BENCH_PROFILE " + json.dumps(result))
+"""
+
+
+def parse_args():
+    parser = c.base_parser(__doc__)
+    c.add_options(
+        parser,
+        ("--payments", 20, "tills, each starting one payment"),
+        ("--statuses", 5, "status calls per payment"),
+        ("--top", 30, "functions listed per RPC"),
+        ("--top-sql", 10, "statements listed per RPC"),
+    )
+    return parser.parse_args()
+
+
+def run(args) -> dict:
+    with c.Bench("profile", template=args.template, keep=args.keep) as bench:
+        bench.build_template()
+        db = bench.new_database("rpcs")
+        terminals = bench.terminals(args.payments, c.Scenario("approve", delay=60))
+        lanes = c.setup_lanes(bench, db, terminals.ports)
+        spec = {
+            "lanes": lanes,
+            "statuses": args.statuses,
+            "top": args.top,
+            "top_sql": args.top_sql,
+        }
+        out = bench.shell(db, PROFILE % {"spec": json.dumps(spec)})
+        for line in out.splitlines():
+            if line.startswith("BENCH_PROFILE "):
+                return json.loads(line.split(" ", 1)[1])
+        raise RuntimeError(f"the profile printed no result:\n{out[-4000:]}")
+
+
+def report(result: dict) -> c.Report:
+    rep = c.Report("profile_rpcs", "RPC profile (bench/profile_rpcs.py)")
+    rep.note(
+        "In one `odoo shell` process, as the demo administrator; each call "
+        "committed. *Python*: the call's time less its SQL time (mean). Times "
+        "in ms as p50 / p95 / max (count)."
+    )
+    rows = []
+    for name in ("start", "status"):
+        part = result[name]
+        python = [wall - part["sql_seconds"] for wall in part["walls"]]
+        rows.append(
+            (
+                name,
+                c.span(part["walls"]),
+                f"{part['statements']:.1f}",
+                c.ms(part["sql_seconds"]),
+                c.span(python),
+            )
+        )
+    rep.table(
+        ("RPC", "call (committed)", "SQL statements", "SQL ms (mean)", "Python ms"),
+        rows,
+    )
+    rep.note(f"States after the statuses: {', '.join(sorted(set(result['states'])))}.")
+    for name in ("start", "status"):
+        rep.table(
+            ("ms per call", "times per call", "statement"),
+            [
+                (f"{seconds * 1000:.2f}", f"{count:g}", f"`{text}`")
+                for seconds, count, text in result[name]["slowest"]
+            ],
+            f"The {name}'s SQL, most expensive first",
+        )
+    for name in ("start", "status"):
+        listing = result[name]["profile"].strip()
+        title = f"**cProfile of the {name} calls, by cumulative time**"
+        rep.note(f"{title}\n\n```\n{listing}\n```")
+    return rep
+
+
+def main() -> int:
+    args = parse_args()
+    rep = report(run(args))
+    rep.save(write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    c.run_main(main)
