@@ -464,6 +464,13 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
         "processes": after["total"]["processes"],
         "log_errors": len(server.log_lines(" ERROR ", " CRITICAL "))
         - log_errors_before,
+        # What they say, for the report: an integrator reads them, not a count.
+        "log_error_samples": [
+            line[:240]
+            for line in server.log_lines(" ERROR ", " CRITICAL ")[log_errors_before:][
+                :3
+            ]
+        ],
     }
     for problem in run["problems"][:5]:
         c.log(f"lane problem: {problem}")
@@ -610,6 +617,12 @@ def _report_intro(args) -> c.Report:
 
 
 def _report_notes(rep: c.Report, runs: list[dict[str, Any]]) -> None:
+    for r in runs:
+        if r.get("log_error_samples"):
+            samples = "; ".join(f"`{line}`" for line in r["log_error_samples"])
+            rep.note(
+                f"Odoo's ERROR lines at {r['count']} lanes (first ones): {samples}"
+            )
     rep.note(
         "*start RPC*: from the cashier's click to the answer (the spread and the "
         "retries included). "

@@ -29,7 +29,7 @@ spec = json.loads(%(spec)r)
 admin = env.ref("base.user_admin")
 user_env = env(user=admin.id, su=False)
 Method = user_env["pos.payment.method"]
-sql = {"count": 0, "seconds": 0.0, "by_statement": {}}
+sql = {"count": 0, "writes": 0, "seconds": 0.0, "by_statement": {}}
 real_execute = Cursor.execute
 
 rpc_thread = threading.get_ident()
@@ -45,6 +45,7 @@ def timed_execute(cr, query, params=None, log_exceptions=True):
         sql["count"] += 1
         sql["seconds"] += seconds
         text = " ".join(str(getattr(query, "code", query)).split())[:110]
+        sql["writes"] += text.split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
         count, total = sql["by_statement"].get(text, (0, 0.0))
         sql["by_statement"][text] = (count + 1, total + seconds)
 
@@ -53,7 +54,7 @@ Cursor.execute = timed_execute
 def measured(calls):
     profile = cProfile.Profile()
     walls = []
-    sql.update(count=0, seconds=0.0, by_statement={})
+    sql.update(count=0, writes=0, seconds=0.0, by_statement={})
     for call in calls:
         started = time.perf_counter()
         profile.enable()
@@ -68,6 +69,7 @@ def measured(calls):
     return {
         "walls": walls,
         "statements": sql["count"] / len(calls),
+        "writes": sql["writes"] / len(calls),
         "sql_seconds": sql["seconds"] / len(calls),
         "slowest": sorted(
             ((total / len(calls), count / len(calls), text)
@@ -111,7 +113,7 @@ def parse_args():
         parser,
         ("--payments", 20, "tills, each starting one payment"),
         ("--statuses", 5, "status calls per payment"),
-        ("--top", 30, "functions listed per RPC"),
+        ("--top", 15, "functions listed per RPC"),
         ("--top-sql", 10, "statements listed per RPC"),
     )
     return parser.parse_args()
@@ -161,6 +163,7 @@ def report(result: dict) -> c.Report:
         rows,
     )
     rep.note(f"States after the statuses: {', '.join(sorted(set(result['states'])))}.")
+    _checks(rep, result)
     for name in ("start", "status"):
         rep.table(
             ("ms per call", "times per call", "statement"),
@@ -177,11 +180,30 @@ def report(result: dict) -> c.Report:
     return rep
 
 
+def _checks(rep: c.Report, result: dict) -> None:
+    """The shape the RPCs must keep: a status only reads, a start writes its row."""
+    rep.check(
+        "every payment still with the terminal when its statuses were read",
+        set(result["states"]) == {"sent"},
+        ", ".join(sorted(set(result["states"]))),
+    )
+    rep.check(
+        "a status writes nothing",
+        result["status"]["writes"] == 0,
+        f"{result['status']['writes']:g} writes per call",
+    )
+    rep.check(
+        "a start writes one row (its attempt) and nothing else",
+        result["start"]["writes"] == 1,
+        f"{result['start']['writes']:g} writes per call",
+    )
+
+
 def main() -> int:
     args = parse_args()
     rep = report(run(args))
     rep.save(write=not args.no_write)
-    return 0
+    return 0 if rep.ok else 1
 
 
 if __name__ == "__main__":
