@@ -3,8 +3,8 @@
 {
     "name": "POS: Caisse-AP payment protocol for France",
     "summary": "Card, check and ANCV payments on French terminals (Caisse-AP over IP)",
-    # 18.0.2: successor of the OCA module 18.0.1.5.0, whose databases it upgrades.
-    "version": "18.0.2.0.0",
+    # Successor of the OCA module 18.0.1.5.0, whose databases it upgrades.
+    "version": "18.0.3.0.0",
     "category": "Point of Sale",
     "license": "AGPL-3",
     "author": "l10n_fr_pos_caisse_ap_ip contributors",

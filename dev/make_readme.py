@@ -4,7 +4,10 @@ The fragments in readme/ are the only source of the README (as OCA's
 oca-gen-addon-readme does it): edit them, then run this tool. It writes
 README.rst (title, badges, the fragments in OCA's order, Bug Tracker and
 Credits from the manifest) and static/description/index.html (README.rst
-rendered by docutils: the page Odoo shows in the Apps).
+rendered by docutils: the page Odoo shows in the Apps). The README is for
+admins, cashiers and integrators: readme/DEVELOP.rst is the developers' own
+page and stays out of it. Every image the README shows must exist, and the
+part before Bug Tracker must stay under USER_PART_LINES lines.
 
 Usage: python3 dev/make_readme.py [--check]
     --check  write nothing; exit 1 when either file differs from what the
@@ -25,19 +28,28 @@ FRAGMENTS = REPO / "readme"
 README = REPO / "README.rst"
 INDEX = REPO / "static" / "description" / "index.html"
 
-# OCA's fragments, in the README's order, with their section titles. DESCRIPTION
-# opens the README untitled; CONTRIBUTORS and CREDITS go under Credits.
+# The fragments, in the README's order, with their section titles: OCA's, user
+# first, plus the shop relay's checklist. DESCRIPTION opens the README untitled;
+# CONTRIBUTORS and CREDITS go under Credits; DEVELOP is read on its own.
 SECTIONS = (
     ("CONTEXT", "Use Cases / Context"),
     ("INSTALL", "Installation"),
     ("CONFIGURE", "Configuration"),
     ("USAGE", "Usage"),
-    ("DEVELOP", "Development"),
+    ("RELAY", "Shop relay"),
     ("ROADMAP", "Known issues / Roadmap"),
     ("HISTORY", "Changelog"),
 )
 CREDIT_SECTIONS = (("CONTRIBUTORS", "Contributors"), ("CREDITS", "Other credits"))
-KNOWN = {"DESCRIPTION"} | {name for name, _title in SECTIONS + CREDIT_SECTIONS}
+DEVELOPER_ONLY = {"DEVELOP"}
+KNOWN = (
+    {"DESCRIPTION"}
+    | DEVELOPER_ONLY
+    | {name for name, _title in SECTIONS + CREDIT_SECTIONS}
+)
+# What a reader of the Apps page scrolls through before the Bug Tracker.
+USER_PART_LINES = 300
+IMAGE = re.compile(r"^\s*\.\. (?:image|figure):: +(\S+)", re.M)
 # Headings inside fragments use ~ (then ^): "=" belongs to this tool's sections.
 SUBSECTION = "~"
 MATURITY_COLOURS = {
@@ -72,7 +84,7 @@ def read_fragments(folder=FRAGMENTS):
     for path in sorted(folder.iterdir()):
         if path.suffix != ".rst" or path.stem not in KNOWN:
             raise ReadmeError(
-                f"readme/{path.name} is not one of OCA's fragments "
+                f"readme/{path.name} is not one of the README's fragments "
                 f"({', '.join(sorted(f'{name}.rst' for name in KNOWN))})"
             )
         text = path.read_text(encoding="utf-8").strip()
@@ -221,9 +233,38 @@ def render_html(readme, addon):
     return re.sub(r'<meta name="generator"[^>]*>\n', "", html)
 
 
+def check_images(fragments, repo):
+    """Every image a fragment shows is a file of the addon."""
+    for name, text in sorted(fragments.items()):
+        for target in IMAGE.findall(text):
+            if "://" in target:
+                raise ReadmeError(
+                    f"readme/{name}.rst shows {target}: the README's images are "
+                    "files of the addon (static/description/), not links"
+                )
+            if not (repo / target).is_file():
+                raise ReadmeError(
+                    f"readme/{name}.rst shows {target}, which does not exist"
+                )
+
+
+def check_user_part(readme):
+    user_part = readme.split("\nBug Tracker\n", 1)[0]
+    lines = user_part.count("\n")
+    if lines > USER_PART_LINES:
+        raise ReadmeError(
+            f"the README's user part (up to Bug Tracker) is {lines} lines, more "
+            f"than {USER_PART_LINES}: say it shorter, or move what only developers "
+            "need to readme/DEVELOP.rst"
+        )
+
+
 def build(repo=REPO):
     addon = "l10n_fr_pos_caisse_ap_ip"
-    readme = build_readme(read_manifest(repo), read_fragments(repo / "readme"), addon)
+    fragments = read_fragments(repo / "readme")
+    check_images(fragments, repo)
+    readme = build_readme(read_manifest(repo), fragments, addon)
+    check_user_part(readme)
     try:
         html = render_html(readme, addon)
     except Exception as exc:  # docutils raises its own SystemMessage

@@ -1,5 +1,5 @@
-"""The README's screenshots: the payment method form, the POS during a payment and
-the POS closing screen.
+"""The README's screenshots: the payment method form; in the POS a declined payment,
+a payment running, the receipt, the unknown-outcome dialog and the closing screen.
 
 Runs the screenshot tour (tests/test_tours_screenshots.py) through the test runner,
 in a throwaway database with the terminal simulator, and writes the images to
@@ -17,7 +17,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 NAMES = (
     "screenshot_payment_method.png",
+    "screenshot_pos_declined.png",
     "screenshot_pos_payment.png",
+    "screenshot_pos_receipt.png",
+    "screenshot_pos_unknown.png",
     "screenshot_pos_closing.png",
 )
 

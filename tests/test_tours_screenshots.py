@@ -24,9 +24,15 @@ from .test_tours_caisse_ap import TOUR_TIMEOUT, CaisseApTourCase
 MARK = "caisse_ap_screenshot:"
 SHOTS = {
     "screenshot_payment_method": "the payment method form",
+    "screenshot_pos_declined": "a declined payment, its reason and Retry",
     "screenshot_pos_payment": "the POS payment screen during a payment",
+    "screenshot_pos_receipt": "the receipt with the terminal payment's block",
+    "screenshot_pos_unknown": "the unknown-outcome dialog",
     "screenshot_pos_closing": "the POS closing screen with the terminal's items",
 }
+
+# Screenshots taller than the tours' window (height in pixels).
+TALL = {"screenshot_payment_method": 1000}
 
 
 def png_size(data):
@@ -83,6 +89,17 @@ class TestCaisseApScreenshots(CaisseApTourCase):
             value = str(args[0].get("value", "")) if params.get("type") == "log" else ""
             if value.startswith(MARK):
                 name = value[len(MARK) :]
+                if name in TALL:
+                    # The whole form, not its first screen: a taller window.
+                    browser._websocket_send(
+                        "Emulation.setDeviceMetricsOverride",
+                        params={
+                            "width": 1366,
+                            "height": TALL[name],
+                            "deviceScaleFactor": 1,
+                            "mobile": False,
+                        },
+                    )
                 future = browser._websocket_send(
                     "Page.captureScreenshot", params={"format": "png"}, with_future=True
                 )
@@ -91,6 +108,8 @@ class TestCaisseApScreenshots(CaisseApTourCase):
                     (directory / f"{name}.png").write_bytes(
                         base64.b64decode(done.result()["data"])
                     )
+                    if name in TALL:
+                        browser._websocket_send("Emulation.clearDeviceMetricsOverride")
                     browser._websocket_send(
                         "Runtime.evaluate",
                         params={
@@ -119,8 +138,13 @@ class TestCaisseApScreenshots(CaisseApTourCase):
             fr_caisse_ap_ip_address="192.168.1.50",
             fr_caisse_ap_ip_timeout=180,
         )
-        # The customer takes a while: the payment screen shows the running payment.
-        self.terminal.queue(Scenario(kind="approve", delay=4))
+        # Declined, then approved after a while (the payment screen shows the running
+        # payment), then an answer that cannot be read.
+        self.terminal.queue(
+            Scenario(kind="decline", af_code="05"),
+            Scenario(kind="approve", delay=4),
+            Scenario(kind="garbage"),
+        )
         with self._capturing_console():
             self.start_tour(
                 f"/odoo/action-point_of_sale.action_pos_payment_method_form/{shown.id}",
@@ -139,4 +163,4 @@ class TestCaisseApScreenshots(CaisseApTourCase):
             self.assertTrue(path.exists(), f"no screenshot of {what}")
             width, height = png_size(path.read_bytes())
             self.assertGreaterEqual((width, height), (1000, 600), what)
-        self.assertEqual(len(self.terminal.exchanges), 1, "the payment was sent once")
+        self.assertEqual(len(self.terminal.exchanges), 3, "each attempt sent once")

@@ -1,7 +1,7 @@
 import build_wheel
 
 PREFIX = "odoo/addons/l10n_fr_pos_caisse_ap_ip/"
-META = "odoo_addon_l10n_fr_pos_caisse_ap_ip-18.0.2.0.0.dist-info/"
+META = "odoo_addon_l10n_fr_pos_caisse_ap_ip-18.0.3.0.0.dist-info/"
 
 
 def test_development_tools_stay_out_of_the_addon():

@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import make_readme
 import pytest
@@ -6,9 +7,11 @@ import pytest
 
 @pytest.fixture
 def repo(tmp_path):
-    """A copy of the manifest and the fragments, to edit freely."""
+    """A copy of the manifest, the fragments and their images, to edit freely."""
     shutil.copy(make_readme.REPO / "__manifest__.py", tmp_path)
     shutil.copytree(make_readme.FRAGMENTS, tmp_path / "readme")
+    description = Path("static", "description")
+    shutil.copytree(make_readme.REPO / description, tmp_path / description)
     return tmp_path
 
 
@@ -21,7 +24,7 @@ def test_committed_readme_is_what_the_fragments_give():
 def test_every_fragment_lands_in_its_oca_section(repo):
     (repo / "readme" / "HISTORY.rst").write_text("18.0.2.0.0\n~~~~~~~~~~\n\n- New.\n")
     readme = make_readme.build(repo)[make_readme.README]
-    titles = ["Installation", "Configuration", "Usage", "Development"]
+    titles = ["Installation", "Configuration", "Usage", "Shop relay"]
     titles += ["Known issues / Roadmap", "Changelog", "Bug Tracker", "Credits"]
     positions = [readme.index(f"\n{title}\n{'=' * len(title)}\n") for title in titles]
     assert positions == sorted(positions)
@@ -50,8 +53,8 @@ def test_apps_page_serves_images_from_the_addon(repo):
 @pytest.mark.parametrize(
     "name, text, message",
     [
-        ("NOTES.rst", "x", "not one of OCA's fragments"),
-        ("USAGE.md", "x", "not one of OCA's fragments"),
+        ("NOTES.rst", "x", "not one of the README's fragments"),
+        ("USAGE.md", "x", "not one of the README's fragments"),
         ("USAGE.rst", "A `link with no end.\n", "docutils rejects"),
     ],
 )
@@ -80,3 +83,37 @@ def test_check_mode_fails_on_a_stale_file_and_writes_nothing(tmp_path, monkeypat
     assert readme.read_text() == "edited by hand\n" and not index.exists()
     assert make_readme.main([]) == 0
     assert make_readme.main(["--check"]) == 0
+
+
+def test_the_developer_page_stays_out_of_the_readme(repo):
+    develop = repo / "readme" / "DEVELOP.rst"
+    develop.write_text(develop.read_text() + "\nOnly for developers: a marker.\n")
+    built = make_readme.build(repo)
+    for path in (make_readme.README, make_readme.INDEX):
+        assert "Only for developers: a marker." not in built[path]
+    assert "\nDevelopment\n===" not in built[make_readme.README]
+
+
+def test_an_image_that_does_not_exist_is_refused(repo):
+    usage = repo / "readme" / "USAGE.rst"
+    usage.write_text(
+        usage.read_text()
+        + "\n.. image:: static/description/screenshot_gone.png\n   :alt: gone\n"
+    )
+    with pytest.raises(make_readme.ReadmeError, match="screenshot_gone.png"):
+        make_readme.build(repo)
+
+
+def test_every_image_the_readme_shows_exists():
+    readme = make_readme.README.read_text(encoding="utf-8")
+    shown = make_readme.IMAGE.findall(readme)
+    assert shown, "the README shows no screenshot"
+    assert [name for name in shown if not (make_readme.REPO / name).is_file()] == []
+
+
+def test_a_long_user_part_is_refused(repo):
+    usage = repo / "readme" / "USAGE.rst"
+    padding = "".join(f"Line {n} for the cashier.\n\n" for n in range(200))
+    usage.write_text(usage.read_text() + "\n" + padding)
+    with pytest.raises(make_readme.ReadmeError, match="user part"):
+        make_readme.build(repo)
