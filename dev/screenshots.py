@@ -1,5 +1,6 @@
 """The README's screenshots: the payment method form; in the POS a declined payment,
-a payment running, the receipt, the unknown-outcome dialog and the closing screen.
+a payment running, the receipt, the unknown-outcome dialog and the closing screen;
+a shop relay's form and the review dialog of an entry needing attention.
 
 Runs the screenshot tour (tests/test_tours_screenshots.py) through the test runner,
 in a throwaway database with the terminal simulator, and writes the images to
@@ -22,6 +23,8 @@ NAMES = (
     "screenshot_pos_receipt.png",
     "screenshot_pos_unknown.png",
     "screenshot_pos_closing.png",
+    "screenshot_relay.png",
+    "screenshot_review.png",
 )
 
 

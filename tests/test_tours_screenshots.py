@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tests.common import ChromeBrowser
 
@@ -29,6 +30,8 @@ SHOTS = {
     "screenshot_pos_receipt": "the receipt with the terminal payment's block",
     "screenshot_pos_unknown": "the unknown-outcome dialog",
     "screenshot_pos_closing": "the POS closing screen with the terminal's items",
+    "screenshot_relay": "a shop relay's form, online, with its payment method",
+    "screenshot_review": "the Mark as Reviewed dialog of an entry needing attention",
 }
 
 # Screenshots taller than the tours' window (height in pixels).
@@ -129,6 +132,46 @@ class TestCaisseApScreenshots(CaisseApTourCase):
         journal_entry(self.env, self.card, session, "success", 12.5)
         journal_entry(self.env, self.card, session, "unknown", 4.2)
 
+    def _shop_relay(self):
+        """A relay that polled a minute ago, with one method through it."""
+        relay = self.env["pos.caisse.ap.relay"].create({"name": "Boutique Lyon"})
+        relay.action_new_token()
+        relay.sudo().write(
+            {
+                "last_seen": fields.Datetime.now(),
+                "version": "18.0.3.0.0",
+                "protocol": 2,
+                "last_address": "203.0.113.7",
+            }
+        )
+        self._caisse_ap_method(
+            "Carte (relais)",
+            fr_caisse_ap_ip_connection="relay",
+            fr_caisse_ap_relay_id=relay.id,
+            fr_caisse_ap_ip_address="192.168.1.51",
+        )
+        return relay
+
+    def _back_office_shots(self):
+        relay = self._shop_relay()
+        self.start_tour(
+            f"/odoo/action-l10n_fr_pos_caisse_ap_ip.action_pos_caisse_ap_relay/{relay.id}",
+            "CaisseApScreenshotRelayTour",
+            login="pos_admin",
+            timeout=TOUR_TIMEOUT,
+        )
+        session = self.main_pos_config.current_session_id
+        unknown = self.env["pos.caisse.ap.transaction"].search(
+            [("session_id", "=", session.id), ("state", "=", "unknown")], limit=1
+        )
+        self.start_tour(
+            "/odoo/action-l10n_fr_pos_caisse_ap_ip."
+            f"action_pos_caisse_ap_transaction_attention/{unknown.id}",
+            "CaisseApScreenshotReviewTour",
+            login="pos_admin",
+            timeout=TOUR_TIMEOUT,
+        )
+
     def test_tour_screenshots(self):
         for name in SHOTS:
             (self.directory / f"{name}.png").unlink(missing_ok=True)
@@ -157,6 +200,7 @@ class TestCaisseApScreenshots(CaisseApTourCase):
             self.start_pos_tour(
                 "CaisseApScreenshotPosTour", login="pos_user", timeout=TOUR_TIMEOUT
             )
+            self._back_office_shots()
 
         for name, what in SHOTS.items():
             path = self.directory / f"{name}.png"

@@ -6,8 +6,10 @@ import pytest
 
 
 @pytest.fixture
-def repo(tmp_path):
-    """A copy of the manifest, the fragments and their images, to edit freely."""
+def repo(tmp_path, monkeypatch):
+    """A copy of the manifest, the fragments and their images, to edit freely (the
+    edits may lengthen the user part: test_a_long_user_part_is_refused checks it)."""
+    monkeypatch.setattr(make_readme, "USER_PART_LINES", 10_000)
     shutil.copy(make_readme.REPO / "__manifest__.py", tmp_path)
     shutil.copytree(make_readme.FRAGMENTS, tmp_path / "readme")
     description = Path("static", "description")
@@ -111,7 +113,8 @@ def test_every_image_the_readme_shows_exists():
     assert [name for name in shown if not (make_readme.REPO / name).is_file()] == []
 
 
-def test_a_long_user_part_is_refused(repo):
+def test_a_long_user_part_is_refused(repo, monkeypatch):
+    monkeypatch.setattr(make_readme, "USER_PART_LINES", 300)
     usage = repo / "readme" / "USAGE.rst"
     padding = "".join(f"Line {n} for the cashier.\n\n" for n in range(200))
     usage.write_text(usage.read_text() + "\n" + padding)

@@ -21,6 +21,16 @@ function screenshot(name) {
     ];
 }
 
+/** Adds one `product` to the order, then pays it on the terminal. */
+function payByCard(product) {
+    return [
+        ProductScreen.addOrderline(product, "1"),
+        ProductScreen.clickPayButton(),
+        PaymentScreen.isShown(),
+        PaymentScreen.clickPaymentMethod("TPE Carte"),
+    ].flat();
+}
+
 registry.category("web_tour.tours").add("CaisseApScreenshotFormTour", {
     steps: () =>
         [
@@ -44,10 +54,7 @@ registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
             Chrome.startPoS(),
             Dialog.confirm("Open Register"),
             ProductScreen.addOrderline("Desk Pad", "2"),
-            ProductScreen.addOrderline("Letter Tray", "1"),
-            ProductScreen.clickPayButton(),
-            PaymentScreen.isShown(),
-            PaymentScreen.clickPaymentMethod("TPE Carte"),
+            payByCard("Letter Tray"),
             // Declined first: the reason, then the line that offers Retry.
             CaisseAp.dialogSays("Payment declined", "05"),
             screenshot("screenshot_pos_declined"),
@@ -63,10 +70,7 @@ registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
             screenshot("screenshot_pos_receipt"),
             ReceiptScreen.clickNextOrder(),
             // An answer Odoo cannot read: the cashier is asked to check the terminal.
-            ProductScreen.addOrderline("Desk Pad", "1"),
-            ProductScreen.clickPayButton(),
-            PaymentScreen.isShown(),
-            PaymentScreen.clickPaymentMethod("TPE Carte"),
+            payByCard("Desk Pad"),
             CaisseAp.dialogSays("Payment outcome unknown", "Check the terminal"),
             screenshot("screenshot_pos_unknown"),
             CaisseAp.unknownDialog("Force done"),
@@ -82,5 +86,38 @@ registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
                 trigger: ".close-pos-popup .caisse_ap_method .caisse_ap_differs",
             },
             screenshot("screenshot_pos_closing"),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("CaisseApScreenshotRelayTour", {
+    steps: () =>
+        [
+            {
+                content: "the relay's form shows it online, with its payment method",
+                trigger: ".o_form_view .o_field_widget[name='payment_method_ids'] .o_data_row",
+            },
+            screenshot("screenshot_relay"),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("CaisseApScreenshotReviewTour", {
+    steps: () =>
+        [
+            {
+                content: "the entry needs attention: open the review dialog",
+                trigger: ".o_form_view button[name='action_caisse_ap_review']",
+                run: "click",
+            },
+            {
+                content: "the dialog asks for a note",
+                trigger: ".modal .o_field_widget[name='note'] textarea",
+                run: "edit Checked on the terminal's tickets: not paid, the customer paid cash.",
+            },
+            screenshot("screenshot_review"),
+            {
+                content: "leave it for the manager",
+                trigger: ".modal .modal-footer button.btn-secondary",
+                run: "click",
+            },
         ].flat(),
 });
