@@ -46,8 +46,6 @@ BUSY_GOAL = 5.0  # seconds: a worker held for a payment would show the whole del
 # network error the start is sent again after these delays (s, +-30 %), then the
 # cashier is told. Same payment uuid: the server never sends twice.
 START_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
-# ... and its first start waits a random part of START_SPREAD (s).
-START_SPREAD = 1.5
 # The lanes' payment methods keep the default payment timeout: the POS polls
 # at its bus-up pace until then.
 METHOD_TIMEOUT = 180
@@ -62,9 +60,10 @@ def parse_args():
         ("--delay", 20.0, "customer delay on the terminals, seconds"),
         (
             "--start-spread",
-            START_SPREAD,
-            "the first start waits a random part of this, seconds, like the POS "
-            "(0: every till at the same instant)",
+            None,
+            "the first start waits a random part of this, seconds (0: every till "
+            "at the same instant); default: the spread the server gives the POS "
+            "with each payment method",
         ),
         ("--poll", 1.0, "status poll interval once the outcome is late, like the POS"),
         (
@@ -143,7 +142,7 @@ def run_lane(
         data = c.payment_data(lane, lane["amount"])
         result["uuid"] = data["payment_uuid"]
         result["sent"] = time.time()
-        time.sleep(random.uniform(0, args.start_spread))
+        time.sleep(random.uniform(0, lane["spread"]))
         for attempt in range(len(START_RETRY_DELAYS) + 1):
             try:
                 first = session.caisse_ap_start(lane["method_id"], data)
@@ -401,7 +400,16 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     warm = c.Prober(probe_session, 0.05, 3.0)
     warm.run()
     for lane, session in zip(lanes, sessions, strict=True):
-        session.call("pos.payment.method", "read", [[lane["method_id"]], ["name"]])
+        (method,) = session.call(
+            "pos.payment.method",
+            "read",
+            [[lane["method_id"]], ["name", "fr_caisse_ap_start_spread"]],
+        )
+        lane["spread"] = (
+            float(args.start_spread)
+            if args.start_spread is not None
+            else method["fr_caisse_ap_start_spread"] / 1000
+        )
 
     probe, sampler, idle_start = c.start_watching(
         server,
@@ -444,6 +452,7 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     paying = (all_started, first_answer)
     run = {
         "count": count,
+        "spread": max(lane["spread"] for lane in lanes),
         "ok": sum(1 for p in problems if not p),
         "problems": [p for p in problems if p],
         "requests": sum(len(t.exchanges) for t in terminals),
@@ -462,15 +471,7 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
         "rss_before": before["total"]["rss"],
         "rss_after": after["total"]["rss"],
         "processes": after["total"]["processes"],
-        "log_errors": len(server.log_lines(" ERROR ", " CRITICAL "))
-        - log_errors_before,
-        # What they say, for the report: an integrator reads them, not a count.
-        "log_error_samples": [
-            line[:240]
-            for line in server.log_lines(" ERROR ", " CRITICAL ")[log_errors_before:][
-                :3
-            ]
-        ],
+        **_log_errors(server, log_errors_before),
     }
     for problem in run["problems"][:5]:
         c.log(f"lane problem: {problem}")
@@ -483,10 +484,18 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     return run
 
 
+def _log_errors(server, before: int) -> dict[str, Any]:
+    """How many ERROR lines Odoo logged since ``before``, and what the first say
+    (an integrator reads them, not a count)."""
+    lines = server.log_lines(" ERROR ", " CRITICAL ")[before:]
+    return {"log_errors": len(lines), "log_error_samples": [x[:240] for x in lines[:3]]}
+
+
 PAYMENT_COLUMNS = (
     ("lanes", lambda r: r["count"]),
     ("paid correctly", lambda r: f"{r['ok']} / {r['count']}"),
     ("terminal requests", lambda r: r["requests"]),
+    ("start spread (s)", lambda r: f"{r.get('spread', 0):g}"),
     ("start RPC", lambda r: c.span(r["start"])),
     ("terminal answer → outcome visible", lambda r: c.span(r["latency"])),
     ("→ seen by the lane's status poll", lambda r: c.span(r["pos_latency"])),
@@ -601,11 +610,17 @@ def _report_intro(args) -> c.Report:
         )
     else:
         rep = c.Report("lanes", "Lanes benchmark (bench/lanes.py)")
+    spread_text = (
+        f"{float(args.start_spread):g} s"
+        if args.start_spread is not None
+        else "the spread the server gives the POS with the payment method (*start "
+        "spread*: 60 ms per open POS session divided by the HTTP workers, at most 3 s)"
+    )
     rep.note(
         f"Prefork Odoo, `--workers=2 --max-cron-threads=1 --limit-time-real=120`; "
         f"customer delay {args.delay:g} s on every terminal; every lane's cashier "
-        f"clicks at the same instant and, like the POS, the lane sends its first "
-        f"start after a random part of {args.start_spread:g} s; each lane polls "
+        "clicks at the same instant and, like the POS, the lane sends its first "
+        f"start after a random part of {spread_text}; each lane polls "
         f"`caisse_ap_status` like the POS with its bus up: every {args.bus_poll:g} s "
         f"(every {args.poll:g} s once the outcome is late). *Outcome visible*: "
         "from the terminal's answer (simulator clock) to the first time one reader, "

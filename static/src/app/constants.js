@@ -23,8 +23,9 @@ export const MAX_SERVER_ERRORS = 3;
  */
 export const START_RETRY_DELAYS = [250, 500, 1000, 2000];
 /**
- * The first `caisse_ap_start` of a payment waits a random part of this (ms). Odoo's prefork
- * server queues 8 connections per worker: starts sent in the same instant by many tills would
- * overflow it and need the retries above; spread out, they are served in turn.
+ * The first `caisse_ap_start` of a payment waits a random part of the spread the server gives
+ * with the payment method (`fr_caisse_ap_start_spread`, ms): it grows with the open POS sessions,
+ * so that tills clicking in the same instant do not overflow Odoo's listen queue (8 connections
+ * per worker), and is 0 for a lone till. Never more than this (ms).
  */
-export const START_SPREAD = 1500;
+export const MAX_START_SPREAD = 3000;

@@ -201,7 +201,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
         // one more. At worst the server answers with the unknown attempt again.
         return startWithRetries(
             (isFirst) => this._rpc("caisse_ap_start", [this._startData(line, retry && isFirst)]),
-            { isConnectionLost },
+            { isConnectionLost, spread: this.payment_method_id.fr_caisse_ap_start_spread },
         );
     }
 

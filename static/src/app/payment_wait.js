@@ -11,7 +11,7 @@ import {
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
     START_RETRY_DELAYS,
-    START_SPREAD,
+    MAX_START_SPREAD,
 } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 
 /** `ms` within ±30 %: tills started together do not poll (or retry) in step. */
@@ -144,14 +144,17 @@ export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
 }
 
 /**
- * `start(isFirst)` after a random part of START_SPREAD, then again after each network error,
- * START_RETRY_DELAYS apart (jittered); any other error, or a network error past the last
- * delay, is thrown.
+ * `start(isFirst)` after a random part of `hooks.spread` (ms, at most MAX_START_SPREAD), then
+ * again after each network error, START_RETRY_DELAYS apart (jittered); any other error, or a
+ * network error past the last delay, is thrown.
  */
 export async function startWithRetries(start, hooks) {
     const sleep = hooks.sleep || delay;
     const random = hooks.random || Math.random;
-    await sleep(Math.floor(random() * START_SPREAD));
+    const spread = Math.min(Math.max(Number(hooks.spread) || 0, 0), MAX_START_SPREAD);
+    if (spread) {
+        await sleep(Math.floor(random() * spread));
+    }
     for (let tries = 0; ; tries++) {
         try {
             return await start(tries === 0);

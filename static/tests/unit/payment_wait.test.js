@@ -4,7 +4,7 @@ import {
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
     START_RETRY_DELAYS,
-    START_SPREAD,
+    MAX_START_SPREAD,
 } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 import {
     Waiters,
@@ -348,14 +348,14 @@ describe("l10n_fr_pos_caisse_ap_ip: start retries", () => {
                 }
                 return tx("pending");
             },
-            { isConnectionLost, sleep: clock.sleep, random: () => 0.5 },
+            { isConnectionLost, sleep: clock.sleep, random: () => 0.5, spread: 1000 },
         );
         expect(started.state).toBe("pending");
         expect(firsts).toEqual([true, false, false]);
-        expect(clock.sleeps).toEqual([START_SPREAD / 2, ...START_RETRY_DELAYS.slice(0, 2)]);
+        expect(clock.sleeps).toEqual([500, ...START_RETRY_DELAYS.slice(0, 2)]);
     });
 
-    test("tills starting together are spread over START_SPREAD", async () => {
+    test("tills starting together are spread over the server's spread", async () => {
         const waits = [];
         for (const draw of [0, 0.5, 0.9999]) {
             const clock = fakeTime(0);
@@ -363,12 +363,28 @@ describe("l10n_fr_pos_caisse_ap_ip: start retries", () => {
                 isConnectionLost,
                 sleep: clock.sleep,
                 random: () => draw,
+                spread: 2000,
             });
             waits.push(...clock.sleeps);
         }
-        expect(waits[0]).toBe(0);
-        expect(waits[1]).toBe(START_SPREAD / 2);
-        expect(waits[2]).toBeWithin(START_SPREAD - 1, START_SPREAD);
+        expect(waits).toEqual([0, 1000, 1999]);
+    });
+
+    test("a lone till starts at once; a spread is never longer than MAX_START_SPREAD", async () => {
+        const waited = async (spread) => {
+            const clock = fakeTime(0);
+            await startWithRetries(async () => tx("pending"), {
+                isConnectionLost,
+                sleep: clock.sleep,
+                random: () => 0.9999,
+                spread,
+            });
+            return clock.sleeps;
+        };
+        expect(await waited(0)).toEqual([]);
+        expect(await waited(undefined)).toEqual([]);
+        expect(await waited(-50)).toEqual([]);
+        expect(await waited(60_000)).toEqual([MAX_START_SPREAD - 1]);
     });
 
     test("a refusal from the server is not retried", async () => {
