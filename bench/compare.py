@@ -721,6 +721,12 @@ def parse_args(argv: Sequence[str] | None = None):
         ("--idle", 5.0, "s of probing before a storm"),
         ("--probe-interval", 0.5, "s"),
         ("--poll", 1.0, "this addon's status poll interval, s (like its POS)"),
+        (
+            "--bus-poll",
+            0.0,
+            "this addon's poll interval while the bus is up, s (0: every --poll s "
+            "throughout, as the comparison was measured)",
+        ),
         ("--parts", "lanes,long,faults", "parts to run (long and faults together)"),
         (
             "--quick",

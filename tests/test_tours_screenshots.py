@@ -44,9 +44,23 @@ def png_size(data):
     return struct.unpack(">II", data[16:24])
 
 
+# The screens the README shows, with their French words (field labels, menus).
+FRENCH_MODULES = ("base", "web", "point_of_sale", "l10n_fr_pos_caisse_ap_ip")
+
+
 @tagged("post_install", "-at_install")
 class TestCaisseApScreenshots(CaisseApTourCase):
-    """The README shows a French shop: a company in France, paying in euros."""
+    """The README shows a French shop: a company in France, paying in euros,
+    whose cashier and administrator work in French."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.env["ir.module.module"].search(
+            [("name", "in", FRENCH_MODULES), ("state", "=", "installed")]
+        )._update_translations("fr_FR")
+        (cls.pos_user | cls.pos_admin).write({"lang": "fr_FR"})
 
     @classmethod
     def setup_independent_company(cls, **kwargs):
@@ -69,6 +83,15 @@ class TestCaisseApScreenshots(CaisseApTourCase):
         self.assertEqual(
             (company.country_id.code, self.main_pos_config.currency_id.name),
             ("FR", "EUR"),
+        )
+        self.assertEqual(
+            set((self.pos_user | self.pos_admin).mapped("lang")), {"fr_FR"}
+        )
+        label = self.env["ir.model.fields"]._get(
+            "pos.payment.method", "fr_caisse_ap_ip_address"
+        )
+        self.assertEqual(
+            label.with_context(lang="fr_FR").field_description, "Adresse du terminal"
         )
 
     def setUp(self):

@@ -21,10 +21,38 @@ function screenshot(name) {
     ];
 }
 
+// The screenshots show a French shop: the tills and the back office are in French, so these
+// steps find their elements by the French words the cashier reads (Odoo's and this addon's
+// translations) or by CSS, never by English text.
+const FR = {
+    declined: "Paiement refusé",
+    unknown: "Résultat du paiement inconnu",
+    forceDone: "Forcer la validation",
+    retry: "Réessayer",
+    cancelled: "Transaction annulée",
+    waitingCard: "En attente de la carte",
+    waitingCustomer: "En attente du client sur le terminal",
+    closeRegister: "Fermer la caisse",
+};
+
+function addProduct(product) {
+    return [
+        {
+            content: `click product '${product}'`,
+            trigger: `article.product .product-content .product-name:contains("${product}")`,
+            run: "click",
+        },
+        {
+            content: `'${product}' is on the order`,
+            trigger: `.order-container .orderline .product-name:contains("${product}")`,
+        },
+    ];
+}
+
 /** Adds one `product` to the order, then pays it on the terminal. */
 function payByCard(product) {
     return [
-        ProductScreen.addOrderline(product, "1"),
+        addProduct(product),
         ProductScreen.clickPayButton(),
         PaymentScreen.isShown(),
         PaymentScreen.clickPaymentMethod("TPE Carte"),
@@ -52,15 +80,21 @@ registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
     steps: () =>
         [
             Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.addOrderline("Desk Pad", "2"),
+            Dialog.confirm(),
+            addProduct("Desk Pad"),
             payByCard("Letter Tray"),
             // Declined first: the reason, then the line that offers Retry.
-            CaisseAp.dialogSays("Payment declined", "05"),
+            CaisseAp.dialogSays(FR.declined, "05"),
             screenshot("screenshot_pos_declined"),
             Dialog.confirm(),
-            CaisseAp.clickRetry(),
-            CaisseAp.waitingForCard(),
+            CaisseAp.lineStatusIs(FR.cancelled),
+            {
+                content: "click Retry on the terminal line",
+                trigger: `.paymentline.electronic_payment .send_payment_request:contains("${FR.retry}")`,
+                run: "click",
+            },
+            CaisseAp.lineStatusIs(FR.waitingCard),
+            CaisseAp.noticeContains(FR.waitingCustomer),
             screenshot("screenshot_pos_payment"),
             ReceiptScreen.isShown(),
             {
@@ -71,12 +105,16 @@ registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
             ReceiptScreen.clickNextOrder(),
             // An answer Odoo cannot read: the cashier is asked to check the terminal.
             payByCard("Desk Pad"),
-            CaisseAp.dialogSays("Payment outcome unknown", "Check the terminal"),
+            CaisseAp.dialogSays(FR.unknown, "terminal"),
             screenshot("screenshot_pos_unknown"),
-            CaisseAp.unknownDialog("Force done"),
+            {
+                content: "the cashier saw the payment accepted: Force done",
+                trigger: `.modal .modal-footer .btn-primary:contains("${FR.forceDone}")`,
+                run: "click",
+            },
             ReceiptScreen.isShown(),
             ReceiptScreen.clickNextOrder(),
-            Chrome.clickMenuOption("Close Register"),
+            Chrome.clickMenuOption(FR.closeRegister),
             {
                 content: "the closing screen shows the terminal's items and totals",
                 trigger: ".close-pos-popup .caisse_ap_attention_item + .caisse_ap_attention_item",

@@ -5,17 +5,37 @@ import { negate } from "@point_of_sale/../tests/tours/utils/common";
 
 /** Reusable steps for the Caisse-AP payment lines. */
 
+/**
+ * How long a step waits for the terminal's outcome to reach the line (ms). The bus brings it
+ * within a second; a note the bus loses is brought by the POS's status poll, which runs every
+ * 6 s (± 30 %) while the bus is up: up to 8 s late, longer than a tour step's usual 10 s after
+ * a customer who takes 6 s.
+ */
+const OUTCOME_TIMEOUT = 20000;
+
 export function lineStatusIs(text) {
     return {
         content: `the selected terminal line says "${text}"`,
         trigger: `.paymentlines .paymentline.electronic_payment .electronic_status:contains("${text}")`,
+        timeout: OUTCOME_TIMEOUT,
     };
+}
+
+/**
+ * `selector`, found even while it fades in. Odoo's tour runner looks again only when the DOM
+ * changes, and skips elements whose opacity is 0: one checked at the start of its fade-in is
+ * never seen, since the fade ends without a DOM change. A trigger that mentions ":visible" is
+ * matched as written, so the list names a selector that matches nothing.
+ */
+function present(selector) {
+    return `${selector}, .o_caisse_ap_tour_never:visible`;
 }
 
 export function noticeContains(text) {
     return {
         content: `the line notice contains "${text}"`,
-        trigger: `.paymentlines .caisse_ap_notice:contains("${text}")`,
+        trigger: present(`.paymentlines .caisse_ap_notice:contains("${text}")`),
+        timeout: OUTCOME_TIMEOUT,
     };
 }
 
@@ -138,7 +158,8 @@ export function receiptHasTerminalTicket(text) {
 export function noticeNotification(text) {
     return {
         content: `a notification says "${text}"`,
-        trigger: `.o_notification.o_caisse_ap_notice:contains("${text}")`,
+        trigger: present(`.o_notification.o_caisse_ap_notice:contains("${text}")`),
+        timeout: OUTCOME_TIMEOUT,
     };
 }
 
