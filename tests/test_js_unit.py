@@ -5,6 +5,8 @@ from pathlib import Path
 
 from odoo.tests import HttpCase, tagged
 
+from .tour_support import BrowserTourMixin
+
 UNIT_TESTS = Path(__file__).parents[1] / "static" / "tests" / "unit"
 # Every suite of this addon is named after it: hoot runs those and nothing else.
 SUITE_PREFIX = "l10n_fr_pos_caisse_ap_ip"
@@ -19,7 +21,9 @@ def _hoot_error_checker(message):
 
 
 @tagged("post_install", "-at_install")
-class TestJsUnit(HttpCase):
+class TestJsUnit(BrowserTourMixin, HttpCase):
+    # The mixin's patience matters most here: where the tours are not selected
+    # (dev/run_odoo_pythons.py), this is the run's first, cold, Chromium start.
     def test_payment_wait_unit_tests(self):
         written = sum(
             len(re.findall(r"^\s*test\(", path.read_text(), re.MULTILINE))

@@ -1,4 +1,4 @@
-"""What every browser tour needs before Chromium starts, and after it stops.
+"""What every browser test needs before Chromium starts, and after it stops.
 
 Warm-up: the browser's first burst of parallel requests makes several server
 threads compute Odoo's lazy, manifest-parsing caches at once (the map of static
