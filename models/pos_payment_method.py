@@ -31,9 +31,6 @@ MAX_REFUNDED_ORDERS = 100
 RESULT_CHANNEL = re.compile(r"l10n_fr_pos_caisse_ap_ip\.result\.[0-9a-f]{32}")
 # Credits that may have given money back: they count against what is left to refund.
 CREDITED_STATES = ("pending", "sent", "cancel_requested", "success", "unknown")
-# Server-side settings, read again at every payment: safe to change while a
-# session is open (a terminal that got a new address must not force closing
-# the shop's sessions). The fields loaded into the POS are not in this set.
 # Tills that click in the same instant must not reach Odoo's prefork listen queue
 # (8 connections per HTTP worker) together: each POS sends its first start after a
 # random part of a spread that grows with the open sessions (a start costs a worker
@@ -49,6 +46,9 @@ def start_spread_ms(open_sessions, http_workers):
     return min(spread, START_SPREAD_MAX_MS)
 
 
+# Server-side settings, read again at every payment: safe to change while a
+# session is open (a terminal that got a new address must not force closing
+# the shop's sessions). The fields loaded into the POS are not in this set.
 LIVE_EDITABLE_FIELDS = {
     "fr_caisse_ap_ip_address",
     "fr_caisse_ap_ip_port",
@@ -204,7 +204,6 @@ class PosPaymentMethod(models.Model):
             (TERMINAL_KEY, self.env._("Caisse AP over IP (France only)"))
         ]
 
-    @api.model
     def _compute_fr_caisse_ap_start_spread(self):
         open_sessions = (
             self.env["pos.session"].sudo().search_count([("state", "=", "opened")])
@@ -213,6 +212,7 @@ class PosPaymentMethod(models.Model):
         for method in self:
             method.fr_caisse_ap_start_spread = spread
 
+    @api.model
     def _load_pos_data_fields(self, config_id):
         # Never the address nor the port: the POS does not talk to the terminal.
         return super()._load_pos_data_fields(config_id) + [
