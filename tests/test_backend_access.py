@@ -1,3 +1,5 @@
+import uuid
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
@@ -90,6 +92,14 @@ class TestBackendAccess(CaisseApCommon):
     def test_unknown_session(self):
         with self.assertRaisesRegex(UserError, "does not exist"):
             self.start(session=self.env["pos.session"].browse(999999999))
+        self.assertNothingSent()
+
+    def test_unknown_method(self):
+        gone = self.env["pos.payment.method"].browse(999999999)
+        with self.assertRaisesRegex(UserError, "no longer exists"):
+            self.start(method=gone)
+        with self.assertRaisesRegex(UserError, "no longer exists"):
+            self.rpc("caisse_ap_status", str(uuid.uuid4()), method=gone)
         self.assertNothingSent()
 
     def test_method_not_in_the_pos(self):
