@@ -41,11 +41,20 @@ step() {
 cd "$repo"
 step "ruff format" "$venv/bin/ruff" format --check .
 step "ruff lint" "$venv/bin/ruff" check .
-step "pylint-odoo (mandatory OCA checks)" \
-    "$venv/bin/pylint" --rcfile="$repo/.pylintrc-mandatory" "$work/$addon"
-step "OCA module checks" "$venv/bin/oca-checks-odoo-module" "$work/$addon/__manifest__.py"
+# The bridges (bridges/<addon>/) are addons of their own, checked alike.
 shopt -s nullglob
-po_files=("$work/$addon"/i18n/*.po "$work/$addon"/i18n/*.pot)
+bridges=("$repo"/bridges/*/)
+bridges=("${bridges[@]%/}")
+step "pylint-odoo (mandatory OCA checks)" \
+    "$venv/bin/pylint" --rcfile="$repo/.pylintrc-mandatory" "$work/$addon" "${bridges[@]}"
+for module in "$work/$addon" "${bridges[@]}"; do
+    step "OCA module checks ($(basename "$module"))" \
+        "$venv/bin/oca-checks-odoo-module" "$module/__manifest__.py"
+done
+po_files=()
+for module in "$work/$addon" "${bridges[@]}"; do
+    po_files+=("$module"/i18n/*.po "$module"/i18n/*.pot)
+done
 if [ ${#po_files[@]} -gt 0 ]; then
     step "OCA .po checks" "$venv/bin/oca-checks-po" "${po_files[@]}"
 fi
@@ -57,7 +66,9 @@ node_bin="$repo/.ci/node_modules/.bin"
 step "prettier" "$node_bin/prettier" --config "$repo/.ci/prettier.config.mjs" \
     --check --no-error-on-unmatched-pattern \
     "static/**/*.js" "static/**/*.xml" "views/**/*.xml" "data/**/*.xml" \
-    "security/**/*.xml" "wizard/**/*.xml" "report/**/*.xml"
-step "eslint" "$node_bin/eslint" --config "$repo/.ci/eslint.config.mjs" "static/**/*.js"
+    "security/**/*.xml" "wizard/**/*.xml" "report/**/*.xml" \
+    "bridges/*/static/**/*.js" "bridges/*/static/**/*.xml"
+step "eslint" "$node_bin/eslint" --config "$repo/.ci/eslint.config.mjs" \
+    "static/**/*.js" "bridges/*/static/**/*.js"
 [ $status -eq 0 ] && echo "[$addon] lint: all checks passed" || echo "[$addon] lint: FAILED"
 exit $status

@@ -259,8 +259,9 @@ def check_user_part(readme):
         )
 
 
-def build(repo=REPO):
-    addon = "l10n_fr_pos_caisse_ap_ip"
+def build(repo=REPO, addon="l10n_fr_pos_caisse_ap_ip"):
+    """{README: text, INDEX: text} of the addon at ``repo`` (by default this
+    repository's; a bridge's README and INDEX are the same paths in its folder)."""
     fragments = read_fragments(repo / "readme")
     check_images(fragments, repo)
     readme = build_readme(read_manifest(repo), fragments, addon)
@@ -278,8 +279,12 @@ def main(argv=None):
     )
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
+    bridges = sorted(path.parent for path in REPO.glob("bridges/*/__manifest__.py"))
     try:
         outputs = build()
+        for bridge in bridges:
+            for path, text in build(bridge, bridge.name).items():
+                outputs[bridge / path.relative_to(REPO)] = text
     except ReadmeError as exc:
         print(f"make_readme: {exc}", file=sys.stderr)
         return 2

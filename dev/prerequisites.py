@@ -16,6 +16,10 @@ from pathlib import Path
 
 ADDON = "l10n_fr_pos_caisse_ap_ip"
 REPO = Path(__file__).resolve().parent.parent
+# Addons that join this one to another Odoo addon, each in a folder of its
+# own under bridges/ (an addons_path entry of their own in a shop).
+BRIDGES_DIR = REPO / "bridges"
+SELF_ORDER_BRIDGE = "l10n_fr_pos_caisse_ap_ip_self_order"
 ODOO_SOURCE_HINT = (
     "`make demo` and `make test` set Odoo 18.0 up in .venv/ when it is missing "
     "(ODOO_SRC: a source tree or archive of https://github.com/odoo/odoo, branch "
@@ -221,14 +225,23 @@ class Workspace:
         self.addons = self.path / "addons"
         self.addons.mkdir(exist_ok=True)
         # Odoo knows an addon by its folder's name, whatever the clone is called.
-        self.addon = self.addons / ADDON
-        if self.addon.is_symlink():
-            self.addon.unlink()
-        self.addon.symlink_to(REPO, target_is_directory=True)
+        self.addon = self._link(ADDON, REPO)
+        self.bridges = {
+            path.name: self._link(path.name, path)
+            for path in sorted(BRIDGES_DIR.iterdir())
+            if (path / "__manifest__.py").exists()
+        }
         self.bin = self.path / "bin"
         self.bin.mkdir(exist_ok=True)
         self.data_dir = self.path / "data"
         self.config = self.path / "odoo.conf"
+
+    def _link(self, name, target):
+        link = self.addons / name
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(target, target_is_directory=True)
+        return link
 
     def install_chrome_wrapper(self, chromium):
         wrapper = self.bin / "google-chrome"

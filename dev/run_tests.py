@@ -4,8 +4,11 @@ Pure-Python engine tests, Odoo tests and browser tours all run in one pytest
 session (pytest-odoo). A run in which any test was skipped, or in which no
 browser tour ran, fails: a skipped tour proves nothing.
 
+The self-order kiosk bridge (bridges/) is installed and tested in a second
+database: most shops run the addon without pos_self_order.
+
 Usage: python3 dev/run_tests.py [--keep-db] [--engine-only | --dev-only]
-                                  [pytest args...]
+                                  [--no-kiosk | --kiosk-only] [pytest args...]
 """
 
 import argparse
@@ -19,6 +22,7 @@ from odoo_setup import ensure_odoo
 from prerequisites import (
     ADDON,
     REPO,
+    SELF_ORDER_BRIDGE,
     SetupError,
     Workspace,
     drop_database,
@@ -45,16 +49,16 @@ def run_without_odoo(folder, pytest_args):
     return subprocess.run([*cmd, *pytest_args], check=False).returncode
 
 
-def install_addon(workspace, db_name):
-    log_file = workspace.path / "install.log"
-    log(f"installing {ADDON} and point_of_sale (with demo data) into {db_name}")
+def install_addon(workspace, db_name, addon=ADDON):
+    log_file = workspace.path / f"install_{db_name}.log"
+    log(f"installing {addon} and what it depends on (with demo data) into {db_name}")
     started = time.monotonic()
     with open(log_file, "w") as out:
         proc = workspace.odoo(
             "-d",
             db_name,
             "-i",
-            ADDON,
+            addon,
             "--stop-after-init",
             "--log-level=warn",
             check=False,
@@ -68,7 +72,7 @@ def install_addon(workspace, db_name):
     if proc.returncode != 0 or errors:
         print(text[-6000:])
         raise SetupError(
-            f"installing {ADDON} failed "
+            f"installing {addon} failed "
             f"(exit {proc.returncode}, {len(errors)} error lines)"
         )
     log(f"installed in {time.monotonic() - started:.0f} s")
@@ -120,6 +124,16 @@ def main():
         action="store_true",
         help="run only the tests of dev/ (README generator, set-up logic)",
     )
+    parser.add_argument(
+        "--no-kiosk",
+        action="store_true",
+        help="leave out the self-order kiosk bridge (its own database and tests)",
+    )
+    parser.add_argument(
+        "--kiosk-only",
+        action="store_true",
+        help="only the self-order kiosk bridge's database and tests",
+    )
     args, pytest_args = parser.parse_known_args()
 
     if args.engine_only:
@@ -137,52 +151,74 @@ def main():
         return 2
 
     workspace = Workspace(odoo_root, "caisse_ap_test")
-    db_name = f"caisse_ap_test_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
-    created = False
+    stamp = f"{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+    # The addon alone, as most shops have it; then the kiosk bridge, in a
+    # database of its own (pos_self_order changes the POS the tours drive).
+    runs = [
+        (f"caisse_ap_test_{stamp}", ADDON, workspace.addon),
+        (
+            f"caisse_ap_kiosk_{stamp}",
+            SELF_ORDER_BRIDGE,
+            workspace.bridges[SELF_ORDER_BRIDGE],
+        ),
+    ]
+    if args.kiosk_only:
+        runs = runs[1:]
+    elif args.no_kiosk:
+        runs = runs[:1]
+    created = []
     try:
         workspace.install_chrome_wrapper(chromium)
         # A free port: two runs on one machine (two clones, CI beside a
         # developer) must not meet on 8069.
-        workspace.write_config(db_name, http_port=free_tcp_port())
-        created = True  # from here on, the database may exist: always drop it
-        install_addon(workspace, db_name)
-        junit = workspace.path / "junit.xml"
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(workspace.addon / "tests"),
-            f"--odoo-config={workspace.config}",
-            f"--odoo-database={db_name}",
-            "--odoo-http",
-            "--odoo-log-level=warn",
-            # pytest-odoo imports Odoo's test framework before test mode is on,
-            # which Odoo reports with a harmless ERROR and a long stack.
-            "--odoo-extra=log-handler=odoo.tests.common:CRITICAL",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={junit}",
-            "-ra",
-            *pytest_args,
-        ]
-        log("running the tests: " + " ".join(cmd[3:]))
-        result = subprocess.run(
-            cmd, env=workspace.env(), cwd=workspace.path, check=False
-        )
-        problems = check_report(junit, expect_tours=not pytest_args)
-        for problem in problems:
-            log(f"FAILED CHECK: {problem}")
-        return result.returncode or (1 if problems else 0)
+        http_port = free_tcp_port()
+        failed = 0
+        for db_name, addon, folder in runs:
+            workspace.write_config(db_name, http_port=http_port)
+            created.append(db_name)  # from here on, it may exist: always drop it
+            install_addon(workspace, db_name, addon)
+            failed |= run_odoo_tests(workspace, db_name, folder, pytest_args)
+        return failed
     except SetupError as exc:
         log(f"cannot run the tests: {exc}")
         return 2
     finally:
-        if created and not args.keep_db:
-            drop_database(db_name, workspace.data_dir)
-        if args.keep_db:
-            log(f"database kept: {db_name} (config {workspace.config})")
-        else:
+        for db_name in created:
+            if args.keep_db:
+                log(f"database kept: {db_name} (config {workspace.config})")
+            else:
+                drop_database(db_name, workspace.data_dir)
+        if not args.keep_db:
             workspace.cleanup()
+
+
+def run_odoo_tests(workspace, db_name, folder, pytest_args):
+    """pytest over one addon's tests, in its database; 0 when all passed."""
+    junit = workspace.path / f"junit_{db_name}.xml"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(folder / "tests"),
+        f"--odoo-config={workspace.config}",
+        f"--odoo-database={db_name}",
+        "--odoo-http",
+        "--odoo-log-level=warn",
+        # pytest-odoo imports Odoo's test framework before test mode is on,
+        # which Odoo reports with a harmless ERROR and a long stack.
+        "--odoo-extra=log-handler=odoo.tests.common:CRITICAL",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-ra",
+        *pytest_args,
+    ]
+    log("running the tests: " + " ".join(cmd[3:]))
+    result = subprocess.run(cmd, env=workspace.env(), cwd=workspace.path, check=False)
+    problems = check_report(junit, expect_tours=not pytest_args)
+    for problem in problems:
+        log(f"FAILED CHECK: {problem}")
+    return 1 if (result.returncode or problems) else 0
 
 
 if __name__ == "__main__":

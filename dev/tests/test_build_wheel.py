@@ -39,3 +39,12 @@ def test_listing_finds_strangers_and_missing_files():
     extra, missing = build_wheel.unexpected_entries(bad, expected)
     assert extra == [PREFIX + "bench/lanes.py"]
     assert missing == [PREFIX + "models/x.py"]
+
+
+def test_a_bridge_is_a_wheel_of_its_own():
+    bridge = "bridges/l10n_fr_pos_caisse_ap_ip_self_order/"
+    files = build_wheel.repository_files()
+    assert not [name for name in build_wheel.addon_files(files) if "bridges/" in name]
+    kept = build_wheel.addon_files(files, bridge)
+    assert "__manifest__.py" in kept and "models/pos_payment_method.py" in kept
+    assert not [name for name in kept if name.startswith(("caisse_ap/", "bench/"))]

@@ -1,0 +1,25 @@
+# Copyright 2026 l10n_fr_pos_caisse_ap_ip contributors
+# License AGPL-3.0 or later (https://www.gnu.org/licenses/agpl).
+{
+    "name": "POS Self Order: Caisse-AP payment terminals for France",
+    "summary": "Self-order kiosks take card payments on Caisse-AP terminals",
+    "version": "18.0.1.0.0",
+    "category": "Point of Sale",
+    "license": "AGPL-3",
+    "author": "l10n_fr_pos_caisse_ap_ip contributors",
+    "website": "https://github.com/l10n-fr-pos-caisse-ap/l10n_fr_pos_caisse_ap_ip",
+    "maintainers": ["l10n-fr-pos-caisse-ap"],
+    "development_status": "Beta",
+    "depends": ["l10n_fr_pos_caisse_ap_ip", "pos_self_order"],
+    "auto_install": True,
+    "data": [],
+    "assets": {
+        "pos_self_order.assets": [
+            "l10n_fr_pos_caisse_ap_ip_self_order/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "l10n_fr_pos_caisse_ap_ip_self_order/static/tests/tours/**/*",
+        ],
+    },
+    "installable": True,
+}

@@ -1,0 +1,1 @@
+from . import kiosk_status

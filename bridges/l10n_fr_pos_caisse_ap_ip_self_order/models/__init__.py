@@ -1,0 +1,2 @@
+from . import pos_caisse_ap_transaction
+from . import pos_payment_method

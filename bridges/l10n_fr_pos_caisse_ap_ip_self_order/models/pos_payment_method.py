@@ -1,0 +1,101 @@
+"""Caisse-AP card methods on the self-order kiosk's payment page.
+
+A kiosk payment goes through the same journal as a till's: one attempt at a
+time per terminal, idempotent per order, swept, relayed. What differs is who
+decides: the kiosk names an order and a method, the server computes the
+amount, and pays the order itself when the terminal approves.
+"""
+
+from odoo import api, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.models.pos_caisse_ap_transaction import (
+    FINAL_STATES,
+)
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.models.pos_payment_method import (
+    TERMINAL_KEY,
+)
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker
+
+# A kiosk pays one order once: its payments are named after the order, so a
+# repeated request finds the attempt already running instead of charging twice.
+KIOSK_PAYMENT_PREFIX = "kiosk-"
+
+
+class PosPaymentMethod(models.Model):
+    _inherit = "pos.payment.method"
+
+    @api.model
+    def _load_pos_self_data_domain(self, data):
+        domain = super()._load_pos_self_data_domain(data)
+        config = data["pos.config"]["data"][0]
+        if config["self_ordering_mode"] != "kiosk":
+            return domain
+        # Card payments only (a kiosk takes no checks), of this kiosk's own POS.
+        offered = self.env["pos.config"].sudo().browse(config["id"]).payment_method_ids
+        caisse_ap = [
+            ("use_payment_terminal", "=", TERMINAL_KEY),
+            ("fr_caisse_ap_ip_mode", "=", "card"),
+            ("id", "in", offered.ids),
+        ]
+        return expression.OR([caisse_ap, domain or [("id", "=", False)]])
+
+    def _payment_request_from_kiosk(self, order):
+        if self.use_payment_terminal != TERMINAL_KEY:
+            return super()._payment_request_from_kiosk(order)
+        transaction = self._caisse_ap_kiosk_start(order)
+        return {"caisse_ap_state": transaction.state}
+
+    def _caisse_ap_kiosk_start(self, order):
+        """Start (or find again) the terminal payment of a kiosk order."""
+        method = self.sudo()
+        order = order.sudo()
+        method._caisse_ap_kiosk_check(order)
+        currency = order.currency_id
+        amount = currency.round(order.amount_total - order.amount_paid)
+        if currency.compare_amounts(amount, 0) <= 0:
+            raise UserError(self.env._("This order has nothing left to pay."))
+        payment_uuid = KIOSK_PAYMENT_PREFIX + order.uuid
+        transactions = self.env["pos.caisse.ap.transaction"].sudo()
+        latest = transactions._latest(payment_uuid)
+        if latest and latest.kiosk_order_id != order:
+            raise UserError(self.env._("This payment belongs to another order."))
+        values = {
+            "payment_uuid": payment_uuid,
+            "order_uuid": order.uuid,
+            "amount": amount,
+            "pos_session_id": order.session_id.id,
+            # An unknown outcome waits for the staff: never sent again from here.
+            "retry": False,
+            "refunded_order_ids": [],
+            "result_channel": "",
+        }
+        transaction, job = transactions._start(method, order.session_id, values)
+        if not transaction.kiosk_order_id:
+            transaction.kiosk_order_id = order
+        if job:
+            worker.launch(self.env, job)
+        elif transaction.state in FINAL_STATES:
+            # Asked again after the end (a reloaded kiosk): tell it again.
+            transaction._caisse_ap_kiosk_notify()
+        return transaction
+
+    def _caisse_ap_kiosk_check(self, order):
+        """The order is an unpaid order of an open kiosk that offers this method."""
+        _ = self.env._
+        config = order.config_id
+        if (
+            not self.active
+            or self.fr_caisse_ap_ip_mode != "card"
+            or config.self_ordering_mode != "kiosk"
+            or self not in config.payment_method_ids
+        ):
+            raise UserError(
+                _(
+                    "The payment method %s cannot be used on this kiosk.",
+                    self.display_name,
+                )
+            )
+        if order.state != "draft" or order.session_id.state != "opened":
+            raise UserError(_("This order can no longer be paid on the kiosk."))
