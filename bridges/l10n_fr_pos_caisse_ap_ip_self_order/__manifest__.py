@@ -17,7 +17,7 @@
         "pos_self_order.assets": [
             "l10n_fr_pos_caisse_ap_ip_self_order/static/src/**/*",
         ],
-        "web.assets_tests": [
+        "pos_self_order.assets_tests": [
             "l10n_fr_pos_caisse_ap_ip_self_order/static/tests/tours/**/*",
         ],
     },

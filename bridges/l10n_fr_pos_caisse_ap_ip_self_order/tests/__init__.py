@@ -1,1 +1,2 @@
 from . import test_kiosk_payment
+from . import test_tours_kiosk

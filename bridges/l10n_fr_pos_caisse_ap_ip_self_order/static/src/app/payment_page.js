@@ -1,5 +1,6 @@
 import { onWillUnmount } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
+import { rpc } from "@web/core/network/rpc";
 import { patch } from "@web/core/utils/patch";
 import { PaymentPage } from "@pos_self_order/app/pages/payment_page/payment_page";
 import { RETRY_OUTCOMES, STATUS_POLL_MS, TERMINAL_KEY } from "./constants";
@@ -26,12 +27,30 @@ patch(PaymentPage.prototype, {
         if (!this.isCaisseAp) {
             return super.startPayment(...arguments);
         }
-        const order = this.selfOrder.currentOrder;
-        this.selfOrder.caisseApBegin(order.access_token);
-        await super.startPayment(...arguments);
-        if (this.selfOrder.paymentError && this.selfOrder.caisseAp.outcome === "waiting") {
+        // Odoo's own version ends with updateOrderFromServer(), which calls a
+        // method the kiosk's order does not have in 18.0: every payment would
+        // look failed. The order is on the server already; nothing to update.
+        const selfOrder = this.selfOrder;
+        const order = selfOrder.currentOrder;
+        selfOrder.paymentError = false;
+        if (order.access_token) {
+            selfOrder.caisseApBegin(order.access_token); // before: the note may be quick
+        }
+        try {
+            const result = await rpc(`/kiosk/payment/${selfOrder.config.id}/kiosk`, {
+                order: order.serialize({ orm: true }),
+                access_token: selfOrder.access_token,
+                payment_method_id: this.state.paymentMethodId,
+            });
+            if (!order.access_token) {
+                selfOrder.caisseApBegin(result.order[0].access_token);
+                await selfOrder.caisseApPoll();
+            }
+        } catch (error) {
             // Refused before the terminal was asked: the server said why.
-            this.selfOrder.caisseApEnd();
+            selfOrder.caisseApEnd();
+            selfOrder.handleErrorNotification(error);
+            selfOrder.paymentError = true;
             return;
         }
         this.caisseApStartPolling();

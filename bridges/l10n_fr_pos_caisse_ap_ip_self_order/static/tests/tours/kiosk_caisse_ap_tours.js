@@ -1,0 +1,46 @@
+import { registry } from "@web/core/registry";
+import * as Utils from "@pos_self_order/../tests/tours/utils/common";
+import * as ConfirmationPage from "@pos_self_order/../tests/tours/utils/confirmation_page_util";
+import * as ProductPage from "@pos_self_order/../tests/tours/utils/product_page_util";
+
+// The terminal answers after a second; a relay adds its poll.
+const OUTCOME_TIMEOUT = 20000;
+
+function orderAColaAndPay() {
+    return [
+        Utils.clickBtn("Order Now"),
+        ProductPage.clickProduct("Coca-Cola"),
+        Utils.clickBtn("Order"),
+        Utils.clickBtn("Pay"),
+        {
+            content: "the kiosk asks the customer to use the terminal",
+            trigger: "h1:contains('Follow instructions on the terminal')",
+        },
+    ];
+}
+
+function outcomeShown(outcome, text) {
+    return {
+        content: `the customer reads the outcome: ${outcome}`,
+        trigger: `.o_caisse_ap_kiosk_message[data-outcome='${outcome}']:contains('${text}')`,
+        timeout: OUTCOME_TIMEOUT,
+    };
+}
+
+registry.category("web_tour.tours").add("CaisseApKioskRefusedThenApproved", {
+    steps: () => [
+        ...orderAColaAndPay(),
+        outcomeShown("refused", "Forbidden"),
+        Utils.clickBtn("Retry"),
+        { ...ConfirmationPage.isShown(), timeout: OUTCOME_TIMEOUT },
+    ],
+});
+
+registry.category("web_tour.tours").add("CaisseApKioskUnknownSeesStaff", {
+    steps: () => [
+        ...orderAColaAndPay(),
+        outcomeShown("staff", "do not pay again"),
+        Utils.checkIsNoBtn("Retry"),
+        Utils.checkBtn("Back"),
+    ],
+});

@@ -1,0 +1,145 @@
+"""A kiosk in Chromium pays on the simulated terminal, directly and through a
+real shop relay process; the assertions check what the server recorded."""
+
+from odoo import Command
+from odoo.tests import tagged
+
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
+    Scenario,
+    TerminalSimulator,
+)
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker as caisse_ap_worker
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
+    allow_local_terminals,
+    caisse_ap_method_values,
+)
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.relay_support import (
+    RelayProcessMixin,
+    new_relay,
+)
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.tour_support import BrowserTourMixin
+from odoo.addons.pos_self_order.tests.self_order_common_test import (
+    SelfOrderCommonTest,
+)
+
+WORKER_TIMEOUT = 60  # liveness only
+
+
+class KioskTourCase(BrowserTourMixin, SelfOrderCommonTest):
+    """The self-order tests' bar as a kiosk whose only method is a Caisse-AP card
+    method on the simulator."""
+
+    def setUp(self):
+        super().setUp()
+        allow_local_terminals(self.env)
+        # A second's wait: the tour sees the page that asks for the card.
+        self.terminal = TerminalSimulator("127.0.0.1", 0, Scenario(delay=1))
+        self.terminal.start()
+        self.addCleanup(self.terminal.stop)
+        self.addCleanup(self._join_workers)
+        self.card = self.env["pos.payment.method"].create(
+            caisse_ap_method_values(
+                self.bank_journal, "TPE Borne", fr_caisse_ap_ip_port=self.terminal.port
+            )
+        )
+        self.pos_config.write(
+            {
+                "self_ordering_mode": "kiosk",
+                "self_ordering_pay_after": "each",
+                "self_ordering_takeaway": False,
+                "self_ordering_service_mode": "counter",
+                "payment_method_ids": [Command.set(self.card.ids)],
+            }
+        )
+        self.pos_config.with_user(self.pos_user).open_ui()
+        self.pos_config.current_session_id.set_opening_control(0, "")
+
+    def _join_workers(self):
+        self.terminal.release_hang()
+        for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
+            self.assertTrue(
+                caisse_ap_worker.wait_for_worker(
+                    self.cr.dbname, payment_uuid, WORKER_TIMEOUT
+                )
+            )
+
+    def run_kiosk_tour(self, name):
+        self.start_tour(self.pos_config._get_self_order_route(), name, timeout=240)
+        self.env.invalidate_all()
+
+    def kiosk_orders(self):
+        return self.env["pos.order"].search(
+            [("config_id", "=", self.pos_config.id)], order="id"
+        )
+
+    def journal(self):
+        return self.env["pos.caisse.ap.transaction"].search(
+            [("config_id", "=", self.pos_config.id)], order="id"
+        )
+
+    def assert_paid_by_the_terminal(self, order):
+        self.assertEqual(order.state, "paid")
+        [payment] = order.payment_ids
+        self.assertEqual(payment.payment_method_id, self.card)
+        # The order's total is stored unrounded (2.5300000000000002).
+        self.assertAlmostEqual(payment.amount, order.amount_total, places=2)
+        self.assertEqual(payment.caisse_ap_transaction_id.state, "success")
+        self.assertEqual(payment.card_no, "1234")
+
+
+@tagged("post_install", "-at_install")
+class TestKioskTours(KioskTourCase):
+    def test_tour_kiosk_refused_then_approved(self):
+        self.terminal.queue(
+            Scenario(kind="decline", af_code="05", delay=1), Scenario(delay=1)
+        )
+        self.run_kiosk_tour("CaisseApKioskRefusedThenApproved")
+        [order] = self.kiosk_orders()
+        self.assert_paid_by_the_terminal(order)
+        self.assertEqual(self.journal().mapped("state"), ["failure", "success"])
+        self.assertEqual(len(self.terminal.exchanges), 2)
+        # What the terminal was asked is what the server priced.
+        cents = round(order.amount_total * 100)
+        self.assertEqual(cents, 253, "2.20 + 15 % tax, priced by the server")
+        for exchange in self.terminal.exchanges:
+            self.assertEqual(int(exchange["request_fields"]["CB"]), cents)
+
+    def test_tour_kiosk_unknown_sends_to_the_staff(self):
+        self.terminal.set_scenario(Scenario(kind="close", delay=1))
+        self.run_kiosk_tour("CaisseApKioskUnknownSeesStaff")
+        [order] = self.kiosk_orders()
+        self.assertEqual(order.state, "draft", "never shown as paid")
+        self.assertFalse(order.payment_ids)
+        self.assertEqual(self.journal().mapped("state"), ["unknown"])
+        self.assertEqual(len(self.terminal.exchanges), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestKioskRelayTour(RelayProcessMixin, KioskTourCase):
+    def test_tour_kiosk_through_a_relay(self):
+        relay, token = new_relay(
+            self.env, "Kiosk relay", company_id=self.pos_config.company_id.id
+        )
+        self.card.write(
+            {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id}
+        )
+        self.terminal.queue(
+            Scenario(kind="decline", af_code="05", delay=1),
+            Scenario(delay=1),
+            Scenario(kind="close", delay=1),
+        )
+        self.start_relay(token, relay)
+        self.run_kiosk_tour("CaisseApKioskRefusedThenApproved")
+        self.run_kiosk_tour("CaisseApKioskUnknownSeesStaff")
+        # The relay shares this test's connection: stop it before reading.
+        self.stop_relay()
+        self.env.invalidate_all()
+        paid, unknown = self.kiosk_orders()
+        self.assert_paid_by_the_terminal(paid)
+        self.assertEqual(unknown.state, "draft", "never shown as paid")
+        self.assertFalse(unknown.payment_ids)
+        journal = self.journal()
+        self.assertEqual(journal.mapped("state"), ["failure", "success", "unknown"])
+        self.assertEqual(journal.relay_id, relay)
+        self.assertTrue(all(journal.mapped("relay_result_at")))
+        self.assertEqual(len(self.terminal.exchanges), 3, "none sent twice")
