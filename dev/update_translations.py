@@ -1,4 +1,5 @@
-"""Regenerate i18n/l10n_fr_pos_caisse_ap_ip.pot and merge it into every .po file.
+"""Regenerate i18n/<addon>.pot and merge it into every .po file, for the addon
+and each bridge (bridges/<addon>/i18n/).
 
 Installs the addon into a throwaway database (no demo data), exports the
 template with Odoo's own exporter (Python, XML and the POS JavaScript strings),
@@ -17,6 +18,7 @@ from pathlib import Path
 from odoo_setup import ensure_odoo
 from prerequisites import (
     ADDON,
+    BRIDGES_DIR,
     REPO,
     SetupError,
     Workspace,
@@ -28,15 +30,32 @@ from prerequisites import (
 LANGUAGES = ("fr", "es")
 
 
-def export_template(workspace, db_name, pot_path):
+def install(workspace, db_name, addons):
     workspace.odoo(
-        "-d", db_name, "-i", ADDON, "--without-demo=all", "--stop-after-init",
+        "-d", db_name, "-i", ",".join(addons), "--without-demo=all",
+        "--stop-after-init", "--log-level=warn",
+    )  # fmt: skip
+
+
+def export_template(workspace, db_name, addon, pot_path):
+    workspace.odoo(
+        "-d", db_name, f"--i18n-export={pot_path}", f"--modules={addon}",
         "--log-level=warn",
     )  # fmt: skip
-    workspace.odoo(
-        "-d", db_name, f"--i18n-export={pot_path}", f"--modules={ADDON}",
-        "--log-level=warn",
-    )  # fmt: skip
+
+
+def drop_bridge_strings(pot_path):
+    """Odoo's exporter reads every file under the addon's folder, bridges/
+    included: their strings belong to the bridges' own catalogues."""
+    import polib
+
+    template = polib.pofile(str(pot_path))
+    inside = f"addons/{ADDON}/bridges/"
+    for entry in list(template):
+        places = [path for path, _line in entry.occurrences]
+        if places and all(inside in path for path in places):
+            template.remove(entry)
+    template.save(str(pot_path))
 
 
 def merge(pot_path, po_path, lang):
@@ -80,24 +99,30 @@ def main():
         return 2
     workspace = Workspace(odoo_root, "caisse_ap_i18n")
     db_name = f"caisse_ap_i18n_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
-    i18n = REPO / "i18n"
-    i18n.mkdir(exist_ok=True)
-    pot_path = i18n / f"{ADDON}.pot"
+    addons = {ADDON: REPO / "i18n"}
+    for bridge in sorted(BRIDGES_DIR.glob("*/__manifest__.py")):
+        addons[bridge.parent.name] = bridge.parent / "i18n"
     try:
         workspace.write_config(db_name)
-        export_template(workspace, db_name, pot_path)
+        install(workspace, db_name, addons)
+        for addon, i18n in addons.items():
+            i18n.mkdir(exist_ok=True)
+            export_template(workspace, db_name, addon, i18n / f"{addon}.pot")
+        drop_bridge_strings(REPO / "i18n" / f"{ADDON}.pot")
     finally:
         drop_database(db_name, workspace.data_dir)
         workspace.cleanup()
-    results = [
-        (lang, *merge(pot_path, i18n / f"{lang}.po", lang)) for lang in LANGUAGES
-    ]
-    pretty_format_po(i18n)
-    for lang, total, missing in results:
-        # An empty msgstr is also how a translation equal to English is kept.
-        log(f"{lang}.po: {total} strings, {len(missing)} empty or fuzzy")
-        for msgid in missing:
-            print(f"    {msgid[:100]!r}")
+    for addon, i18n in addons.items():
+        pot_path = i18n / f"{addon}.pot"
+        results = [
+            (lang, *merge(pot_path, i18n / f"{lang}.po", lang)) for lang in LANGUAGES
+        ]
+        pretty_format_po(i18n)
+        for lang, total, missing in results:
+            # An empty msgstr is also how a translation equal to English is kept.
+            log(f"{addon} {lang}.po: {total} strings, {len(missing)} empty or fuzzy")
+            for msgid in missing:
+                print(f"    {msgid[:100]!r}")
     return 0
 
 

@@ -322,3 +322,18 @@ class TestKioskPayment(KioskCommon):
         with self.assertRaisesRegex(UserError, "nothing left to pay"):
             self.kiosk_pay(order)
         self.assertFalse(self.simulator.exchanges)
+
+    def test_the_customer_reads_the_kiosks_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["l10n_fr_pos_caisse_ap_ip", "l10n_fr_pos_caisse_ap_ip_self_order"],
+            ["fr_FR"],
+            overwrite=True,
+        )
+        self.pos_user.lang = "fr_FR"
+        self.simulator.set_scenario(Scenario(kind="decline", af_code="05"))
+        order = self.kiosk_order()
+        self.kiosk_pay(order)
+        self.wait_kiosk(order)
+        message = self.kiosk_messages(order)[-1]["caisse_ap"]["message"]
+        self.assertIn("Le terminal a refusé le paiement (Interdite)", message)
