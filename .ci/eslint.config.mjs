@@ -5,7 +5,7 @@ import globals from "globals";
 export default [
     js.configs.recommended,
     {
-        files: ["static/**/*.js"],
+        files: ["static/**/*.js", "bridges/*/static/**/*.js"],
         languageOptions: {
             ecmaVersion: 2024,
             sourceType: "module",

@@ -7,8 +7,12 @@ shop pointing at the simulator on 127.0.0.1, starts the simulator and Odoo.
 With --relay, the method goes "through a shop relay" and a local relay
 (python -m caisse_ap.relay) carries its exchanges, as for a cloud-hosted Odoo.
 
+With --kiosk, the self-order kiosk bridge is installed too, and a kiosk POS
+("Kiosk (Caisse-AP)") pays on a terminal of its own (a second simulator, on
+the next port); its session is opened and its address printed.
+
 Usage: python3 dev/run_demo.py [--db NAME] [--http-port 8069] [--terminal-port 8888]
-                                 [--relay]
+                                 [--relay] [--kiosk]
 """
 
 import argparse
@@ -25,6 +29,7 @@ from odoo_setup import ensure_odoo
 from prerequisites import (
     ADDON,
     REPO,
+    SELF_ORDER_BRIDGE,
     SetupError,
     Workspace,
     database_exists,
@@ -76,21 +81,59 @@ env.cr.commit()
 print("CAISSE_AP_DEMO_METHOD", method.id, config.name)
 """
 
+# Run inside `odoo shell` after CONFIGURE_SHOP, with --kiosk: idempotent too.
+CONFIGURE_KIOSK = """
+Method = env["pos.payment.method"]
+main = Method.search([("name", "=", "Card (Caisse-AP)")], limit=1)
+method = Method.search([("name", "=", "Kiosk card (Caisse-AP)")], limit=1)
+if not method:
+    method = main.copy({{"name": "Kiosk card (Caisse-AP)"}})
+method.write({{"fr_caisse_ap_ip_port": {port}}})  # its own terminal
+method.write({{
+    "fr_caisse_ap_ip_connection": main.fr_caisse_ap_ip_connection,
+    "fr_caisse_ap_relay_id": main.fr_caisse_ap_relay_id.id,
+}})
+Config = env["pos.config"]
+kiosk = Config.search([("name", "=", "Kiosk (Caisse-AP)")], limit=1)
+if not kiosk:
+    kiosk = Config.create({{
+        "name": "Kiosk (Caisse-AP)",
+        "self_ordering_mode": "kiosk",
+        "self_ordering_pay_after": "each",
+        "self_ordering_service_mode": "counter",
+        "self_ordering_default_user_id": env.ref("base.user_admin").id,
+        "payment_method_ids": [(6, 0, method.ids)],
+    }})
+if not kiosk.current_session_id:
+    kiosk.with_user(env.ref("base.user_admin")).open_ui()
+    kiosk.current_session_id.set_opening_control(0, "")
+env.cr.commit()
+print("CAISSE_AP_DEMO_KIOSK", kiosk._get_self_order_route())
+"""
 
-def prepare_database(workspace, db_name, terminal_port, relay=False):
-    """Set the demo shop up: ``(shop name, relay token or None)``."""
+
+def prepare_database(workspace, db_name, terminal_port, relay=False, kiosk=False):
+    """Set the demo shop up: ``(shop, relay token or None, kiosk path or None)``."""
+    addons = f"{ADDON},{SELF_ORDER_BRIDGE}" if kiosk else ADDON
     if database_exists(db_name):
         log(f"reusing database {db_name}: updating {ADDON}")
         workspace.odoo(
             "-d", db_name, "-u", ADDON, "--stop-after-init", "--log-level=warn"
         )
+        if kiosk:  # installed when first asked for, updated after
+            workspace.odoo(
+                "-d", db_name, "-i", SELF_ORDER_BRIDGE, "-u", SELF_ORDER_BRIDGE,
+                "--stop-after-init", "--log-level=warn",
+            )  # fmt: skip
     else:
         log(f"creating database {db_name} with the POS demo data (about 2 minutes)")
         workspace.odoo(
-            "-d", db_name, "-i", f"point_of_sale,{ADDON}", "--stop-after-init",
+            "-d", db_name, "-i", f"point_of_sale,{addons}", "--stop-after-init",
             "--log-level=warn",
         )  # fmt: skip
     script = CONFIGURE_SHOP.format(port=terminal_port, relay=relay)
+    if kiosk:
+        script += CONFIGURE_KIOSK.format(port=terminal_port + 1)
     out = workspace.odoo(
         "-d", db_name, "--log-level=warn", command="shell",
         input=script, capture_output=True, text=True, check=False,
@@ -100,7 +143,15 @@ def prepare_database(workspace, db_name, terminal_port, relay=False):
         print(out.stdout[-3000:], out.stderr[-3000:])
         raise SetupError("could not add the Caisse-AP payment method to the demo shop")
     token = re.search(r"^CAISSE_AP_DEMO_TOKEN (\S+)$", out.stdout, re.MULTILINE)
-    return marker.group(1), token.group(1) if token else None
+    kiosk_path = re.search(r"^CAISSE_AP_DEMO_KIOSK (\S+)$", out.stdout, re.MULTILINE)
+    if kiosk and not kiosk_path:
+        print(out.stdout[-3000:], out.stderr[-3000:])
+        raise SetupError("could not set the demo kiosk up")
+    return (
+        marker.group(1),
+        token.group(1) if token else None,
+        kiosk_path.group(1) if kiosk_path else None,
+    )
 
 
 def start_relay(http_port, token):
@@ -138,6 +189,11 @@ def main():
         action="store_true",
         help="reach the terminal through a local shop relay, as a cloud Odoo would",
     )
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="also a self-order kiosk paying on its own simulated terminal",
+    )
     args = parser.parse_args()
 
     try:
@@ -147,14 +203,16 @@ def main():
         home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
         workspace = Workspace(odoo_root, "caisse_ap_demo", home / f"{ADDON}-demo")
         workspace.write_config(args.db, http_port=args.http_port)
-        shop, token = prepare_database(
-            workspace, args.db, args.terminal_port, args.relay
+        shop, token, kiosk_path = prepare_database(
+            workspace, args.db, args.terminal_port, args.relay, args.kiosk
         )
     except (SetupError, subprocess.CalledProcessError) as exc:
         log(f"cannot start the demo: {exc}")
         return 2
 
-    simulator = start_simulator(args.terminal_port)
+    simulators = [start_simulator(args.terminal_port)]
+    if kiosk_path:
+        simulators.append(start_simulator(args.terminal_port + 1))
     server = workspace.odoo_process("-d", args.db, "--log-level=info")
     relay = None
     try:
@@ -169,12 +227,14 @@ def main():
             f"open '{shop}', add a product, pay with 'Card (Caisse-AP)'; "
             "Ctrl-C stops all"
         )
+        if kiosk_path:
+            log(f"kiosk: http://localhost:{args.http_port}{kiosk_path}")
         server.wait()
     except KeyboardInterrupt:
         pass
     finally:
         # The relay first: it posts what it is running while Odoo still listens.
-        for process in (relay, server, simulator):
+        for process in (relay, server, *simulators):
             if process and process.poll() is None:
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=30)

@@ -1,9 +1,11 @@
 """The README's screenshots: the payment method form; in the POS a declined payment,
 a payment running, the receipt, the unknown-outcome dialog and the closing screen;
-a shop relay's form and the review dialog of an entry needing attention.
+a shop relay's form and the review dialog of an entry needing attention; a
+self-order kiosk's refusal and payment.
 
-Runs the screenshot tour (tests/test_tours_screenshots.py) through the test runner,
-in a throwaway database with the terminal simulator, and writes the images to
+Runs the screenshot tours (tests/test_tours_screenshots.py, and the kiosk
+bridge's test_tours_kiosk.py) through the test runner, in throwaway databases
+with the terminal simulator, and writes the images to each addon's
 static/description/ (or to the folder given with --output).
 
 Usage: python3 dev/screenshots.py [--output DIR]
@@ -16,6 +18,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+BRIDGE = REPO / "bridges" / "l10n_fr_pos_caisse_ap_ip_self_order"
 NAMES = (
     "screenshot_payment_method.png",
     "screenshot_pos_declined.png",
@@ -25,6 +28,12 @@ NAMES = (
     "screenshot_pos_closing.png",
     "screenshot_relay.png",
     "screenshot_review.png",
+)
+KIOSK_NAMES = ("screenshot_kiosk_refused.png", "screenshot_kiosk_payment.png")
+# (test runner arguments, where the images go by default, their names)
+RUNS = (
+    (["--no-kiosk", "-k", "test_tour_screenshots"], REPO, NAMES),
+    (["--kiosk-only", "-k", "test_tour_kiosk_screenshots"], BRIDGE, KIOSK_NAMES),
 )
 
 
@@ -36,25 +45,28 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--output", type=Path, default=REPO / "static" / "description")
+    parser.add_argument("--output", type=Path, help="one folder for every image")
     args = parser.parse_args()
-    output = args.output.resolve()
+    for runner_args, addon, names in RUNS:
+        output = (args.output or addon / "static" / "description").resolve()
+        if take(runner_args, output, names):
+            return 1
+    return 0
+
+
+def take(runner_args, output, names):
+    """Run one screenshot test; 0 when it wrote every one of ``names``."""
     output.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CAISSE_AP_SCREENSHOTS_DIR=str(output))
-    command = [
-        sys.executable,
-        str(REPO / "dev" / "run_tests.py"),
-        "-k",
-        "test_tour_screenshots",
-    ]
-    before = {name: mtime(output / name) for name in NAMES}
+    command = [sys.executable, str(REPO / "dev" / "run_tests.py"), *runner_args]
+    before = {name: mtime(output / name) for name in names}
     result = subprocess.run(command, env=env, check=False)
     # A skipped tour leaves the old images: only new ones count.
-    missing = [name for name in NAMES if mtime(output / name) in (None, before[name])]
+    missing = [name for name in names if mtime(output / name) in (None, before[name])]
     if result.returncode or missing:
         print(f"screenshots: failed (exit {result.returncode}, not taken {missing})")
         return result.returncode or 1
-    for name in NAMES:
+    for name in names:
         print(f"screenshots: {output / name}")
     return 0
 

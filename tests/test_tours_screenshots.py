@@ -1,28 +1,14 @@
-"""The README's screenshots, taken by the browser during two tours.
-
-A tour step logs ``caisse_ap_screenshot:<name>``; the browser then saves the page as
-``<name>.png`` and marks the page, so that the tour goes on only once the image is
-written. Images go to $CAISSE_AP_SCREENSHOTS_DIR (dev/screenshots.py sets it to
-static/description), else to a temporary folder: either way the test checks them.
-"""
-
-import base64
-import json
-import os
-import struct
-import tempfile
-from pathlib import Path
-from unittest.mock import patch
+"""The README's screenshots, taken by the browser during two tours (how: see
+screenshot_support.py)."""
 
 from odoo import fields
 from odoo.tests import tagged
-from odoo.tests.common import ChromeBrowser
 
 from ..caisse_ap.simulator import Scenario
 from .common import journal_entry
+from .screenshot_support import ScreenshotMixin, png_size
 from .test_tours_caisse_ap import TOUR_TIMEOUT, CaisseApTourCase
 
-MARK = "caisse_ap_screenshot:"
 SHOTS = {
     "screenshot_payment_method": "the payment method form",
     "screenshot_pos_declined": "a declined payment, its reason and Retry",
@@ -34,24 +20,17 @@ SHOTS = {
     "screenshot_review": "the Mark as Reviewed dialog of an entry needing attention",
 }
 
-# Screenshots taller than the tours' window (height in pixels).
-TALL = {"screenshot_payment_method": 1000}
-
-
-def png_size(data):
-    """(width, height) of a PNG image; AssertionError when it is not one."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", "not a PNG"
-    return struct.unpack(">II", data[16:24])
-
-
 # The screens the README shows, with their French words (field labels, menus).
 FRENCH_MODULES = ("base", "web", "point_of_sale", "l10n_fr_pos_caisse_ap_ip")
 
 
 @tagged("post_install", "-at_install")
-class TestCaisseApScreenshots(CaisseApTourCase):
+class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
     """The README shows a French shop: a company in France, paying in euros,
     whose cashier and administrator work in French."""
+
+    # The whole payment method form, not its first screen.
+    TALL = {"screenshot_payment_method": 1000}
 
     @classmethod
     def setUpClass(cls):
@@ -93,61 +72,6 @@ class TestCaisseApScreenshots(CaisseApTourCase):
         self.assertEqual(
             label.with_context(lang="fr_FR").field_description, "Adresse du terminal"
         )
-
-    def setUp(self):
-        super().setUp()
-        target = os.environ.get("CAISSE_AP_SCREENSHOTS_DIR")
-        if target:
-            self.directory = Path(target)
-        else:
-            tmp = tempfile.TemporaryDirectory(prefix="caisse_ap_shots_")
-            self.addCleanup(tmp.cleanup)
-            self.directory = Path(tmp.name)
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    def _capturing_console(self):
-        """Patch the browser's console handler: it takes the screenshots tours ask."""
-        original = ChromeBrowser._handle_console
-        directory = self.directory
-
-        def handle_console(browser, **params):
-            args = params.get("args") or [{}]
-            value = str(args[0].get("value", "")) if params.get("type") == "log" else ""
-            if value.startswith(MARK):
-                name = value[len(MARK) :]
-                if name in TALL:
-                    # The whole form, not its first screen: a taller window.
-                    browser._websocket_send(
-                        "Emulation.setDeviceMetricsOverride",
-                        params={
-                            "width": 1366,
-                            "height": TALL[name],
-                            "deviceScaleFactor": 1,
-                            "mobile": False,
-                        },
-                    )
-                future = browser._websocket_send(
-                    "Page.captureScreenshot", params={"format": "png"}, with_future=True
-                )
-
-                def save(done, name=name):
-                    (directory / f"{name}.png").write_bytes(
-                        base64.b64decode(done.result()["data"])
-                    )
-                    if name in TALL:
-                        browser._websocket_send("Emulation.clearDeviceMetricsOverride")
-                    browser._websocket_send(
-                        "Runtime.evaluate",
-                        params={
-                            "expression": "document.body.dataset.caisseApShot = "
-                            + json.dumps(name)
-                        },
-                    )
-
-                future.add_done_callback(save)
-            return original(browser, **params)
-
-        return patch.object(ChromeBrowser, "_handle_console", handle_console)
 
     def _closing_screen_items(self):
         """For the closing screen: an approval with no sale, an unknown outcome."""

@@ -17,12 +17,20 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.relay_support import (
     RelayProcessMixin,
     new_relay,
 )
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.screenshot_support import (
+    ScreenshotMixin,
+    png_size,
+)
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.tour_support import BrowserTourMixin
 from odoo.addons.pos_self_order.tests.self_order_common_test import (
     SelfOrderCommonTest,
 )
 
 WORKER_TIMEOUT = 60  # liveness only
+SHOTS = {
+    "screenshot_kiosk_refused": "a refusal on the kiosk, its reason and Retry",
+    "screenshot_kiosk_payment": "the kiosk while the customer pays",
+}
 
 
 class KioskTourCase(BrowserTourMixin, SelfOrderCommonTest):
@@ -63,8 +71,10 @@ class KioskTourCase(BrowserTourMixin, SelfOrderCommonTest):
                 )
             )
 
-    def run_kiosk_tour(self, name):
-        self.start_tour(self.pos_config._get_self_order_route(), name, timeout=240)
+    def run_kiosk_tour(self, name, **kwargs):
+        self.start_tour(
+            self.pos_config._get_self_order_route(), name, timeout=240, **kwargs
+        )
         self.env.invalidate_all()
 
     def kiosk_orders(self):
@@ -143,3 +153,24 @@ class TestKioskRelayTour(RelayProcessMixin, KioskTourCase):
         self.assertEqual(journal.relay_id, relay)
         self.assertTrue(all(journal.mapped("relay_result_at")))
         self.assertEqual(len(self.terminal.exchanges), 3, "none sent twice")
+
+
+@tagged("post_install", "-at_install")
+class TestKioskScreenshots(ScreenshotMixin, KioskTourCase):
+    """The README's kiosk: a refusal, then the customer paying. In English:
+    Odoo 18.0's kiosk stays in English when a customer picks French (its
+    French words never load), so a French picture would mix languages."""
+
+    def test_tour_kiosk_screenshots(self):
+        self.terminal.queue(
+            Scenario(kind="decline", af_code="05", delay=1), Scenario(delay=4)
+        )
+        for name in SHOTS:
+            (self.directory / f"{name}.png").unlink(missing_ok=True)
+        with self._capturing_console():
+            self.run_kiosk_tour("CaisseApKioskScreenshots")
+        for name, what in SHOTS.items():
+            path = self.directory / f"{name}.png"
+            self.assertTrue(path.exists(), f"no screenshot of {what}")
+            self.assertGreaterEqual(png_size(path.read_bytes()), (300, 500), what)
+        self.assert_paid_by_the_terminal(self.kiosk_orders())

@@ -44,3 +44,33 @@ registry.category("web_tour.tours").add("CaisseApKioskUnknownSeesStaff", {
         Utils.checkBtn("Back"),
     ],
 });
+
+function screenshot(name) {
+    return [
+        {
+            content: `take the screenshot ${name}`,
+            trigger: "body",
+            run: () => console.log(`caisse_ap_screenshot:${name}`),
+        },
+        {
+            content: `the screenshot ${name} is saved`,
+            trigger: `body[data-caisse-ap-shot="${name}"]`,
+        },
+    ];
+}
+
+// The README's screenshots: a refusal, then the customer paying.
+registry.category("web_tour.tours").add("CaisseApKioskScreenshots", {
+    steps: () => [
+        ...orderAColaAndPay(),
+        outcomeShown("refused", "Forbidden"),
+        ...screenshot("screenshot_kiosk_refused"),
+        Utils.clickBtn("Retry"),
+        {
+            content: "the terminal waits for the card",
+            trigger: "h1:contains('Follow instructions on the terminal')",
+        },
+        ...screenshot("screenshot_kiosk_payment"),
+        { ...ConfirmationPage.isShown(), timeout: OUTCOME_TIMEOUT },
+    ],
+});

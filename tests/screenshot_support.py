@@ -1,0 +1,88 @@
+"""Screenshots taken by the browser while a tour runs (the README's images).
+
+A tour step logs ``caisse_ap_screenshot:<name>``; the browser then saves the page as
+``<name>.png`` and marks the page, so that the tour goes on only once the image is
+written. Images go to $CAISSE_AP_SCREENSHOTS_DIR (dev/screenshots.py sets it to the
+addon's static/description), else to a temporary folder: either way the test
+checks them.
+"""
+
+import base64
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from unittest.mock import patch
+
+from odoo.tests.common import ChromeBrowser
+
+MARK = "caisse_ap_screenshot:"
+
+
+def png_size(data):
+    """(width, height) of a PNG image; AssertionError when it is not one."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+class ScreenshotMixin:
+    """Mix into an HttpCase: ``self.directory`` and ``_capturing_console()``."""
+
+    # Screenshots taller than the tours' window: {name: height in pixels}.
+    TALL = {}
+
+    def setUp(self):
+        super().setUp()
+        target = os.environ.get("CAISSE_AP_SCREENSHOTS_DIR")
+        if target:
+            self.directory = Path(target)
+        else:
+            tmp = tempfile.TemporaryDirectory(prefix="caisse_ap_shots_")
+            self.addCleanup(tmp.cleanup)
+            self.directory = Path(tmp.name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _capturing_console(self):
+        """Patch the browser's console handler: it takes the screenshots tours ask."""
+        original = ChromeBrowser._handle_console
+        directory = self.directory
+
+        def handle_console(browser, **params):
+            args = params.get("args") or [{}]
+            value = str(args[0].get("value", "")) if params.get("type") == "log" else ""
+            if value.startswith(MARK):
+                name = value[len(MARK) :]
+                if name in self.TALL:
+                    # The whole form, not its first screen: a taller window.
+                    browser._websocket_send(
+                        "Emulation.setDeviceMetricsOverride",
+                        params={
+                            "width": 1366,
+                            "height": self.TALL[name],
+                            "deviceScaleFactor": 1,
+                            "mobile": False,
+                        },
+                    )
+                future = browser._websocket_send(
+                    "Page.captureScreenshot", params={"format": "png"}, with_future=True
+                )
+
+                def save(done, name=name):
+                    (directory / f"{name}.png").write_bytes(
+                        base64.b64decode(done.result()["data"])
+                    )
+                    if name in self.TALL:
+                        browser._websocket_send("Emulation.clearDeviceMetricsOverride")
+                    browser._websocket_send(
+                        "Runtime.evaluate",
+                        params={
+                            "expression": "document.body.dataset.caisseApShot = "
+                            + json.dumps(name)
+                        },
+                    )
+
+                future.add_done_callback(save)
+            return original(browser, **params)
+
+        return patch.object(ChromeBrowser, "_handle_console", handle_console)
