@@ -33,9 +33,12 @@ class Bench:
         template: str = "",
         keep: bool = False,
         addon_dir: Path | None = None,
+        modules: Sequence[str] = (),
     ) -> None:
         """``addon_dir``: the folder installed as the addon instead of this
-        repository (another module with the same technical name)."""
+        repository (another module with the same technical name); ``modules``:
+        more addons installed with it (a bridge)."""
+        self.modules = ",".join([ADDON, *modules])
         self.odoo_root = prerequisites.check_odoo()
         prerequisites.ensure_postgresql()
         self.prefix = prefix
@@ -73,7 +76,7 @@ class Bench:
             "-d",
             self.template,
             "-i",
-            ADDON,
+            self.modules,
             "--stop-after-init",
             "--log-level=warn",
             f"--db-filter=^{self.template}$",
@@ -89,7 +92,7 @@ class Bench:
         if out.returncode or errors:
             tail = (out.stdout + out.stderr)[-4000:]
             raise RuntimeError(
-                f"installing {ADDON} failed (exit {out.returncode}):\n{tail}"
+                f"installing {self.modules} failed (exit {out.returncode}):\n{tail}"
             )
         log(f"template built in {time.monotonic() - started:.0f} s")
         return self.template

@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO))
 import prerequisites  # noqa: E402  (dev/prerequisites.py, by path)
 
 ADDON = prerequisites.ADDON
+SELF_ORDER_BRIDGE = prerequisites.SELF_ORDER_BRIDGE
 TERMINAL_KEY = "fr-caisse_ap_ip"
 HOST = "127.0.0.1"
 LOGIN = PASSWORD = "admin"  # the demo data's administrator

@@ -6,6 +6,8 @@ decides: the kiosk names an order and a method, the server computes the
 amount, and pays the order itself when the terminal approves.
 """
 
+import logging
+
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
@@ -17,6 +19,8 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.models.pos_payment_method import (
     TERMINAL_KEY,
 )
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker
+
+_logger = logging.getLogger(__name__)
 
 # A kiosk pays one order once: its payments are named after the order, so a
 # repeated request finds the attempt already running instead of charging twice.
@@ -52,6 +56,7 @@ class PosPaymentMethod(models.Model):
         method = self.sudo()
         order = order.sudo()
         method._caisse_ap_kiosk_check(order)
+        method._caisse_ap_kiosk_check_prices(order)
         currency = order.currency_id
         amount = currency.round(order.amount_total - order.amount_paid)
         if currency.compare_amounts(amount, 0) <= 0:
@@ -80,6 +85,48 @@ class PosPaymentMethod(models.Model):
             # Asked again after the end (a reloaded kiosk): tell it again.
             transaction._caisse_ap_kiosk_notify()
         return transaction
+
+    def _caisse_ap_kiosk_check_prices(self, order):
+        """The order costs what the POS's prices say, not what the kiosk claims.
+
+        Odoo 18.0's kiosk endpoint prices combo lines again but keeps the unit
+        price the kiosk sent for every other line: priced here, an order the
+        kiosk made cheaper is refused before the terminal is asked.
+        """
+        config = order.config_id
+        pricelist = config.pricelist_id
+        expected = 0.0
+        for line in order.lines:
+            if line.combo_line_ids or line.combo_parent_id:
+                expected += line.price_subtotal_incl  # priced again by Odoo
+                continue
+            product = line.product_id
+            price = (
+                pricelist._get_product_price(product, quantity=line.qty)
+                if pricelist
+                else product.lst_price
+            )
+            price += sum(line.attribute_value_ids.mapped("price_extra"))
+            taxes = product.taxes_id._filter_taxes_by_company(order.company_id)
+            if order.fiscal_position_id:
+                taxes = order.fiscal_position_id.map_tax(taxes)
+            expected += taxes.compute_all(price, order.currency_id, line.qty, product)[
+                "total_included"
+            ]
+        if order.currency_id.compare_amounts(order.amount_total, expected) < 0:
+            _logger.warning(
+                "Caisse-AP kiosk order %s: total %s below the POS's prices (%s): "
+                "refused, nothing sent to the terminal",
+                order.uuid,
+                order.amount_total,
+                expected,
+            )
+            raise UserError(
+                self.env._(
+                    "The prices of this order do not match the shop's: please "
+                    "order again or pay at the counter."
+                )
+            )
 
     def _caisse_ap_kiosk_check(self, order):
         """The order is an unpaid order of an open kiosk that offers this method."""

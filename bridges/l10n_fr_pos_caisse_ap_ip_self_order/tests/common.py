@@ -13,7 +13,12 @@ class KioskCommon(CaisseApCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.product = cls.env["product.product"].create(
-            {"name": "Menu Kiosque", "list_price": 12.34, "available_in_pos": True}
+            {
+                "name": "Menu Kiosque",
+                "list_price": 12.34,
+                "available_in_pos": True,
+                "taxes_id": [Command.clear()],
+            }
         )
         cls.check_method = cls._create_method(
             "TPE Cheque Kiosque", fr_caisse_ap_ip_mode="check"

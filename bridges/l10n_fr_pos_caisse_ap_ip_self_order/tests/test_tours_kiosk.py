@@ -1,8 +1,11 @@
 """A kiosk in Chromium pays on the simulated terminal, directly and through a
 real shop relay process; the assertions check what the server recorded."""
 
+import uuid
+
 from odoo import Command
 from odoo.tests import tagged
+from odoo.tests.common import JsonRpcException
 
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
     Scenario,
@@ -122,6 +125,94 @@ class TestKioskTours(KioskTourCase):
         self.assertFalse(order.payment_ids)
         self.assertEqual(self.journal().mapped("state"), ["unknown"])
         self.assertEqual(len(self.terminal.exchanges), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestKioskRoutes(KioskTourCase):
+    """What a kiosk's requests may do, written as the attacks a reviewer would try."""
+
+    def kiosk_order_values(self, price_unit):
+        """An order as a kiosk posts it, with the price it claims."""
+        return {
+            "uuid": str(uuid.uuid4()),
+            "session_id": self.pos_config.current_session_id.id,
+            "lines": [
+                [
+                    0,
+                    0,
+                    {
+                        "uuid": str(uuid.uuid4()),
+                        "product_id": self.cola.id,
+                        "qty": 1,
+                        "price_unit": price_unit,
+                        "price_subtotal": price_unit,
+                        "price_subtotal_incl": price_unit,
+                        "tax_ids": [],
+                    },
+                ]
+            ],
+            "amount_total": price_unit,
+            "amount_tax": 0,
+            "amount_paid": 0,
+            "amount_return": 0,
+            "state": "draft",
+        }
+
+    def pay(self, order_values, token=None):
+        self.make_jsonrpc_request(
+            f"/kiosk/payment/{self.pos_config.id}/kiosk",
+            {
+                "order": order_values,
+                "access_token": token or self.pos_config.access_token,
+                "payment_method_id": self.card.id,
+            },
+        )
+        # The worker shares this test's connection: no query before it ends.
+        self._join_workers()
+        self.env.invalidate_all()
+        return self.env["pos.order"].search([("uuid", "=", order_values["uuid"])])
+
+    def status(self, order_token, config_token=None):
+        return self.make_jsonrpc_request(
+            f"/kiosk/caisse_ap/status/{self.pos_config.id}",
+            {
+                "access_token": config_token or self.pos_config.access_token,
+                "order_access_token": order_token,
+            },
+        )
+
+    def test_the_kiosk_cannot_choose_the_amount(self):
+        # Odoo's endpoint keeps the price the kiosk claims: 0.01 for a Coca-Cola.
+        with self.assertRaisesRegex(JsonRpcException, "UserError"):
+            self.pay(self.kiosk_order_values(price_unit=0.01))
+        self.assertFalse(self.terminal.exchanges, "nothing sent")
+
+        order = self.pay(self.kiosk_order_values(price_unit=2.53))
+        self.assertEqual(order.state, "paid")
+        # Coca-Cola at 2.20 plus 15 % tax, the POS's price.
+        self.assertEqual(self.terminal.exchanges[-1]["request_fields"]["CB"], "253")
+        status = self.status(order.access_token)
+        self.assertEqual(status["payment_result"], "Success")
+        self.assertEqual(status["caisse_ap"]["outcome"], "paid")
+
+    def test_the_status_of_another_pos_order_is_not_told(self):
+        order = self.pay(self.kiosk_order_values(price_unit=2.53))
+        other = self.env["pos.config"].create(
+            {
+                "name": "Autre borne",
+                "self_ordering_mode": "kiosk",
+                "self_ordering_default_user_id": self.pos_user.id,
+                "payment_method_ids": [Command.set(self.card.ids)],
+            }
+        )
+        other.with_user(self.pos_user).open_ui()
+        for config_token, order_token in (
+            (other.access_token, order.access_token),  # another kiosk's token
+            (self.pos_config.access_token, "not-this-order"),
+            (self.pos_config.access_token, ""),
+        ):
+            with self.assertRaises(JsonRpcException):
+                self.status(order_token, config_token)
 
 
 @tagged("post_install", "-at_install")

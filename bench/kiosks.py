@@ -1,0 +1,278 @@
+"""Kiosks and tills benchmark: K self-order kiosks and T tills pay at the same moment.
+
+A fresh database with the addon and its kiosk bridge, K + T simulated terminals
+(the customer takes ``--delay`` seconds), one POS per terminal: T tills that
+pay like lanes.py's (start, then status polls at the bus-up pace), and K
+kiosks that post their order to ``/kiosk/payment`` like the kiosk's page
+(public, no login), then ask ``/kiosk/caisse_ap/status`` every
+``--kiosk-poll`` s (the page's fallback while its bus is up). An Odoo server
+with ``--workers=2``; a probe reads the user's name every 0.5 s.
+
+Goals (exit status 1 when one is missed): every till and kiosk payment
+approved, with one request per terminal for the right amount; every kiosk
+order paid by the server; probe p95 during the storm < 250 ms.
+
+Small run: python3 bench/kiosks.py --kiosks 2 --tills 2 --delay 5
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+import common as c
+import lanes as till_lanes
+from settings import SELF_ORDER_BRIDGE
+
+PROBE_GOAL = 0.250  # seconds, probe p95 during the storm
+
+# Run inside `odoo shell`: the last lanes' POS become kiosks (counter service,
+# pay after each order); one product to sell, priced by the server.
+SETUP_KIOSKS = r"""
+import json
+spec = json.loads(%(spec)r)
+admin = env.ref("base.user_admin")
+product = env["product.product"].search(
+    [("available_in_pos", "=", True), ("list_price", ">", 1)], order="id", limit=1
+)
+kiosks = []
+for config in env["pos.config"].browse(spec["config_ids"]):
+    config.write({
+        "self_ordering_mode": "kiosk",
+        "self_ordering_pay_after": "each",
+        "self_ordering_service_mode": "counter",
+        "self_ordering_default_user_id": admin.id,
+    })
+    config._ensure_access_token()
+    taxes = product.taxes_id.compute_all(
+        product.lst_price, config.currency_id, 1, product
+    )
+    kiosks.append({
+        "config_id": config.id, "access_token": config.access_token,
+        "minor": round(taxes["total_included"] * 100),
+    })
+env.cr.commit()
+print("BENCH_KIOSKS " + json.dumps({
+    "product_id": product.id, "price": product.lst_price, "kiosks": kiosks,
+}))
+"""
+
+
+def parse_args():
+    parser = c.base_parser(__doc__)
+    c.add_options(
+        parser,
+        ("--kiosks", 20, "self-order kiosks"),
+        ("--tills", 20, "tills"),
+        ("--delay", 20.0, "customer delay on the terminals, seconds"),
+        ("--kiosk-poll", 5.0, "kiosk status poll interval, like the kiosk's page"),
+        ("--poll", 1.0, "till status poll once the outcome is late, like the POS"),
+        ("--bus-poll", 6.0, "till status poll while the bus is up, like the POS"),
+    )
+    return parser.parse_args()
+
+
+def setup_kiosks(bench: c.Bench, db: str, kiosk_lanes) -> dict[str, Any]:
+    spec = {"config_ids": [lane["config_id"] for lane in kiosk_lanes]}
+    out = bench.shell(db, SETUP_KIOSKS % {"spec": json.dumps(spec)})
+    for line in out.splitlines():
+        if line.startswith("BENCH_KIOSKS "):
+            data = json.loads(line.split(" ", 1)[1])
+            for lane, kiosk in zip(kiosk_lanes, data["kiosks"], strict=True):
+                lane.update(kiosk)
+            return data
+    raise RuntimeError(f"kiosk set-up printed no result:\n{out[-4000:]}")
+
+
+def order_values(lane, product: dict[str, Any]) -> dict[str, Any]:
+    """The order as the kiosk's page posts it (its prices are the kiosk's claim:
+    the server prices it again)."""
+    price = product["price"]
+    line = {
+        "uuid": str(uuid.uuid4()),
+        "product_id": product["product_id"],
+        "qty": 1,
+        "price_unit": price,
+        "price_subtotal": price,
+        "price_subtotal_incl": price,
+        "tax_ids": [],
+    }
+    return {
+        "uuid": str(uuid.uuid4()),
+        "session_id": lane["session_id"],
+        "lines": [[0, 0, line]],
+        "amount_total": price,
+        "amount_tax": 0,
+        "amount_paid": 0,
+        "amount_return": 0,
+    }
+
+
+def run_kiosk(lane, product, session: c.Session, barrier, args, result) -> None:
+    try:
+        barrier.wait(timeout=120)
+        config = lane["config_id"]
+        result["sent"] = time.time()
+        order = session.post(
+            f"/kiosk/payment/{config}/kiosk",
+            {
+                "order": order_values(lane, product),
+                "access_token": lane["access_token"],
+                "payment_method_id": lane["method_id"],
+            },
+        )["order"][0]
+        result["started"] = time.time()
+        deadline = time.monotonic() + args.delay + 120
+        while time.monotonic() < deadline:
+            time.sleep(args.kiosk_poll)
+            status = session.post(
+                f"/kiosk/caisse_ap/status/{config}",
+                {
+                    "access_token": lane["access_token"],
+                    "order_access_token": order["access_token"],
+                },
+            )
+            if status["caisse_ap"]["final"]:
+                result.update(final=status, seen=time.time())
+                return
+        result["error"] = "no final outcome in time"
+    except Exception as error:  # reported in the table
+        result["error"] = f"{type(error).__name__}: {error}"
+
+
+def kiosk_problem(lane, result, terminal) -> str:
+    if result.get("error"):
+        return result["error"]
+    status = result["final"]
+    if status["payment_result"] != "Success":
+        return f"not paid: {status['caisse_ap']['outcome']}"
+    requests = [ex["request_fields"].get("CB") for ex in terminal.exchanges]
+    if requests != [str(lane["minor"])]:
+        return f"terminal requests {requests}, expected one of {lane['minor']}"
+    return ""
+
+
+def run(bench: c.Bench, args) -> dict[str, Any]:
+    count = args.kiosks + args.tills
+    db = bench.new_database("kiosks")
+    terminals = bench.terminals(count, c.Scenario("approve", delay=args.delay))
+    lanes = c.setup_lanes(bench, db, terminals.ports)
+    till_lanes.set_amounts(lanes)
+    tills, kiosks = lanes[: args.tills], lanes[args.tills :]
+    product = setup_kiosks(bench, db, kiosks)
+    server = bench.server(db)
+    server.start()
+    sessions = c.authenticate_many(server.http_port, db, len(tills))
+    probe_session = c.Session(server.http_port, db).authenticate()
+    c.Prober(probe_session, 0.05, 3.0).run()  # warm-up: both workers loaded
+    for lane in tills:
+        lane["spread"] = 0.0  # tills and kiosks at the same instant
+    probe = c.Prober(probe_session, 0.5, args.delay + 300)
+    probe.start()
+    time.sleep(5)
+    results = [{} for _ in lanes]
+    barrier = threading.Barrier(count)
+    args.start_spread = 0
+    threads = [
+        threading.Thread(
+            target=till_lanes.run_lane,
+            args=(lane, session, barrier, args, result),
+            daemon=True,
+        )
+        for lane, session, result in zip(tills, sessions, results, strict=False)
+    ] + [
+        threading.Thread(
+            target=run_kiosk,
+            args=(lane, product, c.Session(server.http_port, db), barrier, args, res),
+            daemon=True,
+        )
+        for lane, res in zip(kiosks, results[args.tills :], strict=True)
+    ]
+    storm_start = time.time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(args.delay + 240)
+    storm_end = time.time()
+    probe.stopping.set()
+    problems = []
+    for lane, result in zip(lanes, results, strict=True):
+        terminal = terminals[lane["index"]]
+        problem = (
+            till_lanes.check_lane(lane, result, terminal)
+            if lane in tills
+            else kiosk_problem(lane, result, terminal)
+        )
+        if problem:
+            problems.append(f"lane {lane['index']}: {problem}")
+    return {
+        "tills": len(tills),
+        "kiosks": len(kiosks),
+        "problems": problems,
+        "paid_tills": sum(
+            1
+            for r in results[: args.tills]
+            if r.get("final", {}).get("state") == "success"
+        ),
+        "paid_kiosks": sum(
+            1
+            for r in results[args.tills :]
+            if r.get("final", {}).get("payment_result") == "Success"
+        ),
+        "probe": probe.between(storm_start, storm_end),
+        "seen": [r["seen"] - r["sent"] for r in results if "seen" in r and "sent" in r],
+    }
+
+
+def report(result: dict[str, Any], args) -> c.Report:
+    rep = c.Report("kiosks", "Kiosks and tills paying at once, 2 HTTP workers")
+    probe = result["probe"]
+    rep.table(
+        ("tills", "kiosks", "tills approved", "kiosk orders paid", "outcome seen p95"),
+        [
+            (
+                result["tills"],
+                result["kiosks"],
+                result["paid_tills"],
+                result["paid_kiosks"],
+                c.ms(c.percentile(result["seen"], 0.95)) if result["seen"] else "-",
+            )
+        ],
+    )
+    rep.table(
+        ("probe during the storm", "samples", "median", "p95", "max"),
+        [("read of the user's name, ms", *c.summary_ms(probe))],
+    )
+    for problem in result["problems"]:
+        rep.note(f"- {problem}")
+    rep.check(
+        "every till and kiosk payment approved once, every kiosk order paid",
+        not result["problems"],
+        f"{len(result['problems'])} problem(s)",
+    )
+    p95 = c.percentile(probe, 0.95) if probe else float("inf")
+    rep.check(
+        f"probe p95 < {c.ms(PROBE_GOAL)} during the storm",
+        p95 < PROBE_GOAL,
+        c.ms(p95),
+    )
+    return rep
+
+
+def main() -> int:
+    args = parse_args()
+    with c.Bench(
+        "kiosks", args.template, args.keep, modules=[SELF_ORDER_BRIDGE]
+    ) as bench:
+        bench.build_template()
+        result = run(bench, args)
+    rep = report(result, args)
+    rep.save(write=not args.no_write)
+    return 0 if rep.ok else 1
+
+
+if __name__ == "__main__":
+    c.run_main(main)
