@@ -1,6 +1,7 @@
 """A kiosk in Chromium pays on the simulated terminal, directly and through a
 real shop relay process; the assertions check what the server recorded."""
 
+import contextlib
 import uuid
 
 from odoo import Command
@@ -75,9 +76,12 @@ class KioskTourCase(BrowserTourMixin, SelfOrderCommonTest):
             )
 
     def run_kiosk_tour(self, name, **kwargs):
-        self.start_tour(
-            self.pos_config._get_self_order_route(), name, timeout=240, **kwargs
-        )
+        # A running relay's requests share this test's connection: the test
+        # thread reads only under the lock their requests take.
+        lock = getattr(self.registry, "test_lock", None) or contextlib.nullcontext()
+        with lock:
+            route = self.pos_config._get_self_order_route()
+        self.start_tour(route, name, timeout=240, **kwargs)
         self.env.invalidate_all()
 
     def kiosk_orders(self):
