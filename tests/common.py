@@ -97,6 +97,20 @@ def journal_entry(env, method, session, state="success", amount=10.0, ago=10, **
     return env["pos.caisse.ap.transaction"].sudo().create(vals)
 
 
+def join_workers(test, *simulators):
+    """Release the simulators' hanging payments, then wait for every payment
+    worker of the test's database: no thread may outlive the test mode."""
+    for simulator in simulators:
+        simulator.release_hang()
+    for payment_uuid in caisse_ap_worker.running_workers(test.cr.dbname):
+        test.assertTrue(
+            caisse_ap_worker.wait_for_worker(
+                test.cr.dbname, payment_uuid, WORKER_TIMEOUT
+            ),
+            f"worker of payment {payment_uuid} still running",
+        )
+
+
 def free_port():
     """A local TCP port on which nothing listens (bound, then released)."""
     with socket.socket() as sock:
@@ -178,14 +192,7 @@ class CaisseApCommon(TransactionCase):
         self.method.fr_caisse_ap_ip_port = self.simulator.port
 
     def _join_workers(self):
-        self.simulator.release_hang()
-        for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
-            self.assertTrue(
-                caisse_ap_worker.wait_for_worker(
-                    self.cr.dbname, payment_uuid, WORKER_TIMEOUT
-                ),
-                f"worker of payment {payment_uuid} still running",
-            )
+        join_workers(self, self.simulator)
 
     def wait_until(self, predicate, timeout=WORKER_TIMEOUT):
         """Poll ``predicate`` (no database access in it) until it is true."""

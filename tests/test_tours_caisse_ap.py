@@ -15,7 +15,7 @@ from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCom
 
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..runtime import worker as caisse_ap_worker
-from .common import allow_local_terminals, caisse_ap_method_values
+from .common import allow_local_terminals, caisse_ap_method_values, join_workers
 from .tour_support import BrowserTourMixin
 
 RECEIPT = "TICKET CLIENT SIMULATEUR\nCB 1234\nMERCI"
@@ -96,15 +96,7 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
         return simulator
 
     def _join_workers(self):
-        self.terminal.release_hang()
-        self.terminal_b.release_hang()
-        for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
-            self.assertTrue(
-                caisse_ap_worker.wait_for_worker(
-                    self.cr.dbname, payment_uuid, WORKER_TIMEOUT
-                ),
-                f"worker of payment {payment_uuid} still running",
-            )
+        join_workers(self, self.terminal, self.terminal_b)
 
     # ------------------------------------------------------------------
     # Helpers

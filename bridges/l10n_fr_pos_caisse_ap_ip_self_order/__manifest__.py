@@ -18,6 +18,7 @@
             "l10n_fr_pos_caisse_ap_ip_self_order/static/src/**/*",
         ],
         "pos_self_order.assets_tests": [
+            "l10n_fr_pos_caisse_ap_ip/static/tests/tours/screenshot_util.js",
             "l10n_fr_pos_caisse_ap_ip_self_order/static/tests/tours/**/*",
         ],
     },

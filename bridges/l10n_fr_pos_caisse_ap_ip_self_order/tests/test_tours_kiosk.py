@@ -12,10 +12,10 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
     Scenario,
     TerminalSimulator,
 )
-from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker as caisse_ap_worker
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
     allow_local_terminals,
     caisse_ap_method_values,
+    join_workers,
 )
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.relay_support import (
     RelayProcessMixin,
@@ -30,7 +30,6 @@ from odoo.addons.pos_self_order.tests.self_order_common_test import (
     SelfOrderCommonTest,
 )
 
-WORKER_TIMEOUT = 60  # liveness only
 SHOTS = {
     "screenshot_kiosk_refused": "a refusal on the kiosk, its reason and Retry",
     "screenshot_kiosk_payment": "the kiosk while the customer pays",
@@ -67,13 +66,7 @@ class KioskTourCase(BrowserTourMixin, SelfOrderCommonTest):
         self.pos_config.current_session_id.set_opening_control(0, "")
 
     def _join_workers(self):
-        self.terminal.release_hang()
-        for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
-            self.assertTrue(
-                caisse_ap_worker.wait_for_worker(
-                    self.cr.dbname, payment_uuid, WORKER_TIMEOUT
-                )
-            )
+        join_workers(self, self.terminal)
 
     def run_kiosk_tour(self, name, **kwargs):
         # A running relay's requests share this test's connection: the test

@@ -4,22 +4,8 @@ import * as PaymentScreen from "@point_of_sale/../tests/tours/utils/payment_scre
 import * as ProductScreen from "@point_of_sale/../tests/tours/utils/product_screen_util";
 import * as ReceiptScreen from "@point_of_sale/../tests/tours/utils/receipt_screen_util";
 import * as CaisseAp from "@l10n_fr_pos_caisse_ap_ip/../tests/tours/caisse_ap_util";
+import { screenshot } from "@l10n_fr_pos_caisse_ap_ip/../tests/tours/screenshot_util";
 import { registry } from "@web/core/registry";
-
-/** Asks the test (tests/test_tours_screenshots.py) for a screenshot and waits for it. */
-function screenshot(name) {
-    return [
-        {
-            content: `take the screenshot ${name}`,
-            trigger: "body",
-            run: () => console.log(`caisse_ap_screenshot:${name}`),
-        },
-        {
-            content: `the screenshot ${name} is saved`,
-            trigger: `body[data-caisse-ap-shot="${name}"]`,
-        },
-    ];
-}
 
 // The screenshots show a French shop: the tills and the back office are in French, so these
 // steps find their elements by the French words the cashier reads (Odoo's and this addon's

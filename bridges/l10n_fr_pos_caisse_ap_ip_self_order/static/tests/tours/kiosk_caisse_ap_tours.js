@@ -2,6 +2,7 @@ import { registry } from "@web/core/registry";
 import * as Utils from "@pos_self_order/../tests/tours/utils/common";
 import * as ConfirmationPage from "@pos_self_order/../tests/tours/utils/confirmation_page_util";
 import * as ProductPage from "@pos_self_order/../tests/tours/utils/product_page_util";
+import { screenshot } from "@l10n_fr_pos_caisse_ap_ip/../tests/tours/screenshot_util";
 
 // The terminal answers after a second; a relay adds its poll.
 const OUTCOME_TIMEOUT = 20000;
@@ -44,20 +45,6 @@ registry.category("web_tour.tours").add("CaisseApKioskUnknownSeesStaff", {
         Utils.checkBtn("Back"),
     ],
 });
-
-function screenshot(name) {
-    return [
-        {
-            content: `take the screenshot ${name}`,
-            trigger: "body",
-            run: () => console.log(`caisse_ap_screenshot:${name}`),
-        },
-        {
-            content: `the screenshot ${name} is saved`,
-            trigger: `body[data-caisse-ap-shot="${name}"]`,
-        },
-    ];
-}
 
 // The README's screenshots: a refusal, then the customer paying.
 registry.category("web_tour.tours").add("CaisseApKioskScreenshots", {
