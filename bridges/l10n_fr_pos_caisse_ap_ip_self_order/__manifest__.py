@@ -3,7 +3,7 @@
 {
     "name": "POS Self Order: Caisse-AP payment terminals for France",
     "summary": "Self-order kiosks take card payments on Caisse-AP terminals",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Point of Sale",
     "license": "AGPL-3",
     "author": "l10n_fr_pos_caisse_ap_ip contributors",
@@ -12,10 +12,16 @@
     "development_status": "Beta",
     "depends": ["l10n_fr_pos_caisse_ap_ip", "pos_self_order"],
     "auto_install": True,
-    "data": [],
+    "data": ["views/pos_caisse_ap_transaction_views.xml"],
     "assets": {
         "pos_self_order.assets": [
-            "l10n_fr_pos_caisse_ap_ip_self_order/static/src/**/*",
+            "l10n_fr_pos_caisse_ap_ip_self_order/static/src/app/**/*",
+        ],
+        "point_of_sale._assets_pos": [
+            "l10n_fr_pos_caisse_ap_ip_self_order/static/src/till/**/*",
+        ],
+        "web.assets_tests": [
+            "l10n_fr_pos_caisse_ap_ip_self_order/static/tests/till_tours/**/*",
         ],
         "pos_self_order.assets_tests": [
             "l10n_fr_pos_caisse_ap_ip/static/tests/tours/screenshot_util.js",

@@ -4,14 +4,20 @@ No cashier validates a kiosk order: the transaction that ends "success" adds
 the payment line and marks the order paid itself, once, whichever path brings
 the answer (the worker at once, the sweep's late answer, the spool after a
 restart, a shop relay). Every final state is then told to the kiosk.
+
+An outcome nobody knows (the terminal's answer never came) waits for the
+staff: a POS user settles it from the till that opens the order (paid on the
+terminal: the server books it; not paid: the till may take another payment),
+and until then no till can start another terminal payment for that order.
 """
 
 import logging
 
 import psycopg2.errors
 
-from odoo import fields, models
-from odoo.tools import SQL, format_amount
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, format_amount, format_datetime
 
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.models.pos_caisse_ap_transaction import (
     FINAL_STATES,
@@ -42,6 +48,18 @@ class PosCaisseApTransaction(models.Model):
         help="Set when a self-order kiosk started this payment: the server pays "
         "this order when the terminal approves.",
     )
+    kiosk_settlement = fields.Selection(
+        [("paid", "Paid on the terminal"), ("not_paid", "Not paid")],
+        string="Settled at the Till",
+        readonly=True,
+        copy=False,
+        help="What a POS user found on the terminal for a kiosk payment whose "
+        "outcome Odoo never received.",
+    )
+    kiosk_settled_by_id = fields.Many2one(
+        "res.users", string="Settled by", readonly=True, copy=False
+    )
+    kiosk_settled_at = fields.Datetime(string="Settled on", readonly=True, copy=False)
 
     def _transition(self, state, detail="", **values):
         result = super()._transition(state, detail, **values)
@@ -70,6 +88,12 @@ class PosCaisseApTransaction(models.Model):
         order.invalidate_recordset()
         if self.pos_payment_ids:
             return
+        booked = order.payment_ids.filtered(lambda p: p.uuid == self.payment_uuid)
+        if booked:
+            # Settled at the till as paid before this answer came: it confirms
+            # the line booked then (or flags the difference for a manager).
+            booked._caisse_ap_link_transactions()
+            return
         where = (
             f"Caisse-AP {self.terminal_key}: payment {self.payment_uuid} "
             f"attempt {self.attempt}"
@@ -97,24 +121,34 @@ class PosCaisseApTransaction(models.Model):
             )
 
     def _caisse_ap_kiosk_pay(self, order):
-        approved = self.amount_authorised or self.amount
-        config = order.config_id
-        user = config.self_ordering_default_user_id or self.env.user
-        order = order.with_user(user).with_company(order.company_id).sudo()
+        order = self._caisse_ap_kiosk_as_its_user(order)
+        self._caisse_ap_kiosk_book(order, self.amount_authorised or self.amount)
+        if not self.pos_payment_ids:
+            raise ValueError("the payment line was not linked to the approval")
+        self._caisse_ap_kiosk_close(order)
+
+    def _caisse_ap_kiosk_as_its_user(self, order):
+        """The order as the kiosk's own user handles it (no cashier pays it)."""
+        user = order.config_id.self_ordering_default_user_id or self.env.user
+        return order.with_user(user).with_company(order.company_id).sudo()
+
+    def _caisse_ap_kiosk_book(self, order, amount):
+        """Add this payment's line to the kiosk order."""
         # The uuid links the line to this approval: the journal's link check
         # fills the card data, the authorisation and the ticket from it.
         order.add_payment(
             {
                 "uuid": self.payment_uuid,
-                "amount": approved,
+                "amount": amount,
                 "payment_date": fields.Datetime.now(),
                 "payment_method_id": self.payment_method_id.id,
                 "pos_order_id": order.id,
                 "payment_status": "done",
             }
         )
-        if not self.pos_payment_ids:
-            raise ValueError("the payment line was not linked to the approval")
+
+    def _caisse_ap_kiosk_close(self, order):
+        """Mark the order paid and send it on when the payments cover it."""
         if order.currency_id.compare_amounts(order.amount_paid, order.amount_total):
             _logger.warning(
                 "Caisse-AP %s: kiosk order %s paid %s of %s (partial authorisation "
@@ -158,7 +192,11 @@ class PosCaisseApTransaction(models.Model):
         order = self.kiosk_order_id.sudo()
         config = order.config_id
         fields_ = order._load_pos_self_data_fields(config.id)
-        paid = self.state == "success" and order.state in ("paid", "done", "invoiced")
+        paid = self._caisse_ap_kiosk_paid_by_terminal() and order.state in (
+            "paid",
+            "done",
+            "invoiced",
+        )
         lang = config.self_ordering_default_user_id.lang or self.env.lang
         outcome = self._caisse_ap_kiosk_outcome(paid)
         return {
@@ -183,7 +221,7 @@ class PosCaisseApTransaction(models.Model):
         """One word for the kiosk's page: which message, which buttons."""
         if self.state not in FINAL_STATES:
             return "waiting"
-        if self.state == "success":
+        if self._caisse_ap_kiosk_paid_by_terminal():
             return "paid" if paid else "staff"
         if self.state == "failure":
             return "cancelled" if self.failure_code in CANCEL_CODES else "refused"
@@ -228,3 +266,128 @@ class PosCaisseApTransaction(models.Model):
             "We could not confirm your payment. Please do not pay again: a member "
             "of staff will check it with you."
         )
+
+    def _caisse_ap_kiosk_paid_by_terminal(self):
+        """Approved, or found paid on the terminal by the staff."""
+        return self.state == "success" or self.kiosk_settlement == "paid"
+
+    # ------------------------------------------------------------------
+    # Settled from the till: an unknown outcome waits for a POS user
+    # ------------------------------------------------------------------
+    def _caisse_ap_kiosk_unsettled_domain(self):
+        return [
+            ("kiosk_order_id", "!=", False),
+            ("state", "=", "unknown"),
+            ("kiosk_settlement", "=", False),
+            ("reviewed_at", "=", False),
+        ]
+
+    @api.model
+    def _check_start(self, method, session, values, attempt):
+        # Another payment for an order the customer may have paid at the kiosk
+        # could charge twice: the staff settles the kiosk's payment first.
+        if values["order_uuid"] and self.sudo().search_count(
+            [
+                *self._caisse_ap_kiosk_unsettled_domain(),
+                ("order_uuid", "=", values["order_uuid"]),
+                ("payment_uuid", "!=", values["payment_uuid"]),
+            ],
+            limit=1,
+        ):
+            raise UserError(
+                self.env._(
+                    "The customer may already have paid this order at the kiosk: "
+                    "the terminal's answer never reached Odoo. Open the order's "
+                    "payment screen and settle the kiosk payment first."
+                )
+            )
+        return super()._check_start(method, session, values, attempt)
+
+    def _caisse_ap_kiosk_till_dict(self):
+        """What the till shows a POS user about an unsettled kiosk payment."""
+        return [
+            {
+                "id": transaction.id,
+                "reference": transaction.display_name,
+                "payment_method": transaction.payment_method_id.name,
+                "amount": transaction.amount,
+                "amount_text": format_amount(
+                    self.env, transaction.amount, transaction.currency_id
+                ),
+                "started_at": format_datetime(self.env, transaction.started_at),
+            }
+            for transaction in self
+        ]
+
+    def _caisse_ap_kiosk_settle_at_till(self, paid):
+        """Record what a POS user found on the terminal; book it when paid.
+
+        Paid: the kiosk order gets the payment line (no approval behind it, so
+        a manager still reviews it at closing, as a till's Force done) and is
+        marked paid when that covers it. Not paid: the till may take another
+        payment. A late answer from the terminal still wins over both.
+        """
+        self.ensure_one()
+        self._lock_row()
+        transaction = self.sudo()
+        if not transaction.filtered_domain(self._caisse_ap_kiosk_unsettled_domain()):
+            raise UserError(
+                self.env._(
+                    "Kiosk payment %s no longer waits to be settled: reload the "
+                    "order to see its payments.",
+                    transaction.display_name,
+                )
+            )
+        order = transaction.kiosk_order_id
+        self.env.cr.execute(
+            SQL("SELECT id FROM pos_order WHERE id = %s FOR UPDATE", order.id)
+        )
+        order.invalidate_recordset()
+        if paid:
+            if order.state != "draft":
+                raise UserError(
+                    self.env._(
+                        "Order %s is no longer waiting for a payment.",
+                        order.pos_reference,
+                    )
+                )
+            order = transaction._caisse_ap_kiosk_as_its_user(order)
+            transaction._caisse_ap_kiosk_book(order, transaction.amount)
+            transaction._caisse_ap_kiosk_close(order)
+        transaction.write(
+            {
+                "kiosk_settlement": "paid" if paid else "not_paid",
+                "kiosk_settled_by_id": self.env.uid,
+                "kiosk_settled_at": fields.Datetime.now(),
+            }
+        )
+        _logger.info(
+            "Caisse-AP %s: kiosk payment %s attempt %s (order %s) settled at the "
+            "till by user %s: %s",
+            transaction.terminal_key,
+            transaction.payment_uuid,
+            transaction.attempt,
+            order.pos_reference,
+            self.env.uid,
+            "paid on the terminal" if paid else "not paid",
+        )
+        transaction._caisse_ap_kiosk_notify()
+
+    def _caisse_ap_attention_items(self):
+        items = super()._caisse_ap_attention_items()
+        settled = {t.id: t for t in self.sudo() if t.kiosk_settlement}
+        for item in items:
+            transaction = settled.get(item["id"])
+            if transaction:
+                item["reasons"].append(
+                    self.env._(
+                        "Settled at the till by %(user)s: %(settlement)s",
+                        user=transaction.kiosk_settled_by_id.name,
+                        settlement=dict(
+                            transaction._fields[
+                                "kiosk_settlement"
+                            ]._description_selection(self.env)
+                        )[transaction.kiosk_settlement],
+                    )
+                )
+        return items

@@ -2,9 +2,18 @@
 
 import json
 import uuid
+from datetime import timedelta
 
-from odoo import Command, api
+from odoo import Command, api, fields
+from odoo.tools import mute_logger
 
+from odoo.addons.l10n_fr_pos_caisse_ap_ip import caisse_ap
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap import journal
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
+    Scenario,
+    TerminalSimulator,
+)
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker as caisse_ap_worker
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import CaisseApCommon
 
 
@@ -105,3 +114,40 @@ class KioskCommon(CaisseApCommon):
             for message in messages
             if json.loads(message.message).get("type") == f"{token}-PAYMENT_STATUS"
         ]
+
+    def approval_record(self, transaction):
+        """A real terminal's approval of this transaction's request, as the
+        worker, the spool or a relay hands it to the journal."""
+        terminal = TerminalSimulator("127.0.0.1", 0, Scenario(kind="approve"))
+        terminal.start()
+        self.addCleanup(terminal.stop)
+        request = transaction.payment_method_id._caisse_ap_request(
+            transaction.currency_id, transaction.amount
+        )
+        exchange = caisse_ap.exchange(
+            "127.0.0.1", terminal.port, request, allow_local=True
+        )
+        return journal.outcome_record(exchange)
+
+    def swept_unknown(self, order):
+        """The order's payment sent, then lost (the worker's Odoo restarted)."""
+        self.simulator.set_scenario(Scenario(kind="hang", delay=0))
+        self.kiosk_pay(order)
+        self.wait_until(lambda: self.simulator.busy)
+        transaction = self.kiosk_transactions(order)
+        transaction.deadline = fields.Datetime.now() - timedelta(seconds=1)
+        with mute_logger(caisse_ap_worker.__name__):
+            self.env["pos.caisse.ap.transaction"]._cron_sweep()
+        self.assertEqual(transaction.state, "unknown")
+        return transaction
+
+    def assert_paid_once(self, order, transaction):
+        order.invalidate_recordset()
+        self.assertEqual(order.state, "paid")
+        [payment] = order.payment_ids
+        self.assertEqual(payment.caisse_ap_transaction_id, transaction)
+        self.assertEqual(payment.payment_method_id, self.method)
+        self.assertEqual(payment.amount, order.amount_total)
+        self.assertEqual(payment.card_no, "1234", "the last 4 digits only")
+        self.assertEqual(payment.payment_method_authcode, "123456")
+        return payment

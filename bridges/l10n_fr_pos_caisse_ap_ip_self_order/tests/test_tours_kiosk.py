@@ -1,7 +1,6 @@
 """A kiosk in Chromium pays on the simulated terminal, directly and through a
 real shop relay process; the assertions check what the server recorded."""
 
-import contextlib
 import uuid
 
 from odoo import Command
@@ -64,17 +63,15 @@ class KioskTourCase(BrowserTourMixin, SelfOrderCommonTest):
         )
         self.pos_config.with_user(self.pos_user).open_ui()
         self.pos_config.current_session_id.set_opening_control(0, "")
+        # Read once, before any relay runs: a running relay's requests share this
+        # test's connection, and the test thread then stays off it.
+        self.kiosk_route = self.pos_config._get_self_order_route()
 
     def _join_workers(self):
         join_workers(self, self.terminal)
 
     def run_kiosk_tour(self, name, **kwargs):
-        # A running relay's requests share this test's connection: the test
-        # thread reads only under the lock their requests take.
-        lock = getattr(self.registry, "test_lock", None) or contextlib.nullcontext()
-        with lock:
-            route = self.pos_config._get_self_order_route()
-        self.start_tour(route, name, timeout=240, **kwargs)
+        self.start_tour(self.kiosk_route, name, timeout=240, **kwargs)
         self.env.invalidate_all()
 
     def kiosk_orders(self):
@@ -114,14 +111,31 @@ class TestKioskTours(KioskTourCase):
         for exchange in self.terminal.exchanges:
             self.assertEqual(int(exchange["request_fields"]["CB"]), cents)
 
-    def test_tour_kiosk_unknown_sends_to_the_staff(self):
+    def test_tour_kiosk_unknown_sends_to_the_staff_who_settle_at_the_till(self):
         self.terminal.set_scenario(Scenario(kind="close", delay=1))
         self.run_kiosk_tour("CaisseApKioskUnknownSeesStaff")
         [order] = self.kiosk_orders()
         self.assertEqual(order.state, "draft", "never shown as paid")
         self.assertFalse(order.payment_ids)
-        self.assertEqual(self.journal().mapped("state"), ["unknown"])
+        [unknown] = self.journal()
+        self.assertEqual(unknown.state, "unknown")
         self.assertEqual(len(self.terminal.exchanges), 1)
+
+        # The cashier opens the order at the till and finds it paid on the terminal.
+        self.start_tour(
+            f"/pos/ui?config_id={self.pos_config.id}",
+            "CaisseApKioskSettledAtTheTill",
+            login="pos_user",
+            timeout=240,
+        )
+        self.env.invalidate_all()
+        self.assertEqual(order.state, "paid")
+        [payment] = order.payment_ids
+        self.assertEqual(payment.uuid, unknown.payment_uuid)
+        self.assertAlmostEqual(payment.amount, order.amount_total, places=2)
+        self.assertEqual(unknown.kiosk_settlement, "paid")
+        self.assertEqual(unknown.kiosk_settled_by_id, self.pos_user)
+        self.assertEqual(len(self.terminal.exchanges), 1, "never sent again")
 
 
 @tagged("post_install", "-at_install")
