@@ -1,5 +1,6 @@
 """The README's screenshots: the payment method form; in the POS a declined payment,
-a payment running, the receipt, the unknown-outcome dialog and the closing screen;
+a payment running, the receipt, the unknown-outcome dialog, the closing screen and
+the other lines a cashier can see (cancelled, not sent, busy, partial);
 a shop relay's form and the review dialog of an entry needing attention; a
 self-order kiosk's refusal and payment.
 
@@ -28,11 +29,16 @@ NAMES = (
     "screenshot_pos_closing.png",
     "screenshot_relay.png",
     "screenshot_review.png",
+    "screenshot_pos_states.png",
 )
 KIOSK_NAMES = ("screenshot_kiosk_refused.png", "screenshot_kiosk_payment.png")
 # (test runner arguments, where the images go by default, their names)
 RUNS = (
-    (["--no-kiosk", "-k", "test_tour_screenshots"], REPO, NAMES),
+    (
+        ["--no-kiosk", "-k", "test_tour_screenshots or test_tour_screenshot_states"],
+        REPO,
+        NAMES,
+    ),
     (["--kiosk-only", "-k", "test_tour_kiosk_screenshots"], BRIDGE, KIOSK_NAMES),
 )
 

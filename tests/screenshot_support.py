@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from unittest.mock import patch
 
+from PIL import Image
+
 from odoo.tests.common import ChromeBrowser
 
 MARK = "caisse_ap_screenshot:"
@@ -24,6 +26,33 @@ def png_size(data):
     """(width, height) of a PNG image; AssertionError when it is not one."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", "not a PNG"
     return struct.unpack(">II", data[16:24])
+
+
+# Around an element's screenshot, so that its border and shadow show.
+CLIP_MARGIN = 6
+
+
+def _padded(rect):
+    """The element's rectangle, ``CLIP_MARGIN`` wider on every side."""
+    return {
+        "x": max(rect["x"] - CLIP_MARGIN, 0),
+        "y": max(rect["y"] - CLIP_MARGIN, 0),
+        "width": rect["width"] + 2 * CLIP_MARGIN,
+        "height": rect["height"] + 2 * CLIP_MARGIN,
+    }
+
+
+def stack_images(paths, target, gap=12):
+    """Write the images ``paths`` one below the other, on white, as ``target``."""
+    images = [Image.open(path).convert("RGB") for path in paths]
+    width = max(image.width for image in images)
+    height = sum(image.height for image in images) + gap * (len(images) - 1)
+    sheet = Image.new("RGB", (width, height), "white")
+    top = 0
+    for image in images:
+        sheet.paste(image, (0, top))
+        top += image.height + gap
+    sheet.save(target, optimize=True)
 
 
 class ScreenshotMixin:
@@ -52,7 +81,10 @@ class ScreenshotMixin:
             args = params.get("args") or [{}]
             value = str(args[0].get("value", "")) if params.get("type") == "log" else ""
             if value.startswith(MARK):
-                name = value[len(MARK) :]
+                name, _, clip = value[len(MARK) :].partition("@")
+                capture = {"format": "png"}
+                if clip:
+                    capture["clip"] = {**_padded(json.loads(clip)), "scale": 1}
                 if name in self.TALL:
                     # The whole form, not its first screen: a taller window.
                     browser._websocket_send(
@@ -65,7 +97,7 @@ class ScreenshotMixin:
                         },
                     )
                 future = browser._websocket_send(
-                    "Page.captureScreenshot", params={"format": "png"}, with_future=True
+                    "Page.captureScreenshot", params=capture, with_future=True
                 )
 
                 def save(done, name=name):

@@ -5,8 +5,8 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..caisse_ap.simulator import Scenario
-from .common import journal_entry
-from .screenshot_support import ScreenshotMixin, png_size
+from .common import free_port, journal_entry
+from .screenshot_support import ScreenshotMixin, png_size, stack_images
 from .test_tours_caisse_ap import TOUR_TIMEOUT, CaisseApTourCase
 
 SHOTS = {
@@ -18,6 +18,13 @@ SHOTS = {
     "screenshot_pos_closing": "the POS closing screen with the terminal's items",
     "screenshot_relay": "a shop relay's form, online, with its payment method",
     "screenshot_review": "the Mark as Reviewed dialog of an entry needing attention",
+}
+# The lines a cashier can also see, stacked into screenshot_pos_states.png.
+STATES = {
+    "screenshot_states_cancelled": "a payment cancelled on the terminal",
+    "screenshot_states_not_sent": "a payment the terminal could not be sent",
+    "screenshot_states_busy": "a terminal busy with another payment",
+    "screenshot_states_partial": "a partial authorisation",
 }
 
 # The screens the README shows, with their French words (field labels, menus).
@@ -155,3 +162,39 @@ class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
             width, height = png_size(path.read_bytes())
             self.assertGreaterEqual((width, height), (1000, 600), what)
         self.assertEqual(len(self.terminal.exchanges), 3, "each attempt sent once")
+
+    def test_tour_screenshot_states(self):
+        target = self.directory / "screenshot_pos_states.png"
+        target.unlink(missing_ok=True)
+        # A terminal nobody listens on, and the neighbour's terminal busy with a
+        # payment of another till.
+        unreachable = self._caisse_ap_method(
+            "TPE Réserve", fr_caisse_ap_ip_port=free_port()
+        )
+        self.main_pos_config.payment_method_ids |= unreachable
+        self.main_pos_config.with_user(self.pos_user).open_ui()
+        session = self.main_pos_config.current_session_id
+        journal_entry(
+            self.env, self.neighbour, session, "sent", 8.0, ago=0, ended_at=False
+        )
+        self.terminal.queue(
+            Scenario(kind="red_button", af_code="06", delay=3),
+            Scenario(kind="partial", partial_amount=300),
+        )
+        with self._capturing_console():
+            self.start_pos_tour(
+                "CaisseApScreenshotStatesTour", login="pos_user", timeout=TOUR_TIMEOUT
+            )
+        parts = [self.directory / f"{name}.png" for name in STATES]
+        for path, what in zip(parts, STATES.values(), strict=True):
+            self.assertTrue(path.exists(), f"no screenshot of {what}")
+            width, height = png_size(path.read_bytes())
+            self.assertGreater(width, 300, what)
+            self.assertLess(height, 400, f"{what}: the lines only, not the screen")
+        stack_images(parts, target)
+        for path in parts:
+            path.unlink()
+        width, height = png_size(target.read_bytes())
+        self.assertGreater(height, 4 * 50)
+        self.assertEqual(len(self.terminal.exchanges), 2, "busy and unreachable: none")
+        self.assertFalse(self.terminal_b.exchanges)

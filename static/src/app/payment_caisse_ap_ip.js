@@ -173,6 +173,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
                         ),
                     );
                 } else {
+                    // Kept on the line: why nothing was sent (terminal busy, no address...).
+                    line.setCaisseApNotice(this._errorMessage(error));
                     this._showRpcError(error, _t("The payment could not be started"));
                 }
                 return false;

@@ -19,6 +19,10 @@ const FR = {
     waitingCard: "En attente de la carte",
     waitingCustomer: "En attente du client sur le terminal",
     closeRegister: "Fermer la caisse",
+    cancelledOnTerminal: "Paiement annulé sur le terminal",
+    notSent: "n'a pas été envoyé au terminal",
+    busy: "est occupé par un autre paiement",
+    partial: "Paiement partiel",
 };
 
 function addProduct(product) {
@@ -110,6 +114,62 @@ registry.category("web_tour.tours").add("CaisseApScreenshotPosTour", {
                 trigger: ".close-pos-popup .caisse_ap_method .caisse_ap_differs",
             },
             screenshot("screenshot_pos_closing"),
+        ].flat(),
+});
+
+/** The cashier reads `text` in a dialog, closes it, and the line keeps it as its notice. */
+function dialogThenNotice(text) {
+    return [
+        {
+            content: `a dialog says "${text}"`,
+            trigger: `.modal .modal-body:contains("${text}")`,
+        },
+        Dialog.confirm(),
+        CaisseAp.noticeContains(text),
+    ];
+}
+
+/** The payment lines only, then the line removed for the next state. */
+function linesShot(name) {
+    return [
+        ...screenshot(name, ".paymentlines > *"),
+        {
+            content: "remove the line for the next state",
+            trigger: ".paymentlines .paymentline.selected .delete-button",
+            run: "click",
+        },
+    ];
+}
+
+// The other lines a cashier can see, one order: cancelled on the terminal, not sent, terminal
+// busy, partial authorisation (the test stacks the four pictures into one).
+registry.category("web_tour.tours").add("CaisseApScreenshotStatesTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm(),
+            addProduct("Letter Tray"),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.isShown(),
+            PaymentScreen.clickPaymentMethod("TPE Carte"),
+            CaisseAp.lineStatusIs(FR.waitingCard),
+            {
+                content: "the cashier cancels; the customer presses the red button",
+                trigger: ".paymentline.electronic_payment .send_payment_cancel",
+                run: "click",
+            },
+            CaisseAp.lineStatusIs(FR.cancelled),
+            CaisseAp.noticeContains(FR.cancelledOnTerminal),
+            linesShot("screenshot_states_cancelled"),
+            PaymentScreen.clickPaymentMethod("TPE Réserve"),
+            dialogThenNotice(FR.notSent),
+            linesShot("screenshot_states_not_sent"),
+            PaymentScreen.clickPaymentMethod("TPE Voisin"),
+            dialogThenNotice(FR.busy),
+            linesShot("screenshot_states_busy"),
+            PaymentScreen.clickPaymentMethod("TPE Carte"),
+            CaisseAp.noticeContains(FR.partial),
+            screenshot("screenshot_states_partial", ".paymentlines > *"),
         ].flat(),
 });
 
