@@ -1,6 +1,6 @@
 """The README's screenshots: the payment method form; in the POS a declined payment,
 a payment running, the receipt, the unknown-outcome dialog, the closing screen and
-the other lines a cashier can see (cancelled, not sent, busy, partial);
+the other lines a cashier can see (cancelled, not sent, busy, partial, offline);
 a shop relay's form and the review dialog of an entry needing attention; a
 self-order kiosk's refusal and payment.
 

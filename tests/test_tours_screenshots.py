@@ -25,6 +25,7 @@ STATES = {
     "screenshot_states_not_sent": "a payment the terminal could not be sent",
     "screenshot_states_busy": "a terminal busy with another payment",
     "screenshot_states_partial": "a partial authorisation",
+    "screenshot_states_offline": "the server lost while the customer pays",
 }
 
 # The screens the README shows, with their French words (field labels, menus).
@@ -180,6 +181,7 @@ class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
         self.terminal.queue(
             Scenario(kind="red_button", af_code="06", delay=3),
             Scenario(kind="partial", partial_amount=300),
+            Scenario(kind="approve", delay=4),
         )
         with self._capturing_console():
             self.start_pos_tour(
@@ -195,6 +197,6 @@ class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
         for path in parts:
             path.unlink()
         width, height = png_size(target.read_bytes())
-        self.assertGreater(height, 4 * 50)
-        self.assertEqual(len(self.terminal.exchanges), 2, "busy and unreachable: none")
+        self.assertGreater(height, len(STATES) * 50)
+        self.assertEqual(len(self.terminal.exchanges), 3, "busy and unreachable: none")
         self.assertFalse(self.terminal_b.exchanges)

@@ -23,6 +23,7 @@ const FR = {
     notSent: "n'a pas été envoyé au terminal",
     busy: "est occupé par un autre paiement",
     partial: "Paiement partiel",
+    offline: "toujours en attente de la réponse du",
 };
 
 function addProduct(product) {
@@ -142,7 +143,8 @@ function linesShot(name) {
 }
 
 // The other lines a cashier can see, one order: cancelled on the terminal, not sent, terminal
-// busy, partial authorisation (the test stacks the four pictures into one).
+// busy, partial authorisation, server lost while the customer pays (the test stacks the five
+// pictures into one).
 registry.category("web_tour.tours").add("CaisseApScreenshotStatesTour", {
     steps: () =>
         [
@@ -170,6 +172,17 @@ registry.category("web_tour.tours").add("CaisseApScreenshotStatesTour", {
             PaymentScreen.clickPaymentMethod("TPE Carte"),
             CaisseAp.noticeContains(FR.partial),
             screenshot("screenshot_states_partial", ".paymentlines > *"),
+            // The rest by card; the till loses the server while the customer pays.
+            PaymentScreen.clickPaymentMethod("TPE Carte"),
+            CaisseAp.lineStatusIs(FR.waitingCard),
+            CaisseAp.setOffline(true),
+            CaisseAp.noticeContains(FR.offline),
+            screenshot(
+                "screenshot_states_offline",
+                ".paymentlines .paymentline.selected, .paymentlines .paymentline.selected ~ *",
+            ),
+            CaisseAp.setOffline(false),
+            ReceiptScreen.isShown(),
         ].flat(),
 });
 
