@@ -957,7 +957,7 @@ class PosCaisseApTransaction(models.Model):
         return _(
             "The payment was not sent to the terminal, the customer was not "
             "charged: %s",
-            self.error_message or "",
+            labels.not_sent_reason(self.env, self.error_message),
         )
 
     # ------------------------------------------------------------------

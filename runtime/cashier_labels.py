@@ -5,6 +5,8 @@ their words are Odoo lazy translations, so that the addon's catalogues
 (fr.po, es.po...) cover them like every other text.
 """
 
+import re
+
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
@@ -79,3 +81,42 @@ def read_mode_label(env, code):
         return ""
     label = READ_MODE_LABELS.get(code)
     return env._(label) if label else env._("Unknown read mode (%s)", code)
+
+
+# Why a payment was not sent, as the engine (caisse_ap/client.py) and the
+# relay sweep word it in English for the journal and the logs, matched to the
+# words a cashier reads. A test checks every engine wording is matched.
+NOT_SENT_REASONS = {
+    r"connection to (?P<where>\S+) refused\b": _lt(
+        "no terminal answers at %(where)s (is it on and connected?)"
+    ),
+    r"connection to (?P<where>\S+) timed out\b": _lt(
+        "the terminal at %(where)s could not be reached (is it on and connected?)"
+    ),
+    r"cannot resolve host '(?P<host>[^']*)'": _lt(
+        "the terminal's address %(host)s is not known on the network"
+    ),
+    r"cannot connect to (?P<where>\S+):": _lt(
+        "the terminal at %(where)s could not be reached"
+    ),
+    r"no terminal host configured": _lt(
+        "no terminal address is set on the payment method"
+    ),
+    r"invalid port (?P<port>\S+)": _lt("the terminal's port %(port)s is not valid"),
+    r"not sent: the shop relay (?P<relay>.+) did not take the request": _lt(
+        "the shop relay %(relay)s did not take the payment (is it running?)"
+    ),
+}
+_NOT_SENT_PATTERNS = [
+    (re.compile(pattern), label) for pattern, label in NOT_SENT_REASONS.items()
+]
+
+
+def not_sent_reason(env, error):
+    """Why nothing was sent, in ``env``'s language; the engine's own words
+    when they are not known here (an integrator can still read them)."""
+    for pattern, label in _NOT_SENT_PATTERNS:
+        found = pattern.match(error or "")
+        if found:
+            return env._(label) % found.groupdict()
+    return error or ""

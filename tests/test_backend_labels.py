@@ -4,12 +4,15 @@ The engine returns codes (AF, CC, CI); a Spanish cashier must not read
 "Pago rechazado por el terminal: Refused (código 04)".
 """
 
+import socket
+
 from odoo.tests import tagged
 
+from ..caisse_ap import client
 from ..caisse_ap import labels as engine_labels
 from ..caisse_ap.simulator import Scenario
 from ..runtime import cashier_labels
-from .common import CaisseApCommon
+from .common import CaisseApCommon, free_port
 
 ADDON = "l10n_fr_pos_caisse_ap_ip"
 
@@ -54,3 +57,38 @@ class TestBackendLabels(CaisseApCommon):
                     set(getattr(engine_labels, table)),
                     set(getattr(cashier_labels, table)),
                 )
+
+    def test_why_nothing_was_sent_in_the_cashiers_language(self):
+        self.method.fr_caisse_ap_ip_port = free_port()
+        _started, transaction, status = self.pay(context={"lang": "es_ES"})
+        self.assertEqual(status["state"], "error")
+        self.assertIn("refused", transaction.error_message, "the engine's words kept")
+        self.assertIn("ningún terminal responde en 127.0.0.1:", status["message"])
+        self.assertNotIn("refused", status["message"])
+
+    def test_every_reason_the_engine_gives_is_worded_for_the_cashier(self):
+        """The engine words its reasons in English (caisse_ap/client.py): one it
+        changes or adds must not reach the cashier untranslated."""
+        reasons = [
+            client._connect_failure("tpe.local", 8888, error, 2.0)
+            for error in (
+                socket.gaierror(-2, "Name or service not known"),
+                TimeoutError(),
+                ConnectionRefusedError(111, "Connection refused"),
+                OSError(113, "No route to host"),
+            )
+        ]
+        reasons += [client._bad_address(" ", 8888), client._bad_address("tpe", 0)]
+        relay = self.env["pos.caisse.ap.relay"].create({"name": "Boutique"})
+        unsent = self.make_transaction(state="pending", relay_id=relay.id)
+        unsent._caisse_ap_relay_not_taken()
+        reasons.append(unsent.error_message)
+        for reason in reasons:
+            with self.subTest(reason):
+                worded = cashier_labels.not_sent_reason(self.env, reason)
+                self.assertTrue(worded)
+                self.assertNotEqual(worded, reason)
+        # What no rule knows is shown as the engine wrote it, not dropped.
+        self.assertEqual(
+            cashier_labels.not_sent_reason(self.env, "something new"), "something new"
+        )
