@@ -1,4 +1,4 @@
-"""The README's screenshots, taken by the browser during two tours (how: see
+"""The README's screenshots, taken by the browser during tours (how: see
 screenshot_support.py)."""
 
 from odoo import fields

@@ -80,12 +80,7 @@ class PosCaisseApTransaction(models.Model):
         if self.state != "success":
             return
         order = self.kiosk_order_id.sudo()
-        # The order row first: a kiosk resending the order waits, and two
-        # answers for one order (never expected) are settled one after the other.
-        self.env.cr.execute(
-            SQL("SELECT id FROM pos_order WHERE id = %s FOR UPDATE", order.id)
-        )
-        order.invalidate_recordset()
+        self._caisse_ap_kiosk_lock_order(order)
         if self.pos_payment_ids:
             return
         booked = order.payment_ids.filtered(lambda p: p.uuid == self.payment_uuid)
@@ -119,6 +114,17 @@ class PosCaisseApTransaction(models.Model):
                 where,
                 order.pos_reference,
             )
+
+    def _caisse_ap_kiosk_lock_order(self, order):
+        """Lock the kiosk order's row, then read it afresh.
+
+        Whoever pays it (an answer, a second answer, a cashier settling it)
+        waits for the other, and so does a kiosk resending the order.
+        """
+        self.env.cr.execute(
+            SQL("SELECT id FROM pos_order WHERE id = %s FOR UPDATE", order.id)
+        )
+        order.invalidate_recordset()
 
     def _caisse_ap_kiosk_pay(self, order):
         order = self._caisse_ap_kiosk_as_its_user(order)
@@ -339,10 +345,7 @@ class PosCaisseApTransaction(models.Model):
                 )
             )
         order = transaction.kiosk_order_id
-        self.env.cr.execute(
-            SQL("SELECT id FROM pos_order WHERE id = %s FOR UPDATE", order.id)
-        )
-        order.invalidate_recordset()
+        self._caisse_ap_kiosk_lock_order(order)
         if paid:
             if order.state != "draft":
                 raise UserError(

@@ -116,6 +116,26 @@ class TestKioskTill(KioskCommon):
         self.assertFalse(unknown.kiosk_settlement)
         self.assertFalse(order.payment_ids)
 
+    def test_a_till_of_another_company_cannot_settle(self):
+        order = self.kiosk_order()
+        unknown = self.kiosk_unknown(order)
+        elsewhere = self.env["res.company"].create({"name": "Autre boutique"})
+        cashier = new_test_user(
+            self.env,
+            login="other_shop_cashier",
+            groups="base.group_user,point_of_sale.group_pos_user",
+            company_id=elsewhere.id,
+            company_ids=[elsewhere.id],
+        )
+        for name, args in (
+            ("caisse_ap_kiosk_unsettled", ()),
+            ("caisse_ap_kiosk_settle", (unknown.id, True)),
+        ):
+            with self.assertRaises(AccessError):
+                self.till(name, order, *args, user=cashier)
+        self.assertFalse(unknown.kiosk_settlement)
+        self.assertFalse(order.payment_ids)
+
     def test_a_settlement_names_a_waiting_payment_of_this_order(self):
         order = self.kiosk_order()
         unknown = self.kiosk_unknown(order)
