@@ -101,40 +101,34 @@ class TestKioskTill(KioskCommon):
     # ------------------------------------------------------------------
     # What a till may ask (the attacks a reviewer would try)
     # ------------------------------------------------------------------
-    def test_only_pos_users_settle(self):
+    def assert_cannot_see_nor_settle(self, user):
         order = self.kiosk_order()
         unknown = self.kiosk_unknown(order)
-        outsider = new_test_user(
-            self.env, login="kiosk_outsider", groups="base.group_user"
-        )
         for name, args in (
             ("caisse_ap_kiosk_unsettled", ()),
             ("caisse_ap_kiosk_settle", (unknown.id, True)),
         ):
             with self.assertRaises(AccessError):
-                self.till(name, order, *args, user=outsider)
+                self.till(name, order, *args, user=user)
         self.assertFalse(unknown.kiosk_settlement)
         self.assertFalse(order.payment_ids)
 
-    def test_a_till_of_another_company_cannot_settle(self):
-        order = self.kiosk_order()
-        unknown = self.kiosk_unknown(order)
-        elsewhere = self.env["res.company"].create({"name": "Autre boutique"})
-        cashier = new_test_user(
-            self.env,
-            login="other_shop_cashier",
-            groups="base.group_user,point_of_sale.group_pos_user",
-            company_id=elsewhere.id,
-            company_ids=[elsewhere.id],
+    def test_only_pos_users_settle(self):
+        self.assert_cannot_see_nor_settle(
+            new_test_user(self.env, login="kiosk_outsider", groups="base.group_user")
         )
-        for name, args in (
-            ("caisse_ap_kiosk_unsettled", ()),
-            ("caisse_ap_kiosk_settle", (unknown.id, True)),
-        ):
-            with self.assertRaises(AccessError):
-                self.till(name, order, *args, user=cashier)
-        self.assertFalse(unknown.kiosk_settlement)
-        self.assertFalse(order.payment_ids)
+
+    def test_a_till_of_another_company_cannot_settle(self):
+        elsewhere = self.env["res.company"].create({"name": "Autre boutique"})
+        self.assert_cannot_see_nor_settle(
+            new_test_user(
+                self.env,
+                login="other_shop_cashier",
+                groups="base.group_user,point_of_sale.group_pos_user",
+                company_id=elsewhere.id,
+                company_ids=[elsewhere.id],
+            )
+        )
 
     def test_a_settlement_names_a_waiting_payment_of_this_order(self):
         order = self.kiosk_order()
