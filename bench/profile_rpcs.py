@@ -9,10 +9,15 @@ with Odoo's cursor timed: the report gives, per call, the SQL statements and
 their time, the time of the Python around them, and the functions of the
 addon and of Odoo that take the most (cumulative, callees included).
 
+Between two calls the profile pauses (``--pause``, 0.3 s): the previous
+payment's thread has then recorded "sent" and waits for its terminal. Without
+the pause each start shares the interpreter with that thread, and every SQL
+statement it sends may have to wait for the thread to give the GIL back.
+
 What the shell cannot show is Odoo's fixed cost of an HTTP request (routing,
 session, JSON): ``bench/lanes.py`` measures it as the plain read of its probe.
 
-Run: python3 bench/profile_rpcs.py [--payments 20] [--statuses 5]
+Run: python3 bench/profile_rpcs.py [--payments 20] [--statuses 5] [--pause 0.3]
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ def measured(calls):
         profile.disable()
         walls.append(time.perf_counter() - started)
         env.invalidate_all()
+        time.sleep(spec["pause"])
     stream = io.StringIO()
     stats = pstats.Stats(profile, stream=stream)
     stats.sort_stats("cumulative").print_stats(spec["top"])
@@ -113,6 +119,12 @@ def parse_args():
         parser,
         ("--payments", 20, "tills, each starting one payment"),
         ("--statuses", 5, "status calls per payment"),
+        (
+            "--pause",
+            0.3,
+            "seconds between two calls (0: each start meets the previous "
+            "payment's thread at work in the same process)",
+        ),
         ("--top", 15, "functions listed per RPC"),
         ("--top-sql", 10, "statements listed per RPC"),
     )
@@ -128,13 +140,14 @@ def run(args) -> dict:
         spec = {
             "lanes": lanes,
             "statuses": args.statuses,
+            "pause": float(args.pause),
             "top": args.top,
             "top_sql": args.top_sql,
         }
         out = bench.shell(db, PROFILE % {"spec": json.dumps(spec)})
         for line in out.splitlines():
             if line.startswith("BENCH_PROFILE "):
-                return json.loads(line.split(" ", 1)[1])
+                return {**json.loads(line.split(" ", 1)[1]), "pause": spec["pause"]}
         raise RuntimeError(f"the profile printed no result:\n{out[-4000:]}")
 
 
@@ -142,8 +155,8 @@ def report(result: dict) -> c.Report:
     rep = c.Report("profile_rpcs", "RPC profile (bench/profile_rpcs.py)")
     rep.note(
         "In one `odoo shell` process, as the demo administrator; each call "
-        "committed. *Python*: the call's time less its SQL time (mean). Times "
-        "in ms as p50 / p95 / max (count)."
+        f"committed, {result['pause']:g} s apart. *Python*: the call's time "
+        "less its SQL time (mean). Times in ms as p50 / p95 / max (count)."
     )
     rows = []
     for name in ("start", "status"):

@@ -449,28 +449,23 @@ class PosCaisseApTransaction(models.Model):
         if refusal:
             raise UserError(refusal)
         method._caisse_ap_check_refund(session, values)
-        request = method._caisse_ap_request(
+        # Whether the terminal is busy, the busy index tells when the attempt
+        # is recorded (see _create_attempt).
+        return method._caisse_ap_request(
             self._pos_currency(session.config_id.sudo()), values["amount"]
         )
-        key = method._caisse_ap_terminal_key()
-        busy = self.sudo().search(
-            [("terminal_key", "=", key), ("state", "in", ACTIVE_STATES)], limit=1
-        )
-        # A lost transaction must not keep the terminal busy.
-        if busy and busy._is_overdue():
-            busy._sweep_lost()
-        if busy.state in ACTIVE_STATES:
-            raise self._busy_error(key, values["payment_uuid"], method)
-        return request
 
     @api.model
     def _pos_currency(self, config):
         """The POS's currency (computed from its journal and company): only the
-        fields it depends on are read, not every column of those records."""
+        fields it depends on are read (none when the start's check has read
+        them), not every column of those records."""
         config.fetch(["journal_id", "company_id"])
         config.journal_id.fetch(["currency_id", "company_id"])
         (config.company_id | config.journal_id.company_id).fetch(["currency_id"])
-        return config.currency_id
+        currency = config.currency_id
+        currency.fetch(["name", "iso_numeric", "decimal_places", "rounding"])
+        return currency
 
     @api.model
     def _create_attempt(self, method, session, values, attempt, request):
@@ -508,17 +503,18 @@ class PosCaisseApTransaction(models.Model):
             "user_id": self.env.uid,
             "company_id": config.company_id.id,
         }
-        try:
-            # The index decides when two starts race past the check (an
-            # expected violation: no "bad query" in the log).
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                transaction = self.sudo().create(vals)
-        except psycopg2.errors.UniqueViolation as error:
-            if error.diag.constraint_name == BUSY_INDEX:
-                raise self._busy_error(key, values["payment_uuid"], method) from None
-            raise UserError(
-                self.env._("This payment is already being sent to the terminal.")
-            ) from None
+        transaction = self._insert_attempt(vals)
+        if not transaction:
+            # The terminal is busy, unless with an attempt lost in the past
+            # (its worker died): the sweep ends that one, then this one goes.
+            busy = self.sudo().search(
+                [("terminal_key", "=", key), ("state", "in", ACTIVE_STATES)], limit=1
+            )
+            if busy and busy._is_overdue():
+                busy._sweep_lost()
+                transaction = self._insert_attempt(vals)
+            if not transaction:
+                raise self._busy_error(key, values["payment_uuid"], method)
         transaction._log_lifecycle(
             "new",
             "pending",
@@ -527,6 +523,22 @@ class PosCaisseApTransaction(models.Model):
             f"request {vals['request_frame']}",
         )
         return transaction
+
+    @api.model
+    def _insert_attempt(self, vals):
+        """The new attempt, or an empty recordset when the busy index refuses it
+        (another payment holds the terminal)."""
+        try:
+            # The indexes decide between starts that race past the checks (an
+            # expected violation: no "bad query" in the log).
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                return self.sudo().create(vals)
+        except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name == BUSY_INDEX:
+                return self.browse()
+            raise UserError(
+                self.env._("This payment is already being sent to the terminal.")
+            ) from None
 
     @api.model
     def _reference(self, payment_uuid, attempt):

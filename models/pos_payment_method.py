@@ -5,7 +5,7 @@ import re
 import time
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config as odoo_config
 from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
@@ -29,6 +29,23 @@ MAX_UUID_LENGTH = 64
 MAX_REFUNDED_ORDERS = 100
 # The bus channel a POS tab names for its results: 128 random bits in hex.
 RESULT_CHANNEL = re.compile(r"l10n_fr_pos_caisse_ap_ip\.result\.[0-9a-f]{32}")
+# What a start reads of its method, in the query that checks the caller may use
+# it (reading one more field later would load every column of the method).
+START_FIELDS = [
+    "company_id",
+    "active",
+    "use_payment_terminal",
+    "fr_caisse_ap_ip_address",
+    "fr_caisse_ap_ip_port",
+    "fr_caisse_ap_ip_mode",
+    "fr_caisse_ap_ip_pos_number",
+    "fr_caisse_ap_ip_protocol_version",
+    "fr_caisse_ap_ip_timeout",
+    "fr_caisse_ap_ip_receipt",
+    "fr_caisse_ap_ip_allow_unreferenced_refund",
+    "fr_caisse_ap_ip_connection",
+    "fr_caisse_ap_relay_id",
+]
 # Credits that may have given money back: they count against what is left to refund.
 CREDITED_STATES = ("pending", "sent", "cancel_requested", "success", "unknown")
 # Tills that click in the same instant must not reach Odoo's prefork listen queue
@@ -572,7 +589,7 @@ class PosPaymentMethod(models.Model):
 
     def _caisse_ap_check_method(self):
         """The caller may use this method: a POS user, an active Caisse-AP method
-        of one of the caller's companies."""
+        of one of the caller's companies. Its settings are read on the way."""
         _ = self.env._
         if len(self) != 1:
             raise UserError(_("Exactly one payment method is expected."))
@@ -582,22 +599,17 @@ class PosPaymentMethod(models.Model):
             raise AccessError(
                 _("Only Point of Sale users can use the payment terminal.")
             )
-        method = self.sudo()
-        try:
-            # Only the fields checked: reading one field would load every column.
-            method.fetch(["company_id", "active", "use_payment_terminal"])
-            active = method.active
-        except MissingError:
-            raise UserError(_("This payment method no longer exists.")) from None
-        if method.company_id and method.company_id not in self.env.companies:
-            raise AccessError(
-                _(
-                    "The payment method %s belongs to another company.",
-                    method.display_name,
-                )
-            )
-        self.check_access("read")
-        if not active or method.use_payment_terminal != TERMINAL_KEY:
+        # One query: the caller's record rules in a subquery, the settings a
+        # payment uses read (as superuser: some are managers' fields).
+        visible = self.with_context(active_test=False)._search([("id", "=", self.id)])
+        method = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search_fetch([("id", "in", visible)], START_FIELDS)
+        )
+        if not method:
+            self._caisse_ap_method_refusal()
+        if not method.active or method.use_payment_terminal != TERMINAL_KEY:
             raise UserError(
                 _(
                     "The payment method %s is not an active Caisse-AP payment "
@@ -606,6 +618,22 @@ class PosPaymentMethod(models.Model):
                 )
             )
 
+    def _caisse_ap_method_refusal(self):
+        """Raise why the caller cannot see this method (missing, another
+        company, a record rule)."""
+        method = self.sudo()
+        if not method.exists():
+            raise UserError(self.env._("This payment method no longer exists."))
+        if method.company_id and method.company_id not in self.env.companies:
+            raise AccessError(
+                self.env._(
+                    "The payment method %s belongs to another company.",
+                    method.display_name,
+                )
+            )
+        self.check_access("read")
+        raise AccessError(self.env._("You cannot use this payment method."))
+
     def _caisse_ap_check_session(self, session_id):
         """The session is open, readable by the caller; its POS offers this method."""
         _ = self.env._
@@ -613,33 +641,31 @@ class PosPaymentMethod(models.Model):
         missing = UserError(_("This Point of Sale session does not exist."))
         if not session:
             raise missing
-        try:
-            # Only the fields checked (a POS config has hundreds of columns);
-            # the access check below still applies the caller's rules.
-            session.sudo().fetch(["state", "config_id"])
-            config = session.sudo().config_id
-        except MissingError:
-            raise missing from None
-        config.fetch(["company_id", "payment_method_ids"])
+        found = session._caisse_ap_read_for_payment(self)
+        if found is None:
+            raise missing
+        config = session.sudo().config_id
         if config.company_id not in self.env.companies:
             raise AccessError(
                 _("This Point of Sale session belongs to another company.")
             )
-        session.check_access("read")
-        if session.state != "opened":
+        if not found.readable:
+            session.check_access("read")
+            raise AccessError(_("You cannot use this Point of Sale session."))
+        if session.sudo().state != "opened":
             raise UserError(
                 _(
                     "The Point of Sale session %s is not open: the payment terminal "
                     "cannot be used.",
-                    session.name,
+                    session.sudo().name,
                 )
             )
-        if self not in config.payment_method_ids:
+        if not found.offered:
             raise UserError(
                 _(
                     "The payment method %(method)s is not available in %(pos)s.",
                     method=self.sudo().display_name,
-                    pos=session.config_id.display_name,
+                    pos=config.display_name,
                 )
             )
         return session

@@ -1,12 +1,21 @@
+from typing import NamedTuple
+
 from markupsafe import Markup
 
 from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import format_amount
+from odoo.tools import SQL, format_amount
 
 from .pos_payment_method import TERMINAL_KEY
 
 JOURNAL_ACTION = "l10n_fr_pos_caisse_ap_ip.action_pos_caisse_ap_transaction"
+
+
+class PaymentCheck(NamedTuple):
+    """What a terminal payment needs to know of a session besides its fields."""
+
+    readable: bool  # by the caller, record rules applied
+    offered: bool  # the method is one of the session's POS
 
 
 class PosSession(models.Model):
@@ -22,6 +31,80 @@ class PosSession(models.Model):
         string="Terminal Transactions to Review",
         compute="_compute_caisse_ap_attention_count",
     )
+
+    def _caisse_ap_read_for_payment(self, method):
+        """Read in one query what a terminal payment checks and records about
+        this session; ``None`` when it does not exist.
+
+        The session's state and POS, the POS's company and journal, their
+        currencies go to the record cache: the ORM then computes the POS's
+        currency (and any override of that) without another query.
+        """
+        self.ensure_one()
+        offered = self.env["pos.config"]._fields["payment_method_ids"]
+        # Pending writes first: the cache gets what the query reads.
+        self.flush_model(["state", "name", "config_id"])
+        self.env["pos.config"].flush_model(
+            ["company_id", "journal_id", "payment_method_ids"]
+        )
+        self.env["account.journal"].flush_model(["currency_id", "company_id"])
+        self.env["res.company"].flush_model(["currency_id"])
+        visible = self._search([("id", "=", self.id)])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT pos_session.state, pos_session.name, pos_session.config_id,
+                       pos_config.company_id, pos_config.journal_id,
+                       company.currency_id AS company_currency_id,
+                       journal.currency_id AS journal_currency_id,
+                       journal.company_id AS journal_company_id,
+                       journal_company.currency_id AS journal_company_currency_id,
+                       pos_session.id IN %(visible)s AS readable,
+                       EXISTS (
+                           SELECT 1 FROM %(offered)s
+                            WHERE %(offered_config)s = pos_config.id
+                              AND %(offered_method)s = %(method)s
+                       ) AS offered
+                  FROM pos_session
+                  JOIN pos_config ON pos_config.id = pos_session.config_id
+                  JOIN res_company company ON company.id = pos_config.company_id
+             LEFT JOIN account_journal journal
+                       ON journal.id = pos_config.journal_id
+             LEFT JOIN res_company journal_company
+                       ON journal_company.id = journal.company_id
+                 WHERE pos_session.id = %(session)s
+                """,
+                visible=visible.subselect(),
+                offered=SQL.identifier(offered.relation),
+                offered_config=SQL.identifier(offered.column1),
+                offered_method=SQL.identifier(offered.column2),
+                method=method.id,
+                session=self.id,
+            )
+        )
+        row = self.env.cr.dictfetchone()
+        if row is None:
+            return None
+        session = self.sudo()
+        session._update_cache(
+            {"state": row["state"], "name": row["name"], "config_id": row["config_id"]}
+        )
+        config = session.config_id
+        config._update_cache(
+            {"company_id": row["company_id"], "journal_id": row["journal_id"]}
+        )
+        config.company_id._update_cache({"currency_id": row["company_currency_id"]})
+        if config.journal_id:
+            config.journal_id._update_cache(
+                {
+                    "currency_id": row["journal_currency_id"],
+                    "company_id": row["journal_company_id"],
+                }
+            )
+            config.journal_id.company_id._update_cache(
+                {"currency_id": row["journal_company_currency_id"]}
+            )
+        return PaymentCheck(readable=row["readable"], offered=row["offered"])
 
     def _compute_caisse_ap_attention_count(self):
         for session in self:

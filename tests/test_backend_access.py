@@ -1,5 +1,6 @@
 import uuid
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
@@ -73,6 +74,35 @@ class TestBackendAccess(CaisseApCommon):
                 user=self.two_company_user,
                 context={"allowed_company_ids": self.other_company.ids},
             )
+        self.assertNothingSent()
+
+    def _rule_hiding(self, record):
+        """A record rule of the shop (not a company rule) that keeps ``record``
+        away from POS users."""
+        return self.env["ir.rule"].create(
+            {
+                "name": f"caisse_ap test: hide {record}",
+                "model_id": self.env["ir.model"]._get_id(record._name),
+                "domain_force": f"[('id', '!=', {record.id})]",
+                "groups": [Command.link(self.ref("point_of_sale.group_pos_user"))],
+            }
+        )
+
+    def test_record_rule_hides_the_session(self):
+        started, _transaction, _status = self.pay()
+        self._rule_hiding(self.session)
+        with self.assertRaises(AccessError):
+            self.start()
+        for rpc in ("caisse_ap_status", "caisse_ap_cancel"):
+            with self.subTest(rpc=rpc), self.assertRaises(AccessError):
+                self.rpc(rpc, started["payment_uuid"])
+        self.assertEqual(len(self.transactions()), 1)
+        self.assertEqual(len(self.simulator.exchanges), 1)
+
+    def test_record_rule_hides_the_method(self):
+        self._rule_hiding(self.method)
+        with self.assertRaises(AccessError):
+            self.start()
         self.assertNothingSent()
 
     def test_closed_session(self):

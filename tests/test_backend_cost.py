@@ -17,12 +17,14 @@ from ..runtime import worker
 from .common import CaisseApCommon
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
-# Measured with the POS user, one Caisse-AP method, a debit: a status reads
-# the method's checked fields, the latest attempt with its columns, the
-# session's state and config, the config's company and methods (5 statements,
-# no write); a start also checks the terminal is free and inserts the attempt.
-STATUS_STATEMENTS = 5
-START_STATEMENTS = 23
+# Measured with the POS user, one Caisse-AP method, a debit: a status reads the
+# method's settings (its record rules in the same query), the latest attempt,
+# and the session with its POS, company, journal and the offered methods in
+# one query (3 statements, no write); a start also reads the currency and
+# inserts the attempt, the busy index telling whether the terminal is free (16
+# with the user's groups, access rights and defaults loaded on first use).
+STATUS_STATEMENTS = 3
+START_STATEMENTS = 16
 START_WRITES = 1
 
 
