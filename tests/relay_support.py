@@ -57,20 +57,30 @@ class RelayProcessMixin:
         self.addCleanup(shutil.rmtree, self.relay_state_dir, True)
         self.addCleanup(self.stop_relay)
 
+    def _test_lock(self):
+        return getattr(self.registry, "test_lock", None) or contextlib.nullcontext()
+
     def authenticate(self, *args, **kwargs):
         # In test mode the relay's requests share this test's cursor, and only
         # they take the test lock: the test thread logging the browser in
         # (flush, bus precommit) must keep them out, or the two threads'
         # queries interleave on one connection.
-        lock = getattr(self.registry, "test_lock", None) or contextlib.nullcontext()
-        with lock:
+        with self._test_lock():
             return super().authenticate(*args, **kwargs)
 
     def _open_pos_ui(self):
         # The same for the tours' opening of the POS session (test thread).
-        lock = getattr(self.registry, "test_lock", None) or contextlib.nullcontext()
-        with lock:
+        with self._test_lock():
             return super()._open_pos_ui()
+
+    def start_tour(self, *args, **kwargs):
+        # The tour first flushes this test's cursor in the test thread (pending
+        # writes, their precommit hooks such as mail tracking): done here under
+        # the lock, so that a running relay's requests keep off the connection.
+        with self._test_lock():
+            self.env.flush_all()
+            self.cr.flush()
+        return super().start_tour(*args, **kwargs)
 
     def start_relay(self, token, relay=None, wait=1):
         self.relay_process = subprocess.Popen(
