@@ -165,23 +165,19 @@ TAB_HELPER = r"""
 """
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    c.add_options(
-        parser,
-        ("--tills", "1,5", "till counts, comma-separated"),
-        ("--payments", 20, "measured payments per till, per till count and bus mode"),
-        ("--delay", 2.0, "customer delay, seconds"),
-        ("--modes", "bus,poll", "bus (bus on), poll (bus off, status polling only)"),
-    )
-    parser.add_argument(
+OPTIONS = (
+    ("--tills", "1,5", "till counts, comma-separated"),
+    ("--payments", 20, "measured payments per till, per till count and bus mode"),
+    c.customer_delay(2.0),
+    ("--modes", "bus,poll", "bus (bus on), poll (bus off, status polling only)"),
+    (
         "--profile",
-        default=DEFAULT_PROFILE,
-        choices=sorted(PROFILES),
-        help=f"simulated terminal profile (default {DEFAULT_PROFILE}, which keeps "
-        "the connection open after answering, like the real terminal)",
-    )
-    return parser.parse_args()
+        DEFAULT_PROFILE,
+        "simulated terminal profile; the default keeps the connection open after "
+        "answering, like the real terminal",
+        sorted(PROFILES),
+    ),
+)
 
 
 # -- the tills ------------------------------------------------------------------
@@ -537,7 +533,7 @@ def _report_checks(rep: c.Report, runs: list[dict[str, Any]]) -> None:
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     counts = [int(n) for n in args.tills.split(",") if n.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not counts or not set(modes) <= {"bus", "poll"}:

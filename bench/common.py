@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from databases import Bench, setup_lanes
 from odoo_server import OdooServer, pg_connections, server_times
@@ -62,44 +62,80 @@ __all__ = [
 
 
 # -- command line ---------------------------------------------------------------
-def base_parser(description: str) -> argparse.ArgumentParser:
+def customer_delay(default: float) -> tuple:
+    """The option every storm has: how long the simulated customer takes."""
+    return ("--delay", default, "customer delay on the terminals, seconds")
+
+
+def till_polls(late: float, bus_up: float) -> tuple[tuple, ...]:
+    """The status polling of a till, like the POS's (see rpc.wait_final)."""
+    return (
+        ("--poll", late, "status poll interval once the outcome is late, like the POS"),
+        (
+            "--bus-poll",
+            bus_up,
+            "status poll interval before that, like the POS while its bus is up "
+            "(0: every --poll, as with the bus down)",
+        ),
+    )
+
+
+def probing(idle: float) -> tuple[tuple, ...]:
+    """The unrelated read that measures how the server answers everyone else."""
+    return (
+        ("--idle", idle, "seconds of probing before the storm, the idle reference"),
+        ("--probe-interval", 0.5, "seconds between two probe reads"),
+    )
+
+
+def parse_args(
+    description: str,
+    options: Sequence[tuple] = (),
+    argv: Sequence[str] | None = None,
+    quick: dict | None = None,
+) -> argparse.Namespace:
+    """The command line of a benchmark: the shared options, then its own.
+
+    Each option is ``(flag, default, help)`` or ``(flag, default, help,
+    choices)``: the default's type is the option's; a False default makes a
+    switch, a None default a string without default. With ``--quick`` on the
+    command line, ``quick`` gives the defaults (options given still win).
+    """
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--template",
-        default="",
-        help="reuse this database (addon installed, demo data) as the template "
-        "instead of building one; it is never dropped",
+    shared = (
+        (
+            "--template",
+            "",
+            "reuse this database (addon installed, demo data) as the template "
+            "instead of building one; it is never dropped",
+        ),
+        ("--keep", False, "keep the databases and the work folder for inspection"),
+        (
+            "--no-write",
+            False,
+            "print the tables only (do not write bench/results/ nor bench/README.md)",
+        ),
     )
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep the databases and the work folder for inspection",
-    )
-    parser.add_argument(
-        "--no-write",
-        action="store_true",
-        help="print the tables only (do not write bench/results/ nor bench/README.md)",
-    )
-    return parser
-
-
-def add_options(parser: argparse.ArgumentParser, *options: tuple) -> None:
-    """Add ``(flag, default, help)`` options: the default's type is the option's;
-    a False default makes a switch, a None default a string without default."""
-    for flag, default, help_text in options:
+    for flag, default, help_text, *choices in (*shared, *options):
         if default is False:
             parser.add_argument(flag, action="store_true", help=help_text)
         elif default is None:
             parser.add_argument(flag, help=help_text)
         else:
+            if default != "":
+                help_text = f"{help_text} (default {default})"
             parser.add_argument(
                 flag,
                 type=type(default),
                 default=default,
-                help=f"{help_text} (default {default})",
+                choices=choices[0] if choices else None,
+                help=help_text,
             )
+    if quick and "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**quick)
+    return parser.parse_args(argv)
 
 
 def run_main(main: Callable[[], int]) -> None:

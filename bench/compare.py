@@ -238,13 +238,9 @@ def measure(addon: Addon, args, db, server, terminals, lanes) -> dict[str, Any]:
     probe_session = c.Session(server.http_port, db, PROBE_TIMEOUT).authenticate()
     c.Prober(probe_session, 0.05, 3.0).run()  # warm-up: both workers load
     add_currency_ids(probe_session, lanes)
+    horizon = args.idle + args.client_timeout + 300
     probe, sampler, idle_start = c.start_watching(
-        server,
-        probe_session,
-        terminals.ports,
-        probe_interval=args.probe_interval,
-        horizon=args.idle + args.client_timeout + 300,
-        idle=args.idle,
+        server, probe_session, terminals.ports, args, horizon
     )
     results: list[dict[str, Any]] = [{} for _ in lanes]
     barrier = threading.Barrier(count)
@@ -699,45 +695,36 @@ def goals(rep: c.Report, args, runs, long_runs, fault_tables) -> None:
 
 
 # -- main -----------------------------------------------------------------------
+OPTIONS = (
+    (
+        "--oca-template",
+        None,
+        "reuse this database (the OCA module installed, demo data) as the "
+        "OCA module's template",
+    ),
+    ("--lanes", "1,2,4,10,50", "lane counts"),
+    c.customer_delay(20.0),
+    ("--long", 150.0, "long customer, s"),
+    ("--limit-time-real", 120, "Odoo's, s"),
+    (
+        "--client-timeout",
+        0.0,
+        "the benchmark gives up on a call after this (0: limit-time-real + 10 s)",
+    ),
+    *c.probing(5.0),
+    *c.till_polls(1.0, 0.0),
+    ("--parts", "lanes,long,faults", "parts to run (long and faults together)"),
+    (
+        "--quick",
+        False,
+        "development run: --lanes 1,2 --delay 5 --long 40 "
+        "--limit-time-real 30 --idle 3 by default; writes no result",
+    ),
+)
+
+
 def parse_args(argv: Sequence[str] | None = None):
-    parser = c.base_parser(__doc__)
-    c.add_options(
-        parser,
-        (
-            "--oca-template",
-            None,
-            "reuse this database (the OCA module installed, demo data) as the "
-            "OCA module's template",
-        ),
-        ("--lanes", "1,2,4,10,50", "lane counts"),
-        ("--delay", 20.0, "customer delay, s"),
-        ("--long", 150.0, "long customer, s"),
-        ("--limit-time-real", 120, "Odoo's, s"),
-        (
-            "--client-timeout",
-            0.0,
-            "the benchmark gives up on a call after this (0: limit-time-real + 10 s)",
-        ),
-        ("--idle", 5.0, "s of probing before a storm"),
-        ("--probe-interval", 0.5, "s"),
-        ("--poll", 1.0, "this addon's status poll interval, s (like its POS)"),
-        (
-            "--bus-poll",
-            0.0,
-            "this addon's poll interval while the bus is up, s (0: every --poll s "
-            "throughout, as the comparison was measured)",
-        ),
-        ("--parts", "lanes,long,faults", "parts to run (long and faults together)"),
-        (
-            "--quick",
-            False,
-            "development run: --lanes 1,2 --delay 5 --long 40 "
-            "--limit-time-real 30 --idle 3 by default; writes no result",
-        ),
-    )
-    if "--quick" in (sys.argv[1:] if argv is None else argv):
-        parser.set_defaults(**QUICK)  # options given explicitly still win
-    args = parser.parse_args(argv)
+    args = c.parse_args(__doc__, OPTIONS, argv, quick=QUICK)
     args.client_timeout = args.client_timeout or args.limit_time_real + 10.0
     return args
 

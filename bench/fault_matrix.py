@@ -22,6 +22,7 @@ import json
 import subprocess
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import common as c
@@ -159,25 +160,66 @@ class Stack:
         return self.requests(lane)
 
 
-def fill(row: Row, stack: Stack, lane: int, uuid: str, final, started: float):
-    row.seconds = time.time() - started
-    history = stack.journal(uuid)
-    row.journal = " → ".join(h["state"] for h in history) or "(none)"
-    reasons = [h["error_message"] for h in history if h["error_message"]]
-    row.reason = _short(reasons[-1]) if reasons else ""
-    if final is None:
-        row.problems.append("no final state in time")
-        return
-    row.status = final["state"]
-    row.message = final["message"]
-    states = stack.bus(uuid)
-    row.bus = " → ".join(states) if states else "none"
-    if states and states[-1] != final["state"]:
-        row.problems.append(f"last bus state {states[-1]} ≠ status {final['state']}")
-    if not states:
-        row.problems.append("no bus notification")
-    if history and history[-1]["state"] != final["state"]:
-        row.problems.append("journal and status differ")
+class Run:
+    """One payment of a case, as the POS makes it; on leaving the ``with``, the
+    row gets the terminal's request count, the journal, status and bus states.
+    ``scenario`` is queued on the terminal; ``requests`` is how many it must get."""
+
+    def __init__(self, stack: Stack, row: Row, lane: int, scenario=None, requests=1):
+        self.stack, self.row, self.lane, self.requests = stack, row, lane, requests
+        self.uuid = ""
+        self.final: dict | None = None
+        if scenario is not None:
+            stack.terminals[lane].queue(scenario)
+
+    def __enter__(self) -> Run:
+        self.before = self.stack.requests(self.lane)
+        self.started = time.time()
+        return self
+
+    def __exit__(self, kind, *_exc) -> None:
+        if kind is not None:
+            return
+        row = self.row
+        settled = self.stack.settle(self.lane, self.before + self.requests)
+        row.requests = settled - self.before
+        if row.requests != self.requests:
+            row.problems.append(f"{row.requests} requests")
+        row.seconds = time.time() - self.started
+        self._journal()
+        if self.final is not None:
+            self._status()
+
+    def start(self, amount: float = AMOUNT, **kwargs) -> dict:
+        data, first = self.stack.start(self.lane, amount, **kwargs)
+        self.uuid = data["payment_uuid"]
+        return first
+
+    def wait(self) -> dict | None:
+        self.final = self.stack.wait(self.lane, self.uuid)
+        return self.final
+
+    def _journal(self) -> None:
+        history = self.stack.journal(self.uuid)
+        self.row.journal = " → ".join(h["state"] for h in history) or "(none)"
+        reasons = [h["error_message"] for h in history if h["error_message"]]
+        self.row.reason = _short(reasons[-1]) if reasons else ""
+        if self.final is None:
+            self.row.problems.append("no final state in time")
+        elif history and history[-1]["state"] != self.final["state"]:
+            self.row.problems.append("journal and status differ")
+
+    def _status(self) -> None:
+        row, final = self.row, self.final
+        row.status, row.message = final["state"], final["message"]
+        states = self.stack.bus(self.uuid)
+        row.bus = " → ".join(states) if states else "none"
+        if states and states[-1] != final["state"]:
+            row.problems.append(
+                f"last bus state {states[-1]} ≠ status {final['state']}"
+            )
+        if not states:
+            row.problems.append("no bus notification")
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -199,44 +241,37 @@ def scenario_case(
     row = Row(label or kind, TERMINAL_BEHAVIOUR.get(kind, kind), expected)
     if kind not in EXPECTED:
         row.problems.append("no expectation for this new scenario: add it here")
-    terminal = stack.terminals[lane]
-    before = stack.requests(lane)
-    terminal.queue(scenario or c.Scenario(kind))
-    started = time.time()
-    data, _first = stack.start(lane, amount)
-    final = stack.wait(lane, data["payment_uuid"])
-    if kind == "hang":
-        terminal.release_hang()
-    row.requests = stack.settle(lane, before + 1) - before
-    fill(row, stack, lane, data["payment_uuid"], final, started)
+    with Run(stack, row, lane, scenario or c.Scenario(kind)) as run:
+        run.start(amount)
+        final = run.wait()
+        if kind == "hang":
+            stack.terminals[lane].release_hang()
     if final:
-        if final["state"] != expected:
-            row.problems.append(f"expected {expected}")
-        if word and word.lower() not in final["message"].lower():
-            row.problems.append(f"message lacks {word!r}")
-        if not word and final["message"]:
-            row.problems.append("a message on plain success")
-        if kind == "partial" and not (
-            final["partial"] and final["amount_authorised"] == round(amount / 2, 2)
-        ):
-            row.problems.append(f"authorised {final['amount_authorised']}")
-        if abs(final["amount"] - amount) > 0.001:
-            row.problems.append(f"amount {final['amount']}")
-        if kind in ("approve", "split", "drip") and final["card_last4"] != "1234":
-            row.problems.append("card data missing")
-    if row.requests != 1:
-        row.problems.append(f"{row.requests} requests")
+        _check_scenario(row, kind, final, amount, word)
     return row
 
 
-def case_refund(stack: Stack, lane: int = 0) -> Row:
-    row = Row("refund", "approves a credit (CD=1)", "success")
-    before = stack.requests(lane)
-    started = time.time()
-    data, _ = stack.start(lane, -AMOUNT)
-    final = stack.wait(lane, data["payment_uuid"])
-    row.requests = stack.settle(lane, before + 1) - before
-    fill(row, stack, lane, data["payment_uuid"], final, started)
+def _check_scenario(row: Row, kind: str, final: dict, amount: float, word: str):
+    if final["state"] != row.expected:
+        row.problems.append(f"expected {row.expected}")
+    if word and word.lower() not in final["message"].lower():
+        row.problems.append(f"message lacks {word!r}")
+    if not word and final["message"]:
+        row.problems.append("a message on plain success")
+    if kind == "partial" and not (
+        final["partial"] and final["amount_authorised"] == round(amount / 2, 2)
+    ):
+        row.problems.append(f"authorised {final['amount_authorised']}")
+    if abs(final["amount"] - amount) > 0.001:
+        row.problems.append(f"amount {final['amount']}")
+    if kind in ("approve", "split", "drip") and final["card_last4"] != "1234":
+        row.problems.append("card data missing")
+
+
+def case_refund(stack: Stack, row: Row, lane: int = 0) -> Row:
+    with Run(stack, row, lane) as run:
+        run.start(-AMOUNT)
+        final = run.wait()
     request = stack.terminals[lane].exchanges[-1]["request_fields"]
     if request.get("CD") != "1":
         row.problems.append(f"CD={request.get('CD')}")
@@ -245,26 +280,17 @@ def case_refund(stack: Stack, lane: int = 0) -> Row:
     return row
 
 
-def case_cancel(stack: Stack, kind: str, lane: int = 0) -> Row:
-    expected = "failure" if kind == "red_button" else "success"
-    label = (
-        "cancel, then red button" if kind == "red_button" else "cancel, customer pays"
-    )
-    row = Row(label, f"{TERMINAL_BEHAVIOUR[kind]} after 3 s", expected)
-    before = stack.requests(lane)
-    stack.terminals[lane].queue(c.Scenario(kind, delay=3))
-    started = time.time()
-    data, _ = stack.start(lane)
-    time.sleep(0.5)
-    cancelled = stack.cashier.caisse_ap_cancel(
-        stack.lanes[lane]["method_id"], data["payment_uuid"]
-    )
-    final = stack.wait(lane, data["payment_uuid"])
-    row.requests = stack.settle(lane, before + 1) - before
-    fill(row, stack, lane, data["payment_uuid"], final, started)
+def case_cancel(stack: Stack, row: Row, kind: str, lane: int = 0) -> Row:
+    with Run(stack, row, lane, c.Scenario(kind, delay=3)) as run:
+        run.start()
+        time.sleep(0.5)
+        cancelled = stack.cashier.caisse_ap_cancel(
+            stack.lanes[lane]["method_id"], run.uuid
+        )
+        final = run.wait()
     if cancelled["state"] != "cancel_requested":
         row.problems.append(f"cancel gave {cancelled['state']}")
-    if final and (final["state"] != expected or not final["cancel_requested"]):
+    if final and (final["state"] != row.expected or not final["cancel_requested"]):
         row.problems.append(
             f"{final['state']}, cancel flag {final['cancel_requested']}"
         )
@@ -273,125 +299,125 @@ def case_cancel(stack: Stack, kind: str, lane: int = 0) -> Row:
     return row
 
 
-def case_unreachable(stack: Stack, lane: int) -> Row:
-    row = Row("terminal unreachable", "nothing listens on the port", "error")
-    started = time.time()
-    data, _ = stack.start(lane)
-    final = stack.wait(lane, data["payment_uuid"])
-    row.requests = 0
-    fill(row, stack, lane, data["payment_uuid"], final, started)
+def case_unreachable(stack: Stack, row: Row, lane: int) -> Row:
+    with Run(stack, row, lane, requests=0) as run:
+        run.start()
+        final = run.wait()
     if final and (final["state"] != "error" or "not" not in final["message"]):
         row.problems.append(f"{final['state']}")
     return row
 
 
-def case_busy(stack: Stack, lane: int = 0) -> Row:
-    row = Row(
-        "second payment on a busy terminal",
-        "approves the first after 3 s",
-        "refused, first success",
-    )
-    before = stack.requests(lane)
-    stack.terminals[lane].queue(c.Scenario("approve", delay=3))
-    started = time.time()
-    data, _ = stack.start(lane)
-    time.sleep(0.3)
-    try:
-        stack.start(lane)
-        refusal = ""
-        row.problems.append("second start accepted")
-    except c.RpcError as error:
-        refusal = error.message
-    final = stack.wait(lane, data["payment_uuid"])
-    row.requests = stack.settle(lane, before + 1) - before
-    fill(row, stack, lane, data["payment_uuid"], final, started)
+def case_busy(stack: Stack, row: Row, lane: int = 0) -> Row:
+    refusal = ""
+    with Run(stack, row, lane, c.Scenario("approve", delay=3)) as run:
+        run.start()
+        time.sleep(0.3)
+        try:
+            stack.start(lane)
+            row.problems.append("second start accepted")
+        except c.RpcError as error:
+            refusal = error.message
+        run.wait()
     row.status = f"second: UserError; first: {row.status}"
     row.message = f"second: {refusal}"
     if "busy" not in refusal:
         row.problems.append("refusal does not say busy")
-    if row.requests != 1:
-        row.problems.append(f"{row.requests} requests")
     return row
 
 
-def case_repeat(stack: Stack, lane: int = 0) -> Row:
-    row = Row(
-        "same payment started twice (POS reload)",
-        "approves after 1 s",
-        "success, 1 request",
-    )
-    before = stack.requests(lane)
-    stack.terminals[lane].queue(c.Scenario("approve", delay=1))
-    started = time.time()
-    data, first = stack.start(lane)
-    _data, again = stack.start(lane, payment_uuid=data["payment_uuid"])
-    final = stack.wait(lane, data["payment_uuid"])
-    time.sleep(0.5)
-    row.requests = stack.settle(lane, before + 1) - before
-    fill(row, stack, lane, data["payment_uuid"], final, started)
+def case_repeat(stack: Stack, row: Row, lane: int = 0) -> Row:
+    with Run(stack, row, lane, c.Scenario("approve", delay=1)) as run:
+        first = run.start()
+        again = run.start(payment_uuid=run.uuid)
+        run.wait()
+        time.sleep(0.5)
     if again["transaction_id"] != first["transaction_id"]:
         row.problems.append("a second transaction was created")
-    if row.requests != 1:
-        row.problems.append(f"{row.requests} requests")
     return row
 
 
-def case_retry(stack: Stack, lane: int = 0) -> Row:
-    row = Row(
-        "retry after an unknown outcome",
-        "closes without answering, then approves",
-        "unknown → (no retry flag: nothing sent) → success",
-    )
-    before = stack.requests(lane)
-    stack.terminals[lane].queue(c.Scenario("close"))
-    started = time.time()
-    data, _ = stack.start(lane)
-    first = stack.wait(lane, data["payment_uuid"])
-    stack.settle(lane, before + 1)
-    same, _ = stack.start(lane, payment_uuid=data["payment_uuid"])
-    blind = stack.cashier.caisse_ap_status(
-        stack.lanes[lane]["method_id"], data["payment_uuid"]
-    )
-    _d, retried = stack.start(lane, payment_uuid=data["payment_uuid"], retry=True)
-    final = stack.wait(lane, data["payment_uuid"])
-    row.requests = stack.settle(lane, before + 2) - before
-    fill(row, stack, lane, data["payment_uuid"], final, started)
+def case_retry(stack: Stack, row: Row, lane: int = 0) -> Row:
+    with Run(stack, row, lane, c.Scenario("close"), requests=2) as run:
+        run.start()
+        first = run.wait()
+        stack.settle(lane, run.before + 1)
+        run.start(payment_uuid=run.uuid)
+        blind = stack.cashier.caisse_ap_status(stack.lanes[lane]["method_id"], run.uuid)
+        retried = run.start(payment_uuid=run.uuid, retry=True)
+        final = run.wait()
     if not first or first["state"] != "unknown":
         row.problems.append(f"first {first and first['state']}")
     if blind["attempt"] != 1 or blind["state"] != "unknown":
         row.problems.append("a start without retry sent again")
     if retried["attempt"] != 2 or not final or final["state"] != "success":
         row.problems.append("retry did not give attempt 2 success")
-    if row.requests != 2:
-        row.problems.append(f"{row.requests} requests")
     return row
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    parser.add_argument(
+OPTIONS = (
+    (
         "--only",
-        default="",
-        help="comma-separated scenario kinds and extra cases to run (default: all); "
+        "",
+        "comma-separated scenario kinds and extra cases to run (default: all); "
         "extras: refund, cancel_red_button, cancel_paid, unreachable, busy, repeat, "
         "retry",
-    )
-    return parser.parse_args()
+    ),
+)
 
 
+# The cases beyond the scenario kinds: the function and the row's case,
+# terminal behaviour and expected outcome.
 EXTRAS = {
-    "refund": lambda s: case_refund(s),
-    "cancel_red_button": lambda s: case_cancel(s, "red_button"),
-    "cancel_paid": lambda s: case_cancel(s, "approve"),
-    "unreachable": lambda s: case_unreachable(s, 1),
-    "busy": lambda s: case_busy(s),
-    "repeat": lambda s: case_repeat(s),
-    "retry": lambda s: case_retry(s),
+    "refund": (
+        case_refund,
+        ("refund", "approves a credit (CD=1)", "success"),
+    ),
+    "cancel_red_button": (
+        partial(case_cancel, kind="red_button"),
+        (
+            "cancel, then red button",
+            "red button (AE=01, no amount) after 3 s",
+            "failure",
+        ),
+    ),
+    "cancel_paid": (
+        partial(case_cancel, kind="approve"),
+        ("cancel, customer pays", "approves after 3 s", "success"),
+    ),
+    "unreachable": (
+        partial(case_unreachable, lane=1),
+        ("terminal unreachable", "nothing listens on the port", "error"),
+    ),
+    "busy": (
+        case_busy,
+        (
+            "second payment on a busy terminal",
+            "approves the first after 3 s",
+            "refused, first success",
+        ),
+    ),
+    "repeat": (
+        case_repeat,
+        (
+            "same payment started twice (POS reload)",
+            "approves after 1 s",
+            "success, 1 request",
+        ),
+    ),
+    "retry": (
+        case_retry,
+        (
+            "retry after an unknown outcome",
+            "closes without answering, then approves",
+            "unknown → (no retry flag: nothing sent) → success",
+        ),
+    ),
 }
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     kinds = [k for k in KINDS if not wanted or k in wanted]
     extras = [name for name in EXTRAS if not wanted or name in wanted]
@@ -412,7 +438,8 @@ def main() -> int:
             rows.append(scenario_case(stack, kind))
         for name in extras:
             c.log(f"case {name}")
-            rows.append(EXTRAS[name](stack))
+            case, texts = EXTRAS[name]
+            rows.append(case(stack, Row(*texts)))
         errors = server.log_lines(" ERROR ", " CRITICAL ")
         tracebacks = len(server.log_lines("Traceback"))
         server.stop()

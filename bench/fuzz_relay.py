@@ -17,15 +17,11 @@ import time
 
 import common as c
 
-
-def parse_args():
-    parser = c.base_parser(__doc__)
-    parser.add_argument("--bodies", type=int, default=10_000, help="per endpoint")
-    return parser.parse_args()
+OPTIONS = (("--bodies", 10_000, "per endpoint"),)
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     with tempfile.TemporaryDirectory() as folder:
         report_path = os.path.join(folder, "fuzz.json")
         env = dict(

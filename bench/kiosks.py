@@ -61,18 +61,13 @@ print("BENCH_KIOSKS " + json.dumps({
 """
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    c.add_options(
-        parser,
-        ("--kiosks", 20, "self-order kiosks"),
-        ("--tills", 20, "tills"),
-        ("--delay", 20.0, "customer delay on the terminals, seconds"),
-        ("--kiosk-poll", 5.0, "kiosk status poll interval, like the kiosk's page"),
-        ("--poll", 1.0, "till status poll once the outcome is late, like the POS"),
-        ("--bus-poll", 6.0, "till status poll while the bus is up, like the POS"),
-    )
-    return parser.parse_args()
+OPTIONS = (
+    ("--kiosks", 20, "self-order kiosks"),
+    ("--tills", 20, "tills"),
+    c.customer_delay(20.0),
+    ("--kiosk-poll", 5.0, "kiosk status poll interval, like the kiosk's page"),
+    *c.till_polls(1.0, 6.0),
+)
 
 
 def setup_kiosks(bench: c.Bench, db: str, kiosk_lanes) -> dict[str, Any]:
@@ -263,7 +258,7 @@ def report(result: dict[str, Any], args) -> c.Report:
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     with c.Bench(
         "kiosks", args.template, args.keep, modules=[SELF_ORDER_BRIDGE]
     ) as bench:

@@ -51,43 +51,32 @@ START_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 METHOD_TIMEOUT = 180
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    c.add_options(
-        parser,
-        ("--lanes", "1,10,100,200", "comma-separated numbers of lanes, one run each"),
-        ("--storm", 100, "the N whose probe, queue and server-time goals count"),
-        ("--delay", 20.0, "customer delay on the terminals, seconds"),
-        (
-            "--start-spread",
-            None,
-            "the first start waits a random part of this, seconds (0: every till "
-            "at the same instant); default: the spread the server gives the POS "
-            "with each payment method",
-        ),
-        ("--poll", 1.0, "status poll interval once the outcome is late, like the POS"),
-        (
-            "--bus-poll",
-            6.0,
-            "status poll interval before that, like the POS while its bus is up "
-            "(0: every --poll, as with the bus down)",
-        ),
-        (
-            "--observe",
-            0.1,
-            "interval in seconds of the one reader that times when outcomes become "
-            "visible (one search_read for all the lanes)",
-        ),
-        ("--idle", 10.0, "seconds of probing before the storm, the idle reference"),
-        ("--probe-interval", 0.5, "seconds"),
-        (
-            "--relay",
-            False,
-            "every lane's terminal through ONE shop relay process (python -m "
-            "caisse_ap.relay), as on Odoo.sh; results in bench/results/lanes_relay.md",
-        ),
-    )
-    return parser.parse_args()
+OPTIONS = (
+    ("--lanes", "1,10,100,200", "comma-separated numbers of lanes, one run each"),
+    ("--storm", 100, "the N whose probe, queue and server-time goals count"),
+    c.customer_delay(20.0),
+    (
+        "--start-spread",
+        None,
+        "the first start waits a random part of this, seconds (0: every till "
+        "at the same instant); default: the spread the server gives the POS "
+        "with each payment method",
+    ),
+    *c.till_polls(1.0, 6.0),
+    (
+        "--observe",
+        0.1,
+        "interval in seconds of the one reader that times when outcomes become "
+        "visible (one search_read for all the lanes)",
+    ),
+    *c.probing(10.0),
+    (
+        "--relay",
+        False,
+        "every lane's terminal through ONE shop relay process (python -m "
+        "caisse_ap.relay), as on Odoo.sh; results in bench/results/lanes_relay.md",
+    ),
+)
 
 
 # Every lane's method through one relay; prints its token (shown once).
@@ -400,25 +389,10 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     # Warm-up: both workers load the registry; every lane's model code runs once.
     warm = c.Prober(probe_session, 0.05, 3.0)
     warm.run()
-    for lane, session in zip(lanes, sessions, strict=True):
-        (method,) = session.call(
-            "pos.payment.method",
-            "read",
-            [[lane["method_id"]], ["name", "fr_caisse_ap_start_spread"]],
-        )
-        lane["spread"] = (
-            float(args.start_spread)
-            if args.start_spread is not None
-            else method["fr_caisse_ap_start_spread"] / 1000
-        )
-
+    _read_spreads(lanes, sessions, args.start_spread)
+    horizon = args.idle + args.delay + 300
     probe, sampler, idle_start = c.start_watching(
-        server,
-        probe_session,
-        terminals.ports,
-        probe_interval=args.probe_interval,
-        horizon=args.idle + args.delay + 300,
-        idle=args.idle,
+        server, probe_session, terminals.ports, args, horizon
     )
     before = server.resources()
     log_errors_before = len(server.log_lines(" ERROR ", " CRITICAL "))
@@ -441,22 +415,14 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     probe.stop()
     sampler.stop()
 
-    problems = [
-        check_lane(lane, result, terminals[lane["index"]])
-        for lane, result in zip(lanes, results, strict=True)
-    ]
     answered = [
         e["ended_at"] for t in terminals for e in t.exchanges if e.get("ended_at")
     ]
     all_started = max((r.get("started", storm_start) for r in results), default=0)
     first_answer = min(answered, default=storm_end)
-    paying = (all_started, first_answer)
     run = {
+        **_lane_outcomes(lanes, results, terminals),
         "count": count,
-        "spread": max(lane["spread"] for lane in lanes),
-        "ok": sum(1 for p in problems if not p),
-        "problems": [p for p in problems if p],
-        "requests": sum(len(t.exchanges) for t in terminals),
         **_network_counts(results, tcp_before, tcp_after),
         **_lane_times(results, terminals, observer),
         **_watch_figures(
@@ -464,7 +430,7 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
             sampler,
             server,
             (idle_start, storm_start, first_answer, storm_end),
-            paying,
+            (all_started, first_answer),
         ),
         "vms_after": vms_after,
         "load": load,
@@ -483,6 +449,34 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
         f"{c.ms(c.percentile(run['probe_storm'], 0.95))} ms"
     )
     return run
+
+
+def _read_spreads(lanes, sessions, start_spread: float | None) -> None:
+    """Each lane's start spread: the option, else the one its method gives the POS."""
+    for lane, session in zip(lanes, sessions, strict=True):
+        (method,) = session.call(
+            "pos.payment.method",
+            "read",
+            [[lane["method_id"]], ["name", "fr_caisse_ap_start_spread"]],
+        )
+        lane["spread"] = (
+            float(start_spread)
+            if start_spread is not None
+            else method["fr_caisse_ap_start_spread"] / 1000
+        )
+
+
+def _lane_outcomes(lanes, results, terminals) -> dict[str, Any]:
+    problems = [
+        check_lane(lane, result, terminals[lane["index"]])
+        for lane, result in zip(lanes, results, strict=True)
+    ]
+    return {
+        "spread": max(lane["spread"] for lane in lanes),
+        "ok": sum(1 for p in problems if not p),
+        "problems": [p for p in problems if p],
+        "requests": sum(len(t.exchanges) for t in terminals),
+    }
 
 
 def _log_errors(server, before: int) -> dict[str, Any]:
@@ -739,7 +733,7 @@ def _mean(values) -> float:
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     counts = [int(n) for n in args.lanes.split(",") if n.strip()]
     runs = []
     with c.Bench("lanes", args.template, args.keep) as bench:

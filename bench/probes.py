@@ -217,17 +217,16 @@ def start_watching(
     server: OdooServer,
     session: Session,
     terminal_ports: Iterable[int],
-    *,
-    probe_interval: float,
+    args: Any,
     horizon: float,
-    idle: float,
 ) -> tuple[Prober, WorkerSampler, float]:
-    """Start the probe and the sampler, then let ``idle`` s of reference pass:
-    (probe, sampler, when the idle reference began)."""
-    probe = Prober(session, probe_interval, horizon)
+    """Start the probe and the sampler, then let ``args.idle`` s of reference
+    pass (the options of ``common.probing``): (probe, sampler, when the idle
+    reference began)."""
+    probe = Prober(session, args.probe_interval, horizon)
     sampler = WorkerSampler(server, terminal_ports, 0.2, horizon)
     idle_start = time.time()
     probe.start()
     sampler.start()
-    time.sleep(idle)
+    time.sleep(args.idle)
     return probe, sampler, idle_start

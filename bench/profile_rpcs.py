@@ -113,22 +113,18 @@ print("BENCH_PROFILE " + json.dumps(result))
 """
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    c.add_options(
-        parser,
-        ("--payments", 20, "tills, each starting one payment"),
-        ("--statuses", 5, "status calls per payment"),
-        (
-            "--pause",
-            0.3,
-            "seconds between two calls (0: each start meets the previous "
-            "payment's thread at work in the same process)",
-        ),
-        ("--top", 15, "functions listed per RPC"),
-        ("--top-sql", 10, "statements listed per RPC"),
-    )
-    return parser.parse_args()
+OPTIONS = (
+    ("--payments", 20, "tills, each starting one payment"),
+    ("--statuses", 5, "status calls per payment"),
+    (
+        "--pause",
+        0.3,
+        "seconds between two calls (0: each start meets the previous "
+        "payment's thread at work in the same process)",
+    ),
+    ("--top", 15, "functions listed per RPC"),
+    ("--top-sql", 10, "statements listed per RPC"),
+)
 
 
 def run(args) -> dict:
@@ -213,7 +209,7 @@ def _checks(rep: c.Report, result: dict) -> None:
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     rep = report(run(args))
     rep.save(write=not args.no_write)
     return 0 if rep.ok else 1

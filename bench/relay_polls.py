@@ -37,24 +37,20 @@ print("BENCH_RELAYS " + json.dumps(tokens))
 """
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    parser.add_argument("--relays", type=int, default=10)
-    parser.add_argument("--polls-per-relay", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=40.0)
-    parser.add_argument("--db-maxconn", type=int, default=16)
-    parser.add_argument("--wait", type=float, default=20.0, help="each poll's wait")
-    parser.add_argument(
+OPTIONS = (
+    ("--relays", 10, "relays"),
+    ("--polls-per-relay", 10, "polls each relay keeps waiting"),
+    ("--seconds", 40.0, "measured seconds"),
+    ("--db-maxconn", 16, "Odoo's db_maxconn"),
+    ("--wait", 20.0, "each poll's wait, seconds"),
+    (
         "--addon-dir",
-        type=Path,
-        default=None,
-        help="install this folder as the addon instead of this repository (e.g. "
+        None,
+        "install this folder as the addon instead of this repository (e.g. "
         "a worktree of an older commit, to measure it the same way)",
-    )
-    parser.add_argument(
-        "--name", default="relay_polls", help="results file name (bench/results/)"
-    )
-    return parser.parse_args()
+    ),
+    ("--name", "relay_polls", "results file name (bench/results/)"),
+)
 
 
 class Poller(threading.Thread):
@@ -136,7 +132,7 @@ def measure(args, server: c.OdooServer, tokens: list[str]) -> dict[str, Any]:
 def report(args, run: dict[str, Any]) -> c.Report:
     title = "Shop relays' long polls on a threaded Odoo with a small pool"
     if args.addon_dir:
-        title += f" ({args.addon_dir.name})"
+        title += f" ({Path(args.addon_dir).name})"
     rep = c.Report(args.name, title)
     rep.note(
         f"{args.relays} relays x {args.polls_per_relay} polls at once for "
@@ -184,8 +180,9 @@ def report(args, run: dict[str, Any]) -> c.Report:
 
 
 def main() -> int:
-    args = parse_args()
-    with c.Bench("polls", args.template, args.keep, addon_dir=args.addon_dir) as bench:
+    args = c.parse_args(__doc__, OPTIONS)
+    addon_dir = Path(args.addon_dir) if args.addon_dir else None
+    with c.Bench("polls", args.template, args.keep, addon_dir=addon_dir) as bench:
         bench.build_template()
         db = bench.new_database("polls")
         out = bench.shell(db, SETUP_RELAYS % {"count": args.relays})

@@ -61,22 +61,16 @@ EXPECTED = {
 }
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    parser.add_argument(
+OPTIONS = (
+    (
         "--signal",
-        default="KILL",
-        help="comma-separated events, one run each: KILL (crash, default), TERM "
-        "(graceful stop), RECYCLE (HTTP workers replaced after --limit-request=8, "
-        "no restart: the outcome must be kept)",
-    )
-    parser.add_argument(
-        "--delay",
-        type=float,
-        default=10.0,
-        help="customer delay on the terminals, seconds (default 10)",
-    )
-    return parser.parse_args()
+        "KILL",
+        "comma-separated events, one run each: KILL (crash), TERM (graceful stop), "
+        "RECYCLE (HTTP workers replaced after --limit-request=8, no restart: the "
+        "outcome must be kept)",
+    ),
+    c.customer_delay(10.0),
+)
 
 
 def _alive(pid: int) -> bool:
@@ -313,7 +307,7 @@ def _checks(rep: c.Report, rows: list[dict[str, Any]]) -> None:
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     modes = [s.strip().upper() for s in args.signal.split(",") if s.strip()]
     unknown = [m for m in modes if m not in MODES]
     if unknown:

@@ -36,24 +36,20 @@ RSS_NOISE_BYTES = 32 * 1048576
 RSS_NOISE_RATIO = 0.05
 
 
-def parse_args():
-    parser = c.base_parser(__doc__)
-    c.add_options(
-        parser,
-        ("--payments", 1000, "payments"),
-        ("--warmup", 20, "payments before the first reading"),
-        (
-            "--warmup-seconds",
-            75.0,
-            "first reading no sooner than this after the server started, so that "
-            "the cron worker (it wakes every 60-70 s) made its first pass",
-        ),
-        ("--delay", 0.0, "customer delay, seconds"),
-        ("--poll", 0.05, "status poll interval"),
-        ("--settle", 5.0, "quiet seconds before the last reading"),
-        ("--every", 100, "reading every N payments"),
-    )
-    return parser.parse_args()
+OPTIONS = (
+    ("--payments", 1000, "payments"),
+    c.customer_delay(0.0),
+    ("--warmup", 20, "payments before the first reading"),
+    (
+        "--warmup-seconds",
+        75.0,
+        "first reading no sooner than this after the server started, so that "
+        "the cron worker (it wakes every 60-70 s) made its first pass",
+    ),
+    ("--poll", 0.05, "status poll interval"),
+    ("--settle", 5.0, "quiet seconds before the last reading"),
+    ("--every", 100, "reading every N payments"),
+)
 
 
 def expected_for(index: int) -> tuple[str, str]:
@@ -263,7 +259,7 @@ def _checks(rep: c.Report, args, m: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    args = parse_args()
+    args = c.parse_args(__doc__, OPTIONS)
     rep = report(args, measure(args))
     rep.save(write=not args.no_write)
     return 0 if rep.ok else 1

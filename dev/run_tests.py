@@ -107,7 +107,7 @@ def check_report(junit_path, expect_tours=True):
     return problems
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -134,7 +134,11 @@ def main():
         action="store_true",
         help="only the self-order kiosk bridge's database and tests",
     )
-    args, pytest_args = parser.parse_known_args()
+    return parser.parse_known_args()
+
+
+def main():
+    args, pytest_args = parse_args()
 
     if args.engine_only:
         return run_without_odoo(REPO / "tests" / "engine", pytest_args)

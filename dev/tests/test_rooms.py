@@ -84,3 +84,21 @@ def test_the_pos_app_never_imports_its_overrides():
         if "/overrides/" in path.read_text()
     ]
     assert offending == []
+
+
+# A function longer than this is read in pieces: split it where it changes task.
+LONGEST_FUNCTION = 80
+
+
+def test_no_function_longer_than_a_screenful_outside_tests():
+    long = []
+    for path in sorted(REPO.rglob("*.py")):
+        relative = path.relative_to(REPO)
+        if {"tests", ".venv", "node_modules"} & set(relative.parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > LONGEST_FUNCTION:
+                    long.append(f"{relative}:{node.lineno} {node.name} ({lines})")
+    assert long == []
