@@ -431,8 +431,9 @@ def _fault_rows(addon, args, db, server, terminals, lanes, cases):
 def ours_fault(stack: fm.Stack, index: int, fault: Fault, terminal) -> dict:
     started = time.time()
     if fault.scenario is None:
-        row = fm.case_unreachable(stack, index)
-        row.case = fault.case
+        row = fm.case_unreachable(
+            stack, fm.Row(fault.case, fault.behaviour, "error"), index
+        )
     elif fault.amount == 0:
         row = fm.Row(fault.case, fault.behaviour, "refused before sending")
         try:
