@@ -23,6 +23,7 @@ from rpc import (
     RpcError,
     Session,
     authenticate_many,
+    pay,
     payment_data,
     wait_final,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "log",
     "mib",
     "ms",
+    "pay",
     "payment_data",
     "percentile",
     "pg_connections",

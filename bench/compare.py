@@ -347,14 +347,7 @@ def long_customer(addon: Addon, session, lane, terminal, args, out: dict) -> Non
     try:
         if addon.key == "ours":
             data = c.payment_data(lane, AMOUNT)
-            session.caisse_ap_start(lane["method_id"], data)
-            final, _seen, _polls = c.wait_final(
-                session,
-                lane["method_id"],
-                data["payment_uuid"],
-                timeout=args.long + 120,
-                interval=1.0,
-            )
+            final = c.pay(session, lane, data, timeout=args.long + 120, interval=1.0)
             out["recorded"] = final["state"] if final else "(no final state)"
             out["said"] = final["message"] if final else ""
         else:

@@ -184,3 +184,25 @@ def wait_final(
             wait = min(slow_interval, max(interval, fast_from - seen))
         time.sleep(wait)
     return None, time.time(), polls
+
+
+def pay(
+    session: Session,
+    lane: dict[str, Any],
+    data: dict[str, Any],
+    *,
+    timeout: float,
+    interval: float,
+) -> dict[str, Any] | None:
+    """Start a payment, then poll its status until final (None: not in time)."""
+    first = session.caisse_ap_start(lane["method_id"], data)
+    if first.get("final"):
+        return first
+    final, _seen, _polls = wait_final(
+        session,
+        lane["method_id"],
+        data["payment_uuid"],
+        timeout=timeout,
+        interval=interval,
+    )
+    return final

@@ -79,16 +79,7 @@ def pay(session, lane, terminal, index, args) -> tuple[str, float]:
     data = c.payment_data(lane, round(5 + (index % 97) / 100, 2))
     started = time.perf_counter()
     try:
-        first = session.caisse_ap_start(lane["method_id"], data)
-        final = first if first.get("final") else None
-        if final is None:
-            final, _seen, _polls = c.wait_final(
-                session,
-                lane["method_id"],
-                data["payment_uuid"],
-                timeout=args.delay + 60,
-                interval=args.poll,
-            )
+        final = c.pay(session, lane, data, timeout=args.delay + 60, interval=args.poll)
     except Exception as error:  # counted as a failure
         return f"#{index}: {type(error).__name__}: {error}", 0.0
     elapsed = time.perf_counter() - started
