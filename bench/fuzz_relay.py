@@ -31,7 +31,14 @@ def main() -> int:
         )
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "dev/run_tests.py", "-k", "TestRelayFuzz", "-q"],
+            [
+                sys.executable,
+                "dev/run_tests.py",
+                "--no-kiosk",
+                "-k",
+                "TestRelayFuzz",
+                "-q",
+            ],
             cwd=c.REPO,
             env=env,
             check=False,
