@@ -71,8 +71,8 @@ TAB_HELPER = r"""
     }
     const bb = (window.__bb = { results: {}, notes: [], rpcs: {} });
     const terminal = method.payment_terminal;
-    // Both bus entry points: the public note, and the final result on the
-    // user's own channel.
+    // Both bus entry points: the public note, and each change, whole, on the
+    // tab's own result channel.
     const entries = [["onBusTransaction", "note"], ["onCashierResult", "result"]];
     for (const [entry, kind] of entries) {
         const original = terminal[entry].bind(terminal);
@@ -487,9 +487,10 @@ def _report_notes(
         "or `onBusTransaction` (the public note of the POS channel: the details "
         "then come from one `caisse_ap_status` RPC). *Status RPCs per payment*: "
         "`caisse_ap_status` calls of the payment interface for the payment (the "
-        "polling, about every second, and after a public note of a payment still "
-        "followed). Bus off: the proxy answers `/websocket` with 502, the POS only "
-        "polls. Orders are not validated (`auto_validate_terminal_payment` off): "
+        "polling, and after a public note of a state the tab had not heard on "
+        "its result channel). Bus off: the proxy answers `/websocket` with 502, "
+        "the POS only polls. Orders are not validated "
+        "(`auto_validate_terminal_payment` off): "
         f"the line is what is timed. {proxy_note}"
     )
     if PROFILES[args.profile].keep_open:

@@ -851,13 +851,12 @@ class PosCaisseApTransaction(models.Model):
         The config's bus channel is public: the self-order page and the customer
         display subscribe to it with the token printed on tables. So the note
         carries no card data, receipt nor error text (which names the terminal),
-        only what lets a till know it should call ``caisse_ap_status``. The
-        final outcome also goes, whole, to the paying tab's result channel.
+        only what lets a till know it should call ``caisse_ap_status``. Each
+        change also goes, whole, to the paying tab's result channel.
         """
         self.ensure_one()
-        if self.state in FINAL_STATES:
-            # First: a till that gets it has no reason to call for the details.
-            self._notify_result()
+        # First: a till that gets it has no reason to call for the details.
+        self._notify_result()
         self.config_id.sudo()._notify(
             "CAISSE_AP_TRANSACTION",
             {
@@ -872,8 +871,9 @@ class PosCaisseApTransaction(models.Model):
 
         Its result channel is a random name that tab made and gave with the
         start: no other page knows it, so it may carry what
-        ``caisse_ap_status`` answers, and the till shows the outcome without
-        one more call. A tab reloaded since then has a new name and reads the
+        ``caisse_ap_status`` answers, and the till shows the change (the
+        terminal has the request, a cancel recorded, the outcome) without one
+        more call. A tab reloaded since then has a new name and reads the
         details after the public note, as before.
         """
         channel = self.sudo().result_channel

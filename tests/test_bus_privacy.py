@@ -185,18 +185,24 @@ class TestBusPrivacy(WebsocketCase):
             return [note["message"] for note in json.loads(tabs[name].recv())]
 
         paying = notes("paying")
-        # Once, when final, the very dict caisse_ap_status answers ...
-        self.assertEqual(
-            [m["payload"] for m in paying if m["type"] == "CAISSE_AP_RESULT"],
-            [approved],
-        )
+        # At each change, the very dict caisse_ap_status answers: the final
+        # one with the card data ...
+        results = [m["payload"] for m in paying if m["type"] == "CAISSE_AP_RESULT"]
+        self.assertEqual([result["state"] for result in results], ["sent", "success"])
+        self.assertEqual(results[-1], approved)
         self.assertEqual(approved["auth_code"], AUTH_CODE)
         # ... before the public note of the same state.
-        types = [m["type"] for m in paying]
-        self.assertLess(
-            types.index("CAISSE_AP_RESULT"),
-            len(types) - 1 - types[::-1].index(f"{token}-CAISSE_AP_TRANSACTION"),
-        )
+        heard_in_order = [
+            (m["type"], m["payload"].get("state"))
+            for m in paying
+            if isinstance(m["payload"], dict)
+        ]
+        for state in ("sent", "success"):
+            self.assertLess(
+                heard_in_order.index(("CAISSE_AP_RESULT", state)),
+                heard_in_order.index((f"{token}-CAISSE_AP_TRANSACTION", state)),
+                state,
+            )
         # Every other page hears only the public note.
         for name in ("same user", "other user"):
             heard = notes(name)

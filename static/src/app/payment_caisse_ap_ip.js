@@ -117,7 +117,8 @@ export class PaymentCaisseApIp extends PaymentInterface {
      */
     async onBusTransaction(note) {
         const waiter = note?.payment_uuid && this.waiters.get(note.payment_uuid);
-        if (!waiter || isOlderAttempt(waiter, note)) {
+        // A state this tab already heard of on its result channel needs no call.
+        if (!waiter || isOlderAttempt(waiter, note) || waiter.state === note.state) {
             return;
         }
         try {
@@ -129,13 +130,22 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     /**
-     * The final transaction dict, sent by the server on the result channel this tab named when
-     * it started the payment (no other page knows it; the tabs of one browser share a bus
-     * connection, so they hear each other's and ignore them): the dict `caisse_ap_status` answers.
+     * The transaction dict at each change, sent by the server on the result channel this tab
+     * named when it started the payment (no other page knows it; the tabs of one browser share a
+     * bus connection, so they hear each other's and ignore them): the dict `caisse_ap_status`
+     * answers. News that comes before the start's answer is kept for the payment's waiter.
      */
     onCashierResult(tx) {
-        if (tx?.payment_uuid && tx.final) {
+        if (!tx?.payment_uuid) {
+            return;
+        }
+        if (tx.final || this.waiters.has(tx.payment_uuid)) {
             this._deliver(tx);
+            return;
+        }
+        const line = this._getLine(tx.payment_uuid);
+        if (line?.payment_method_id?.id === this.payment_method_id.id) {
+            this.waiters.keepEarly(tx);
         }
     }
 
@@ -243,9 +253,13 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     _waitFinal(uuid, firstTx) {
-        const [waiter, isNew] = this.waiters.open(uuid, firstTx.attempt);
+        const [waiter, isNew] = this.waiters.open(uuid, firstTx.attempt, firstTx.state);
         if (isNew) {
-            this._poll(uuid, waiter, firstTx.state);
+            const early = this.waiters.takeEarly(uuid);
+            if (early) {
+                this._deliver(early);
+            }
+            this._poll(uuid, waiter, waiter.state);
         }
         return waiter;
     }

@@ -43,11 +43,15 @@ export function nextPollDelay(relyOnBus, now, lateAt, random = Math.random) {
 
 /**
  * One waiter per payment uuid: a Deferred resolved (once) with the final transaction dict of
- * the attempt it follows, whichever source brings it first (bus, result channel, polling).
+ * the attempt it follows, whichever source brings it first (bus, result channel, polling). Its
+ * `state` is the latest state heard of that attempt.
  */
 export class Waiters {
     constructor() {
         this._byUuid = new Map();
+        // News of payments whose start has not answered yet: the server often records that the
+        // terminal has the request before the start's answer reaches the POS.
+        this._early = new Map();
     }
 
     get(uuid) {
@@ -58,16 +62,34 @@ export class Waiters {
         return this._byUuid.has(uuid);
     }
 
-    /** The waiter of `uuid`, made for `attempt` when there is none: `[waiter, isNew]`. */
-    open(uuid, attempt) {
+    /**
+     * The waiter of `uuid`, made for `attempt` in `state` when there is none: `[waiter, isNew]`.
+     * News kept for it by `keepEarly` is then `deliver`ed by the caller (see `takeEarly`).
+     */
+    open(uuid, attempt, state) {
         const existing = this._byUuid.get(uuid);
         if (existing) {
             return [existing, false];
         }
         const waiter = new Deferred();
         waiter.attempt = attempt;
+        waiter.state = state;
         this._byUuid.set(uuid, waiter);
         return [waiter, true];
+    }
+
+    /** Keeps `tx`, news of a payment not followed yet, until its waiter is opened. */
+    keepEarly(tx) {
+        if (tx?.payment_uuid && !tx.final && !this._byUuid.has(tx.payment_uuid)) {
+            this._early.set(tx.payment_uuid, tx);
+        }
+    }
+
+    /** The news kept for `uuid`, once. */
+    takeEarly(uuid) {
+        const tx = this._early.get(uuid);
+        this._early.delete(uuid);
+        return tx;
     }
 
     /** True while `waiter` still waits for the final state of its payment. */
@@ -96,6 +118,7 @@ export class Waiters {
             this.settle(tx.payment_uuid, waiter, tx);
             return "final";
         }
+        waiter.state = tx.state;
         return "progress";
     }
 }
@@ -103,9 +126,10 @@ export class Waiters {
 /**
  * Asks `status()` for the payment while `waiter` waits, as often as :func:`nextPollDelay` says,
  * and hands every answer to `onAnswer`. The bus is relied on while `busUp()` and once the
- * attempt has left the "pending" state (`state` when the wait starts, then the answers'):
- * the note that it reached the terminal often comes before the POS waits for it, and the
- * cashier must see soon that the customer can pay. A lost connection (`onOffline`) is waited out;
+ * attempt has left the "pending" state (`waiter.state`, else `state`, when the wait starts, then
+ * what the answers and the bus say): the public note that it reached the terminal often comes
+ * before the POS waits for it, and the cashier must see soon that the customer can pay. When the
+ * bus says so during a pause, no call is made for it. A lost connection (`onOffline`) is waited out;
  * MAX_SERVER_ERRORS server errors in a row, or `deadline` passed, end the wait with
  * `giveUp(error)` (`error` null for the deadline), which returns the dict to settle with.
  */
@@ -116,18 +140,23 @@ export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
     const sleep = hooks.sleep || delay;
     const now = hooks.now || Date.now;
     const random = hooks.random || Math.random;
-    let state = hooks.state || "pending";
+    waiter.state = waiter.state || hooks.state || "pending";
     let serverErrors = 0;
     while (waiters.isWaiting(uuid, waiter)) {
-        await sleep(nextPollDelay(busUp() && state !== "pending", now(), lateAt, random));
+        const pending = waiter.state === "pending";
+        await sleep(nextPollDelay(busUp() && !pending, now(), lateAt, random));
         if (!waiters.isWaiting(uuid, waiter)) {
             return;
         }
+        // The bus told during the pause that the terminal has the request: its pace from now.
+        const heard = pending && waiter.state !== "pending" && busUp();
         try {
-            const tx = await status();
-            serverErrors = 0;
-            state = tx.state;
-            onAnswer(tx);
+            if (!heard) {
+                const tx = await status();
+                serverErrors = 0;
+                waiter.state = tx.state;
+                onAnswer(tx);
+            }
         } catch (error) {
             if (isConnectionLost(error)) {
                 onOffline();

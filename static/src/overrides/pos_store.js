@@ -17,7 +17,7 @@ patch(PosStore.prototype, {
                 terminal.onBusTransaction(tx);
             }
         });
-        // The final outcome, whole, on a channel only this tab knows: no status call needed.
+        // Each change, whole, on a channel only this tab knows: no status call needed.
         this.caisseApResultChannel = newResultChannel();
         this.bus.addChannel(this.caisseApResultChannel);
         this.bus.subscribe("CAISSE_AP_RESULT", (tx) => {

@@ -131,6 +131,23 @@ describe("l10n_fr_pos_caisse_ap_ip: waiters", () => {
         expect((await waiter).state).toBe("success");
     });
 
+    test("news heard before the start's answer waits for the payment's waiter", () => {
+        const waiters = new Waiters();
+        waiters.keepEarly(tx("sent"));
+        waiters.keepEarly(tx("success", { payment_uuid: "other" }));
+        expect(waiters.takeEarly("other")).toBe(undefined);
+        const [waiter] = waiters.open(UUID, 1, "pending");
+        expect(waiter.state).toBe("pending");
+        const early = waiters.takeEarly(UUID);
+        expect(early.state).toBe("sent");
+        expect(waiters.takeEarly(UUID)).toBe(undefined);
+        expect(waiters.deliver(early)).toBe("progress");
+        expect(waiter.state).toBe("sent");
+        // A followed payment's news goes to its waiter, never into the early news.
+        waiters.keepEarly(tx("cancel_requested"));
+        expect(waiters.takeEarly(UUID)).toBe(undefined);
+    });
+
     test("a wait ends once: the first final answer wins", async () => {
         const waiters = new Waiters();
         const [waiter] = waiters.open(UUID, 1);
@@ -301,6 +318,35 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
             BUS_POLL_INTERVAL,
             BUS_POLL_INTERVAL,
         ]);
+    });
+
+    test("a state the bus brought during a pause is not asked for", async () => {
+        const clock = fakeTime(0);
+        const waiters = new Waiters();
+        const [waiter] = waiters.open(UUID, 1, "pending");
+        const { status, calls } = scriptedStatus([tx("success")]);
+        await pollUntilFinal(waiters, UUID, waiter, {
+            status,
+            onAnswer: (answer) => waiters.deliver(answer),
+            deadline: Infinity,
+            isConnectionLost,
+            onOffline: () => {},
+            giveUp: () => tx("unknown"),
+            // The tab's result channel says the terminal has the request during the first pause.
+            sleep: async (ms) => {
+                await clock.sleep(ms);
+                if (clock.sleeps.length === 1) {
+                    waiters.deliver(tx("sent"));
+                }
+            },
+            now: clock.read,
+            random: () => 0.5,
+            busUp: () => true,
+            lateAt: 180_000,
+        });
+        expect((await waiter).state).toBe("success");
+        expect(calls.length).toBe(1);
+        expect(clock.sleeps).toEqual([POLL_INTERVAL, BUS_POLL_INTERVAL]);
     });
 
     test("the bus going down brings the polling back at once", async () => {
