@@ -96,6 +96,17 @@ const tx = (state, extra = {}) => ({
     ...extra,
 });
 
+/** The hooks of `pollUntilFinal` these tests share: answers go to `waiters`, no deadline. */
+function quietHooks(waiters) {
+    return {
+        onAnswer: (answer) => waiters.deliver(answer),
+        deadline: Infinity,
+        isConnectionLost,
+        onOffline: () => {},
+        giveUp: () => tx("unknown"),
+    };
+}
+
 describe("l10n_fr_pos_caisse_ap_ip: jitter and deadline", () => {
     test("jittered stays within 30 % of the delay", () => {
         expect(jittered(1000, () => 0)).toBe(700);
@@ -179,11 +190,7 @@ describe("l10n_fr_pos_caisse_ap_ip: polling", () => {
         const { status, calls } = scriptedStatus([tx("sent")]);
         const polling = pollUntilFinal(waiters, UUID, waiter, {
             status,
-            onAnswer: (answer) => waiters.deliver(answer),
-            deadline: Infinity,
-            isConnectionLost,
-            onOffline: () => {},
-            giveUp: () => tx("unknown"),
+            ...quietHooks(waiters),
             // The bus answers while the poll sleeps.
             sleep: async () => waiters.deliver(tx("success")),
         });
@@ -285,11 +292,7 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
                 calls.push(clock.now);
                 return status();
             },
-            onAnswer: (answer) => waiters.deliver(answer),
-            deadline: Infinity,
-            isConnectionLost,
-            onOffline: () => {},
-            giveUp: () => tx("unknown"),
+            ...quietHooks(waiters),
             sleep: clock.sleep,
             now: clock.read,
             // The worst case of the jitter: the shortest pauses.
@@ -327,11 +330,7 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
         const { status, calls } = scriptedStatus([tx("success")]);
         await pollUntilFinal(waiters, UUID, waiter, {
             status,
-            onAnswer: (answer) => waiters.deliver(answer),
-            deadline: Infinity,
-            isConnectionLost,
-            onOffline: () => {},
-            giveUp: () => tx("unknown"),
+            ...quietHooks(waiters),
             // The tab's result channel says the terminal has the request during the first pause.
             sleep: async (ms) => {
                 await clock.sleep(ms);
@@ -360,11 +359,7 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
                 busUp = false;
                 return status();
             },
-            onAnswer: (answer) => waiters.deliver(answer),
-            deadline: Infinity,
-            isConnectionLost,
-            onOffline: () => {},
-            giveUp: () => tx("unknown"),
+            ...quietHooks(waiters),
             sleep: clock.sleep,
             now: clock.read,
             random: () => 0.5,
