@@ -93,6 +93,7 @@ for lane in spec["lanes"]:
         "amount": 12.5,
         "pos_session_id": lane["session_id"],
         "retry": False,
+        "result_channel": "l10n_fr_pos_caisse_ap_ip.result." + uuid.uuid4().hex,
     }
     method = Method.browse(lane["method_id"])
     starts.append((method, data))

@@ -129,13 +129,21 @@ def authenticate_many(
 def payment_data(
     lane: dict[str, Any], amount: float, *, retry: bool = False
 ) -> dict[str, Any]:
-    """The ``data`` of caisse_ap_start, as the POS front end builds it."""
+    """The ``data`` of caisse_ap_start, as the POS front end builds it.
+
+    Like a POS tab, each lane names one result channel and gives it with every
+    start: the server then sends each state change there too, whole.
+    """
+    channel = lane.setdefault(
+        "result_channel", f"l10n_fr_pos_caisse_ap_ip.result.{uuid.uuid4().hex}"
+    )
     return {
         "payment_uuid": str(uuid.uuid4()),
         "order_uuid": str(uuid.uuid4()),
         "amount": amount,
         "pos_session_id": lane["session_id"],
         "retry": retry,
+        "result_channel": channel,
     }
 
 
