@@ -132,7 +132,7 @@ def measure(args, server: c.OdooServer, tokens: list[str]) -> dict[str, Any]:
 def report(args, run: dict[str, Any]) -> c.Report:
     title = "Shop relays' long polls on a threaded Odoo with a small pool"
     if args.addon_dir:
-        title += f" ({Path(args.addon_dir).name})"
+        title += f" ({args.addon_dir.name})"
     rep = c.Report(args.name, title)
     rep.note(
         f"{args.relays} relays x {args.polls_per_relay} polls at once for "
@@ -181,8 +181,8 @@ def report(args, run: dict[str, Any]) -> c.Report:
 
 def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
-    addon_dir = Path(args.addon_dir) if args.addon_dir else None
-    with c.Bench("polls", args.template, args.keep, addon_dir=addon_dir) as bench:
+    args.addon_dir = Path(args.addon_dir) if args.addon_dir else None
+    with c.Bench("polls", args.template, args.keep, addon_dir=args.addon_dir) as bench:
         bench.build_template()
         db = bench.new_database("polls")
         out = bench.shell(db, SETUP_RELAYS % {"count": args.relays})

@@ -259,7 +259,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
             if (early) {
                 this._deliver(early);
             }
-            this._poll(uuid, waiter, waiter.state);
+            this._poll(uuid, waiter);
         }
         return waiter;
     }
@@ -282,7 +282,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     /** The polling fallback of the bus, until the outcome or the deadline. */
-    _poll(uuid, waiter, state) {
+    _poll(uuid, waiter) {
         const localUnknown = (message) => ({
             payment_uuid: uuid,
             state: "unknown",
@@ -296,7 +296,6 @@ export class PaymentCaisseApIp extends PaymentInterface {
             // The bus brings the outcome: the status calls are then a rare safety net,
             // until the terminal should have answered.
             busUp: () => this.pos.bus?.workerState === "CONNECTED",
-            state,
             lateAt: now + this._timeout() * 1000,
             onAnswer: (tx) => {
                 const line = this._getLine(uuid);

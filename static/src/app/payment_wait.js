@@ -126,12 +126,13 @@ export class Waiters {
 /**
  * Asks `status()` for the payment while `waiter` waits, as often as :func:`nextPollDelay` says,
  * and hands every answer to `onAnswer`. The bus is relied on while `busUp()` and once the
- * attempt has left the "pending" state (`waiter.state`, else `state`, when the wait starts, then
- * what the answers and the bus say): the public note that it reached the terminal often comes
- * before the POS waits for it, and the cashier must see soon that the customer can pay. When the
- * bus says so during a pause, no call is made for it. A lost connection (`onOffline`) is waited out;
- * MAX_SERVER_ERRORS server errors in a row, or `deadline` passed, end the wait with
- * `giveUp(error)` (`error` null for the deadline), which returns the dict to settle with.
+ * attempt has left the "pending" state (`waiter.state`: the state it was opened with, then what
+ * the answers and the bus say; "pending" if none): the public note that it reached the terminal
+ * often comes before the POS waits for it, and the cashier must see soon that the customer can
+ * pay. When the bus says so during a pause, no call is made for it. A lost connection
+ * (`onOffline`) is waited out; MAX_SERVER_ERRORS server errors in a row, or `deadline` passed,
+ * end the wait with `giveUp(error)` (`error` null for the deadline), which returns the dict to
+ * settle with.
  */
 export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
     const { status, onAnswer, deadline, isConnectionLost, onOffline, giveUp } = hooks;
@@ -140,7 +141,7 @@ export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
     const sleep = hooks.sleep || delay;
     const now = hooks.now || Date.now;
     const random = hooks.random || Math.random;
-    waiter.state = waiter.state || hooks.state || "pending";
+    waiter.state = waiter.state || "pending";
     let serverErrors = 0;
     while (waiters.isWaiting(uuid, waiter)) {
         const pending = waiter.state === "pending";

@@ -61,7 +61,7 @@ async function poll(
     } = {},
 ) {
     const waiters = new Waiters();
-    const [waiter] = waiters.open(UUID, attempt);
+    const [waiter] = waiters.open(UUID, attempt, state);
     const { status, calls } = scriptedStatus(script);
     const seen = { answers: [], offline: 0, gaveUp: [] };
     await pollUntilFinal(waiters, UUID, waiter, {
@@ -81,7 +81,6 @@ async function poll(
         now: clock.read,
         random: () => 0.5,
         busUp: () => busUp,
-        state,
         lateAt,
     });
     expect(waiters.has(UUID)).toBe(false);
@@ -285,7 +284,7 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
         const script = [...Array.from({ length: 40 }, () => tx("sent")), tx("success")];
         const calls = [];
         const waiters = new Waiters();
-        const [waiter] = waiters.open(UUID, 1);
+        const [waiter] = waiters.open(UUID, 1, "sent");
         const { status } = scriptedStatus(script);
         await pollUntilFinal(waiters, UUID, waiter, {
             status: () => {
@@ -298,7 +297,6 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
             // The worst case of the jitter: the shortest pauses.
             random: () => 0,
             busUp: () => true,
-            state: "sent",
             lateAt: 180_000,
         });
         expect(calls.filter((at) => at <= 60_000).length).toBeLessThan(16);
@@ -352,7 +350,7 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
         const clock = fakeTime(0);
         let busUp = true;
         const waiters = new Waiters();
-        const [waiter] = waiters.open(UUID, 1);
+        const [waiter] = waiters.open(UUID, 1, "sent");
         const { status } = scriptedStatus([tx("sent"), tx("sent"), tx("sent"), tx("success")]);
         await pollUntilFinal(waiters, UUID, waiter, {
             status: async () => {
@@ -364,7 +362,6 @@ describe("l10n_fr_pos_caisse_ap_ip: polling is the bus's safety net", () => {
             now: clock.read,
             random: () => 0.5,
             busUp: () => busUp,
-            state: "sent",
             lateAt: 180_000,
         });
         expect(clock.sleeps).toEqual([
