@@ -3,6 +3,7 @@ import uuid
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import SQL
 
 from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
@@ -197,6 +198,96 @@ class TestBackendAccess(CaisseApCommon):
         with self.assertRaisesRegex(UserError, "no ISO 4217 numeric code"):
             self.start()
         self.assertNothingSent()
+
+    def _offer(self, method, offered):
+        """Add ``method`` to the open POS, or take it away."""
+        field = self.config._fields["payment_method_ids"]
+        table, config, method_column = (
+            SQL.identifier(name)
+            for name in (field.relation, field.column1, field.column2)
+        )
+        if offered:
+            query = SQL(
+                "INSERT INTO %s (%s, %s) VALUES (%s, %s)",
+                *(table, config, method_column, self.config.id, method.id),
+            )
+        else:
+            query = SQL(
+                "DELETE FROM %s WHERE %s = %s AND %s = %s",
+                *(table, config, self.config.id, method_column, method.id),
+            )
+        self.env.cr.execute(query)
+        self.env.invalidate_all()
+
+    def test_status_and_cancel_check_what_a_start_checks(self):
+        """Once a payment runs, a status or a cancel is refused for every reason
+        a start would be, and for asking through another method."""
+        transaction = self.make_transaction("sent")
+        hide_method = self._rule_hiding(self.method)
+        hide_method.active = False
+        refusals = [
+            (
+                "a rule hides the method",
+                lambda: setattr(hide_method, "active", True),
+                lambda: setattr(hide_method, "active", False),
+                {},
+                AccessError,
+                "",
+            ),
+            (
+                "the method is archived",
+                lambda: self.method._write({"active": False}),
+                lambda: self.method._write({"active": True}),
+                {},
+                UserError,
+                "not an active Caisse-AP",
+            ),
+            (
+                # Odoo refuses this while a session is open: written in SQL.
+                "the method left the POS",
+                lambda: self._offer(self.method, False),
+                lambda: self._offer(self.method, True),
+                {},
+                UserError,
+                "not available in",
+            ),
+            (
+                "asked through another method of the POS",
+                lambda: self._offer(self.outside_method, True),
+                lambda: self._offer(self.outside_method, False),
+                {"method": self.outside_method},
+                UserError,
+                "No terminal transaction",
+            ),
+            (
+                "the shop's company is not enabled",
+                lambda: None,
+                lambda: None,
+                {
+                    "user": self.two_company_user,
+                    "context": {"allowed_company_ids": self.other_company.ids},
+                },
+                AccessError,
+                "another company",
+            ),
+        ]
+        for reason, refuse, restore, caller, error, message in refusals:
+            refuse()
+            try:
+                for rpc in ("caisse_ap_status", "caisse_ap_cancel"):
+                    with (
+                        self.subTest(reason=reason, rpc=rpc),
+                        self.assertRaisesRegex(error, message),
+                    ):
+                        self.rpc(rpc, transaction.payment_uuid, **caller)
+            finally:
+                restore()
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "sent")
+        # Every check restored: the same caller reads the payment again.
+        self.assertEqual(
+            self.rpc("caisse_ap_status", transaction.payment_uuid)["state"], "sent"
+        )
 
     def test_status_of_an_unknown_payment(self):
         with self.assertRaisesRegex(UserError, "No terminal transaction"):
