@@ -4,7 +4,8 @@ One database, ``--payments`` simulated terminals whose customer takes a
 minute, a POS config and open session per terminal. In one ``odoo shell``
 process, as the demo administrator (access rules applied, like the lanes'
 RPCs): every till starts its payment (each start committed, as a request is),
-then asks its status ``--statuses`` times. Each RPC runs under cProfile and
+then asks its status ``--statuses`` times; then the process reads the user's
+name as often (the lanes' probe), for scale. Each call runs under cProfile and
 with Odoo's cursor timed: the report gives, per call, the SQL statements and
 their time, the time of the Python around them, and the functions of the
 addon and of Odoo that take the most (cumulative, callees included).
@@ -15,7 +16,8 @@ the pause each start shares the interpreter with that thread, and every SQL
 statement it sends may have to wait for the thread to give the GIL back.
 
 What the shell cannot show is Odoo's fixed cost of an HTTP request (routing,
-session, JSON): ``bench/lanes.py`` measures it as the plain read of its probe.
+session, JSON), which the server times of ``bench/lanes.py`` include: without
+it, the ratios to the read here are larger than the ones its goals measure.
 
 Run: python3 bench/profile_rpcs.py [--payments 20] [--statuses 5] [--pause 0.3]
 """
@@ -109,7 +111,14 @@ statuses = measured(
 )
 states = [m.caisse_ap_status(d["payment_uuid"])["state"] for m, d in starts]
 env.cr.commit()
-result = {"start": started, "status": statuses, "states": states}
+# The lanes' probe: what any RPC costs inside Odoo, for scale.
+reads = measured(
+    [
+        lambda: user_env["res.users"].browse(admin.id).read(["name"])
+        for _ in range(len(starts) * spec["statuses"])
+    ]
+)
+result = {"start": started, "status": statuses, "read": reads, "states": states}
 print("BENCH_PROFILE " + json.dumps(result))
 """
 
@@ -156,7 +165,7 @@ def report(result: dict) -> c.Report:
         "less its SQL time (mean). Times in ms as p50 / p95 / max (count)."
     )
     rows = []
-    for name in ("start", "status"):
+    for name in ("start", "status", "read"):
         part = result[name]
         python = [wall - part["sql_seconds"] for wall in part["walls"]]
         rows.append(
@@ -172,7 +181,11 @@ def report(result: dict) -> c.Report:
         ("RPC", "call (committed)", "SQL statements", "SQL ms (mean)", "Python ms"),
         rows,
     )
-    rep.note(f"States after the statuses: {', '.join(sorted(set(result['states'])))}.")
+    rep.note(
+        "*read*: the lanes' probe (the user's name), the same way. "
+        + _ratios(result)
+        + f" States after the statuses: {', '.join(sorted(set(result['states'])))}."
+    )
     _checks(rep, result)
     for name in ("start", "status"):
         rep.table(
@@ -188,6 +201,20 @@ def report(result: dict) -> c.Report:
         title = f"**cProfile of the {name} calls, by cumulative time**"
         rep.note(f"{title}\n\n```\n{listing}\n```")
     return rep
+
+
+def _ratios(result: dict) -> str:
+    """The lanes' server-time ratios to the read, as this process sees them."""
+    read = result["read"]["walls"]
+    parts = []
+    for name in ("start", "status"):
+        walls = result[name]["walls"]
+        parts.append(
+            f"{name} / read: "
+            f"{c.percentile(walls, 0.5) / c.percentile(read, 0.5):.1f}x at p50, "
+            f"{c.percentile(walls, 0.95) / c.percentile(read, 0.95):.1f}x at p95"
+        )
+    return "; ".join(parts) + " (cProfile adds to every call)."
 
 
 def _checks(rep: c.Report, result: dict) -> None:
