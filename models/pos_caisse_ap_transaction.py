@@ -50,6 +50,31 @@ TRANSITIONS = {
     "error": set(),
 }
 ACTIVE_STATES = ("pending", "sent", "cancel_requested")
+# What a status reads of an attempt: its checks, the sweep's test, _pos_dict.
+STATUS_FIELDS = (
+    "payment_method_id",
+    "session_id",
+    "payment_uuid",
+    "attempt",
+    "state",
+    "direction",
+    "amount",
+    "amount_authorised",
+    "partial",
+    "currency_id",
+    "auth_code",
+    "card_last4",
+    "application_code",
+    "read_mode_code",
+    "receipt_text",
+    "failure_code",
+    "error_message",
+    "cancel_requested",
+    "sent_at",
+    "deadline",
+    "relay_id",
+    "relay_send_deadline",
+)
 FINAL_STATES = ("success", "failure", "unknown", "error")
 # Past its deadline (start + the worker's whole budget: database retries,
 # name resolution and connection, payment timeout; + grace), an active
@@ -380,15 +405,23 @@ class PosCaisseApTransaction(models.Model):
     # Start: check, create, job
     # ------------------------------------------------------------------
     @api.model
-    def _latest(self, payment_uuid):
-        # Found and read in one query: a status reads most columns anyway.
-        columns = [name for name, field in self._fields.items() if field.column_type]
+    def _latest(self, payment_uuid, field_names=None):
+        """The payment's latest attempt, found and read in one query: every
+        column, or ``field_names`` only."""
+        if field_names is None:
+            field_names = [
+                name for name, field in self._fields.items() if field.column_type
+            ]
         return self.sudo().search_fetch(
             [("payment_uuid", "=", payment_uuid)],
-            columns,
+            field_names,
             order="attempt desc",
             limit=1,
         )
+
+    @api.model
+    def _latest_for_status(self, payment_uuid):
+        return self._latest(payment_uuid, STATUS_FIELDS)
 
     def _blocks_new_attempt(self, retry):
         """A new attempt could charge twice, unless the last one surely did not."""

@@ -29,12 +29,12 @@ MAX_UUID_LENGTH = 64
 MAX_REFUNDED_ORDERS = 100
 # The bus channel a POS tab names for its results: 128 random bits in hex.
 RESULT_CHANNEL = re.compile(r"l10n_fr_pos_caisse_ap_ip\.result\.[0-9a-f]{32}")
-# What a start reads of its method, in the query that checks the caller may use
-# it (reading one more field later would load every column of the method).
-START_FIELDS = [
-    "company_id",
-    "active",
-    "use_payment_terminal",
+# What a status or a cancel reads of its method, in the query that checks the
+# caller may use it; a start reads the terminal settings too (reading one more
+# field later would load every column of the method).
+CHECK_FIELDS = ("company_id", "active", "use_payment_terminal")
+START_FIELDS = (
+    *CHECK_FIELDS,
     "fr_caisse_ap_ip_address",
     "fr_caisse_ap_ip_port",
     "fr_caisse_ap_ip_mode",
@@ -45,7 +45,7 @@ START_FIELDS = [
     "fr_caisse_ap_ip_allow_unreferenced_refund",
     "fr_caisse_ap_ip_connection",
     "fr_caisse_ap_relay_id",
-]
+)
 # Credits that may have given money back: they count against what is left to refund.
 CREDITED_STATES = ("pending", "sent", "cancel_requested", "success", "unknown")
 # Tills that click in the same instant must not reach Odoo's prefork listen queue
@@ -587,9 +587,9 @@ class PosPaymentMethod(models.Model):
             raise UserError(self.env._("Invalid payment reference."))
         return payment_uuid
 
-    def _caisse_ap_check_method(self):
+    def _caisse_ap_check_method(self, settings=START_FIELDS):
         """The caller may use this method: a POS user, an active Caisse-AP method
-        of one of the caller's companies. Its settings are read on the way."""
+        of one of the caller's companies. ``settings`` are read on the way."""
         _ = self.env._
         if len(self) != 1:
             raise UserError(_("Exactly one payment method is expected."))
@@ -605,7 +605,7 @@ class PosPaymentMethod(models.Model):
         method = (
             self.sudo()
             .with_context(active_test=False)
-            .search_fetch([("id", "in", visible)], START_FIELDS)
+            .search_fetch([("id", "in", visible)], list(settings))
         )
         if not method:
             self._caisse_ap_method_refusal()
@@ -634,14 +634,15 @@ class PosPaymentMethod(models.Model):
         self.check_access("read")
         raise AccessError(self.env._("You cannot use this payment method."))
 
-    def _caisse_ap_check_session(self, session_id):
-        """The session is open, readable by the caller; its POS offers this method."""
+    def _caisse_ap_check_session(self, session_id, currencies=True):
+        """The session is open, readable by the caller; its POS offers this
+        method. ``currencies``: what the POS's currency needs is read too."""
         _ = self.env._
         session = self.env["pos.session"].browse(session_id)
         missing = UserError(_("This Point of Sale session does not exist."))
         if not session:
             raise missing
-        found = session._caisse_ap_read_for_payment(self)
+        found = session._caisse_ap_read_for_payment(self, currencies)
         if found is None:
             raise missing
         config = session.sudo().config_id
@@ -672,13 +673,15 @@ class PosPaymentMethod(models.Model):
 
     def _caisse_ap_checked_transaction(self, payment_uuid):
         payment_uuid = self._caisse_ap_check_uuid(payment_uuid)
-        self._caisse_ap_check_method()
-        transaction = self.env["pos.caisse.ap.transaction"]._latest(payment_uuid)
+        self._caisse_ap_check_method(CHECK_FIELDS)
+        transaction = self.env["pos.caisse.ap.transaction"]._latest_for_status(
+            payment_uuid
+        )
         if not transaction or transaction.payment_method_id != self:
             raise UserError(
                 self.env._("No terminal transaction was found for this payment.")
             )
-        self._caisse_ap_check_session(transaction.session_id.id)
+        self._caisse_ap_check_session(transaction.session_id.id, currencies=False)
         return transaction
 
     # ------------------------------------------------------------------

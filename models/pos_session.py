@@ -9,6 +9,19 @@ from odoo.tools import SQL, format_amount
 from .pos_payment_method import TERMINAL_KEY
 
 JOURNAL_ACTION = "l10n_fr_pos_caisse_ap_ip.action_pos_caisse_ap_transaction"
+# What the POS's currency is computed from: its journal, their companies.
+CURRENCY_COLUMNS = SQL(
+    """pos_config.journal_id,
+       company.currency_id AS company_currency_id,
+       journal.currency_id AS journal_currency_id,
+       journal.company_id AS journal_company_id,
+       journal_company.currency_id AS journal_company_currency_id,"""
+)
+CURRENCY_JOINS = SQL(
+    """JOIN res_company company ON company.id = pos_config.company_id
+  LEFT JOIN account_journal journal ON journal.id = pos_config.journal_id
+  LEFT JOIN res_company journal_company ON journal_company.id = journal.company_id"""
+)
 
 
 class PaymentCheck(NamedTuple):
@@ -32,13 +45,15 @@ class PosSession(models.Model):
         compute="_compute_caisse_ap_attention_count",
     )
 
-    def _caisse_ap_read_for_payment(self, method):
-        """Read in one query what a terminal payment checks and records about
-        this session; ``None`` when it does not exist.
+    def _caisse_ap_read_for_payment(self, method, currencies=True):
+        """Read in one query what a terminal payment checks about this session;
+        ``None`` when it does not exist.
 
-        The session's state and POS, the POS's company and journal, their
-        currencies go to the record cache: the ORM then computes the POS's
-        currency (and any override of that) without another query.
+        The session's state and POS, the POS's company go to the record cache;
+        with ``currencies`` (a start records the amount), the POS's journal and
+        the currencies of both too: the ORM then computes the POS's currency
+        (and any override of that) without another query. A status or a
+        cancel only checks: the smaller query is planned faster.
         """
         self.ensure_one()
         offered = self.env["pos.config"]._fields["payment_method_ids"]
@@ -47,18 +62,15 @@ class PosSession(models.Model):
         self.env["pos.config"].flush_model(
             ["company_id", "journal_id", "payment_method_ids"]
         )
-        self.env["account.journal"].flush_model(["currency_id", "company_id"])
-        self.env["res.company"].flush_model(["currency_id"])
+        if currencies:
+            self.env["account.journal"].flush_model(["currency_id", "company_id"])
+            self.env["res.company"].flush_model(["currency_id"])
         visible = self._search([("id", "=", self.id)])
         self.env.cr.execute(
             SQL(
                 """
                 SELECT pos_session.state, pos_session.name, pos_session.config_id,
-                       pos_config.company_id, pos_config.journal_id,
-                       company.currency_id AS company_currency_id,
-                       journal.currency_id AS journal_currency_id,
-                       journal.company_id AS journal_company_id,
-                       journal_company.currency_id AS journal_company_currency_id,
+                       pos_config.company_id, %(currency_columns)s
                        pos_session.id IN %(visible)s AS readable,
                        EXISTS (
                            SELECT 1 FROM %(offered)s
@@ -67,13 +79,11 @@ class PosSession(models.Model):
                        ) AS offered
                   FROM pos_session
                   JOIN pos_config ON pos_config.id = pos_session.config_id
-                  JOIN res_company company ON company.id = pos_config.company_id
-             LEFT JOIN account_journal journal
-                       ON journal.id = pos_config.journal_id
-             LEFT JOIN res_company journal_company
-                       ON journal_company.id = journal.company_id
+                  %(currency_joins)s
                  WHERE pos_session.id = %(session)s
                 """,
+                currency_columns=CURRENCY_COLUMNS if currencies else SQL(),
+                currency_joins=CURRENCY_JOINS if currencies else SQL(),
                 visible=visible.subselect(),
                 offered=SQL.identifier(offered.relation),
                 offered_config=SQL.identifier(offered.column1),
@@ -90,9 +100,14 @@ class PosSession(models.Model):
             {"state": row["state"], "name": row["name"], "config_id": row["config_id"]}
         )
         config = session.config_id
-        config._update_cache(
-            {"company_id": row["company_id"], "journal_id": row["journal_id"]}
-        )
+        config._update_cache({"company_id": row["company_id"]})
+        if currencies:
+            self._caisse_ap_cache_currencies(config, row)
+        return PaymentCheck(readable=row["readable"], offered=row["offered"])
+
+    @staticmethod
+    def _caisse_ap_cache_currencies(config, row):
+        config._update_cache({"journal_id": row["journal_id"]})
         config.company_id._update_cache({"currency_id": row["company_currency_id"]})
         if config.journal_id:
             config.journal_id._update_cache(
@@ -104,7 +119,6 @@ class PosSession(models.Model):
             config.journal_id.company_id._update_cache(
                 {"currency_id": row["journal_company_currency_id"]}
             )
-        return PaymentCheck(readable=row["readable"], offered=row["offered"])
 
     def _compute_caisse_ap_attention_count(self):
         for session in self:

@@ -10,6 +10,7 @@ heavier is seen (a lighter one only lowers the bounds).
 import contextlib
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.sql_db import Cursor
 from odoo.tests import tagged
 
@@ -18,11 +19,12 @@ from .common import CaisseApCommon
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 # Measured with the POS user, one Caisse-AP method, a debit: a status reads the
-# method's settings (its record rules in the same query), the latest attempt,
-# and the session with its POS, company, journal and the offered methods in
-# one query (3 statements, no write); a start also reads the currency and
-# inserts the attempt, the busy index telling whether the terminal is free (16
-# with the user's groups, access rights and defaults loaded on first use).
+# method (its record rules in the same query), the fields of the latest attempt
+# it answers with, and the session with its POS and the offered methods in one
+# query (3 statements, no write, whatever the attempt's state); a start also
+# reads the journal and currency and inserts the attempt, the busy index
+# telling whether the terminal is free (16 with the user's groups, access
+# rights and defaults loaded on first use).
 STATUS_STATEMENTS = 3
 START_STATEMENTS = 16
 START_WRITES = 1
@@ -62,6 +64,27 @@ class TestBackendCost(CaisseApCommon):
         self.assertEqual(status["state"], "pending")
         self.assertEqual([s for s in sent if s.startswith(WRITES)], [])
         self.assertLessEqual(len(sent), STATUS_STATEMENTS, sent)
+
+    def test_status_of_an_ended_payment_reads_no_more(self):
+        # Each ending words its message from other fields of the attempt.
+        endings = {
+            "success": {"auth_code": "123456", "card_last4": "4242"},
+            "failure": {"failure_code": "01"},
+            "unknown": {"sent_at": fields.Datetime.now()},
+            "error": {"error_message": "connection refused"},
+        }
+        for state, values in endings.items():
+            with self.subTest(state=state):
+                payment_uuid = self.make_transaction(state, **values).payment_uuid
+                # Once to load the user's groups and rules, as any first RPC does.
+                self.rpc("caisse_ap_status", payment_uuid)
+                self.env.flush_all()
+                self.env.invalidate_all()
+                with statements() as sent:
+                    status = self.rpc("caisse_ap_status", payment_uuid)
+                self.assertEqual(status["state"], state)
+                self.assertTrue(status["message"] or state == "success")
+                self.assertLessEqual(len(sent), STATUS_STATEMENTS, sent)
 
     def test_start_writes_its_attempt_and_little_else(self):
         self.env.flush_all()
