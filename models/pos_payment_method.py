@@ -12,6 +12,7 @@ from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
 from ..caisse_ap.host import is_valid_host, terminal_key
+from ..runtime import cashier_labels as labels
 from ..runtime import worker
 
 _logger = logging.getLogger(__name__)
@@ -461,7 +462,7 @@ class PosPaymentMethod(models.Model):
             message = _(
                 "Cannot connect to the terminal %(terminal)s: %(reason)s",
                 terminal=key,
-                reason=reason,
+                reason=labels.not_sent_reason(self.env, reason),
             )
         return {
             "type": "ir.actions.client",

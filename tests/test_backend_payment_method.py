@@ -212,7 +212,19 @@ class TestBackendPaymentMethod(CaisseApCommon):
             self.pos_manager
         ).action_caisse_ap_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
-        self.assertIn("refused", action["params"]["message"])
+        self.assertIn("no terminal answers at 127.0.0.1", action["params"]["message"])
+
+    def test_test_connection_says_why_in_the_admins_language(self):
+        self.method.fr_caisse_ap_ip_port = port = free_port()
+        self._speak_french(self.pos_manager)
+        method = self.method.with_user(self.pos_manager).with_context(lang="fr_FR")
+        params = method.action_caisse_ap_test_connection()["params"]
+        self.assertEqual(params["type"], "danger")
+        self.assertIn(
+            f"aucun terminal ne répond à 127.0.0.1:{port} "
+            "(est-il allumé et connecté ?)",
+            params["message"],
+        )
 
     def test_test_connection_for_managers_only(self):
         with self.assertRaises(AccessError):
