@@ -50,7 +50,9 @@ TRANSITIONS = {
     "error": set(),
 }
 ACTIVE_STATES = ("pending", "sent", "cancel_requested")
-# What a status reads of an attempt: its checks, the sweep's test, _pos_dict.
+FINAL_STATES = ("success", "failure", "unknown", "error")
+# What a status or a cancel reads of an attempt: its checks, the sweep's test,
+# _pos_dict (a cancel reads the rest when it writes).
 STATUS_FIELDS = (
     "payment_method_id",
     "session_id",
@@ -75,7 +77,6 @@ STATUS_FIELDS = (
     "relay_id",
     "relay_send_deadline",
 )
-FINAL_STATES = ("success", "failure", "unknown", "error")
 # Past its deadline (start + the worker's whole budget: database retries,
 # name resolution and connection, payment timeout; + grace), an active
 # transaction is lost: its worker died (restart, recycled worker).
@@ -421,6 +422,7 @@ class PosCaisseApTransaction(models.Model):
 
     @api.model
     def _latest_for_status(self, payment_uuid):
+        """The latest attempt with what a status answers, nothing more."""
         return self._latest(payment_uuid, STATUS_FIELDS)
 
     def _blocks_new_attempt(self, retry):
