@@ -11,8 +11,6 @@ import logging
 import secrets
 from datetime import timedelta
 
-import psycopg2.errors
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
@@ -24,6 +22,17 @@ _logger = logging.getLogger(__name__)
 # A relay polls at least every MAX_WAIT (25 s): quiet longer, it is offline.
 ONLINE_SECONDS = 60
 TOKEN_PREFIX_LENGTH = 6
+# Computed from the relay's presence row.
+PRESENCE_FIELDS = [
+    "last_seen",
+    "version",
+    "last_address",
+    "protocol",
+    "needs_update",
+    "outcomes_waiting",
+    "last_error",
+    "online",
+]
 
 
 def hash_token(token):
@@ -51,43 +60,51 @@ class PosCaisseApRelay(models.Model):
         copy=False,
         help="The first characters of the current token, to tell tokens apart.",
     )
-    last_seen = fields.Datetime(readonly=True, copy=False)
-    version = fields.Char(readonly=True, copy=False)
-    last_address = fields.Char(readonly=True, copy=False, help="Seen by Odoo.")
+    # What the relay said at its last poll (kept in its presence row).
+    last_seen = fields.Datetime(compute="_compute_presence")
+    version = fields.Char(compute="_compute_presence")
+    last_address = fields.Char(compute="_compute_presence", help="Seen by Odoo.")
     protocol = fields.Integer(
         string="Relay Protocol",
-        readonly=True,
-        copy=False,
+        compute="_compute_presence",
         help="The protocol version the relay said it speaks at its last poll.",
     )
     needs_update = fields.Boolean(
-        compute="_compute_online",
+        compute="_compute_presence",
         help="The relay speaks another protocol version than this Odoo: it keeps "
         "working where the meaning is unchanged; update the relay (or the addon).",
     )
     outcomes_waiting = fields.Integer(
-        readonly=True,
-        copy=False,
+        compute="_compute_presence",
         help="Terminal answers the relay keeps because Odoo has not acknowledged "
         "them yet (it posts them again until it has).",
     )
-    last_error = fields.Char(string="Last Delivery Error", readonly=True, copy=False)
-    # One held poll per relay (any server, any worker): see controllers/relay.py.
-    poll_lease = fields.Char(readonly=True, copy=False, groups="base.group_system")
-    poll_lease_until = fields.Datetime(
-        readonly=True, copy=False, groups="base.group_system"
-    )
-    online = fields.Boolean(compute="_compute_online")
+    last_error = fields.Char(string="Last Delivery Error", compute="_compute_presence")
+    online = fields.Boolean(compute="_compute_presence")
     payment_method_ids = fields.One2many(
         "pos.payment.method", "fr_caisse_ap_relay_id", string="Payment Methods"
     )
 
-    @api.depends("last_seen", "protocol")
-    def _compute_online(self):
+    def _compute_presence(self):
+        presences = (
+            self.env["pos.caisse.ap.relay.presence"]
+            .sudo()
+            .search([("relay_id", "in", self.ids)])
+        )
+        by_relay = {presence.relay_id.id: presence for presence in presences}
         limit = fields.Datetime.now() - timedelta(seconds=ONLINE_SECONDS)
         for relay in self:
-            relay.online = bool(relay.last_seen and relay.last_seen >= limit)
-            relay.needs_update = bool(relay.last_seen) and relay.protocol != PROTOCOL
+            presence = by_relay.get(relay.id, presences.browse())
+            relay.last_seen = presence.last_seen
+            relay.version = presence.version
+            relay.last_address = presence.last_address
+            relay.protocol = presence.protocol
+            relay.outcomes_waiting = presence.outcomes_waiting
+            relay.last_error = presence.last_error
+            relay.online = bool(presence.last_seen and presence.last_seen >= limit)
+            relay.needs_update = bool(presence.last_seen) and (
+                presence.protocol != PROTOCOL
+            )
 
     @api.constrains("company_id")
     def _check_company_of_methods(self):
@@ -174,32 +191,26 @@ class PosCaisseApRelay(models.Model):
 
     def _caisse_ap_seen(self, status, address):
         """Record the poll and what the relay says of itself (``status``:
-        version, protocol, outcomes waiting, last error), as a plain UPDATE:
+        version, protocol, outcomes waiting, last error), as a plain upsert:
         no ORM write on a hot path. Best effort: when another poll of the
         same relay updates the row at the same moment, that one says it."""
         self.ensure_one()
-        self._caisse_ap_update_unless_busy(
-            "UPDATE pos_caisse_ap_relay SET last_seen = now() at time zone 'UTC', "
-            "version = %s, protocol = %s, outcomes_waiting = %s, last_error = %s, "
-            "last_address = %s WHERE id = %s",
+        self._caisse_ap_update_presence(
+            "INSERT INTO pos_caisse_ap_relay_presence AS presence (relay_id, "
+            "last_seen, version, protocol, outcomes_waiting, last_error, "
+            "last_address) VALUES (%s, now() at time zone 'UTC', %s, %s, %s, %s, "
+            "%s) ON CONFLICT (relay_id) DO UPDATE SET last_seen = "
+            "excluded.last_seen, version = excluded.version, protocol = "
+            "excluded.protocol, outcomes_waiting = excluded.outcomes_waiting, "
+            "last_error = excluded.last_error, last_address = excluded.last_address",
             (
+                self.id,
                 escape_controls(str(status.get("version", "?"))[:32]),
                 status.get("protocol", 1),
                 status.get("waiting", 0),
                 escape_controls(status.get("last_error") or "")[:500] or None,
                 address,
-                self.id,
             ),
-        )
-        self.invalidate_recordset(
-            [
-                "last_seen",
-                "version",
-                "protocol",
-                "outcomes_waiting",
-                "last_error",
-                "last_address",
-            ]
         )
 
     def _caisse_ap_take_poll_lease(self, seconds):
@@ -207,12 +218,14 @@ class PosCaisseApRelay(models.Model):
         ran out: a server that died while holding one), else None."""
         self.ensure_one()
         lease = secrets.token_hex(8)
-        taken = self._caisse_ap_update_unless_busy(
-            "UPDATE pos_caisse_ap_relay SET poll_lease = %s, poll_lease_until = "
-            "(now() at time zone 'UTC') + make_interval(secs => %s) "
-            "WHERE id = %s AND (poll_lease_until IS NULL "
-            "OR poll_lease_until < now() at time zone 'UTC') RETURNING id",
-            (lease, float(seconds) + 5, self.id),
+        taken = self._caisse_ap_update_presence(
+            "INSERT INTO pos_caisse_ap_relay_presence AS presence (relay_id, "
+            "poll_lease, poll_lease_until) VALUES (%s, %s, (now() at time zone "
+            "'UTC') + make_interval(secs => %s)) ON CONFLICT (relay_id) DO UPDATE "
+            "SET poll_lease = excluded.poll_lease, poll_lease_until = "
+            "excluded.poll_lease_until WHERE presence.poll_lease_until IS NULL "
+            "OR presence.poll_lease_until < now() at time zone 'UTC' RETURNING id",
+            (self.id, lease, float(seconds) + 5),
         )
         return lease if taken else None
 
@@ -220,30 +233,16 @@ class PosCaisseApRelay(models.Model):
         """Give the lease back: False while another poll of the relay holds
         the row (try again in a new transaction, or let it run out)."""
         self.ensure_one()
-        return self._caisse_ap_update_unless_busy(
-            "UPDATE pos_caisse_ap_relay SET poll_lease = NULL, "
-            "poll_lease_until = NULL WHERE id = %s AND poll_lease = %s "
+        return self._caisse_ap_update_presence(
+            "UPDATE pos_caisse_ap_relay_presence SET poll_lease = NULL, "
+            "poll_lease_until = NULL WHERE relay_id = %s AND poll_lease = %s "
             "RETURNING id",
             (self.id, lease),
         )
 
-    def _caisse_ap_update_unless_busy(self, query, params):
-        """Run ``query`` on this relay's row; False, and nothing done, when
-        another request holds or just changed the row (the polls of one relay
-        may come together: none waits for the others)."""
-        try:
-            # An expected conflict: no "bad query" in the log.
-            with self.env.cr.savepoint():
-                self.env.cr.execute(
-                    "SELECT id FROM pos_caisse_ap_relay WHERE id = %s "
-                    "FOR UPDATE NOWAIT",
-                    (self.id,),
-                    log_exceptions=False,
-                )
-                self.env.cr.execute(query, params, log_exceptions=False)
-                return bool(self.env.cr.rowcount)
-        except (
-            psycopg2.errors.LockNotAvailable,
-            psycopg2.errors.SerializationFailure,
-        ):
-            return False
+    def _caisse_ap_update_presence(self, query, params):
+        taken = self.env["pos.caisse.ap.relay.presence"]._caisse_ap_update_unless_busy(
+            self.id, query, params
+        )
+        self.invalidate_recordset(PRESENCE_FIELDS)
+        return taken

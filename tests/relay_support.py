@@ -127,9 +127,12 @@ class RelayProcessMixin:
         # Its own (test) cursor: the relay's requests share this test's connection.
         with self.registry.cursor() as cr:
             cr.execute(
-                "SELECT last_seen FROM pos_caisse_ap_relay WHERE id = %s", (relay.id,)
+                "SELECT last_seen FROM pos_caisse_ap_relay_presence "
+                "WHERE relay_id = %s",
+                (relay.id,),
             )
-            return bool(cr.fetchone()[0])
+            row = cr.fetchone()
+            return bool(row and row[0])
 
     def stop_relay(self, sig=signal.SIGTERM):
         """Stop the relay; its log (stderr)."""

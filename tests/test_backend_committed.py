@@ -15,6 +15,7 @@ import textwrap
 import threading
 import uuid
 from functools import partial
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
@@ -22,6 +23,7 @@ from odoo.service.model import retrying
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
+from ..caisse_ap.relay_wire import PROTOCOL
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..runtime import worker as caisse_ap_worker
 from .common import (
@@ -32,6 +34,8 @@ from .common import (
 )
 
 ADMIN = "base.user_admin"
+# What a relay of this version says of itself when it polls.
+RELAY_STATUS = {"version": "test", "protocol": PROTOCOL, "waiting": 0}
 
 
 @tagged("post_install", "-at_install")
@@ -289,3 +293,61 @@ class TestBackendCommitted(TransactionCase):
         self.assertEqual(child.stdout.strip().splitlines()[-1], "pending")
         self.assertEqual(self.requests_sent(), 1, "the terminal answered")
         self.assertEqual(self.committed(data["payment_uuid"]), [("success", 1)])
+
+    def test_a_relay_polling_during_a_start_through_it_forces_no_replay(self):
+        """The relay polls (and records that it did) while a start through it
+        is under way: the start still records its attempt at the first try,
+        where a conflict on the relay's row made Odoo replay the request."""
+        relay_id = self._committed_relay_serving(self.other_method_id)
+        transactions = type(self.env["pos.caisse.ap.transaction"])
+        hand_to_relay = transactions._hand_to_relay
+
+        def poll_meanwhile(transaction, method, job):
+            # Another request, another connection, committed before the
+            # start records the relay on its transaction.
+            with self.registry.cursor() as poll_cr:
+                relays = api.Environment(poll_cr, SUPERUSER_ID, {})[
+                    "pos.caisse.ap.relay"
+                ]
+                relays.browse(relay_id)._caisse_ap_seen(RELAY_STATUS, "192.0.2.7")
+            return hand_to_relay(transaction, method, job)
+
+        data = self.start_data()
+        with (
+            patch.object(transactions, "_hand_to_relay", poll_meanwhile),
+            self.registry.cursor() as cr,
+        ):
+            env = api.Environment(cr, self.admin_id, {})
+            answer = self.start_on(self.other_method_id, data, env)
+        self.assertEqual(answer["state"], "pending")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            transaction = env["pos.caisse.ap.transaction"].search(
+                [("payment_uuid", "=", data["payment_uuid"])]
+            )
+            self.assertEqual(transaction.relay_id.id, relay_id)
+            self.assertEqual(transaction.relay_id.last_address, "192.0.2.7")
+
+    def _committed_relay_serving(self, method_id):
+        """A relay that has just polled, serving ``method_id`` until the test ends."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            relay = env["pos.caisse.ap.relay"].create({"name": "Committed relay"})
+            relay._caisse_ap_seen(RELAY_STATUS, "192.0.2.1")
+            method = env["pos.payment.method"].browse(method_id)
+            method.write(
+                {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay}
+            )
+        self.addCleanup(self._no_relay, method_id, relay.id)
+        return relay.id
+
+    def _no_relay(self, method_id, relay_id):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["pos.caisse.ap.transaction"].search(
+                [("relay_id", "=", relay_id)]
+            ).unlink()
+            env["pos.payment.method"].browse(method_id).write(
+                {"fr_caisse_ap_ip_connection": "direct", "fr_caisse_ap_relay_id": False}
+            )
+            env["pos.caisse.ap.relay"].browse(relay_id).unlink()

@@ -214,8 +214,8 @@ class TestPollsCannotHoldTheServer(RelayAttackCase):
         self.assertTrue(second)
         # A server that died holding one: its lease runs out.
         self.env.cr.execute(
-            "UPDATE pos_caisse_ap_relay SET poll_lease_until = now() at time zone "
-            "'UTC' - interval '1 second' WHERE id = %s",
+            "UPDATE pos_caisse_ap_relay_presence SET poll_lease_until = now() at "
+            "time zone 'UTC' - interval '1 second' WHERE relay_id = %s",
             (relay.id,),
         )
         self.assertTrue(relay._caisse_ap_take_poll_lease(20))
@@ -545,7 +545,9 @@ class TestHeldPoll(RelayAttackCase):
     def lease_taken(self):
         with self.registry.cursor() as cr:
             cr.execute(
-                "SELECT poll_lease FROM pos_caisse_ap_relay WHERE id = %s",
+                "SELECT poll_lease FROM pos_caisse_ap_relay_presence "
+                "WHERE relay_id = %s",
                 (self.relay.id,),
             )
-            return bool(cr.fetchone()[0])
+            row = cr.fetchone()
+            return bool(row and row[0])

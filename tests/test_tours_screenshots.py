@@ -91,8 +91,9 @@ class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
         """A relay that polled a minute ago, with one method through it."""
         relay = self.env["pos.caisse.ap.relay"].create({"name": "Boutique Lyon"})
         relay.action_new_token()
-        relay.sudo().write(
+        self.env["pos.caisse.ap.relay.presence"].sudo().create(
             {
+                "relay_id": relay.id,
                 "last_seen": fields.Datetime.now(),
                 "version": "18.0.3.0.0",
                 "protocol": 2,
