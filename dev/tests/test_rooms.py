@@ -13,6 +13,8 @@ MAY_IMPORT = {
     "wizard": {"models"},
     "report": {"models"},
     "controllers": {"caisse_ap"},
+    # Upgrade scripts: plain SQL, whatever the code of the version they upgrade to.
+    "migrations": set(),
 }
 
 
