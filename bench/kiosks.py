@@ -107,6 +107,7 @@ def order_values(lane, product: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_kiosk(lane, product, session: c.Session, barrier, args, result) -> None:
+    step = "start"  # what the kiosk was asking when an error came
     try:
         barrier.wait(timeout=120)
         config = lane["config_id"]
@@ -120,6 +121,7 @@ def run_kiosk(lane, product, session: c.Session, barrier, args, result) -> None:
             },
         )["order"][0]
         result["started"] = time.time()
+        step = "status"
         deadline = time.monotonic() + args.delay + 120
         while time.monotonic() < deadline:
             time.sleep(args.kiosk_poll)
@@ -135,7 +137,7 @@ def run_kiosk(lane, product, session: c.Session, barrier, args, result) -> None:
                 return
         result["error"] = "no final outcome in time"
     except Exception as error:  # reported in the table
-        result["error"] = f"{type(error).__name__}: {error}"
+        result["error"] = f"{step}: {type(error).__name__}: {error}"
 
 
 def kiosk_problem(lane, result, terminal) -> str:
