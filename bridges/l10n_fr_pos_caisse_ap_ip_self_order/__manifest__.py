@@ -15,6 +15,8 @@
     "data": ["views/pos_caisse_ap_transaction_views.xml"],
     "assets": {
         "pos_self_order.assets": [
+            "l10n_fr_pos_caisse_ap_ip/static/src/app/constants.js",
+            "l10n_fr_pos_caisse_ap_ip/static/src/app/payment_wait.js",
             "l10n_fr_pos_caisse_ap_ip_self_order/static/src/app/**/*",
         ],
         "point_of_sale._assets_pos": [

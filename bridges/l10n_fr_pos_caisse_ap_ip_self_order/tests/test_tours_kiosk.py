@@ -111,6 +111,15 @@ class TestKioskTours(KioskTourCase):
         for exchange in self.terminal.exchanges:
             self.assertEqual(int(exchange["request_fields"]["CB"]), cents)
 
+    def test_tour_kiosk_start_repeated_after_network_faults_charges_once(self):
+        # A start reset before Odoo, then one whose reply is lost after Odoo
+        # sent the request: the kiosk asks again and follows that payment.
+        self.run_kiosk_tour("CaisseApKioskStartRepeatedAfterNetworkFaults")
+        [order] = self.kiosk_orders()
+        self.assert_paid_by_the_terminal(order)
+        self.assertEqual(self.journal().mapped("state"), ["success"])
+        self.assertEqual(len(self.terminal.exchanges), 1, "charged once")
+
     def test_tour_kiosk_unknown_sends_to_the_staff_who_settle_at_the_till(self):
         self.terminal.set_scenario(Scenario(kind="close", delay=1))
         self.run_kiosk_tour("CaisseApKioskUnknownSeesStaff")

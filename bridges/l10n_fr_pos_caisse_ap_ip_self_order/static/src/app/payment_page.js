@@ -1,8 +1,9 @@
 import { onWillUnmount } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
-import { rpc } from "@web/core/network/rpc";
+import { ConnectionLostError, rpc } from "@web/core/network/rpc";
 import { patch } from "@web/core/utils/patch";
 import { PaymentPage } from "@pos_self_order/app/pages/payment_page/payment_page";
+import { startWithRetries } from "@l10n_fr_pos_caisse_ap_ip/app/payment_wait";
 import { RETRY_OUTCOMES, STATUS_POLL_MS, TERMINAL_KEY } from "./constants";
 
 patch(PaymentPage.prototype, {
@@ -36,12 +37,18 @@ patch(PaymentPage.prototype, {
         if (order.access_token) {
             selfOrder.caisseApBegin(order.access_token); // before: the note may be quick
         }
+        const request = {
+            order: order.serialize({ orm: true }),
+            access_token: selfOrder.access_token,
+            payment_method_id: this.state.paymentMethodId,
+        };
         try {
-            const result = await rpc(`/kiosk/payment/${selfOrder.config.id}/kiosk`, {
-                order: order.serialize({ orm: true }),
-                access_token: selfOrder.access_token,
-                payment_method_id: this.state.paymentMethodId,
-            });
+            // Sent again after a network error, as the tills do: the server
+            // knows the order's payment, so a repeat never charges twice.
+            const result = await startWithRetries(
+                () => rpc(`/kiosk/payment/${selfOrder.config.id}/kiosk`, request),
+                { isConnectionLost: (error) => error instanceof ConnectionLostError },
+            );
             if (!order.access_token) {
                 selfOrder.caisseApBegin(result.order[0].access_token);
                 await selfOrder.caisseApPoll();

@@ -1,4 +1,5 @@
 import { registry } from "@web/core/registry";
+import { ConnectionLostError, rpc } from "@web/core/network/rpc";
 import * as Utils from "@pos_self_order/../tests/tours/utils/common";
 import * as ConfirmationPage from "@pos_self_order/../tests/tours/utils/confirmation_page_util";
 import * as ProductPage from "@pos_self_order/../tests/tours/utils/product_page_util";
@@ -7,11 +8,12 @@ import { screenshot } from "@l10n_fr_pos_caisse_ap_ip/../tests/tours/screenshot_
 // The terminal answers after a second; a relay adds its poll.
 const OUTCOME_TIMEOUT = 20000;
 
-function orderAColaAndPay() {
+function orderAColaAndPay(beforePay = []) {
     return [
         Utils.clickBtn("Order Now"),
         ProductPage.clickProduct("Coca-Cola"),
         Utils.clickBtn("Order"),
+        ...beforePay,
         Utils.clickBtn("Pay"),
         {
             content: "the kiosk asks the customer to use the terminal",
@@ -33,6 +35,42 @@ registry.category("web_tour.tours").add("CaisseApKioskRefusedThenApproved", {
         ...orderAColaAndPay(),
         outcomeShown("refused", "Forbidden"),
         Utils.clickBtn("Retry"),
+        { ...ConfirmationPage.isShown(), timeout: OUTCOME_TIMEOUT },
+    ],
+});
+
+/**
+ * The kiosk's next payment requests meet the network's faults, in this order: "reset" (never
+ * reaches Odoo), "lost" (Odoo takes it, its reply is lost); the requests after go through.
+ */
+function networkFaultsOnPayment(...faults) {
+    return {
+        content: `the kiosk's payment requests meet: ${faults.join(", ")}`,
+        trigger: "body",
+        run: () => {
+            const realRpc = rpc._rpc;
+            const left = [...faults];
+            rpc._rpc = async function (url, ...args) {
+                const fault = url.startsWith("/kiosk/payment/") ? left.shift() : undefined;
+                if (!left.length) {
+                    rpc._rpc = realRpc;
+                }
+                if (fault === "reset") {
+                    throw new ConnectionLostError(url);
+                }
+                const result = await realRpc.call(this, url, ...args);
+                if (fault === "lost") {
+                    throw new ConnectionLostError(url);
+                }
+                return result;
+            };
+        },
+    };
+}
+
+registry.category("web_tour.tours").add("CaisseApKioskStartRepeatedAfterNetworkFaults", {
+    steps: () => [
+        ...orderAColaAndPay([networkFaultsOnPayment("reset", "lost")]),
         { ...ConfirmationPage.isShown(), timeout: OUTCOME_TIMEOUT },
     ],
 });
