@@ -1,1 +1,2 @@
+from . import kiosk_payment
 from . import kiosk_status

@@ -86,6 +86,44 @@ class PosPaymentMethod(models.Model):
             transaction._caisse_ap_kiosk_notify()
         return transaction
 
+    def _caisse_ap_kiosk_paid(self, config, order_uuid):
+        """The order ``order_uuid`` of kiosk ``config`` if this method's kiosk
+        payment already paid it; no order if Odoo's endpoint may take it (a
+        new order, or one still to pay).
+
+        A kiosk asks again when the reply to its payment request was lost; by
+        then the order may be paid, and Odoo's endpoint, which takes draft
+        orders only, would fail. Only the kiosk that holds the order (its
+        POS's token, the order's uuid) and the method that paid it hear that
+        it is paid; any other request for that order is refused.
+        """
+        orders = self.env["pos.order"].sudo()
+        if (
+            len(self) != 1
+            or self.use_payment_terminal != TERMINAL_KEY
+            or not isinstance(order_uuid, str)
+            or not order_uuid
+        ):
+            return orders
+        latest = (
+            self.env["pos.caisse.ap.transaction"]
+            .sudo()
+            ._latest(
+                KIOSK_PAYMENT_PREFIX + order_uuid,
+                ["payment_method_id", "kiosk_order_id", "state", "kiosk_settlement"],
+            )
+        )
+        order = latest.kiosk_order_id
+        if not order or order.uuid != order_uuid or order.state == "draft":
+            return orders
+        if (
+            latest.payment_method_id == self
+            and order.config_id == config
+            and latest._caisse_ap_kiosk_paid_by_terminal()
+        ):
+            return order
+        raise UserError(self.env._("This order can no longer be paid on the kiosk."))
+
     def _caisse_ap_kiosk_check_prices(self, order):
         """The order costs what the POS's prices say, not what the kiosk claims.
 

@@ -4,6 +4,7 @@ real shop relay process; the assertions check what the server recorded."""
 import uuid
 
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
 
@@ -178,15 +179,19 @@ class TestKioskRoutes(KioskTourCase):
             "state": "draft",
         }
 
-    def pay(self, order_values, token=None):
-        self.make_jsonrpc_request(
+    def request_payment(self, order_values, token=None, method=None):
+        """What the kiosk's page posts to pay an order; Odoo's answer."""
+        return self.make_jsonrpc_request(
             f"/kiosk/payment/{self.pos_config.id}/kiosk",
             {
                 "order": order_values,
                 "access_token": token or self.pos_config.access_token,
-                "payment_method_id": self.card.id,
+                "payment_method_id": (method or self.card).id,
             },
         )
+
+    def pay(self, order_values, token=None):
+        self.request_payment(order_values, token)
         # The worker shares this test's connection: no query before it ends.
         self._join_workers()
         self.env.invalidate_all()
@@ -215,8 +220,7 @@ class TestKioskRoutes(KioskTourCase):
         self.assertEqual(status["payment_result"], "Success")
         self.assertEqual(status["caisse_ap"]["outcome"], "paid")
 
-    def test_the_status_of_another_pos_order_is_not_told(self):
-        order = self.pay(self.kiosk_order_values(price_unit=2.53))
+    def other_kiosk(self):
         other = self.env["pos.config"].create(
             {
                 "name": "Autre borne",
@@ -226,6 +230,56 @@ class TestKioskRoutes(KioskTourCase):
             }
         )
         other.with_user(self.pos_user).open_ui()
+        return other
+
+    def test_a_request_repeated_after_the_payment_answers_paid(self):
+        # The kiosk's first request paid the order but its reply was lost:
+        # the page sends it again, once the customer has paid.
+        values = self.kiosk_order_values(price_unit=2.53)
+        order = self.pay(dict(values))
+        self.assertEqual(order.state, "paid")
+        answer = self.request_payment(dict(values))
+        self.assertEqual(answer["payment_status"], {"caisse_ap_state": "success"})
+        [told] = answer["order"]
+        self.assertEqual(told["access_token"], order.access_token)
+        self.assertEqual(told["state"], "paid")
+        self.assertEqual(len(self.terminal.exchanges), 1, "not sent again")
+        self.env.invalidate_all()
+        self.assertEqual(len(order.payment_ids), 1)
+
+    def test_a_repeat_tells_paid_only_to_the_kiosk_and_method_that_paid(self):
+        values = self.kiosk_order_values(price_unit=2.53)
+        order = self.pay(dict(values))
+        second_card = self.env["pos.payment.method"].create(
+            caisse_ap_method_values(
+                self.bank_journal, "TPE 2", fr_caisse_ap_ip_port=self.terminal.port
+            )
+        )
+        other = self.other_kiosk()
+        for attack in (
+            {"token": other.access_token},  # another kiosk names this order
+            {"method": second_card},  # a method that did not pay it
+        ):
+            with self.subTest(attack=list(attack)):
+                with self.assertRaisesRegex(JsonRpcException, "UserError"):
+                    self.request_payment(dict(values), **attack)
+        self.assertEqual(len(self.terminal.exchanges), 1, "nothing sent again")
+        # What a kiosk may send as the order's uuid finds nothing but that order.
+        methods = self.card.with_user(self.pos_user)
+        for uuid_ in (order.uuid.upper(), f"{order.uuid}%", "", None, ["x"], 12):
+            with self.subTest(uuid=uuid_):
+                self.assertFalse(methods._caisse_ap_kiosk_paid(self.pos_config, uuid_))
+        with self.assertRaises(UserError):
+            methods._caisse_ap_kiosk_paid(other, order.uuid)
+        with self.assertRaises(UserError):
+            second_card._caisse_ap_kiosk_paid(self.pos_config, order.uuid)
+        self.assertEqual(
+            methods._caisse_ap_kiosk_paid(self.pos_config, order.uuid), order
+        )
+
+    def test_the_status_of_another_pos_order_is_not_told(self):
+        order = self.pay(self.kiosk_order_values(price_unit=2.53))
+        other = self.other_kiosk()
         for config_token, order_token in (
             (other.access_token, order.access_token),  # another kiosk's token
             (self.pos_config.access_token, "not-this-order"),

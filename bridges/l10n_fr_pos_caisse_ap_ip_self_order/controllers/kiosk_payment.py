@@ -1,0 +1,45 @@
+"""A kiosk's payment request sent again after its order was paid."""
+
+import logging
+
+from odoo import http
+
+from odoo.addons.pos_self_order.controllers.orders import PosSelfOrderController
+
+_logger = logging.getLogger(__name__)
+
+
+class CaisseApKioskPaymentController(PosSelfOrderController):
+    @http.route()
+    def pos_self_order_kiosk_payment(
+        self, pos_config_id, order, payment_method_id, access_token, device_type
+    ):
+        """Answer "paid" to a repeat whose first request paid the order.
+
+        The kiosk repeats a request whose reply it lost; by then the customer
+        may have paid, and Odoo's endpoint, which only takes draft orders,
+        would fail on the paid order. Anything else is Odoo's.
+        """
+        config = self._verify_pos_config(access_token)
+        paid = self._caisse_ap_kiosk_paid(config, order, payment_method_id)
+        if not paid:
+            return super().pos_self_order_kiosk_payment(
+                pos_config_id, order, payment_method_id, access_token, device_type
+            )
+        _logger.info(
+            "Caisse-AP kiosk order %s: payment request repeated after it was paid: "
+            "nothing sent",
+            paid.uuid,
+        )
+        return {
+            "order": paid.read(paid._load_pos_data_fields(config.id), load=False),
+            "payment_status": {"caisse_ap_state": "success"},
+        }
+
+    def _caisse_ap_kiosk_paid(self, config, order, payment_method_id):
+        if not isinstance(order, dict) or not isinstance(payment_method_id, int):
+            return None
+        method = config.env["pos.payment.method"].sudo().browse(payment_method_id)
+        if isinstance(payment_method_id, bool) or not method.exists():
+            return None
+        return method._caisse_ap_kiosk_paid(config, order.get("uuid"))
