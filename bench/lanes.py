@@ -118,6 +118,21 @@ def start_relay(server, token: str, state_dir) -> subprocess.Popen:
     return relay
 
 
+def start_with_retries(start, errors: list[str]):
+    """``start()``, sent again after each network error like the POS and the
+    kiosk's page do (each error listed in ``errors``); past the last delay the
+    network error is raised."""
+    for attempt in range(len(START_RETRY_DELAYS) + 1):
+        try:
+            return start()
+        except c.NETWORK_ERRORS as error:
+            errors.append(f"start: {type(error).__name__}: {error}")
+            if attempt == len(START_RETRY_DELAYS):
+                raise
+            time.sleep(START_RETRY_DELAYS[attempt] * random.uniform(0.7, 1.3))
+    raise AssertionError("unreachable")
+
+
 def run_lane(
     lane: dict[str, Any],
     session: c.Session,
@@ -133,16 +148,13 @@ def run_lane(
         result["sent"] = time.time()
         # compare.py's lanes carry no spread: both addons' tills click at once.
         time.sleep(random.uniform(0, lane.get("spread", 0.0)))
-        for attempt in range(len(START_RETRY_DELAYS) + 1):
-            try:
-                first = session.caisse_ap_start(lane["method_id"], data)
-                break
-            except c.NETWORK_ERRORS as error:
-                errors.append(f"start: {type(error).__name__}: {error}")
-                if attempt == len(START_RETRY_DELAYS):
-                    result["cashier_error"] = True  # the POS would show it now
-                    raise
-                time.sleep(START_RETRY_DELAYS[attempt] * random.uniform(0.7, 1.3))
+        try:
+            first = start_with_retries(
+                lambda: session.caisse_ap_start(lane["method_id"], data), errors
+            )
+        except c.NETWORK_ERRORS:
+            result["cashier_error"] = True  # the POS would show it now
+            raise
         result["started"] = time.time()
         result["first"] = first
         if first.get("final"):
