@@ -54,7 +54,8 @@ patch(PaymentPage.prototype, {
                 await selfOrder.caisseApPoll();
             }
         } catch (error) {
-            // Refused before the terminal was asked: the server said why.
+            // Refused (the server said why), or the network kept failing: a
+            // new try finds the payment already under way, or answers paid.
             selfOrder.caisseApEnd();
             selfOrder.handleErrorNotification(error);
             selfOrder.paymentError = true;
