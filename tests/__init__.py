@@ -18,3 +18,7 @@ from . import test_tours_relay
 from . import test_backend_attention
 from . import test_backend_payment_line
 from . import test_tours_receipt_closing
+from . import test_backend_cost
+from . import test_backend_relay_upgrade
+from . import test_js_unit
+from . import test_tours_relay_token

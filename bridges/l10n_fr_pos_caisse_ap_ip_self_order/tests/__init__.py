@@ -1,2 +1,3 @@
 from . import test_kiosk_payment
 from . import test_tours_kiosk
+from . import test_kiosk_till
