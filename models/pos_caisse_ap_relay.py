@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import SQL
 
 from ..caisse_ap import escape_controls
 from ..caisse_ap.relay_wire import PROTOCOL
@@ -105,6 +106,29 @@ class PosCaisseApRelay(models.Model):
             relay.needs_update = bool(presence.last_seen) and (
                 presence.protocol != PROTOCOL
             )
+
+    def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
+        """The presence fields sort as the presence columns they show (the
+        relays' list sorts by last poll, online, version...)."""
+        if field_name not in PRESENCE_FIELDS or field_name == "needs_update":
+            return super()._order_field_to_sql(
+                alias, field_name, direction, nulls, query
+            )
+        column = "last_seen" if field_name == "online" else field_name
+        value = SQL(
+            "(SELECT presence.%s FROM pos_caisse_ap_relay_presence presence "
+            "WHERE presence.relay_id = %s)",
+            SQL.identifier(column),
+            SQL.identifier(alias, "id"),
+        )
+        if field_name == "online":
+            value = SQL(
+                "COALESCE(%s >= (now() AT TIME ZONE 'UTC') - make_interval(secs => %s),"
+                " FALSE)",
+                value,
+                ONLINE_SECONDS,
+            )
+        return SQL("%s %s %s", value, direction, nulls)
 
     @api.constrains("company_id")
     def _check_company_of_methods(self):
