@@ -21,7 +21,9 @@ class CaisseApKioskPaymentController(PosSelfOrderController):
         would fail on the paid order. Anything else is Odoo's.
         """
         config = self._verify_pos_config(access_token)
-        paid = self._caisse_ap_kiosk_paid(config, order, payment_method_id)
+        paid = config.env["pos.payment.method"]._caisse_ap_kiosk_paid(
+            config, order, payment_method_id
+        )
         if not paid:
             return super().pos_self_order_kiosk_payment(
                 pos_config_id, order, payment_method_id, access_token, device_type
@@ -35,11 +37,3 @@ class CaisseApKioskPaymentController(PosSelfOrderController):
             "order": paid.read(paid._load_pos_data_fields(config.id), load=False),
             "payment_status": {"caisse_ap_state": "success"},
         }
-
-    def _caisse_ap_kiosk_paid(self, config, order, payment_method_id):
-        if not isinstance(order, dict) or not isinstance(payment_method_id, int):
-            return None
-        method = config.env["pos.payment.method"].sudo().browse(payment_method_id)
-        if isinstance(payment_method_id, bool) or not method.exists():
-            return None
-        return method._caisse_ap_kiosk_paid(config, order.get("uuid"))

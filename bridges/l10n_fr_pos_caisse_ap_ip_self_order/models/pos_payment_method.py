@@ -86,10 +86,12 @@ class PosPaymentMethod(models.Model):
             transaction._caisse_ap_kiosk_notify()
         return transaction
 
-    def _caisse_ap_kiosk_paid(self, config, order_uuid):
-        """The order ``order_uuid`` of kiosk ``config`` if this method's kiosk
-        payment already paid it; no order if Odoo's endpoint may take it (a
-        new order, or one still to pay).
+    @api.model
+    def _caisse_ap_kiosk_paid(self, config, order_values, payment_method_id):
+        """The order that kiosk ``config`` posts (``order_values``) if the
+        kiosk payment of method ``payment_method_id`` already paid it; no
+        order if Odoo's endpoint may take it (a new order, or one still to
+        pay). The kiosk's arguments are raw: checked here.
 
         A kiosk asks again when the reply to its payment request was lost; by
         then the order may be paid, and Odoo's endpoint, which takes draft
@@ -98,12 +100,18 @@ class PosPaymentMethod(models.Model):
         it is paid; any other request for that order is refused.
         """
         orders = self.env["pos.order"].sudo()
+        order_uuid = (
+            order_values.get("uuid") if isinstance(order_values, dict) else None
+        )
         if (
-            len(self) != 1
-            or self.use_payment_terminal != TERMINAL_KEY
+            isinstance(payment_method_id, bool)
+            or not isinstance(payment_method_id, int)
             or not isinstance(order_uuid, str)
             or not order_uuid
         ):
+            return orders
+        method = self.sudo().browse(payment_method_id).exists()
+        if method.use_payment_terminal != TERMINAL_KEY:
             return orders
         latest = (
             self.env["pos.caisse.ap.transaction"]
@@ -117,7 +125,7 @@ class PosPaymentMethod(models.Model):
         if not order or order.uuid != order_uuid or order.state == "draft":
             return orders
         if (
-            latest.payment_method_id == self
+            latest.payment_method_id == method
             and order.config_id == config
             and latest._caisse_ap_kiosk_paid_by_terminal()
         ):

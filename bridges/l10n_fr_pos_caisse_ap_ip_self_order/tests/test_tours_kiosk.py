@@ -264,17 +264,33 @@ class TestKioskRoutes(KioskTourCase):
                 with self.assertRaisesRegex(JsonRpcException, "UserError"):
                     self.request_payment(dict(values), **attack)
         self.assertEqual(len(self.terminal.exchanges), 1, "nothing sent again")
-        # What a kiosk may send as the order's uuid finds nothing but that order.
-        methods = self.card.with_user(self.pos_user)
-        for uuid_ in (order.uuid.upper(), f"{order.uuid}%", "", None, ["x"], 12):
-            with self.subTest(uuid=uuid_):
-                self.assertFalse(methods._caisse_ap_kiosk_paid(self.pos_config, uuid_))
+        # What a kiosk may send finds nothing but that order, paid by that method.
+        methods = self.env["pos.payment.method"].with_user(self.pos_user)
+        card = self.card.id
+        for order_values, method_id in (
+            *(
+                ({"uuid": uuid_}, card)
+                for uuid_ in (order.uuid.upper(), f"{order.uuid}%", "", None, ["x"], 12)
+            ),
+            (None, card),
+            ([order.uuid], card),
+            (values, True),
+            (values, str(card)),
+            (values, self.bank_payment_method.id),
+            (values, 0),
+        ):
+            with self.subTest(order=order_values, method=method_id):
+                self.assertFalse(
+                    methods._caisse_ap_kiosk_paid(
+                        self.pos_config, order_values, method_id
+                    )
+                )
         with self.assertRaises(UserError):
-            methods._caisse_ap_kiosk_paid(other, order.uuid)
+            methods._caisse_ap_kiosk_paid(other, values, card)
         with self.assertRaises(UserError):
-            second_card._caisse_ap_kiosk_paid(self.pos_config, order.uuid)
+            methods._caisse_ap_kiosk_paid(self.pos_config, values, second_card.id)
         self.assertEqual(
-            methods._caisse_ap_kiosk_paid(self.pos_config, order.uuid), order
+            methods._caisse_ap_kiosk_paid(self.pos_config, values, card), order
         )
 
     def test_the_status_of_another_pos_order_is_not_told(self):
