@@ -248,6 +248,14 @@ class PosCaisseApTransaction(models.Model):
         "them; the credit was checked against their terminal payments.",
     )
     attempt = fields.Integer(required=True, readonly=True, default=1)
+    start_key = fields.Char(
+        string="Start Request Key",
+        readonly=True,
+        copy=False,
+        help="The key the POS drew for the request that started this attempt: the "
+        "same request sent again after a lost reply finds this attempt instead of "
+        "asking the terminal once more.",
+    )
     terminal_key = fields.Char(
         string="Terminal",
         required=True,
@@ -425,6 +433,16 @@ class PosCaisseApTransaction(models.Model):
         """The latest attempt with what a status answers, nothing more."""
         return self._latest(payment_uuid, STATUS_FIELDS)
 
+    def _started_by(self, start_key):
+        """Whether this attempt is the one the request ``start_key`` started.
+
+        A request repeated because its reply was lost must not start one more
+        attempt, even when the first one ended at once (a quick refusal, a
+        terminal out of reach): the POS is then told how it ended.
+        """
+        self.ensure_one()
+        return bool(start_key) and self.start_key == start_key
+
     def _blocks_new_attempt(self, retry):
         """A new attempt could charge twice, unless the last one surely did not."""
         self.ensure_one()
@@ -442,6 +460,16 @@ class PosCaisseApTransaction(models.Model):
             latest._check_same_payment(method, session)
             if latest._is_overdue():
                 latest._sweep_lost()
+            if latest._started_by(values.get("start_key")):
+                _logger.info(
+                    "Caisse-AP %s: payment %s repeated, attempt %s (%s) is the one "
+                    "this request started: nothing sent",
+                    latest.terminal_key,
+                    latest.payment_uuid,
+                    latest.attempt,
+                    latest.state,
+                )
+                return latest, None
             if latest._blocks_new_attempt(values["retry"]):
                 _logger.info(
                     "Caisse-AP %s: payment %s repeated, attempt %s is %s: nothing sent",
@@ -518,6 +546,7 @@ class PosCaisseApTransaction(models.Model):
             "refunded_order_ids": [Command.set(values["refunded_order_ids"])],
             "payment_uuid": values["payment_uuid"],
             "attempt": attempt,
+            "start_key": values.get("start_key") or False,
             "terminal_key": key,
             "terminal_host": method.fr_caisse_ap_ip_address,
             "terminal_port": method.fr_caisse_ap_ip_port,

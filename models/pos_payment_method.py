@@ -30,6 +30,8 @@ MAX_UUID_LENGTH = 64
 MAX_REFUNDED_ORDERS = 100
 # The bus channel a POS tab names for its results: 128 random bits in hex.
 RESULT_CHANNEL = re.compile(r"l10n_fr_pos_caisse_ap_ip\.result\.[0-9a-f]{32}")
+# The key a POS draws for each start it sends (the same on its repeats).
+START_KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 # What a status or a cancel reads of its method, in the query that checks the
 # caller may use it; a start reads the terminal settings too (reading one more
 # field later would load every column of the method).
@@ -570,6 +572,7 @@ class PosPaymentMethod(models.Model):
         ):
             raise UserError(_("Invalid result channel for the payment terminal."))
         return {
+            "start_key": self._caisse_ap_check_start_key(data.get("start_key")),
             "result_channel": result_channel,
             "refunded_order_ids": sorted(set(refunded)),
             "payment_uuid": payment_uuid,
@@ -578,6 +581,15 @@ class PosPaymentMethod(models.Model):
             "pos_session_id": session_id,
             "retry": data.get("retry") is True,
         }
+
+    @api.model
+    def _caisse_ap_check_start_key(self, start_key):
+        """The key of a start request, or False when it has none."""
+        if start_key is None or start_key == "":
+            return False
+        if not isinstance(start_key, str) or not START_KEY.fullmatch(start_key):
+            raise UserError(self.env._("Invalid payment request key."))
+        return start_key
 
     def _caisse_ap_check_uuid(self, payment_uuid):
         if (

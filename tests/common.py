@@ -223,6 +223,7 @@ class CaisseApCommon(TransactionCase):
         session=None,
         order_uuid=None,
         refunded_orders=None,
+        start_key=None,
         **kwargs,
     ):
         data = {
@@ -234,6 +235,8 @@ class CaisseApCommon(TransactionCase):
         }
         if refunded_orders is not None:
             data["refunded_order_ids"] = refunded_orders.ids
+        if start_key is not None:
+            data["start_key"] = start_key
         return self.rpc("caisse_ap_start", data, **kwargs)
 
     def wait(self, payment_uuid):

@@ -125,6 +125,71 @@ class TestBackendConcurrency(CaisseApCommon):
         self.assertEqual(self.wait(started["payment_uuid"]).state, "success")
         self.assertEqual(len(self.simulator.exchanges), 2)
 
+    def test_a_repeated_start_after_a_quick_refusal_tells_the_refusal(self):
+        # The reply to the start was lost, the terminal refused at once, and
+        # the POS sends the same request again (same key): the refusal is
+        # its answer, the terminal is not asked once more.
+        self.simulator.queue(Scenario(kind="decline", delay=0))
+        started, first, _status = self.pay(start_key="click1")
+        self.assertEqual(first.state, "failure")
+        again = self.start(payment_uuid=started["payment_uuid"], start_key="click1")
+        self.assertEqual(again["transaction_id"], first.id)
+        self.assertEqual(again["state"], "failure")
+        self.assertEqual(len(self.simulator.exchanges), 1, "asked once")
+        # The cashier's next click has a new key: the terminal is asked again.
+        clicked = self.start(payment_uuid=started["payment_uuid"], start_key="click2")
+        self.assertEqual(clicked["attempt"], 2)
+        self.assertEqual(self.wait(started["payment_uuid"]).state, "success")
+        self.assertEqual(len(self.simulator.exchanges), 2)
+        self.assertEqual(
+            self.transactions(started["payment_uuid"]).mapped("start_key"),
+            ["click2", "click1"],
+        )
+
+    def test_a_repeated_retry_after_a_quick_refusal_sends_nothing(self):
+        self.simulator.queue(
+            Scenario(kind="close", delay=0), Scenario(kind="decline", delay=0)
+        )
+        started, first, status = self.pay(start_key="click1")
+        self.assertEqual(status["state"], "unknown")
+        uuid_ = started["payment_uuid"]
+        retried = self.start(payment_uuid=uuid_, retry=True, start_key="retry1")
+        self.assertEqual(self.wait(uuid_).state, "failure")
+        # The Retry's reply was lost; its repeats are not marked retry.
+        again = self.start(payment_uuid=uuid_, start_key="retry1")
+        self.assertEqual(again["transaction_id"], retried["transaction_id"])
+        self.assertEqual(again["state"], "failure")
+        self.assertEqual(len(self.simulator.exchanges), 2)
+
+    def test_a_start_without_key_or_with_another_payments_key_starts_anew(self):
+        self.simulator.queue(Scenario(kind="decline", delay=0))
+        started, first, _status = self.pay(start_key="shared")
+        other, _transaction, _status = self.pay(start_key="shared")
+        self.assertNotEqual(other["payment_uuid"], started["payment_uuid"])
+        self.assertEqual(other["attempt"], 1, "a key finds its own payment only")
+        # Without a key (an older POS), a failed attempt is followed by a new one.
+        again = self.start(payment_uuid=started["payment_uuid"])
+        self.assertEqual(again["attempt"], 2)
+        self.wait(started["payment_uuid"])
+        self.assertEqual(len(self.simulator.exchanges), 3)
+
+    def test_a_malformed_start_key_is_refused_before_anything(self):
+        for start_key in (12, True, ["k"], {"k": 1}, "a b", "k" * 65, "clé", "k\n"):
+            with (
+                self.subTest(start_key=start_key),
+                self.assertRaisesRegex(UserError, "Invalid payment request key"),
+            ):
+                self.start(start_key=start_key)
+        self.assertFalse(self.transactions())
+        self.assertEqual(len(self.simulator.exchanges), 0)
+        for start_key in ("", None, "k" * 64, "Az09_-"):
+            with self.subTest(start_key=start_key):
+                started = self.start(start_key=start_key)
+                self.wait(started["payment_uuid"])
+        self.assertCountEqual(
+            self.transactions().mapped("start_key"), ["Az09_-", "k" * 64, False, False]
+        )
+
     def test_payment_stays_with_its_method(self):
         started, _transaction, _status = self.pay()
         with self.assertRaisesRegex(UserError, "another payment method"):

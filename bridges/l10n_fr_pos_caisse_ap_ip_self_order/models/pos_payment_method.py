@@ -67,6 +67,10 @@ class PosPaymentMethod(models.Model):
         if latest and latest.kiosk_order_id != order:
             raise UserError(self.env._("This payment belongs to another order."))
         values = {
+            # Set by the kiosk's payment route: the key of the kiosk's request.
+            "start_key": self._caisse_ap_check_start_key(
+                self.env.context.get("caisse_ap_start_key")
+            ),
             "payment_uuid": payment_uuid,
             "order_uuid": order.uuid,
             "amount": amount,

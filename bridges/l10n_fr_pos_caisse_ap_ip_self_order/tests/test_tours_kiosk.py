@@ -179,19 +179,21 @@ class TestKioskRoutes(KioskTourCase):
             "state": "draft",
         }
 
-    def request_payment(self, order_values, token=None, method=None):
+    def request_payment(self, order_values, token=None, method=None, start_key=None):
         """What the kiosk's page posts to pay an order; Odoo's answer."""
+        params = {
+            "order": order_values,
+            "access_token": token or self.pos_config.access_token,
+            "payment_method_id": (method or self.card).id,
+        }
+        if start_key is not None:
+            params["caisse_ap_start_key"] = start_key
         return self.make_jsonrpc_request(
-            f"/kiosk/payment/{self.pos_config.id}/kiosk",
-            {
-                "order": order_values,
-                "access_token": token or self.pos_config.access_token,
-                "payment_method_id": (method or self.card).id,
-            },
+            f"/kiosk/payment/{self.pos_config.id}/kiosk", params
         )
 
-    def pay(self, order_values, token=None):
-        self.request_payment(order_values, token)
+    def pay(self, order_values, token=None, start_key=None):
+        self.request_payment(order_values, token, start_key=start_key)
         # The worker shares this test's connection: no query before it ends.
         self._join_workers()
         self.env.invalidate_all()
@@ -246,6 +248,48 @@ class TestKioskRoutes(KioskTourCase):
         self.assertEqual(len(self.terminal.exchanges), 1, "not sent again")
         self.env.invalidate_all()
         self.assertEqual(len(order.payment_ids), 1)
+
+    def test_a_request_repeated_after_a_quick_refusal_tells_the_refusal(self):
+        # The reply to the tap was lost and the terminal refused at once: the
+        # page's repeat (same key) is told the refusal, not asked for a card.
+        self.terminal.queue(Scenario(kind="decline", af_code="05", delay=0))
+        self.request_payment(self.kiosk_order_values(price_unit=2.53), start_key="tap1")
+        self._join_workers()
+        self.env.invalidate_all()
+        self.assertEqual(self.journal().mapped("start_key"), ["tap1"], "passed on")
+        [order] = self.kiosk_orders()
+        # What Odoo's endpoint does with the repeat once it has taken the order.
+        card = self.card.with_context(caisse_ap_start_key="tap1")
+        self.assertEqual(
+            card._payment_request_from_kiosk(order), {"caisse_ap_state": "failure"}
+        )
+        self._join_workers()
+        self.assertEqual(len(self.terminal.exchanges), 1, "asked once")
+        # A key set by no route is checked all the same.
+        card = self.card.with_context(caisse_ap_start_key="a b")
+        with self.assertRaisesRegex(UserError, "Invalid payment request key"):
+            card._payment_request_from_kiosk(order)
+        # The customer's next tap is a new request: the terminal asks again.
+        card = self.card.with_context(caisse_ap_start_key="tap2")
+        self.assertEqual(
+            card._payment_request_from_kiosk(order), {"caisse_ap_state": "pending"}
+        )
+        self._join_workers()
+        self.env.invalidate_all()
+        self.assertEqual(self.journal().mapped("state"), ["failure", "success"])
+        self.assertEqual(len(self.terminal.exchanges), 2)
+
+    def test_a_malformed_start_key_is_refused_before_the_order_is_taken(self):
+        for start_key in (12, True, ["k"], "a b", "k" * 65):
+            with (
+                self.subTest(start_key=start_key),
+                self.assertRaisesRegex(JsonRpcException, "UserError"),
+            ):
+                self.request_payment(
+                    self.kiosk_order_values(price_unit=2.53), start_key=start_key
+                )
+        self.assertFalse(self.kiosk_orders())
+        self.assertFalse(self.terminal.exchanges)
 
     def test_a_repeat_tells_paid_only_to_the_kiosk_and_method_that_paid(self):
         values = self.kiosk_order_values(price_unit=2.53)

@@ -205,21 +205,24 @@ export class PaymentCaisseApIp extends PaymentInterface {
 
     /**
      * `caisse_ap_start`, sent again after network errors (a reply lost to a reset connection,
-     * a server busy restarting). A repeat that reaches the server returns the attempt the lost
-     * one started, which the POS then follows as after a reload.
+     * a server busy restarting). A repeat carries the first try's key: the server answers it
+     * with the attempt the lost one started, however it ended, which the POS then follows as
+     * after a reload.
      */
     async _start(line, retry) {
         // A lost "Retry" may have started a new attempt already: its repeats must not ask for
         // one more. At worst the server answers with the unknown attempt again.
         return startWithRetries(
-            (isFirst) => this._rpc("caisse_ap_start", [this._startData(line, retry && isFirst)]),
+            (isFirst, startKey) =>
+                this._rpc("caisse_ap_start", [this._startData(line, retry && isFirst, startKey)]),
             { isConnectionLost, spread: this.payment_method_id.fr_caisse_ap_start_spread },
         );
     }
 
-    _startData(line, retry) {
+    _startData(line, retry, startKey) {
         const order = line.pos_order_id;
         return {
+            start_key: startKey,
             payment_uuid: line.uuid,
             order_uuid: order.uuid,
             amount: line.amount,

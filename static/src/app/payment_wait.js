@@ -14,6 +14,12 @@ import {
     MAX_START_SPREAD,
 } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 
+/** 128 random bits in hex, that nobody can guess (getRandomValues works on plain http too). */
+export function randomHex() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** `ms` within ±30 %: tills started together do not poll (or retry) in step. */
 export function jittered(ms, random = Math.random) {
     return ms * (0.7 + 0.6 * random());
@@ -174,20 +180,23 @@ export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
 }
 
 /**
- * `start(isFirst)` after a random part of `hooks.spread` (ms, at most MAX_START_SPREAD), then
- * again after each network error, START_RETRY_DELAYS apart (jittered); any other error, or a
- * network error past the last delay, is thrown.
+ * `start(isFirst, startKey)` after a random part of `hooks.spread` (ms, at most
+ * MAX_START_SPREAD), then again after each network error, START_RETRY_DELAYS apart (jittered);
+ * any other error, or a network error past the last delay, is thrown. Every try gives the same
+ * `startKey`, new for each call: the server knows a repeat by it, and never lets it start a
+ * second attempt, even after a first one that ended at once.
  */
 export async function startWithRetries(start, hooks) {
     const sleep = hooks.sleep || delay;
     const random = hooks.random || Math.random;
+    const startKey = (hooks.newKey || randomHex)();
     const spread = Math.min(Math.max(Number(hooks.spread) || 0, 0), MAX_START_SPREAD);
     if (spread) {
         await sleep(Math.floor(random() * spread));
     }
     for (let tries = 0; ; tries++) {
         try {
-            return await start(tries === 0);
+            return await start(tries === 0, startKey);
         } catch (error) {
             if (!hooks.isConnectionLost(error) || tries >= START_RETRY_DELAYS.length) {
                 throw error;

@@ -1,12 +1,11 @@
 import { patch } from "@web/core/utils/patch";
 import { PosStore } from "@point_of_sale/app/store/pos_store";
 import { TERMINAL_KEY } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
+import { randomHex } from "@l10n_fr_pos_caisse_ap_ip/app/payment_wait";
 
-/** A bus channel name nobody can guess (getRandomValues works on plain http too). */
+/** A bus channel name nobody can guess. */
 function newResultChannel() {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-    return `l10n_fr_pos_caisse_ap_ip.result.${hex}`;
+    return `l10n_fr_pos_caisse_ap_ip.result.${randomHex()}`;
 }
 
 patch(PosStore.prototype, {

@@ -393,6 +393,33 @@ describe("l10n_fr_pos_caisse_ap_ip: start retries", () => {
         expect(clock.sleeps).toEqual([500, ...START_RETRY_DELAYS.slice(0, 2)]);
     });
 
+    test("every try of a start carries its key; each start draws a new one", async () => {
+        const keys = [];
+        const start = () => {
+            let calls = 0;
+            return startWithRetries(
+                async (isFirst, startKey) => {
+                    keys.push(startKey);
+                    if (++calls < 3) {
+                        throw new NetworkDown();
+                    }
+                    return tx("failure");
+                },
+                { isConnectionLost, sleep: async () => {} },
+            );
+        };
+        await start();
+        await start();
+        expect(keys).toHaveLength(6);
+        expect(new Set(keys.slice(0, 3)).size).toBe(1);
+        expect(new Set(keys.slice(3)).size).toBe(1);
+        expect(keys[0]).not.toBe(keys[3]);
+        for (const key of keys) {
+            // What the server takes as a start key.
+            expect(key).toMatch(/^[0-9a-f]{32}$/);
+        }
+    });
+
     test("tills starting together are spread over the server's spread", async () => {
         const waits = [];
         for (const draw of [0, 0.5, 0.9999]) {

@@ -44,9 +44,14 @@ patch(PaymentPage.prototype, {
         };
         try {
             // Sent again after a network error, as the tills do: the server
-            // knows the order's payment, so a repeat never charges twice.
+            // knows the order's payment and the request's key, so a repeat
+            // never asks the terminal again.
             const result = await startWithRetries(
-                () => rpc(`/kiosk/payment/${selfOrder.config.id}/kiosk`, request),
+                (isFirst, startKey) =>
+                    rpc(`/kiosk/payment/${selfOrder.config.id}/kiosk`, {
+                        ...request,
+                        caisse_ap_start_key: startKey,
+                    }),
                 { isConnectionLost: (error) => error instanceof ConnectionLostError },
             );
             if (!order.access_token) {
