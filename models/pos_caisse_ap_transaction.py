@@ -460,7 +460,7 @@ class PosCaisseApTransaction(models.Model):
             latest._check_same_payment(method, session)
             if latest._is_overdue():
                 latest._sweep_lost()
-            if latest._started_by(values.get("start_key")):
+            if latest._started_by(values["start_key"]):
                 _logger.info(
                     "Caisse-AP %s: payment %s repeated, attempt %s (%s) is the one "
                     "this request started: nothing sent",
@@ -546,7 +546,7 @@ class PosCaisseApTransaction(models.Model):
             "refunded_order_ids": [Command.set(values["refunded_order_ids"])],
             "payment_uuid": values["payment_uuid"],
             "attempt": attempt,
-            "start_key": values.get("start_key") or False,
+            "start_key": values["start_key"],
             "terminal_key": key,
             "terminal_host": method.fr_caisse_ap_ip_address,
             "terminal_port": method.fr_caisse_ap_ip_port,

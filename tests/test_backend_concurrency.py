@@ -155,10 +155,23 @@ class TestBackendConcurrency(CaisseApCommon):
         uuid_ = started["payment_uuid"]
         retried = self.start(payment_uuid=uuid_, retry=True, start_key="retry1")
         self.assertEqual(self.wait(uuid_).state, "failure")
-        # The Retry's reply was lost; its repeats are not marked retry.
-        again = self.start(payment_uuid=uuid_, start_key="retry1")
+        # The Retry's reply was lost; the POS repeats it as it was: a retry,
+        # with its key.
+        again = self.start(payment_uuid=uuid_, retry=True, start_key="retry1")
         self.assertEqual(again["transaction_id"], retried["transaction_id"])
         self.assertEqual(again["state"], "failure")
+        self.assertEqual(len(self.simulator.exchanges), 2)
+
+    def test_a_retry_that_never_arrived_is_started_by_its_repeat(self):
+        self.simulator.queue(Scenario(kind="close", delay=0))
+        started, first, status = self.pay(start_key="click1")
+        self.assertEqual(status["state"], "unknown")
+        uuid_ = started["payment_uuid"]
+        # The Retry's first try never reached the server: its repeat starts
+        # the new attempt.
+        repeated = self.start(payment_uuid=uuid_, retry=True, start_key="retry1")
+        self.assertEqual(repeated["attempt"], 2)
+        self.assertEqual(self.wait(uuid_).state, "success")
         self.assertEqual(len(self.simulator.exchanges), 2)
 
     def test_a_start_without_key_or_with_another_payments_key_starts_anew(self):

@@ -205,7 +205,8 @@ class TestCaisseApTours(CaisseApTourCase):
         self.assertEqual(payment.caisse_ap_transaction_id, success)
         self.assertEqual(success.pos_order_id, declined)
 
-        # 3a. Unknown, then Retry (sent again on purpose), approved.
+        # 3a. Unknown, then Retry (sent again on purpose, its first try lost
+        # before the server), approved.
         payment = unknown_retry.payment_ids
         self.assertPaidByTerminal(payment, 1.98)
         self.assertFalse(

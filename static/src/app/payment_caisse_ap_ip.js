@@ -210,11 +210,11 @@ export class PaymentCaisseApIp extends PaymentInterface {
      * after a reload.
      */
     async _start(line, retry) {
-        // A lost "Retry" may have started a new attempt already: its repeats must not ask for
-        // one more. At worst the server answers with the unknown attempt again.
+        // A "Retry" is repeated as a retry too: if the lost one started its attempt, the key
+        // finds it; if it never reached the server, the repeat starts it.
         return startWithRetries(
             (isFirst, startKey) =>
-                this._rpc("caisse_ap_start", [this._startData(line, retry && isFirst, startKey)]),
+                this._rpc("caisse_ap_start", [this._startData(line, retry, startKey)]),
             { isConnectionLost, spread: this.payment_method_id.fr_caisse_ap_start_spread },
         );
     }

@@ -55,9 +55,11 @@ registry.category("web_tour.tours").add("CaisseApCardFlowsTour", {
             receiptThenNextOrder(),
 
             // 3a. Garbage from the terminal -> outcome unknown -> Retry sends again -> approved.
+            // The Retry's first try never reaches the server: its repeat starts the new attempt.
             newOrderToPay(),
             PaymentScreen.clickPaymentMethod(CARD),
             CaisseAp.noticeContains("Outcome unknown"),
+            CaisseAp.loseStartRequests(CARD, 1),
             CaisseAp.unknownDialog("Retry"),
             receiptThenNextOrder(),
 

@@ -183,8 +183,18 @@ export function setOffline(offline) {
  * back, as when a connection is reset after the server took the request (0: restore).
  */
 export function loseStartReplies(name, count) {
+    return loseStarts(name, count, { beforeServer: false });
+}
+
+/** The next `count` `caisse_ap_start` of the payment method `name` never reach the server. */
+export function loseStartRequests(name, count) {
+    return loseStarts(name, count, { beforeServer: true });
+}
+
+function loseStarts(name, count, { beforeServer }) {
+    const lostPart = beforeServer ? "requests" : "replies";
     return {
-        content: `lose the next ${count} replies to caisse_ap_start of ${name}`,
+        content: `lose the next ${count} ${lostPart} of caisse_ap_start of ${name}`,
         trigger: "body",
         run: () => {
             const terminal = posmodel.models["pos.payment.method"].find(
@@ -193,9 +203,15 @@ export function loseStartReplies(name, count) {
             terminal._caisseApRealRpc ||= terminal._rpc;
             let lost = count;
             terminal._rpc = async function (method, ...args) {
-                const result = await this._caisseApRealRpc(method, ...args);
-                if (method === "caisse_ap_start" && lost > 0) {
+                const lose = method === "caisse_ap_start" && lost > 0;
+                if (lose) {
                     lost--;
+                }
+                if (lose && beforeServer) {
+                    throw new ConnectionLostError("/web/dataset/call_kw");
+                }
+                const result = await this._caisseApRealRpc(method, ...args);
+                if (lose) {
                     throw new ConnectionLostError("/web/dataset/call_kw");
                 }
                 return result;
