@@ -118,6 +118,7 @@ def run_kiosk(lane, product, session: c.Session, barrier, args, result) -> None:
             "order": order_values(lane, product),
             "access_token": lane["access_token"],
             "payment_method_id": lane["method_id"],
+            "caisse_ap_start_key": uuid.uuid4().hex,
         }
         # The same request again after a network error, like the kiosk's page.
         order = till_lanes.start_with_retries(

@@ -44,7 +44,7 @@ POLLS_PER_MINUTE_GOAL = 15
 BUSY_GOAL = 5.0  # seconds: a worker held for a payment would show the whole delay
 # Like the POS (static/src/app/payment_caisse_ap_ip.js, START_RETRY_DELAYS): after a
 # network error the start is sent again after these delays (s, +-30 %), then the
-# cashier is told. Same payment uuid: the server never sends twice.
+# cashier is told. Same payment uuid and start key: the server never sends twice.
 START_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 # The lanes' payment methods keep the default payment timeout: the POS polls
 # at its bus-up pace until then.

@@ -132,12 +132,14 @@ def payment_data(
     """The ``data`` of caisse_ap_start, as the POS front end builds it.
 
     Like a POS tab, each lane names one result channel and gives it with every
-    start: the server then sends each state change there too, whole.
+    start: the server then sends each state change there too, whole. Like a
+    click, the data carries a new start key, which its repeats keep.
     """
     channel = lane.setdefault(
         "result_channel", f"l10n_fr_pos_caisse_ap_ip.result.{uuid.uuid4().hex}"
     )
     return {
+        "start_key": uuid.uuid4().hex,
         "payment_uuid": str(uuid.uuid4()),
         "order_uuid": str(uuid.uuid4()),
         "amount": amount,
