@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 from functools import partial
 
+import psycopg2.errorcodes
 import psycopg2.errors
 
 from odoo import Command, _lt, api, fields, models
@@ -82,6 +83,19 @@ STATUS_FIELDS = (
 # transaction is lost: its worker died (restart, recycled worker).
 GRACE_SECONDS = 30
 BUSY_INDEX = "pos_caisse_ap_transaction_terminal_busy_idx"
+
+
+class StartedMeanwhile(psycopg2.errors.SerializationFailure):
+    """An index refused a new attempt because of a row this transaction cannot
+    see: another request recorded it after this one's snapshot (often this very
+    start, sent again after a lost reply while the first try still ran). Odoo
+    runs the request again on a fresh snapshot, as after any serialization
+    failure; the start then sees that row and answers with it, or says the
+    terminal is busy."""
+
+    pgcode = psycopg2.errorcodes.SERIALIZATION_FAILURE
+
+
 OUTCOME_STATES = {
     Outcome.SUCCESS: "success",
     Outcome.FAILURE: "failure",
@@ -571,10 +585,13 @@ class PosCaisseApTransaction(models.Model):
         if not transaction:
             # The terminal is busy, unless with an attempt lost in the past
             # (its worker died): the sweep ends that one, then this one goes.
+            # A holder this snapshot does not show started meanwhile.
             busy = self.sudo().search(
                 [("terminal_key", "=", key), ("state", "in", ACTIVE_STATES)], limit=1
             )
-            if busy and busy._is_overdue():
+            if not busy:
+                raise self._started_meanwhile(values["payment_uuid"], attempt)
+            if busy._is_overdue():
                 busy._sweep_lost()
                 transaction = self._insert_attempt(vals)
             if not transaction:
@@ -600,9 +617,20 @@ class PosCaisseApTransaction(models.Model):
         except psycopg2.errors.UniqueViolation as error:
             if error.diag.constraint_name == BUSY_INDEX:
                 return self.browse()
-            raise UserError(
-                self.env._("This payment is already being sent to the terminal.")
+            # This attempt of this payment, which the start did not see.
+            raise self._started_meanwhile(
+                vals["payment_uuid"], vals["attempt"]
             ) from None
+
+    @api.model
+    def _started_meanwhile(self, payment_uuid, attempt):
+        _logger.info(
+            "Caisse-AP: payment %s attempt %s refused by a start recorded meanwhile: "
+            "the request runs again and sees it",
+            payment_uuid,
+            attempt,
+        )
+        return StartedMeanwhile(f"payment {payment_uuid}: started meanwhile")
 
     @api.model
     def _reference(self, payment_uuid, attempt):

@@ -190,11 +190,20 @@ class TestBackendCommitted(TransactionCase):
     def start_on(self, method_id, data, env):
         return env["pos.payment.method"].browse(method_id).caisse_ap_start(data)
 
+    def start_as_http(self, method_id, data, env):
+        """A start as an HTTP request runs it (``retrying``: a serialization
+        failure is tried again with a fresh snapshot)."""
+        return retrying(partial(self.start_on, method_id, data, env), env)
+
     def test_two_tills_one_terminal_one_request(self):
-        """Both starts see a free terminal; PostgreSQL lets exactly one through."""
+        """Both starts see a free terminal; PostgreSQL lets exactly one through.
+
+        The customer takes a few seconds: the refused start, run again on a
+        fresh snapshot, still finds the terminal busy."""
+        self.simulator.set_scenario(Scenario(kind="approve", delay=4))
         starts = [self.start_data(), self.start_data()]
         results = self.race(
-            *(partial(self.start_on, self.method_id, s) for s in starts)
+            *(partial(self.start_as_http, self.method_id, s) for s in starts)
         )
         [started] = [r for r in results if isinstance(r, dict)]
         [refused] = [r for r in results if isinstance(r, Exception)]
@@ -211,6 +220,30 @@ class TestBackendCommitted(TransactionCase):
         self.assertEqual(self.committed(other["payment_uuid"]), [])
         self.assertEqual(self.requests_sent(), 1)
 
+    def test_a_start_and_its_repeat_at_once_one_request(self):
+        """The reply to a start is lost while the server still runs it, and the
+        POS's repeat arrives before it commits: both get the same attempt, the
+        terminal is asked once. Without a key (an older POS) too."""
+        for start_key in ("click1", None):
+            with self.subTest(start_key=start_key):
+                self.sent_before = len(self.simulator.exchanges)
+                data = {**self.start_data(), "start_key": start_key}
+                first, repeat = self.race(
+                    partial(self.start_as_http, self.method_id, dict(data)),
+                    partial(self.start_as_http, self.method_id, dict(data)),
+                )
+                self.assertIsInstance(first, dict, first)
+                self.assertIsInstance(repeat, dict, repeat)
+                self.assertEqual(first["transaction_id"], repeat["transaction_id"])
+                payment_uuid = data["payment_uuid"]
+                self.assertTrue(
+                    caisse_ap_worker.wait_for_worker(
+                        self.dbname, payment_uuid, WORKER_TIMEOUT
+                    )
+                )
+                self.assertEqual(self.committed(payment_uuid), [("success", 1)])
+                self.assertEqual(self.requests_sent(), 1)
+
     def test_two_refunds_of_one_order_one_credit(self):
         """Two tills refund the same order (7.00 each of 10.00 paid) at once, on
         two terminals: exactly one credit is sent, the other is refused.
@@ -225,7 +258,7 @@ class TestBackendCommitted(TransactionCase):
         ]
         results = self.race(
             *(
-                lambda env, m=m, s=s: retrying(partial(self.start_on, m, s, env), env)
+                partial(self.start_as_http, m, s)
                 for m, s in zip(methods, starts, strict=True)
             )
         )
