@@ -213,8 +213,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
         // A "Retry" is repeated as a retry too: if the lost one started its attempt, the key
         // finds it; if it never reached the server, the repeat starts it.
         return startWithRetries(
-            (isFirst, startKey) =>
-                this._rpc("caisse_ap_start", [this._startData(line, retry, startKey)]),
+            (startKey) => this._rpc("caisse_ap_start", [this._startData(line, retry, startKey)]),
             { isConnectionLost, spread: this.payment_method_id.fr_caisse_ap_start_spread },
         );
     }

@@ -180,7 +180,7 @@ export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
 }
 
 /**
- * `start(isFirst, startKey)` after a random part of `hooks.spread` (ms, at most
+ * `start(startKey)` after a random part of `hooks.spread` (ms, at most
  * MAX_START_SPREAD), then again after each network error, START_RETRY_DELAYS apart (jittered);
  * any other error, or a network error past the last delay, is thrown. Every try gives the same
  * `startKey`, new for each call: the server knows a repeat by it, and never lets it start a
@@ -196,7 +196,7 @@ export async function startWithRetries(start, hooks) {
     }
     for (let tries = 0; ; tries++) {
         try {
-            return await start(tries === 0, startKey);
+            return await start(startKey);
         } catch (error) {
             if (!hooks.isConnectionLost(error) || tries >= START_RETRY_DELAYS.length) {
                 throw error;

@@ -47,7 +47,7 @@ patch(PaymentPage.prototype, {
             // knows the order's payment and the request's key, so a repeat
             // never asks the terminal again.
             const result = await startWithRetries(
-                (isFirst, startKey) =>
+                (startKey) =>
                     rpc(`/kiosk/payment/${selfOrder.config.id}/kiosk`, {
                         ...request,
                         caisse_ap_start_key: startKey,
