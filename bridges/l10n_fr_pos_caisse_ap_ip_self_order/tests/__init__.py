@@ -1,3 +1,4 @@
 from . import test_kiosk_payment
 from . import test_tours_kiosk
 from . import test_kiosk_till
+from . import test_kiosk_committed
