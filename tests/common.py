@@ -4,6 +4,7 @@ requests in test mode (one TestCursor each, serialised with the worker thread)."
 
 import json
 import socket
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -109,6 +110,38 @@ def join_workers(test, *simulators):
             ),
             f"worker of payment {payment_uuid} still running",
         )
+
+
+def wait_all_workers(dbname):
+    """Wait for every payment worker of a database (a failed test may leave
+    payments running, which write to its records)."""
+    for payment_uuid in caisse_ap_worker.running_workers(dbname):
+        caisse_ap_worker.wait_for_worker(dbname, payment_uuid, WORKER_TIMEOUT)
+
+
+def race(registry, uid, *calls):
+    """Run each ``call(env)`` in a thread, each on a cursor of its own whose
+    snapshot is taken before any call runs, as requests arriving together:
+    their results, or the exceptions they raised."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index):
+        try:
+            with registry.cursor() as cr:
+                # The snapshot is taken now: none sees another's work.
+                cr.execute("SELECT 1")
+                barrier.wait(WORKER_TIMEOUT)
+                results[index] = calls[index](api.Environment(cr, uid, {}))
+        except Exception as error:  # noqa: BLE001 - the caller inspects it
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WORKER_TIMEOUT)
+    return results
 
 
 def free_port():

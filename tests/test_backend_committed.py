@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import uuid
 from functools import partial
 from unittest.mock import patch
@@ -31,6 +30,8 @@ from .common import (
     allow_local_terminals,
     caisse_ap_method_values,
     journal_entry,
+    race,
+    wait_all_workers,
 )
 
 ADMIN = "base.user_admin"
@@ -117,8 +118,7 @@ class TestBackendCommitted(TransactionCase):
     @classmethod
     def _remove_committed(cls):
         # A failed test may leave payments running: they write to these records.
-        for payment_uuid in caisse_ap_worker.running_workers(cls.dbname):
-            caisse_ap_worker.wait_for_worker(cls.dbname, payment_uuid, WORKER_TIMEOUT)
+        wait_all_workers(cls.dbname)
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             methods = [cls.method_id, cls.other_method_id]
@@ -164,28 +164,8 @@ class TestBackendCommitted(TransactionCase):
             ]
 
     def race(self, *starts):
-        """Run each ``start(env)`` in a thread, each on a cursor of its own whose
-        snapshot is taken before any start runs: their results or exceptions."""
-        barrier = threading.Barrier(len(starts))
-        results = [None] * len(starts)
-
-        def till(index):
-            try:
-                with self.registry.cursor() as cr:
-                    # The snapshot is taken now: none sees another's start.
-                    cr.execute("SELECT 1")
-                    barrier.wait(WORKER_TIMEOUT)
-                    env = api.Environment(cr, self.admin_id, {})
-                    results[index] = starts[index](env)
-            except Exception as error:  # noqa: BLE001 - the test inspects it
-                results[index] = error
-
-        threads = [threading.Thread(target=till, args=(i,)) for i in range(len(starts))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(WORKER_TIMEOUT)
-        return results
+        """Each ``start(env)`` at once, as the administrator."""
+        return race(self.registry, self.admin_id, *starts)
 
     def start_on(self, method_id, data, env):
         return env["pos.payment.method"].browse(method_id).caisse_ap_start(data)

@@ -6,7 +6,6 @@ repeat (sent after a lost reply while the first still runs) each run on a
 cursor of its own, as two HTTP requests do.
 """
 
-import threading
 import uuid
 from functools import partial
 
@@ -23,6 +22,8 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
     WORKER_TIMEOUT,
     allow_local_terminals,
     caisse_ap_method_values,
+    race,
+    wait_all_workers,
 )
 
 PRICE = 12.34
@@ -73,34 +74,35 @@ class TestKioskCommitted(TransactionCase):
             kiosk.open_ui()
             session = kiosk.current_session_id
             session.set_opening_control(0, None)
-            ids = (journal.id, method.id, product.id, kiosk.id, session.id)
-        (
-            cls.journal_id,
-            cls.method_id,
-            cls.product_id,
-            cls.kiosk_id,
-            cls.session_id,
-        ) = ids
+            cls.journal_id, cls.method_id = journal.id, method.id
+            cls.product_id, cls.kiosk_id, cls.session_id = (
+                product.id,
+                kiosk.id,
+                session.id,
+            )
         cls.addClassCleanup(cls._remove_committed)
 
     @classmethod
     def _remove_committed(cls):
-        for payment_uuid in caisse_ap_worker.running_workers(cls.dbname):
-            caisse_ap_worker.wait_for_worker(cls.dbname, payment_uuid, WORKER_TIMEOUT)
+        wait_all_workers(cls.dbname)
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            env["pos.caisse.ap.transaction"].search(
-                [("payment_method_id", "=", cls.method_id)]
-            ).unlink()
-            env["pos.order"].search([("session_id", "=", cls.session_id)]).unlink()
-            env["pos.session"].browse(cls.session_id).unlink()
-            env["pos.config"].browse(cls.kiosk_id).unlink()
-            env["pos.payment.method"].browse(cls.method_id).unlink()
             product = env["product.product"].browse(cls.product_id)
             # Odoo refuses to delete a POS product while any session is open.
             product.available_in_pos = False
-            product.unlink()
-            env["account.journal"].browse(cls.journal_id).unlink()
+            # Each record before those it points to.
+            for records in (
+                env["pos.caisse.ap.transaction"].search(
+                    [("payment_method_id", "=", cls.method_id)]
+                ),
+                env["pos.order"].search([("session_id", "=", cls.session_id)]),
+                env["pos.session"].browse(cls.session_id),
+                env["pos.config"].browse(cls.kiosk_id),
+                env["pos.payment.method"].browse(cls.method_id),
+                product,
+                env["account.journal"].browse(cls.journal_id),
+            ):
+                records.unlink()
             allow_local_terminals(env, allowed=False)
 
     def kiosk_order(self):
@@ -145,33 +147,13 @@ class TestKioskCommitted(TransactionCase):
 
         return retrying(pay, env)
 
-    def race(self, *pays):
-        """Run each ``pay(env)`` in a thread, each on a cursor whose snapshot is
-        taken before any of them runs: their results or exceptions."""
-        barrier = threading.Barrier(len(pays))
-        results = [None] * len(pays)
-
-        def kiosk(index):
-            try:
-                with self.registry.cursor() as cr:
-                    cr.execute("SELECT 1")
-                    barrier.wait(WORKER_TIMEOUT)
-                    results[index] = pays[index](api.Environment(cr, SUPERUSER_ID, {}))
-            except Exception as error:  # noqa: BLE001 - the test inspects it
-                results[index] = error
-
-        threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(len(pays))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(WORKER_TIMEOUT)
-        return results
-
     def test_a_kiosk_request_and_its_repeat_at_once_one_request(self):
         """Both answer the same attempt; the terminal is asked once."""
         sent_before = len(self.simulator.exchanges)
         order_id, order_uuid = self.kiosk_order()
-        first, repeat = self.race(
+        first, repeat = race(
+            self.registry,
+            SUPERUSER_ID,
             partial(self.kiosk_pay, order_id, "tap1"),
             partial(self.kiosk_pay, order_id, "tap1"),
         )
