@@ -144,6 +144,25 @@ def race(registry, uid, *calls):
     return results
 
 
+def open_session(config):
+    """Open a session of POS ``config`` as a cashier does (no cash counted)."""
+    config.open_ui()
+    session = config.current_session_id
+    session.set_opening_control(0, None)
+    return session
+
+
+def started_simulator(add_cleanup, kind="approve", delay=0, **options):
+    """A simulated terminal on a free local port, stopped by ``add_cleanup``
+    (a test's ``addCleanup`` or a class's ``addClassCleanup``)."""
+    simulator = TerminalSimulator(
+        "127.0.0.1", 0, Scenario(kind=kind, delay=delay), **options
+    )
+    simulator.start()
+    add_cleanup(simulator.stop)
+    return simulator
+
+
 def free_port():
     """A local TCP port on which nothing listens (bound, then released)."""
     with socket.socket() as sock:
@@ -174,7 +193,7 @@ class CaisseApCommon(TransactionCase):
                 ],
             }
         )
-        cls.session = cls._open_session(cls.config)
+        cls.session = open_session(cls.config)
         cls.pos_user = new_test_user(
             cls.env,
             login="caisse_ap_cashier",
@@ -201,13 +220,6 @@ class CaisseApCommon(TransactionCase):
             caisse_ap_method_values(cls.bank_journal, name, **values)
         )
 
-    @classmethod
-    def _open_session(cls, config):
-        config.open_ui()
-        session = config.current_session_id
-        session.set_opening_control(0, None)
-        return session
-
     def setUp(self):
         super().setUp()
         # Cursors opened by the worker thread share this test's transaction
@@ -215,11 +227,7 @@ class CaisseApCommon(TransactionCase):
         if not self.registry.in_test_mode():
             self.registry.enter_test_mode(self.cr)
             self.addCleanup(self.registry.leave_test_mode)
-        self.simulator = TerminalSimulator(
-            "127.0.0.1", 0, Scenario(kind="approve", delay=0)
-        )
-        self.simulator.start()
-        self.addCleanup(self.simulator.stop)
+        self.simulator = started_simulator(self.addCleanup)
         # Registered last, so it runs first: no thread may outlive the test mode.
         self.addCleanup(self._join_workers)
         self.method.fr_caisse_ap_ip_port = self.simulator.port

@@ -23,14 +23,16 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..caisse_ap.relay_wire import PROTOCOL
-from ..caisse_ap.simulator import Scenario, TerminalSimulator
+from ..caisse_ap.simulator import Scenario
 from ..runtime import worker as caisse_ap_worker
 from .common import (
     WORKER_TIMEOUT,
     allow_local_terminals,
     caisse_ap_method_values,
     journal_entry,
+    open_session,
     race,
+    started_simulator,
     wait_all_workers,
 )
 
@@ -44,17 +46,9 @@ class TestBackendCommitted(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = TerminalSimulator(
-            "127.0.0.1", 0, Scenario(kind="approve", delay=0)
-        )
-        cls.simulator.start()
-        cls.addClassCleanup(cls.simulator.stop)
+        cls.simulator = started_simulator(cls.addClassCleanup)
         # A second till's terminal, for two refunds of one order at once.
-        cls.other_simulator = TerminalSimulator(
-            "127.0.0.1", 0, Scenario(kind="approve", delay=0)
-        )
-        cls.other_simulator.start()
-        cls.addClassCleanup(cls.other_simulator.stop)
+        cls.other_simulator = started_simulator(cls.addClassCleanup)
         cls.dbname = cls.cr.dbname
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -88,9 +82,7 @@ class TestBackendCommitted(TransactionCase):
                     "payment_method_ids": [method.id, other.id],
                 }
             )
-            config_.open_ui()
-            session = config_.current_session_id
-            session.set_opening_control(0, None)
+            session = open_session(config_)
             # An order paid 10.00 on the first terminal.
             order = env["pos.order"].create(
                 {

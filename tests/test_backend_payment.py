@@ -6,7 +6,7 @@ from odoo.tests import tagged
 
 from ..caisse_ap.simulator import Scenario
 from ..models import pos_payment as link_module
-from .common import TRANSACTION_KEYS, CaisseApCommon, free_port
+from .common import TRANSACTION_KEYS, CaisseApCommon, free_port, open_session
 
 
 @tagged("post_install", "-at_install")
@@ -193,7 +193,7 @@ class TestBackendPayment(CaisseApCommon):
             }
         )
         self.assertEqual(config.currency_id, xpf)
-        session = self._open_session(config)
+        session = open_session(config)
         started = self.start(1500, session=session, method=method)
         transaction = self.wait(started["payment_uuid"])
         request = self.simulator.exchanges[-1]["request_fields"]

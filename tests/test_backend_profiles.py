@@ -8,8 +8,8 @@ engine that compared CF with the request recorded these approvals as
 
 from odoo.tests import tagged
 
-from ..caisse_ap.simulator import PROFILES, Scenario, TerminalSimulator
-from .common import CaisseApCommon
+from ..caisse_ap.simulator import PROFILES, Scenario
+from .common import CaisseApCommon, started_simulator
 
 # (payment mode, signed amount, a card payment?)
 PAYMENTS = [
@@ -23,11 +23,7 @@ PAYMENTS = [
 @tagged("post_install", "-at_install")
 class TestBackendProfiles(CaisseApCommon):
     def use_profile(self, name):
-        simulator = TerminalSimulator(
-            "127.0.0.1", 0, Scenario(kind="approve", delay=0), profile=name
-        )
-        simulator.start()
-        self.addCleanup(simulator.stop)
+        simulator = started_simulator(self.addCleanup, profile=name)
         self.simulator = simulator
         self.method.fr_caisse_ap_ip_port = simulator.port
         # The refunds here test how terminals answer a credit, not the rule that

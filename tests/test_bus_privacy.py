@@ -14,13 +14,14 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.bus.tests.common import WebsocketCase
 
-from ..caisse_ap.simulator import Scenario, TerminalSimulator
+from ..caisse_ap.simulator import Scenario
 from ..runtime import worker as caisse_ap_worker
 from .common import (
     WORKER_TIMEOUT,
     allow_local_terminals,
     caisse_ap_method_values,
     free_port,
+    started_simulator,
 )
 
 AUTH_CODE = "654321"
@@ -65,11 +66,7 @@ class TestBusPrivacy(WebsocketCase):
 
     def setUp(self):
         super().setUp()
-        self.simulator = TerminalSimulator(
-            "127.0.0.1", 0, Scenario(kind="approve", delay=0)
-        )
-        self.simulator.start()
-        self.addCleanup(self.simulator.stop)
+        self.simulator = started_simulator(self.addCleanup)
         self.method.fr_caisse_ap_ip_port = self.simulator.port
 
     def _rpc(self, name, *args):

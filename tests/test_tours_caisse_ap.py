@@ -13,9 +13,14 @@ from odoo.tests import tagged
 
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
-from ..caisse_ap.simulator import Scenario, TerminalSimulator
+from ..caisse_ap.simulator import Scenario
 from ..runtime import worker as caisse_ap_worker
-from .common import allow_local_terminals, caisse_ap_method_values, join_workers
+from .common import (
+    allow_local_terminals,
+    caisse_ap_method_values,
+    join_workers,
+    started_simulator,
+)
 from .tour_support import BrowserTourMixin
 
 RECEIPT = "TICKET CLIENT SIMULATEUR\nCB 1234\nMERCI"
@@ -88,12 +93,7 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
             time.sleep(0.02)
 
     def _start_simulator(self):
-        simulator = TerminalSimulator(
-            "127.0.0.1", 0, Scenario(kind="approve", delay=0.2)
-        )
-        simulator.start()
-        self.addCleanup(simulator.stop)
-        return simulator
+        return started_simulator(self.addCleanup, delay=0.2)
 
     def _join_workers(self):
         join_workers(self, self.terminal, self.terminal_b)

@@ -11,10 +11,13 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip import caisse_ap
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap import journal
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
     Scenario,
-    TerminalSimulator,
 )
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker as caisse_ap_worker
-from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import CaisseApCommon
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
+    CaisseApCommon,
+    open_session,
+    started_simulator,
+)
 
 
 class KioskCommon(CaisseApCommon):
@@ -33,7 +36,7 @@ class KioskCommon(CaisseApCommon):
             "TPE Cheque Kiosque", fr_caisse_ap_ip_mode="check"
         )
         cls.kiosk = cls._kiosk_config("Borne", cls.method | cls.check_method)
-        cls.kiosk_session = cls._open_session(cls.kiosk)
+        cls.kiosk_session = open_session(cls.kiosk)
 
     @classmethod
     def _kiosk_config(cls, name, methods):
@@ -118,9 +121,7 @@ class KioskCommon(CaisseApCommon):
     def approval_record(self, transaction):
         """A real terminal's approval of this transaction's request, as the
         worker, the spool or a relay hands it to the journal."""
-        terminal = TerminalSimulator("127.0.0.1", 0, Scenario(kind="approve"))
-        terminal.start()
-        self.addCleanup(terminal.stop)
+        terminal = started_simulator(self.addCleanup)
         request = transaction.payment_method_id._caisse_ap_request(
             transaction.currency_id, transaction.amount
         )

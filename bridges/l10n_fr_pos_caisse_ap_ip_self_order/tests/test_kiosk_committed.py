@@ -13,16 +13,14 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.service.model import retrying
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
-    Scenario,
-    TerminalSimulator,
-)
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker as caisse_ap_worker
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
     WORKER_TIMEOUT,
     allow_local_terminals,
     caisse_ap_method_values,
+    open_session,
     race,
+    started_simulator,
     wait_all_workers,
 )
 
@@ -35,11 +33,7 @@ class TestKioskCommitted(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         # A refusal keeps the order a draft, which the cleanup can remove.
-        cls.simulator = TerminalSimulator(
-            "127.0.0.1", 0, Scenario(kind="decline", delay=0)
-        )
-        cls.simulator.start()
-        cls.addClassCleanup(cls.simulator.stop)
+        cls.simulator = started_simulator(cls.addClassCleanup, kind="decline")
         cls.dbname = cls.cr.dbname
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -71,9 +65,7 @@ class TestKioskCommitted(TransactionCase):
                     "payment_method_ids": [Command.set(method.ids)],
                 }
             )
-            kiosk.open_ui()
-            session = kiosk.current_session_id
-            session.set_opening_control(0, None)
+            session = open_session(kiosk)
             cls.journal_id, cls.method_id = journal.id, method.id
             cls.product_id, cls.kiosk_id, cls.session_id = (
                 product.id,

@@ -14,6 +14,7 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
     Scenario,
 )
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker as caisse_ap_worker
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import open_session
 from odoo.addons.point_of_sale.models.pos_order import PosOrder
 
 from .common import KioskCommon
@@ -254,7 +255,7 @@ class TestKioskPayment(KioskCommon):
 
     def test_a_kiosk_cannot_pay_with_another_pos_method(self):
         other_kiosk = self._kiosk_config("Autre borne", self._create_method("TPE B"))
-        other_session = self._open_session(other_kiosk)
+        other_session = open_session(other_kiosk)
         theirs = self.kiosk_order(session=other_session)
         for order, method in (
             (theirs, self.method),  # a method their kiosk does not offer

@@ -10,12 +10,12 @@ from odoo.tests.common import JsonRpcException
 
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.caisse_ap.simulator import (
     Scenario,
-    TerminalSimulator,
 )
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
     allow_local_terminals,
     caisse_ap_method_values,
     join_workers,
+    started_simulator,
 )
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.relay_support import (
     RelayProcessMixin,
@@ -44,9 +44,7 @@ class KioskTourCase(BrowserTourMixin, SelfOrderCommonTest):
         super().setUp()
         allow_local_terminals(self.env)
         # A second's wait: the tour sees the page that asks for the card.
-        self.terminal = TerminalSimulator("127.0.0.1", 0, Scenario(delay=1))
-        self.terminal.start()
-        self.addCleanup(self.terminal.stop)
+        self.terminal = started_simulator(self.addCleanup, delay=1)
         self.addCleanup(self._join_workers)
         self.card = self.env["pos.payment.method"].create(
             caisse_ap_method_values(
