@@ -15,7 +15,7 @@ from odoo.tools import SQL, format_amount, mute_logger
 from .. import caisse_ap
 from ..caisse_ap import Outcome, journal, relay_wire
 from ..runtime import cashier_labels as labels
-from ..runtime.worker import Job, outcome_spool, payment_budget
+from ..runtime.worker import SEND_DB_SECONDS, Job, outcome_spool, payment_budget
 from .pos_payment_method import ALLOW_LOCAL_PARAM, NETWORKS_PARAM
 
 _logger = logging.getLogger(__name__)
@@ -33,7 +33,9 @@ _logger = logging.getLogger(__name__)
 # when it took the request but gave no usable answer (the cashier checks the
 # terminal); "error" when the request surely did not reach it (not charged).
 # Past its deadline, an attempt still active is lost (its worker died): the
-# sweep ends it "unknown" if it was sent, "error" if not.
+# sweep ends it "unknown" if it was sent. One never sent is ended "error"
+# sooner, once its worker is surely late (UNSENT_AFTER, or a shop relay's send
+# deadline).
 #
 # Final states never change, with one exception: a swept "unknown" is a guess,
 # so a real answer from the terminal arriving later replaces it. Everything
@@ -73,6 +75,7 @@ STATUS_FIELDS = (
     "failure_code",
     "error_message",
     "cancel_requested",
+    "started_at",
     "sent_at",
     "deadline",
     "relay_id",
@@ -82,6 +85,13 @@ STATUS_FIELDS = (
 # name resolution and connection, payment timeout; + grace), an active
 # transaction is lost: its worker died (restart, recycled worker).
 GRACE_SECONDS = 30
+# This server's worker sends a request within SEND_DB_SECONDS of the commit that
+# hands it over, or gives up: an attempt still not sent well after that was left
+# by a worker that stopped. It ends "not sent" then, not at its deadline minutes
+# later, so that the terminal and the cashier are not kept waiting for nothing.
+# Sending is recorded first, under the row's lock: a worker that comes late
+# finds the attempt ended and sends nothing.
+UNSENT_AFTER = timedelta(seconds=SEND_DB_SECONDS + GRACE_SECONDS)
 BUSY_INDEX = "pos_caisse_ap_transaction_terminal_busy_idx"
 
 
@@ -709,10 +719,17 @@ class PosCaisseApTransaction(models.Model):
         # A spooled answer is real: recorded before anything is declared lost.
         self._replay_spool()
         unsent = self._sweep_relayed_not_taken(domain)
+        now = fields.Datetime.now()
         lost = self.sudo().search(
             [
                 ("state", "in", ACTIVE_STATES),
-                ("deadline", "<", fields.Datetime.now()),
+                "|",
+                ("deadline", "<", now),
+                "&",
+                "&",
+                ("sent_at", "=", False),
+                ("relay_id", "=", False),
+                ("started_at", "<", now - UNSENT_AFTER),
                 *domain,
             ]
         )
@@ -725,9 +742,9 @@ class PosCaisseApTransaction(models.Model):
 
     def _is_overdue(self):
         """True when the sweep has something to decide about this attempt: still
-        active past its deadline, relayed and not taken in time, or its outcome
-        waits in the spool. Otherwise a status or a start reads it and writes
-        nothing."""
+        active past its deadline, not sent in time (by this server's worker or
+        by a shop relay), or its outcome waits in the spool. Otherwise a status
+        or a start reads it and writes nothing."""
         self.ensure_one()
         if self.state not in ACTIVE_STATES:
             return False
@@ -736,12 +753,11 @@ class PosCaisseApTransaction(models.Model):
         now = fields.Datetime.now()
         if self.deadline and self.deadline < now:
             return True
-        return bool(
-            self.relay_id
-            and not self.sent_at
-            and self.relay_send_deadline
-            and self.relay_send_deadline < now
-        )
+        if self.sent_at:
+            return False
+        if self.relay_id:
+            return bool(self.relay_send_deadline and self.relay_send_deadline < now)
+        return bool(self.started_at and self.started_at < now - UNSENT_AFTER)
 
     @api.model
     def _cron_sweep(self):
@@ -757,8 +773,8 @@ class PosCaisseApTransaction(models.Model):
         else:
             state = "error"
             error = (
-                "never sent: the request was not handed to the terminal before the "
-                "deadline"
+                f"never sent: no worker sent the request within "
+                f"{UNSENT_AFTER.seconds} s (server restarted or worker stopped?)"
             )
         self._transition(state, f"lost: {error}", error_message=error)
 

@@ -84,7 +84,7 @@ def read_mode_label(env, code):
 
 
 # Why a payment was not sent, as the engine (caisse_ap/client.py) and the
-# relay sweep word it in English for the journal and the logs, matched to the
+# sweeps word it in English for the journal and the logs, matched to the
 # words a cashier reads. A test checks every engine wording is matched.
 NOT_SENT_REASONS = {
     r"connection to (?P<where>\S+) refused\b": _lt(
@@ -105,6 +105,9 @@ NOT_SENT_REASONS = {
     r"invalid port (?P<port>\S+)": _lt("the terminal's port %(port)s is not valid"),
     r"not sent: the shop relay (?P<relay>.+) did not take the request": _lt(
         "the shop relay %(relay)s did not take the payment (is it running?)"
+    ),
+    r"never sent: no worker sent the request": _lt(
+        "Odoo stopped before sending it (was the server restarted?)"
     ),
 }
 _NOT_SENT_PATTERNS = [

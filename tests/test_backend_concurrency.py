@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 import psycopg2
 
@@ -8,6 +9,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..caisse_ap.simulator import Scenario
+from ..models.pos_caisse_ap_transaction import UNSENT_AFTER
+from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
 
 
@@ -278,6 +281,15 @@ class TestBackendConcurrency(CaisseApCommon):
         cancelled = self.make_lost("cancel_requested", key="10.0.0.2:8888")
         never_sent = self.make_lost("pending", key="10.0.0.3:8888")
         running = self.make_lost("sent", key="10.0.0.4:8888", overdue=False)
+        left_unsent = self.make_lost("pending", key="10.0.0.5:8888", overdue=False)
+        just_started = self.make_transaction("pending")
+        relay = self.env["pos.caisse.ap.relay"].create({"name": "Shop"})
+        relayed = self.make_transaction(
+            "pending",
+            relay_id=relay.id,
+            started_at=left_unsent.started_at,
+            relay_send_deadline=fields.Datetime.now() + timedelta(minutes=1),
+        )
         self.env.ref(
             "l10n_fr_pos_caisse_ap_ip.ir_cron_caisse_ap_sweep"
         ).method_direct_trigger()
@@ -288,6 +300,58 @@ class TestBackendConcurrency(CaisseApCommon):
             never_sent.state, "error", "never handed to the terminal: not charged"
         )
         self.assertEqual(running.state, "sent")
+        self.assertEqual(left_unsent.state, "error", "its worker is long overdue")
+        self.assertIn("never sent", left_unsent.error_message)
+        self.assertEqual(just_started.state, "pending", "its worker may send it")
+        self.assertEqual(relayed.state, "pending", "the relay's own send deadline")
+
+    # A start committed, then its worker gone before sending (the process
+    # killed or crashed between the commit and the send)
+    def start_left_unsent(self):
+        """The start's payment and the job its worker would have run."""
+        with patch.object(caisse_ap_worker, "launch") as launch:
+            started = self.start()
+        (_env, job), _kwargs = launch.call_args
+        return started["payment_uuid"], job
+
+    def started_ago(self, payment_uuid, seconds):
+        transaction = self.transactions(payment_uuid)
+        transaction.started_at = fields.Datetime.now() - timedelta(seconds=seconds)
+        return transaction
+
+    def test_a_payment_no_worker_sent_ends_not_sent_long_before_its_deadline(self):
+        payment_uuid, _job = self.start_left_unsent()
+        window = UNSENT_AFTER.total_seconds()
+        self.started_ago(payment_uuid, window - 5)
+        status = self.rpc("caisse_ap_status", payment_uuid)
+        self.assertEqual(status["state"], "pending", "its worker may still send it")
+        transaction = self.started_ago(payment_uuid, window + 1)
+        self.assertGreater(transaction.deadline, fields.Datetime.now())
+        status = self.rpc("caisse_ap_status", payment_uuid)
+        self.assertEqual(status["state"], "error")
+        self.assertIn("the customer was not charged", status["message"])
+        self.assertIn("Odoo stopped before sending it", status["message"])
+        # The terminal is free again, and got only the next payment.
+        _started, _transaction, status = self.pay()
+        self.assertEqual(status["state"], "success")
+        self.assertEqual(len(self.simulator.exchanges), 1)
+
+    def test_a_late_worker_sends_nothing_once_its_payment_ended_not_sent(self):
+        payment_uuid, job = self.start_left_unsent()
+        self.started_ago(payment_uuid, UNSENT_AFTER.total_seconds() + 1)
+        self.assertEqual(self.rpc("caisse_ap_status", payment_uuid)["state"], "error")
+        caisse_ap_worker.launch(self.env, job)
+        self.assertEqual(self.wait(payment_uuid).state, "error")
+        self.assertEqual(self.simulator.exchanges, [], "nothing sent")
+
+    def test_a_cancel_of_a_payment_no_worker_sent_ends_it_not_sent(self):
+        payment_uuid, _job = self.start_left_unsent()
+        cancelled = self.rpc("caisse_ap_cancel", payment_uuid)
+        self.assertEqual(cancelled["state"], "cancel_requested")
+        self.started_ago(payment_uuid, UNSENT_AFTER.total_seconds() + 1)
+        status = self.rpc("caisse_ap_status", payment_uuid)
+        self.assertEqual(status["state"], "error")
+        self.assertIn("cancelled before being sent", status["message"])
 
     def test_a_lost_transaction_frees_its_terminal(self):
         lost = self.make_lost()

@@ -1,4 +1,4 @@
-"""The terminal's codes reach the cashier as Odoo translations (issue 12 item 4).
+"""The terminal's codes reach the cashier as Odoo translations.
 
 The engine returns codes (AF, CC, CI); a Spanish cashier must not read
 "Pago rechazado por el terminal: Refused (código 04)".
@@ -83,6 +83,9 @@ class TestBackendLabels(CaisseApCommon):
         unsent = self.make_transaction(state="pending", relay_id=relay.id)
         unsent._caisse_ap_relay_not_taken()
         reasons.append(unsent.error_message)
+        left = self.make_transaction(state="pending")
+        left._mark_lost()
+        reasons.append(left.error_message)
         for reason in reasons:
             with self.subTest(reason):
                 worded = cashier_labels.not_sent_reason(self.env, reason)
