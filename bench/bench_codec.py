@@ -145,7 +145,7 @@ def main() -> None:
     for name, size, function in CASES:
         rate = rates[function] = measure(function, args.seconds)
         print(f"{name:42} {size:>6} {rate:>12,.0f} {1e6 / rate:>9.1f}")
-    # Issue 9's goal: a request and its answer at 100,000 per second or more.
+    # The goal: a request and its answer at 100,000 per second or more.
     rate = rates[round_trip]
     verdict = "met" if rate >= GOAL else "NOT met"
     print(f"goal: encode request + interpret answer >= {GOAL:,}/s: {verdict}")

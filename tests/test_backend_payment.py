@@ -204,7 +204,7 @@ class TestBackendPayment(CaisseApCommon):
         self.assertEqual(transaction.currency_id, xpf)
 
     # ------------------------------------------------------------------
-    # pos.payment -> transaction link (issue 10 point 3)
+    # pos.payment -> transaction link
     # ------------------------------------------------------------------
     def order(self, order_uuid, amount=12.34):
         return self.env["pos.order"].create(

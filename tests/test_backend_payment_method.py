@@ -246,7 +246,7 @@ class TestBackendPaymentMethod(CaisseApCommon):
         self.assertFalse(self.transactions())
 
     # ------------------------------------------------------------------
-    # Address policy (issue 10 point 6)
+    # Address policy
     # ------------------------------------------------------------------
     def test_local_addresses_refused_unless_allowed(self):
         method = self._create_method("Policy", fr_caisse_ap_ip_address="10.0.0.7")

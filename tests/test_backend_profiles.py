@@ -3,7 +3,7 @@
 The default profile models a real Ingenico Desk/5000: it answers approvals
 with its own CF, echoes every request tag and keeps the connection open. An
 engine that compared CF with the request recorded these approvals as
-"unknown" (issue 9).
+"unknown".
 """
 
 from odoo.tests import tagged

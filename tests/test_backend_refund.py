@@ -1,4 +1,4 @@
-"""Refunds on the terminal are bounded and reference their orders (issue 10 point 2)."""
+"""Refunds on the terminal are bounded and reference their orders."""
 
 import uuid
 

@@ -168,7 +168,7 @@ class TestBackendWorker(CaisseApCommon):
         self.assertEqual(transaction.state, "success")
 
     # ------------------------------------------------------------------
-    # Database outages (issue 10 point 4)
+    # Database outages
     # ------------------------------------------------------------------
     def flaky(self, plan, then=None):
         cursors = FlakyCursors(self.registry, plan, then)
@@ -258,7 +258,7 @@ class TestBackendWorker(CaisseApCommon):
         self.assertEqual(transaction.auth_code, "123456")
 
     # ------------------------------------------------------------------
-    # Name resolution (issue 10 point 7)
+    # Name resolution
     # ------------------------------------------------------------------
     def test_name_resolution_counts_in_the_connection_timeout(self):
         real_getaddrinfo = socket.getaddrinfo

@@ -1,4 +1,4 @@
-"""The POS bus channel is public: it must not carry card data (issue 10 point 1).
+"""The POS bus channel is public: it must not carry card data.
 
 The self-order page and the customer display subscribe to the channel named after
 ``pos.config.access_token`` without logging in (the token is printed as a QR code on
