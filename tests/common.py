@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import api, fields
 from odoo.tests import TransactionCase, new_test_user
@@ -279,6 +280,15 @@ class CaisseApCommon(TransactionCase):
         if start_key is not None:
             data["start_key"] = start_key
         return self.rpc("caisse_ap_start", data, **kwargs)
+
+    def start_without_worker(self, **kwargs):
+        """A start whose worker never runs, as when its process dies right after
+        the commit: the attempt stays pending. The start's answer and the job
+        the worker would have run."""
+        with patch.object(caisse_ap_worker, "launch") as launch:
+            started = self.start(**kwargs)
+        (_env, job), _kwargs = launch.call_args
+        return started, job
 
     def wait(self, payment_uuid):
         """Wait for the payment's worker; return the latest transaction record."""

@@ -1,5 +1,4 @@
 from datetime import timedelta
-from unittest.mock import patch
 
 import psycopg2
 
@@ -309,9 +308,7 @@ class TestBackendConcurrency(CaisseApCommon):
     # killed or crashed between the commit and the send)
     def start_left_unsent(self):
         """The start's payment and the job its worker would have run."""
-        with patch.object(caisse_ap_worker, "launch") as launch:
-            started = self.start()
-        (_env, job), _kwargs = launch.call_args
+        started, job = self.start_without_worker()
         return started["payment_uuid"], job
 
     def started_ago(self, payment_uuid, seconds):

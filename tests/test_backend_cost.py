@@ -50,8 +50,7 @@ def statements():
 class TestBackendCost(CaisseApCommon):
     def _start_without_exchange(self):
         # The exchange never runs: the attempt stays pending, within its deadline.
-        with patch.object(worker, "launch"):
-            started = self.start()
+        started, _job = self.start_without_worker()
         self.env.flush_all()
         self.env.invalidate_all()
         return started
