@@ -436,9 +436,9 @@ export class PaymentCaisseApIp extends PaymentInterface {
     }
 
     /**
-     * Calls an RPC of this payment method. `quiet` calls (the polling, every second) bypass the
-     * POS data service so that its "loading" indicator does not blink all along the payment;
-     * they still fail at once when the POS knows it is offline.
+     * Calls an RPC of this payment method. `quiet` calls (the status polling, the bus notes)
+     * bypass the POS data service so that its "loading" indicator does not blink all along the
+     * payment; they still fail at once when the POS knows it is offline.
      */
     async _rpc(method, args, { quiet = false } = {}) {
         const params = ["pos.payment.method", method, [[this.payment_method_id.id], ...args]];
