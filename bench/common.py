@@ -82,6 +82,16 @@ def till_polls(late: float, bus_up: float) -> tuple[tuple, ...]:
     )
 
 
+def till_polling(args) -> str:
+    """How the tills polled ``caisse_ap_status`` (options of :func:`till_polls`)."""
+    if args.bus_poll:
+        return (
+            f"like the POS with its bus up: every {args.bus_poll:g} s (every "
+            f"{args.poll:g} s once the outcome is late)"
+        )
+    return f"every {args.poll:g} s, like the POS with its bus down (the costlier case)"
+
+
 def probing(idle: float) -> tuple[tuple, ...]:
     """The unrelated read that measures how the server answers everyone else."""
     return (

@@ -549,23 +549,12 @@ def _report_intro(args) -> c.Report:
         f"POS calls it (`fr_caisse_ap_ip_send_payment`, data timeout "
         f"{OCA_POS_TIMEOUT_MS} ms, no retry), the benchmark giving up on a call "
         f"after {args.client_timeout:g} s. This addon: `caisse_ap_start`, then "
-        f"`caisse_ap_status` {_polling(args)}. Probe: an unrelated "
+        f"`caisse_ap_status` {c.till_polling(args)}. Probe: an unrelated "
         f"read every {args.probe_interval:g} s, given up after "
         f"{PROBE_TIMEOUT:g} s. Cells: this addon / the OCA module (OCA ÷ this "
         "addon)."
     )
     return rep
-
-
-def _polling(args) -> str:
-    if args.bus_poll:
-        return (
-            f"every {args.bus_poll:g} s, then every {args.poll:g} s once the "
-            "outcome is late, as its POS does with its bus up"
-        )
-    return (
-        f"every {args.poll:g} s, as its POS does with its bus down (the costlier case)"
-    )
 
 
 def _lanes_tables(rep: c.Report, args, runs) -> None:
