@@ -3,7 +3,7 @@
 {
     "name": "POS Self Order: Caisse-AP payment terminals for France",
     "summary": "Self-order kiosks take card payments on Caisse-AP terminals",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Point of Sale",
     "license": "AGPL-3",
     "author": "l10n_fr_pos_caisse_ap_ip contributors",

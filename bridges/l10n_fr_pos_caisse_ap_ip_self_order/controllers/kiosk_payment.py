@@ -1,5 +1,11 @@
-"""The kiosk's payment request: its key passed on to the terminal payment it
-starts, and a repeat that comes after its order was paid answered "paid"."""
+"""The kiosk's payment request, checked before Odoo's endpoint stores its order.
+
+Odoo's endpoint saves the order the kiosk posts (any session, its payment
+lines, its prices) and then asks the payment method to charge it. For a
+Caisse-AP method, the request's arguments are checked first
+(``kiosk_arguments``); an order whose payment is running or done is answered,
+never rewritten; the request's key goes on to the terminal payment it starts.
+"""
 
 import logging
 
@@ -7,6 +13,8 @@ from odoo import http
 from odoo.http import request
 
 from odoo.addons.pos_self_order.controllers.orders import PosSelfOrderController
+
+from . import kiosk_arguments
 
 _logger = logging.getLogger(__name__)
 
@@ -22,29 +30,58 @@ class CaisseApKioskPaymentController(PosSelfOrderController):
         device_type,
         caisse_ap_start_key=None,
     ):
-        """Answer "paid" to a repeat whose first request paid the order.
-
-        The kiosk repeats a request whose reply it lost; by then the customer
-        may have paid, and Odoo's endpoint, which only takes draft orders,
-        would fail on the paid order. Anything else is Odoo's, with the
-        request's key for the terminal payment it starts.
-        """
         config = self._verify_pos_config(access_token)
         methods = config.env["pos.payment.method"]
-        start_key = methods._caisse_ap_check_start_key(caisse_ap_start_key)
-        paid = methods._caisse_ap_kiosk_paid(config, order, payment_method_id)
-        if not paid:
-            if start_key:
-                request.update_context(caisse_ap_start_key=start_key)
+        if not methods._caisse_ap_kiosk_is_caisse_ap(payment_method_id):
             return super().pos_self_order_kiosk_payment(
                 pos_config_id, order, payment_method_id, access_token, device_type
             )
-        _logger.info(
-            "Caisse-AP kiosk order %s: payment request repeated after it was paid: "
-            "nothing sent",
-            paid.uuid,
+        start_key = methods._caisse_ap_check_start_key(caisse_ap_start_key)
+        paid = methods._caisse_ap_kiosk_paid(config, order, payment_method_id)
+        if paid:
+            _logger.info(
+                "Caisse-AP kiosk order %s: payment request repeated after it was "
+                "paid: nothing sent",
+                paid.uuid,
+            )
+            return self._caisse_ap_answer(config, paid, "success")
+        method, existing = kiosk_arguments.check_payment_request(
+            config, pos_config_id, device_type, order, payment_method_id
         )
+        running = methods._caisse_ap_kiosk_blocking_attempt(order.get("uuid"))
+        if running:
+            # A repeat after a lost reply, or a rewrite while the customer pays:
+            # either way the order stays as the payment found it.
+            _logger.info(
+                "Caisse-AP kiosk order %s: payment request while attempt %s is %s: "
+                "order kept as it is, nothing sent",
+                existing.uuid,
+                running.attempt,
+                running.state,
+            )
+            return self._caisse_ap_answer(config, existing, running.state)
+        request.update_context(
+            caisse_ap_kiosk_config_id=config.id,
+            **({"caisse_ap_start_key": start_key} if start_key else {}),
+        )
+        return super().pos_self_order_kiosk_payment(
+            pos_config_id, order, method.id, access_token, device_type
+        )
+
+    @http.route()
+    def process_order(self, order, access_token, table_identifier, device_type):
+        """An order being paid on a Caisse-AP terminal, or paid, is not rewritten."""
+        if isinstance(order, dict):
+            config = self._verify_pos_config(access_token)
+            methods = config.env["pos.payment.method"]
+            running = methods._caisse_ap_kiosk_blocking_attempt(order.get("uuid"))
+            if running:
+                methods._caisse_ap_kiosk_refuse_rewrite(running)
+        return super().process_order(order, access_token, table_identifier, device_type)
+
+    def _caisse_ap_answer(self, config, order, state):
+        """The endpoint's answer for ``order`` without touching it."""
         return {
-            "order": paid.read(paid._load_pos_data_fields(config.id), load=False),
-            "payment_status": {"caisse_ap_state": "success"},
+            "order": order.read(order._load_pos_data_fields(config.id), load=False),
+            "payment_status": {"caisse_ap_state": state},
         }

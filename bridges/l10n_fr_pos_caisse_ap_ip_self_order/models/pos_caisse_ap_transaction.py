@@ -154,15 +154,27 @@ class PosCaisseApTransaction(models.Model):
         )
 
     def _caisse_ap_kiosk_close(self, order):
-        """Mark the order paid and send it on when the payments cover it."""
-        if order.currency_id.compare_amounts(order.amount_paid, order.amount_total):
+        """Mark the order paid and send it on when the booked approvals cover
+        its server price, and its total is still that price."""
+        currency = order.currency_id
+        try:
+            due = order._caisse_ap_kiosk_server_total()
+        except UserError:
+            due = None
+        paid = sum(order._caisse_ap_kiosk_booked_payments().mapped("amount"))
+        if (
+            due is None
+            or currency.compare_amounts(order.amount_total, due)
+            or currency.compare_amounts(paid, due) < 0
+        ):
             _logger.warning(
-                "Caisse-AP %s: kiosk order %s paid %s of %s (partial authorisation "
-                "or order changed meanwhile): left for the staff",
+                "Caisse-AP %s: kiosk order %s paid %s of %s (server price %s; partial "
+                "authorisation or order changed meanwhile): left for the staff",
                 self.terminal_key,
                 order.pos_reference,
-                order.amount_paid,
+                paid,
                 order.amount_total,
+                due,
             )
             return
         order.action_pos_order_paid()
@@ -346,17 +358,15 @@ class PosCaisseApTransaction(models.Model):
             )
         order = transaction.kiosk_order_id
         self._caisse_ap_kiosk_lock_order(order)
-        if paid:
-            if order.state != "draft":
-                raise UserError(
-                    self.env._(
-                        "Order %s is no longer waiting for a payment.",
-                        order.pos_reference,
-                    )
+        if paid and order.state != "draft":
+            raise UserError(
+                self.env._(
+                    "Order %s is no longer waiting for a payment.",
+                    order.pos_reference,
                 )
-            order = transaction._caisse_ap_kiosk_as_its_user(order)
-            transaction._caisse_ap_kiosk_book(order, transaction.amount)
-            transaction._caisse_ap_kiosk_close(order)
+            )
+        # Recorded first: the line booked below counts as paid when the order
+        # is closed.
         transaction.write(
             {
                 "kiosk_settlement": "paid" if paid else "not_paid",
@@ -364,6 +374,10 @@ class PosCaisseApTransaction(models.Model):
                 "kiosk_settled_at": fields.Datetime.now(),
             }
         )
+        if paid:
+            order = transaction._caisse_ap_kiosk_as_its_user(order)
+            transaction._caisse_ap_kiosk_book(order, transaction.amount)
+            transaction._caisse_ap_kiosk_close(order)
         _logger.info(
             "Caisse-AP %s: kiosk payment %s attempt %s (order %s) settled at the "
             "till by user %s: %s",

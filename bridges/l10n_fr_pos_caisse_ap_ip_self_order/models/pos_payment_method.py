@@ -52,15 +52,15 @@ class PosPaymentMethod(models.Model):
         return {"caisse_ap_state": transaction.state}
 
     def _caisse_ap_kiosk_start(self, order):
-        """Start (or find again) the terminal payment of a kiosk order."""
+        """Start (or find again) the terminal payment of a kiosk order.
+
+        The terminal is asked what the order costs at the server's prices,
+        minus what approvals already paid of it; never what the kiosk says.
+        """
         method = self.sudo()
         order = order.sudo()
         method._caisse_ap_kiosk_check(order)
-        method._caisse_ap_kiosk_check_prices(order)
-        currency = order.currency_id
-        amount = currency.round(order.amount_total - order.amount_paid)
-        if currency.compare_amounts(amount, 0) <= 0:
-            raise UserError(self.env._("This order has nothing left to pay."))
+        amount = method._caisse_ap_kiosk_amount_due(order)
         payment_uuid = KIOSK_PAYMENT_PREFIX + order.uuid
         transactions = self.env["pos.caisse.ap.transaction"].sudo()
         latest = transactions._latest(payment_uuid)
@@ -136,40 +136,24 @@ class PosPaymentMethod(models.Model):
             return order
         raise UserError(self.env._("This order can no longer be paid on the kiosk."))
 
-    def _caisse_ap_kiosk_check_prices(self, order):
-        """The order costs what the POS's prices say, not what the kiosk claims.
+    def _caisse_ap_kiosk_amount_due(self, order):
+        """What the terminal is asked: the order's server price minus the
+        approvals booked on it.
 
-        Odoo 18.0's kiosk endpoint prices combo lines again but keeps the unit
-        price the kiosk sent for every other line: priced here, an order the
-        kiosk made cheaper is refused before the terminal is asked.
+        An order whose posted total differs from its server price (a line made
+        cheaper, a combo priced below zero), or that carries a payment no
+        approval of this addon booked (a line the kiosk made up), is refused
+        before anything is sent.
         """
-        config = order.config_id
-        pricelist = config.pricelist_id
-        expected = 0.0
-        for line in order.lines:
-            if line.combo_line_ids or line.combo_parent_id:
-                expected += line.price_subtotal_incl  # priced again by Odoo
-                continue
-            product = line.product_id
-            price = (
-                pricelist._get_product_price(product, quantity=line.qty)
-                if pricelist
-                else product.lst_price
-            )
-            price += sum(line.attribute_value_ids.mapped("price_extra"))
-            taxes = product.taxes_id._filter_taxes_by_company(order.company_id)
-            if order.fiscal_position_id:
-                taxes = order.fiscal_position_id.map_tax(taxes)
-            expected += taxes.compute_all(price, order.currency_id, line.qty, product)[
-                "total_included"
-            ]
-        if order.currency_id.compare_amounts(order.amount_total, expected) < 0:
+        currency = order.currency_id
+        due = order._caisse_ap_kiosk_server_total()
+        if currency.compare_amounts(order.amount_total, due):
             _logger.warning(
-                "Caisse-AP kiosk order %s: total %s below the POS's prices (%s): "
-                "refused, nothing sent to the terminal",
+                "Caisse-AP kiosk order %s: total %s differs from the POS's prices "
+                "(%s): refused, nothing sent to the terminal",
                 order.uuid,
                 order.amount_total,
-                expected,
+                due,
             )
             raise UserError(
                 self.env._(
@@ -177,11 +161,70 @@ class PosPaymentMethod(models.Model):
                     "order again or pay at the counter."
                 )
             )
+        booked = order._caisse_ap_kiosk_booked_payments()
+        if order.payment_ids - booked:
+            _logger.warning(
+                "Caisse-AP kiosk order %s carries payments no terminal approved: "
+                "refused, nothing sent to the terminal",
+                order.uuid,
+            )
+            raise UserError(
+                self.env._(
+                    "This order carries payments the terminal did not approve: "
+                    "please pay at the counter."
+                )
+            )
+        amount = currency.round(due - sum(booked.mapped("amount")))
+        if currency.compare_amounts(amount, 0) <= 0:
+            raise UserError(self.env._("This order has nothing left to pay."))
+        return amount
+
+    @api.model
+    def _caisse_ap_kiosk_is_caisse_ap(self, payment_method_id):
+        """Whether the kiosk names a Caisse-AP method (checked further by the
+        kiosk's arguments); anything else is Odoo's to answer."""
+        if isinstance(payment_method_id, bool) or not isinstance(
+            payment_method_id, int
+        ):
+            return False
+        method = self.sudo().browse(payment_method_id).exists()
+        return method.use_payment_terminal == TERMINAL_KEY
+
+    @api.model
+    def _caisse_ap_kiosk_refuse_rewrite(self, attempt):
+        _logger.warning(
+            "Caisse-AP kiosk order %s: rewrite refused, its payment (attempt %s) is %s",
+            attempt.order_uuid,
+            attempt.attempt,
+            attempt.state,
+        )
+        raise UserError(
+            self.env._(
+                "This order is being paid on the terminal, or is paid: it can no "
+                "longer be changed."
+            )
+        )
+
+    @api.model
+    def _caisse_ap_kiosk_blocking_attempt(self, order_uuid):
+        """The kiosk payment of that order that forbids changing it: running,
+        approved, or with an outcome nobody knows yet."""
+        transactions = self.env["pos.caisse.ap.transaction"].sudo()
+        if not isinstance(order_uuid, str) or not order_uuid:
+            return transactions
+        latest = transactions._latest(KIOSK_PAYMENT_PREFIX + order_uuid)
+        if latest and latest._blocks_new_attempt(retry=False):
+            return latest
+        return transactions
 
     def _caisse_ap_kiosk_check(self, order):
-        """The order is an unpaid order of an open kiosk that offers this method."""
+        """The order is an unpaid order of an open kiosk that offers this
+        method, the kiosk whose token the request carried."""
         _ = self.env._
         config = order.config_id
+        token_config_id = self.env.context.get("caisse_ap_kiosk_config_id")
+        if token_config_id and token_config_id != config.id:
+            raise UserError(_("This order does not belong to this kiosk."))
         if (
             not self.active
             or self.fr_caisse_ap_ip_mode != "card"

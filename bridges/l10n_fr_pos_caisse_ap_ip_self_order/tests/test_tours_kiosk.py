@@ -1,6 +1,7 @@
 """A kiosk in Chromium pays on the simulated terminal, directly and through a
 real shop relay process; the assertions check what the server recorded."""
 
+import json
 import uuid
 
 from odoo import Command
@@ -146,9 +147,8 @@ class TestKioskTours(KioskTourCase):
         self.assertEqual(len(self.terminal.exchanges), 1, "never sent again")
 
 
-@tagged("post_install", "-at_install")
-class TestKioskRoutes(KioskTourCase):
-    """What a kiosk's requests may do, written as the attacks a reviewer would try."""
+class KioskRouteCase(KioskTourCase):
+    """A kiosk's requests as its page sends them, through Odoo's HTTP routes."""
 
     def kiosk_order_values(self, price_unit):
         """An order as a kiosk posts it, with the price it claims."""
@@ -177,6 +177,23 @@ class TestKioskRoutes(KioskTourCase):
             "state": "draft",
         }
 
+    def rpc(self, route, params):
+        """A JSON-RPC call as the kiosk's page makes it; an error raises
+        JsonRpcException with the error's name and its message."""
+        response = self.url_open(
+            route,
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+            headers={"Content-Type": "application/json"},
+        )
+        response.raise_for_status()
+        answer = response.json()
+        if "error" in answer:
+            data = answer["error"]["data"]
+            raise JsonRpcException(
+                answer["error"]["code"], f"{data['name']}: {data['message']}"
+            )
+        return answer["result"]
+
     def request_payment(self, order_values, token=None, method=None, start_key=None):
         """What the kiosk's page posts to pay an order; Odoo's answer."""
         params = {
@@ -186,9 +203,7 @@ class TestKioskRoutes(KioskTourCase):
         }
         if start_key is not None:
             params["caisse_ap_start_key"] = start_key
-        return self.make_jsonrpc_request(
-            f"/kiosk/payment/{self.pos_config.id}/kiosk", params
-        )
+        return self.rpc(f"/kiosk/payment/{self.pos_config.id}/kiosk", params)
 
     def pay(self, order_values, token=None, start_key=None):
         self.request_payment(order_values, token, start_key=start_key)
@@ -206,6 +221,23 @@ class TestKioskRoutes(KioskTourCase):
             },
         )
 
+    def other_kiosk(self, methods=None):
+        other = self.env["pos.config"].create(
+            {
+                "name": "Autre borne",
+                "self_ordering_mode": "kiosk",
+                "self_ordering_default_user_id": self.pos_user.id,
+                "payment_method_ids": [Command.set((methods or self.card).ids)],
+            }
+        )
+        other.with_user(self.pos_user).open_ui()
+        return other
+
+
+@tagged("post_install", "-at_install")
+class TestKioskRoutes(KioskRouteCase):
+    """What a kiosk's requests may do, written as the attacks a reviewer would try."""
+
     def test_the_kiosk_cannot_choose_the_amount(self):
         # Odoo's endpoint keeps the price the kiosk claims: 0.01 for a Coca-Cola.
         with self.assertRaisesRegex(JsonRpcException, "UserError"):
@@ -219,18 +251,6 @@ class TestKioskRoutes(KioskTourCase):
         status = self.status(order.access_token)
         self.assertEqual(status["payment_result"], "Success")
         self.assertEqual(status["caisse_ap"]["outcome"], "paid")
-
-    def other_kiosk(self):
-        other = self.env["pos.config"].create(
-            {
-                "name": "Autre borne",
-                "self_ordering_mode": "kiosk",
-                "self_ordering_default_user_id": self.pos_user.id,
-                "payment_method_ids": [Command.set(self.card.ids)],
-            }
-        )
-        other.with_user(self.pos_user).open_ui()
-        return other
 
     def test_a_request_repeated_after_the_payment_answers_paid(self):
         # The kiosk's first request paid the order but its reply was lost:
