@@ -12,6 +12,8 @@ and until then no till can start another terminal payment for that order.
 """
 
 import logging
+import time
+from datetime import timedelta
 
 import psycopg2.errors
 
@@ -20,9 +22,12 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, format_datetime
 
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.models.pos_caisse_ap_transaction import (
+    ACTIVE_STATES,
     FINAL_STATES,
 )
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import cashier_labels as labels
+
+from .pos_payment_method import KIOSK_PAYMENT_PREFIX
 
 _logger = logging.getLogger(__name__)
 
@@ -35,6 +40,13 @@ RETRIED_ERRORS = (
 )
 # AF codes that mean the customer (or the terminal's operator) gave up.
 CANCEL_CODES = {"06", "11"}
+# A kiosk's token is in its page: whoever copies it could keep the kiosk's
+# terminal asking for cards. A customer retrying a refused card starts a few
+# payments a minute; more than this from one kiosk is refused.
+KIOSK_STARTS_PER_MINUTE = 10
+# When each kiosk's refusal was last logged, in this process: one line a
+# minute, not one per refused request.
+_limit_logged_at = {}
 
 
 class PosCaisseApTransaction(models.Model):
@@ -302,6 +314,8 @@ class PosCaisseApTransaction(models.Model):
 
     @api.model
     def _check_start(self, method, session, values, attempt):
+        if values["payment_uuid"].startswith(KIOSK_PAYMENT_PREFIX):
+            self._caisse_ap_kiosk_check_limits(session.config_id, values)
         # Another payment for an order the customer may have paid at the kiosk
         # could charge twice: the staff settles the kiosk's payment first.
         if values["order_uuid"] and self.sudo().search_count(
@@ -320,6 +334,62 @@ class PosCaisseApTransaction(models.Model):
                 )
             )
         return super()._check_start(method, session, values, attempt)
+
+    @api.model
+    def _caisse_ap_kiosk_check_limits(self, config, values):
+        """One payment waiting per kiosk, and a few starts a minute."""
+        _ = self.env._
+        kiosk_attempts = [
+            ("config_id", "=", config.id),
+            ("kiosk_order_id", "!=", False),
+        ]
+        transactions = self.sudo()
+        waiting = transactions.search_count(
+            [
+                *kiosk_attempts,
+                ("state", "in", ACTIVE_STATES),
+                ("payment_uuid", "!=", values["payment_uuid"]),
+            ],
+            limit=1,
+        )
+        if waiting:
+            self._caisse_ap_kiosk_log_limit(config, "another payment is waiting")
+            raise UserError(
+                _(
+                    "This kiosk is already waiting for another payment on the "
+                    "terminal: finish or cancel it there first."
+                )
+            )
+        since = fields.Datetime.now() - timedelta(minutes=1)
+        recent = transactions.search_count(
+            [*kiosk_attempts, ("started_at", ">=", since)],
+            limit=KIOSK_STARTS_PER_MINUTE,
+        )
+        if recent >= KIOSK_STARTS_PER_MINUTE:
+            self._caisse_ap_kiosk_log_limit(
+                config, f"{recent} payments started within a minute"
+            )
+            raise UserError(
+                _(
+                    "Too many payment requests from this kiosk: please wait a "
+                    "minute or pay at the counter."
+                )
+            )
+
+    @api.model
+    def _caisse_ap_kiosk_log_limit(self, config, why):
+        now = time.monotonic()
+        key = (self.env.cr.dbname, config.id)
+        if now - _limit_logged_at.get(key, -60.0) < 60:
+            return
+        _limit_logged_at[key] = now
+        _logger.warning(
+            "Caisse-AP kiosk %s (POS %s): payment requests refused for a minute "
+            "at most (%s); nothing sent to the terminal",
+            config.name,
+            config.id,
+            why,
+        )
 
     def _caisse_ap_kiosk_till_dict(self):
         """What the till shows a POS user about an unsettled kiosk payment."""

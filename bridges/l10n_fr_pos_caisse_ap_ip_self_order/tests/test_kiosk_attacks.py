@@ -2,6 +2,7 @@
 through the HTTP routes a kiosk calls, on a running Odoo with simulated
 terminals: refused before anything is sent, or charged the server's price."""
 
+import logging
 import time
 import uuid
 
@@ -16,6 +17,7 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
 )
 
 from ..controllers.kiosk_arguments import KIOSK_ARGUMENTS
+from ..models import pos_caisse_ap_transaction as kiosk_transaction
 from . import test_tours_kiosk
 from .test_tours_kiosk import KioskRouteCase
 
@@ -342,3 +344,32 @@ class TestKioskAttacks(KioskRouteCase):
         self.assertAlmostEqual(order.amount_total, COLA, places=2)
         self.assertEqual(len(order.lines), 1)
         self.assertEqual(self.paid_cents(), [253])
+
+    # ------------------------------------------------------------------
+    # How often: no terminal held hostage
+    # ------------------------------------------------------------------
+    def test_one_payment_waits_per_kiosk(self):
+        self.terminal.set_scenario(Scenario(hold=True, delay=0))
+        self.request_payment(self.kiosk_order_values(COLA))
+        self.wait_for_the_card()
+        other_order = self.kiosk_order_values(COLA)
+        with self.assertRaisesRegex(JsonRpcException, "already waiting"):
+            self.request_payment(other_order)
+        self._join_workers()
+        self.assertEqual(len(self.terminal.exchanges), 1)
+
+    def test_starts_from_one_kiosk_are_limited_and_logged_once(self):
+        self.terminal.set_scenario(Scenario(kind="decline", af_code="05", delay=0))
+        limit = kiosk_transaction.KIOSK_STARTS_PER_MINUTE
+        kiosk_transaction._limit_logged_at.clear()
+        for _tap in range(limit):
+            self.request_payment(self.kiosk_order_values(COLA))
+            self._join_workers()
+        with self.assertLogs(kiosk_transaction.__name__, logging.WARNING) as logs:
+            for _tap in range(3):
+                with self.assertRaisesRegex(JsonRpcException, "Too many"):
+                    self.request_payment(self.kiosk_order_values(COLA))
+            logging.getLogger(kiosk_transaction.__name__).warning("end")
+        refusals = [line for line in logs.output if "refused for a minute" in line]
+        self.assertEqual(len(refusals), 1, "logged once, not per request")
+        self.assertEqual(len(self.terminal.exchanges), limit)
