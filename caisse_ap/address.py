@@ -33,17 +33,29 @@ LOCAL_KINDS = ("loopback", "link-local", "unspecified", "multicast")
 KINDS = (*LOCAL_KINDS, "own", "metadata", "outside")
 DEFAULT_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 # Instance metadata and platform services of the common clouds: never a
-# terminal, whatever the allowed networks say.
+# terminal, whatever the allowed networks say (several IPv6 ones are inside
+# fc00::/7, a default terminal network). Each one is its cloud's documented
+# address, never a range: the rest of that range is someone's private LAN.
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(address)
     for address in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean...
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, Oracle, DigitalOcean...
         "169.254.169.253",  # AWS DNS
         "169.254.170.2",  # AWS ECS task metadata
+        "169.254.170.23",  # AWS EKS Pod Identity
+        "169.254.0.23",  # Tencent Cloud
+        "169.254.42.42",  # Scaleway
         "100.100.100.200",  # Alibaba Cloud
         "168.63.129.16",  # Azure wire server
+        "192.0.0.192",  # Oracle Cloud Classic
         "fd00:ec2::254",  # AWS (IPv6)
         "fd00:ec2::253",  # AWS DNS (IPv6)
+        "fd00:ec2::23",  # AWS EKS Pod Identity (IPv6)
+        "fd20:ce::254",  # Google Cloud (IPv6)
+        "fd00:c1::a9fe:a9fe",  # Oracle Cloud (IPv6)
+        "fd00:42::42",  # Scaleway (IPv6)
+        "fd00:a9fe:a9fe::1",  # Akamai / Linode (IPv6)
+        "fe80::a9fe:a9fe",  # OpenStack (IPv6)
     )
 )
 

@@ -90,6 +90,34 @@ def test_networks_narrow_and_widen() -> None:
     assert wide.kind("100.100.100.200") == "metadata"
 
 
+# The metadata services of the clouds, where they are not 169.254.169.254.
+CLOUD_METADATA = [
+    "fd20:ce::254",  # Google Cloud (IPv6), inside fc00::/7
+    "fd00:ec2::254",  # AWS (IPv6)
+    "fd00:ec2::23",  # AWS EKS Pod Identity (IPv6)
+    "169.254.170.23",  # AWS EKS Pod Identity
+    "fd00:c1::a9fe:a9fe",  # Oracle Cloud (IPv6)
+    "192.0.0.192",  # Oracle Cloud Classic
+    "fd00:42::42",  # Scaleway (IPv6)
+    "169.254.42.42",  # Scaleway
+    "fd00:a9fe:a9fe::1",  # Akamai / Linode (IPv6)
+    "169.254.0.23",  # Tencent Cloud
+    "fe80::a9fe:a9fe",  # OpenStack (IPv6)
+    "fe80::a9fe:a9fe%eth0",  # the same, scoped to an interface
+    "::ffff:192.0.0.192",  # IPv4-mapped
+    "100.100.100.200",  # Alibaba Cloud
+    "168.63.129.16",  # Azure wire server
+]
+
+
+@pytest.mark.parametrize("address", CLOUD_METADATA)
+def test_every_clouds_metadata_is_refused_whatever_is_allowed(address: str) -> None:
+    """Widest settings: local addresses allowed, every network listed."""
+    policy = AddressPolicy.of(True, ["0.0.0.0/0", "::/0"])
+    assert policy.kind(address) == "metadata"
+    assert AddressPolicy.of(False).kind(address) == "metadata"
+
+
 @pytest.mark.parametrize(
     "text", ["192.168.1.0/33", "example.org", "10.0.0.0/8; DROP", "x" * 100]
 )
