@@ -45,6 +45,7 @@ from .relay_wire import (
     PROTOCOL,
     WireError,
     is_local_host,
+    is_unknown_transaction,
     request_from_json,
     to_json,
 )
@@ -73,21 +74,22 @@ PARALLEL_POSTS = 4
 
 
 class ServerError(Exception):
-    """Odoo answered, but not with 200: ``status`` says why."""
+    """Odoo answered, but not with 200: ``status`` says why.
 
-    def __init__(self, status: int, message: str) -> None:
+    ``not_ours``: the relay controller itself said the transaction is not this
+    relay's (or no longer exists), in its own JSON words; a bare 404 is not
+    that (see :func:`relay_wire.is_unknown_transaction`).
+    """
+
+    def __init__(self, status: int, message: str, not_ours: bool = False) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
+        self.not_ours = not_ours
 
     @property
     def final(self) -> bool:
         """Retrying the same call cannot help (refused or unknown)."""
         return 400 <= self.status < 500 and self.status != 429
-
-    @property
-    def not_ours(self) -> bool:
-        """Odoo says the transaction is not this relay's (or no longer exists)."""
-        return self.status == 404
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -153,7 +155,7 @@ class Client:
                     f"the server redirects to {location}: give that address as "
                     "--server (no redirect is followed, the token stays here)",
                 ) from None
-            raise ServerError(error.code, _error_text(error)) from None
+            raise _server_error(error) from None
         except ValueError as error:
             raise ServerError(502, f"invalid JSON answer: {error}") from None
         if not isinstance(answer, dict):
@@ -161,11 +163,19 @@ class Client:
         return answer
 
 
-def _error_text(error: urllib.error.HTTPError) -> str:
+def _server_error(error: urllib.error.HTTPError) -> ServerError:
+    """The error Odoo's answer ``error`` is, with the controller's message
+    when the body is its JSON (a proxy's or Odoo's own page is not)."""
     try:
-        return json.loads(error.read()).get("error", error.reason)
-    except (ValueError, AttributeError, OSError):
-        return str(error.reason)
+        answer = json.loads(error.read())
+    except (ValueError, OSError):
+        answer = None
+    message = answer.get("error") if isinstance(answer, dict) else None
+    return ServerError(
+        error.code,
+        message if isinstance(message, str) else str(error.reason),
+        not_ours=is_unknown_transaction(error.code, answer),
+    )
 
 
 def retry_after(answer: dict) -> float:
@@ -510,10 +520,12 @@ class Relay:
     ) -> bool:
         """Post until Odoo has it (a repeated post is harmless: idempotent).
 
-        True once Odoo answered 200, or 404 (not this relay's): a kept copy
-        may then go. An ``outcome`` (the terminal's answer: possibly money)
-        is never given up for any other refusal: a server of another version,
-        one that is restarting, a proxy's error are all retried with backoff.
+        True once Odoo answered 200, or the controller's own 404 (not this
+        relay's): a kept copy may then go. An ``outcome`` (the terminal's
+        answer: possibly money) is never given up for any other refusal: a
+        server of another version, one that is restarting, a proxy's error or
+        page (a 404 too), an Odoo that has not selected the database, are all
+        retried with backoff.
         Kept in a file, it waits there when the relay stops (posted at the
         next start); in memory only, it is tried :data:`RESULT_PATIENCE` long.
         A connection test's result is given up on a final refusal.

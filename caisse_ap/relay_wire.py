@@ -47,7 +47,11 @@ redirect is followed):
     transaction: a repeated post is answered ``{"recorded": false,
     "duplicate": true}`` and changes nothing. A late post (after the sweep)
     is still recorded, as a direct payment's late answer is. The relay keeps
-    an outcome until it is answered 200, or 404 (not this relay's).
+    an outcome until it is answered 200, or the controller's own 404 for a
+    transaction that is not this relay's: ``{"error", "code":
+    "unknown_transaction"}`` (:func:`is_unknown_transaction`). Any other 404
+    (a proxy's page, an Odoo without this database or without the addon)
+    is retried like any other refusal.
 ``/caisse_ap/relay/probe`` ``{"probe_id", "ok", "reason"}``
     The outcome of "Test connection" (a TCP connection opened and closed by
     the relay; nothing is sent to the terminal).
@@ -89,6 +93,11 @@ PROTOCOL = 2
 # outcomes without the claim key, which this server requires.
 MIN_PAYMENT_PROTOCOL = 2
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# The code of the controller's 404 for a transaction that is not the relay's
+# (or no longer exists): the one refusal after which a relay forgets an outcome.
+UNKNOWN_TRANSACTION = "unknown_transaction"
+# The controller's words for it, which servers before the code sent alone.
+UNKNOWN_TRANSACTION_TEXT = "no such transaction for this relay"
 
 
 class WireError(ValueError):
@@ -189,6 +198,18 @@ def request_from_json(data: object) -> PaymentRequest:
 def exchange_from_json(data: object) -> ExchangeResult:
     # A newer relay may add keys: what this server knows keeps its meaning.
     return from_json(ExchangeResult, data, "exchange", strict=False)
+
+
+def is_unknown_transaction(status: int, answer: object) -> bool:
+    """Whether an error answer is the relay controller's own "this transaction
+    is not yours": a 404 whose JSON body has its code (or, from a server
+    without the code, its exact words). A 404 from anything else in front of
+    or instead of the controller says nothing of the transaction."""
+    if status != 404 or not isinstance(answer, dict):
+        return False
+    if "code" in answer:
+        return answer["code"] == UNKNOWN_TRANSACTION
+    return answer.get("error") == UNKNOWN_TRANSACTION_TEXT
 
 
 def is_local_host(host: str | None) -> bool:

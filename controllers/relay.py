@@ -39,9 +39,10 @@ FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real
 
 
 class _Refused(Exception):
-    def __init__(self, status, message):
+    def __init__(self, status, message, code=None):
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 def _json(data, status=200):
@@ -136,7 +137,10 @@ class CaisseApRelayController(http.Controller):
             body = self._body()
             return _json(handler(relay, body))
         except _Refused as refused:
-            return _json({"error": str(refused)}, refused.status)
+            answer = {"error": str(refused)}
+            if refused.code:
+                answer["code"] = refused.code
+            return _json(answer, refused.status)
 
     def _authenticate(self):
         httprequest = request.httprequest
@@ -194,7 +198,13 @@ class CaisseApRelayController(http.Controller):
                 relay.name,
                 body.get("transaction_id"),
             )
-            raise _Refused(404, "no such transaction for this relay")
+            # In the words the relay recognises: only this 404 makes it
+            # forget an outcome (a proxy's 404 page does not).
+            raise _Refused(
+                404,
+                relay_wire.UNKNOWN_TRANSACTION_TEXT,
+                relay_wire.UNKNOWN_TRANSACTION,
+            )
         return transaction
 
     # ------------------------------------------------------------------

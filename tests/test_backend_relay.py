@@ -383,6 +383,33 @@ class TestRelay(RelayProcessMixin, RelayMethodMixin, CaisseApCommon, HttpCase):
         status, _answer = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual(status, 401)
 
+    def test_only_the_controllers_not_ours_makes_a_relay_forget(self):
+        """The relay drops a kept outcome on the controller's own 404 only:
+        Odoo's 404 page for a route it does not serve is no such answer."""
+        _relay_b, token_b = new_relay(self.env, "Relay B")
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        started = self.start(9.0)
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"):
+            status, answer = self.post(
+                PATH_RESULT,
+                {"transaction_id": started["transaction_id"], "exchange": {}},
+                token=token_b,
+            )
+        self.assertEqual(answer["code"], relay_wire.UNKNOWN_TRANSACTION)
+        self.assertTrue(relay_wire.is_unknown_transaction(status, answer))
+        response = self.url_open(
+            PATH_RESULT + "-missing",
+            data=json.dumps({"transaction_id": started["transaction_id"]}),
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        self.assertEqual(response.status_code, 404)
+        try:
+            page = response.json()
+        except ValueError:
+            page = None
+        self.assertFalse(relay_wire.is_unknown_transaction(404, page))
+        self.assertEqual(self.state(started["transaction_id"]), "pending")
+
     def test_other_company_token_gets_nothing(self):
         company_b = self.env["res.company"].create({"name": "Company B"})
         relay_b, token_b = new_relay(self.env, "Relay B", company_id=company_b.id)

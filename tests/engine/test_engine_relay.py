@@ -43,6 +43,8 @@ class FakeOdoo:
         self.calls: list[str] = []
         self.fail_results = 0  # answer 500 to that many result posts first
         self.result_status = 500
+        # The body of those answers: JSON, or bytes sent as an HTML page.
+        self.result_answer: dict | bytes = {"error": "busy"}
         self.refuse_token = False
         self.redirect_to = ""  # answer every call with a redirect there
         self.hold = 0.0  # seconds a poll is held (a long poll with no work)
@@ -72,7 +74,9 @@ class FakeOdoo:
         self.server.server_close()
         self.thread.join()
 
-    def answer(self, path: str, headers: object, body: dict) -> tuple[int, dict]:
+    def answer(
+        self, path: str, headers: object, body: dict
+    ) -> tuple[int, dict | bytes]:
         with self.lock:
             self.calls.append(path)
             if headers.get("Authorization") != f"Bearer {TOKEN}" or self.refuse_token:
@@ -99,7 +103,7 @@ class FakeOdoo:
                     return 409, {"error": "not claimed with this key"}
                 if self.fail_results:
                     self.fail_results -= 1
-                    return self.result_status, {"error": "busy"}
+                    return self.result_status, self.result_answer
                 self.results.append(body)
                 return 200, {"recorded": True}
             if path == relay_wire.PATH_PROBE:
@@ -137,9 +141,12 @@ class FakeOdoo:
                     if counted:
                         with fake.lock:
                             fake.in_flight -= 1
-                data = json.dumps(answer).encode()
+                page = isinstance(answer, bytes)
+                data = answer if page else json.dumps(answer).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header(
+                    "Content-Type", "text/html" if page else "application/json"
+                )
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -457,6 +464,10 @@ def test_refused_token_keeps_the_outcome_for_the_new_one(
     assert odoo.results == []
     # Odoo saying the transaction is not this relay's forgets it.
     odoo.result_status = 404
+    odoo.result_answer = {
+        "error": relay_wire.UNKNOWN_TRANSACTION_TEXT,
+        "code": relay_wire.UNKNOWN_TRANSACTION,
+    }
     run_relay(odoo.url, spool=Spool.for_server(tmp_path, odoo.url))
     until(lambda: not spool.path(16).exists())
     assert odoo.results == []
@@ -486,6 +497,81 @@ def test_any_other_refusal_keeps_the_approval_and_retries(
     (posted,) = odoo.results
     assert posted["claim"] == odoo.claims[17]
     assert len(simulator.exchanges) == 1
+
+
+# What answers 404 without being Odoo's relay controller: a proxy in front of
+# Odoo, an Odoo that has not selected the database (or runs without the addon).
+FOREIGN_404 = {
+    "a proxy's page": b"<html><body><h1>404 Not Found</h1><hr>nginx</body></html>",
+    "Odoo's page without the database": (
+        b"<!DOCTYPE html><html><head><title>404 | Page not found</title></head>"
+        b"<body>The page you were looking for could not be found</body></html>"
+    ),
+    "an empty body": b"",
+    "another JSON error": {"error": "Not Found"},
+}
+
+
+@pytest.mark.parametrize("answer", FOREIGN_404.values(), ids=FOREIGN_404.keys())
+def test_a_404_that_is_not_the_controllers_keeps_the_approval(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    tmp_path: Path,
+    fast_backoff: None,
+    answer: dict | bytes,
+) -> None:
+    """A 404 says "not this relay's transaction" only in the controller's own
+    words: any other one is a server or a proxy not ready, and the approval
+    stays in its file and is posted again until Odoo has it."""
+    spool = Spool.for_server(tmp_path, odoo.url)
+    odoo.fail_results = 4
+    odoo.result_status = 404
+    odoo.result_answer = answer
+    odoo.jobs = [payment_job(19, simulator)]
+    relay = run_relay(odoo.url, spool=spool)
+    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 2)
+    assert spool.path(19).exists()
+    assert "HTTP 404" in relay.last_error
+    until(lambda: odoo.results)
+    until(lambda: not spool.path(19).exists())
+    (posted,) = odoo.results
+    assert posted["claim"] == odoo.claims[19]
+    assert len(simulator.exchanges) == 1
+
+
+def test_only_the_controllers_own_404_says_not_ours() -> None:
+    ours = {"error": relay_wire.UNKNOWN_TRANSACTION_TEXT}
+    coded = dict(ours, code=relay_wire.UNKNOWN_TRANSACTION)
+    assert relay_wire.is_unknown_transaction(404, coded)
+    # A server from before the code says it in these words alone.
+    assert relay_wire.is_unknown_transaction(404, ours)
+    assert not relay_wire.is_unknown_transaction(409, coded)
+    assert not relay_wire.is_unknown_transaction(404, dict(ours, code="other"))
+    assert not relay_wire.is_unknown_transaction(404, {"error": "Not Found"})
+    assert not relay_wire.is_unknown_transaction(404, None)
+    assert not relay_wire.is_unknown_transaction(404, [coded])
+
+
+def test_an_older_servers_not_ours_forgets_the_outcome(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    tmp_path: Path,
+    fast_backoff: None,
+) -> None:
+    """Relays are updated before Odoo: the words of a server without the code
+    still say "not this relay's"."""
+    spool = Spool.for_server(tmp_path, odoo.url)
+    odoo.fail_results = 1000
+    odoo.result_status = 404
+    odoo.result_answer = {"error": relay_wire.UNKNOWN_TRANSACTION_TEXT}
+    odoo.jobs = [payment_job(20, simulator)]
+    run_relay(odoo.url, spool=spool)
+    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 1)
+    until(lambda: not spool.path(20).exists())
+    assert odoo.calls.count(relay_wire.PATH_RESULT) == 1
+    assert odoo.results == []
 
 
 def test_waiting_outcomes_and_protocol_are_reported_with_each_poll(
