@@ -842,7 +842,7 @@ class PosCaisseApTransaction(models.Model):
             error = method._caisse_ap_resolved_refusal(refusal)
         vals = {
             "duration": record["duration"],
-            "request_frame": record["request_frame"],
+            **self._sent_frame_values(record["request_frame"]),
             "answer_frame": record["answer_frame"],
             "error_message": caisse_ap.escape_controls(error or "") or False,
             **self._result_values(record["result"]),
@@ -859,6 +859,28 @@ class PosCaisseApTransaction(models.Model):
             # E.g. no answer after a sweep: the evidence is kept, the state stays.
             self.write(vals)
             self._log_lifecycle(self.state, self.state, f"{state} ignored: {detail}")
+
+    def _sent_frame_values(self, sent):
+        """The journal's request frame is the one the server built when the
+        payment started: an outcome's copy (a relay's post: whoever holds the
+        token writes it) never replaces it. A different copy is kept beside
+        it for the integrator, and said."""
+        if not sent or sent == self.request_frame:
+            return {}
+        if not self.request_frame:
+            # Nothing was kept when it started (an entry written by hand).
+            return {"request_frame": sent}
+        _logger.warning(
+            "Caisse-AP %s: payment %s attempt %s: the outcome's request frame "
+            "differs from the one the server asked; the journal keeps the "
+            "server's, and the other one beside it: asked %s, posted %s",
+            self.terminal_key,
+            self.payment_uuid,
+            self.attempt,
+            self.request_frame,
+            sent,
+        )
+        return {"relay_request_frame": sent}
 
     def _checked_record(self, record):
         """The one gate of every outcome (worker, spool, shop relay): see
@@ -1240,6 +1262,13 @@ class PosCaisseApTransaction(models.Model):
         index="btree_not_null",
     )
     relay_request = fields.Text(readonly=True, groups="base.group_system")
+    relay_request_frame = fields.Text(
+        string="Request Frame (relay's copy)",
+        readonly=True,
+        groups="point_of_sale.group_pos_manager",
+        help="The request frame the shop relay posted with the outcome, when it "
+        "differs from the one the server asked (kept above).",
+    )
     relay_send_deadline = fields.Datetime(readonly=True)
     relay_claim = fields.Char(readonly=True, groups="base.group_system")
     relay_result_at = fields.Datetime(string="Relay Result Received", readonly=True)

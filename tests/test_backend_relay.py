@@ -86,6 +86,9 @@ class TestRelay(RelayProcessMixin, RelayMethodMixin, CaisseApCommon, HttpCase):
             self.assertTrue(
                 transaction.terminal_key.startswith(f"relay{self.relay.id}/")
             )
+            # The relay sent what the server asked: no second copy is kept.
+            self.assertIn("CB0041234", transaction.request_frame)
+            self.assertFalse(transaction.relay_request_frame)
             relay = env["pos.caisse.ap.relay"].browse(self.relay.id)
             self.assertTrue(relay.online)
             self.assertEqual(relay.version, relay_module.VERSION)

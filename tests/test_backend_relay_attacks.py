@@ -17,8 +17,8 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 
+from ..caisse_ap import PaymentRequest, redact_frame, relay_wire
 from ..caisse_ap import address as address_module
-from ..caisse_ap import relay_wire
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_PROBE, PATH_RESULT
 from ..controllers import relay as relay_controller
 from ..models.pos_payment_method import NETWORKS_PARAM
@@ -100,6 +100,33 @@ class TestForgedOutcomes(RelayAttackCase):
         self.assertEqual((status, answer["recorded"]), (200, True))
         transaction.invalidate_recordset()
         self.assertEqual(transaction.state, "failure")
+
+    def test_the_relay_cannot_rewrite_what_was_asked(self):
+        """The relay that won the claim posts the terminal's approval with
+        another request frame (1 cent, from another till): the journal keeps
+        what the server asked, the relay's copy beside it, and says so."""
+        transaction = self.claimed(9.0)
+        asked = transaction.request_frame
+        self.assertTrue(asked)
+        rewritten = PaymentRequest(amount=1, currency_numeric=978, pos_number="42")
+        forged = dict(
+            approval(900), request_frame=relay_wire.to_json(rewritten.encode())
+        )
+        with self.assertLogs(
+            "odoo.addons.l10n_fr_pos_caisse_ap_ip", "WARNING"
+        ) as logged:
+            status, answer = self.post(
+                PATH_RESULT,
+                {"transaction_id": transaction.id, "claim": CLAIM, "exchange": forged},
+            )
+        self.assertEqual((status, answer["recorded"]), (200, True))
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "success")
+        self.assertEqual(transaction.request_frame, asked)
+        self.assertEqual(
+            transaction.relay_request_frame, redact_frame(rewritten.encode())
+        )
+        self.assertIn("request frame", "\n".join(logged.output))
 
     def test_outcomes_that_cannot_be_true_are_refused(self):
         transaction = self.claimed(9.0)
