@@ -26,6 +26,8 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .host import ip_address_of
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -61,13 +63,15 @@ METADATA_ADDRESSES = frozenset(
 
 
 def _address(text: str | None) -> IPAddress | None:
-    """The IP address ``text`` spells (IPv4-mapped IPv6 as IPv4), or None."""
-    try:
-        address = ipaddress.ip_address((text or "").strip().lower().split("%")[0])
-    except ValueError:
-        return None
-    if address.version == 6 and address.ipv4_mapped:
-        return address.ipv4_mapped
+    """The IP address ``text`` spells, without its IPv6 zone, or None.
+
+    IPv4-mapped IPv6 is judged as IPv4, and so is a numeric form of the C
+    resolver (``0x7f000001``, ``127.1``): it connects there without asking
+    any DNS server, so it is no name to judge once resolved.
+    """
+    address = ip_address_of(text)
+    if address is not None and address.version == 6 and address.scope_id:
+        return ipaddress.IPv6Address(str(address).partition("%")[0])
     return address
 
 

@@ -70,6 +70,14 @@ async def resolve(host: str, port: int) -> list[tuple[Any, ...]]:
     return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
+async def allowed_addresses(host: str, port: int, policy: AddressPolicy) -> list[str]:
+    """The addresses ``host`` resolves to that ``policy`` allows, as
+    :func:`connect` resolves it (none: OSError; all refused: empty)."""
+    infos = await resolve(host, port)
+    addresses = [str(info[4][0]) for info in infos]
+    return [address for address in addresses if policy.kind(address) is None]
+
+
 def _checked(
     host: str, infos: list[tuple[Any, ...]], policy: AddressPolicy
 ) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
-from ..caisse_ap.host import is_valid_host, terminal_key
+from ..caisse_ap.host import canonical_host, ip_address_of, is_valid_host, terminal_key
 from ..runtime import cashier_labels as labels
 from ..runtime import worker
 
@@ -257,9 +257,12 @@ class PosPaymentMethod(models.Model):
 
     @staticmethod
     def _strip_caisse_ap_address(vals):
+        """An address is saved as the address it is: ``0x0a000007`` or
+        ``10.7`` (which the resolver reads as 10.0.0.7) as ``10.0.0.7``, an
+        IPv6 zone ``%25eth0`` as ``%eth0``; the address policy judges that."""
         address = vals.get("fr_caisse_ap_ip_address")
         if isinstance(address, str):
-            vals["fr_caisse_ap_ip_address"] = address.strip() or False
+            vals["fr_caisse_ap_ip_address"] = canonical_host(address.strip()) or False
 
     def _caisse_ap_address_refusal(self):
         """Why the terminal address, as written, is refused by the address
@@ -364,12 +367,31 @@ class PosPaymentMethod(models.Model):
             **values,
         )
 
-    def _caisse_ap_terminal_key(self):
+    def _caisse_ap_terminal_key(self, resolve=True):
+        """The key of this method's terminal, which one payment at a time may
+        hold (the busy index): the same for every spelling of its address.
+
+        A DNS name is keyed by the address it resolves to (the lowest allowed
+        one), so that a name and the address of one terminal are one key. It
+        is resolved within the connect timeout, as the payment's connection
+        will resolve it; a name that does not resolve in time keeps its own
+        key (the payment's connection will most likely not reach it either).
+        ``resolve=False``: the name as written (to show it).
+        """
         self.ensure_one()
-        key = terminal_key(self.fr_caisse_ap_ip_address, self.fr_caisse_ap_ip_port)
-        # Shops behind different relays may use the same private address.
+        host, port = self.fr_caisse_ap_ip_address, self.fr_caisse_ap_ip_port
         relay = self.sudo()._caisse_ap_relay()
-        return f"relay{relay.id}/{key}" if relay else key
+        if relay:
+            # The relay resolves a name on the shop's network, which this
+            # server cannot ask: the name is the key, written one way. Shops
+            # behind different relays may use the same private address.
+            return f"relay{relay.id}/{terminal_key(host, port)}"
+        if resolve and host and ip_address_of(host) is None:
+            resolved = worker.resolved_address(
+                host, port, *self._caisse_ap_address_policy()
+            )
+            host = resolved or host
+        return terminal_key(host, port)
 
     # ------------------------------------------------------------------
     # The terminal request, built from this method's settings
@@ -446,7 +468,7 @@ class PosPaymentMethod(models.Model):
         refusal = self._caisse_ap_address_refusal()
         if refusal:
             raise UserError(refusal)
-        key = self._caisse_ap_terminal_key()
+        key = self._caisse_ap_terminal_key(resolve=False)
         reachable, reason = self._caisse_ap_probe()
         _logger.info(
             "Caisse-AP %s: connection test %s %s",

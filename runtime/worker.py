@@ -32,7 +32,8 @@ from odoo import SUPERUSER_ID, api
 from odoo.tools import config
 
 from .. import caisse_ap
-from ..caisse_ap import journal
+from ..caisse_ap import client, journal
+from ..caisse_ap.host import ip_address_of
 from ..caisse_ap.loop_thread import LoopThread, prestarted_pool
 from ..caisse_ap.spool import Spool
 
@@ -168,6 +169,27 @@ def _current_io():
                 threading._register_atexit(_wait_at_exit)
                 _exit_hook_registered = True
         return _io
+
+
+def resolved_address(host, port, allow_local, networks, timeout=CONNECT_TIMEOUT):
+    """The lowest address the terminal name ``host`` resolves to that the
+    address policy allows, resolved as the payment's connection resolves it,
+    on this process's loop; None when no such address comes within
+    ``timeout`` (the resolver failed, was too slow, or gave only refused
+    addresses: the connection then says why, as it always did)."""
+    policy = caisse_ap.AddressPolicy.of(allow_local, networks)
+    future = _current_io().loop.submit(client.allowed_addresses(host, port, policy))
+    try:
+        addresses = future.result(timeout)
+    except (concurrent.futures.TimeoutError, OSError) as error:
+        future.cancel()
+        _logger.info("Caisse-AP %s:%s: not resolved (%s)", host, port, error)
+        return None
+    if not addresses:
+        return None
+    # The same addresses in another order (round-robin DNS): the same one.
+    found = [ip_address_of(address) for address in addresses]
+    return str(min(found, key=lambda address: (address.version, address)))
 
 
 def _cursors(registry):

@@ -11,6 +11,7 @@ from ..caisse_ap.simulator import Scenario
 from ..models.pos_caisse_ap_transaction import UNSENT_AFTER
 from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
+from .test_backend_payment_method import TERMINAL_NAME, resolving
 
 
 @tagged("post_install", "-at_install")
@@ -62,6 +63,30 @@ class TestBackendConcurrency(CaisseApCommon):
         with self.assertRaisesRegex(UserError, "busy"):
             self.start(method=self.neighbour)
         self.assertEqual(len(self.transactions()), 1)
+
+    def test_busy_whatever_the_numeric_spelling_or_name(self):
+        """Two methods, one terminal: the other one written as the resolver
+        reads it too (saved before addresses were normalised), or as a DNS
+        name of it. Nothing reaches the terminal while it is busy."""
+        self.hold_terminal()
+        for spelling in ("0x7f000001", "127.1", "2130706433"):
+            with self.subTest(spelling):
+                self.env.cr.execute(
+                    "UPDATE pos_payment_method SET fr_caisse_ap_ip_address = %s "
+                    "WHERE id = %s",
+                    (spelling, self.neighbour.id),
+                )
+                self.neighbour.invalidate_recordset()
+                with self.assertRaisesRegex(UserError, "busy"):
+                    self.start(method=self.neighbour)
+        self.neighbour.fr_caisse_ap_ip_address = TERMINAL_NAME
+        with (
+            resolving(TERMINAL_NAME, "127.0.0.1"),
+            self.assertRaisesRegex(UserError, "busy"),
+        ):
+            self.start(method=self.neighbour)
+        self.assertEqual(len(self.transactions()), 1)
+        self.assertEqual(self.simulator.busy_connections, 0)
 
     def test_busy_index_in_database(self):
         first = self.hold_terminal()

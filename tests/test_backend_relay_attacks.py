@@ -22,6 +22,7 @@ from ..caisse_ap import address as address_module
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_PROBE, PATH_RESULT
 from ..controllers import relay as relay_controller
 from ..models.pos_payment_method import NETWORKS_PARAM
+from ..runtime import worker as caisse_ap_worker
 from . import relay_fuzz
 from .common import CaisseApCommon, allow_local_terminals
 from .relay_fuzz import approval, failure
@@ -334,6 +335,18 @@ class TestRelayTenancy(RelayAttackCase):
             status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual((status, jobs["jobs"]), (200, []))
 
+    def test_a_relayed_name_is_keyed_as_written(self):
+        """The relay resolves its terminal's name on the shop's network: the
+        server never resolves it, the name is its key."""
+        self.method.fr_caisse_ap_ip_address = "TPE.Shop.Example."
+        with patch.object(
+            caisse_ap_worker, "resolved_address", side_effect=AssertionError
+        ):
+            key = self.method._caisse_ap_terminal_key()
+        self.assertEqual(
+            key, f"relay{self.relay.id}/tpe.shop.example:{self.simulator.port}"
+        )
+
     def test_jobs_carry_the_address_the_payment_started_with(self):
         """The method's address changes while the payment waits for the relay:
         the request still goes to the terminal this transaction holds busy."""
@@ -362,6 +375,22 @@ class TestAddressPolicy(CaisseApCommon):
         except ValidationError as error:
             return str(error)
         return None
+
+    def test_numeric_spellings_are_saved_as_the_address_they_are(self):
+        """``0x7f000001`` is 127.0.0.1 for the resolver: judged as such, and
+        saved as such (one key for the terminal, whatever the spelling)."""
+        allow_local_terminals(self.env, allowed=False)
+        for spelling, words in (
+            ("0x7f000001", "loopback"),
+            ("127.1", "loopback"),
+            ("2852039166", "cloud metadata"),  # 169.254.169.254
+        ):
+            with self.subTest(spelling):
+                self.assertIn(words, self.refusal(spelling) or "")
+        self.assertIsNone(self.refusal("0xc0a80132"))
+        self.assertEqual(self.method.fr_caisse_ap_ip_address, "192.168.1.50")
+        self.assertIsNone(self.refusal("fd00::50%25eth0"))
+        self.assertEqual(self.method.fr_caisse_ap_ip_address, "fd00::50%eth0")
 
     def test_addresses_outside_the_shop_network_are_refused(self):
         allow_local_terminals(self.env, allowed=False)
