@@ -473,32 +473,6 @@ def test_refused_token_keeps_the_outcome_for_the_new_one(
     assert odoo.results == []
 
 
-@pytest.mark.parametrize("status", [400, 409, 413, 422])
-def test_any_other_refusal_keeps_the_approval_and_retries(
-    odoo: FakeOdoo,
-    simulator: TerminalSimulator,
-    run_relay: Callable[..., Relay],
-    tmp_path: Path,
-    fast_backoff: None,
-    status: int,
-) -> None:
-    """A server of another version answering 400, a proxy's 413: the approval
-    stays in its file and is posted again until Odoo has it."""
-    spool = Spool.for_server(tmp_path, odoo.url)
-    odoo.fail_results = 6
-    odoo.result_status = status
-    odoo.jobs = [payment_job(17, simulator)]
-    relay = run_relay(odoo.url, spool=spool)
-    until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 2)
-    assert spool.path(17).exists()
-    assert f"HTTP {status}" in relay.last_error
-    until(lambda: odoo.results)
-    until(lambda: not spool.path(17).exists())
-    (posted,) = odoo.results
-    assert posted["claim"] == odoo.claims[17]
-    assert len(simulator.exchanges) == 1
-
-
 # What answers 404 without being Odoo's relay controller: a proxy in front of
 # Odoo, an Odoo that has not selected the database (or runs without the addon).
 FOREIGN_404 = {
@@ -510,33 +484,39 @@ FOREIGN_404 = {
     "an empty body": b"",
     "another JSON error": {"error": "Not Found"},
 }
+REFUSALS = {
+    **{str(status): (status, {"error": "busy"}) for status in (400, 409, 413, 422)},
+    **{f"404, {name}": (404, answer) for name, answer in FOREIGN_404.items()},
+}
 
 
-@pytest.mark.parametrize("answer", FOREIGN_404.values(), ids=FOREIGN_404.keys())
-def test_a_404_that_is_not_the_controllers_keeps_the_approval(
+@pytest.mark.parametrize(("status", "answer"), REFUSALS.values(), ids=REFUSALS.keys())
+def test_any_other_refusal_keeps_the_approval_and_retries(
     odoo: FakeOdoo,
     simulator: TerminalSimulator,
     run_relay: Callable[..., Relay],
     tmp_path: Path,
     fast_backoff: None,
+    status: int,
     answer: dict | bytes,
 ) -> None:
-    """A 404 says "not this relay's transaction" only in the controller's own
-    words: any other one is a server or a proxy not ready, and the approval
-    stays in its file and is posted again until Odoo has it."""
+    """A server of another version answering 400, a proxy's 413, a 404 that
+    is not the relay controller's own "not this relay's" (a proxy's page, an
+    Odoo without the database): the approval stays in its file and is posted
+    again until Odoo has it."""
     spool = Spool.for_server(tmp_path, odoo.url)
-    odoo.fail_results = 4
-    odoo.result_status = 404
+    odoo.fail_results = 6
+    odoo.result_status = status
     odoo.result_answer = answer
-    odoo.jobs = [payment_job(19, simulator)]
+    odoo.jobs = [payment_job(17, simulator)]
     relay = run_relay(odoo.url, spool=spool)
     until(lambda: odoo.calls.count(relay_wire.PATH_RESULT) >= 2)
-    assert spool.path(19).exists()
-    assert "HTTP 404" in relay.last_error
+    assert spool.path(17).exists()
+    assert f"HTTP {status}" in relay.last_error
     until(lambda: odoo.results)
-    until(lambda: not spool.path(19).exists())
+    until(lambda: not spool.path(17).exists())
     (posted,) = odoo.results
-    assert posted["claim"] == odoo.claims[19]
+    assert posted["claim"] == odoo.claims[17]
     assert len(simulator.exchanges) == 1
 
 
