@@ -116,14 +116,25 @@ class PosOrder(models.Model):
             order._caisse_ap_kiosk_unpriceable(f"fiscal position {fiscal_position.id}")
         total = 0.0
         for line in order.lines:
-            if line.combo_parent_id:
+            if line.combo_parent_id.order_id == order:
                 continue  # priced with its combo
+            if line.combo_parent_id:
+                order._caisse_ap_kiosk_unpriceable("combo item of another order")
             if line.combo_line_ids:
                 total += order._caisse_ap_kiosk_combo_total(line)
             else:
                 unit = order._caisse_ap_kiosk_unit_price(line.product_id, line)
                 total += order._caisse_ap_kiosk_taxed(line.product_id, unit, line.qty)
         return order.currency_id.round(total)
+
+    def _caisse_ap_kiosk_check_total(self):
+        """The server's price of this order; refused when its total differs."""
+        due = self._caisse_ap_kiosk_server_total()
+        if self.currency_id.compare_amounts(self.amount_total, due):
+            self._caisse_ap_kiosk_unpriceable(
+                f"total {self.amount_total} (the POS's prices make {due})"
+            )
+        return due
 
     def _caisse_ap_kiosk_unit_price(self, product, line):
         """The POS's price of ``product`` for ``line``, its attributes included."""
@@ -193,8 +204,8 @@ class PosOrder(models.Model):
 
     def _caisse_ap_kiosk_unpriceable(self, what):
         _logger.warning(
-            "Caisse-AP kiosk order %s: %s cannot be priced by the POS's prices: "
-            "refused, nothing sent to the terminal",
+            "Caisse-AP self-order %s: %s: refused by the POS's prices, nothing "
+            "stored nor sent to the terminal",
             self.uuid,
             what,
         )

@@ -146,21 +146,7 @@ class PosPaymentMethod(models.Model):
         before anything is sent.
         """
         currency = order.currency_id
-        due = order._caisse_ap_kiosk_server_total()
-        if currency.compare_amounts(order.amount_total, due):
-            _logger.warning(
-                "Caisse-AP kiosk order %s: total %s differs from the POS's prices "
-                "(%s): refused, nothing sent to the terminal",
-                order.uuid,
-                order.amount_total,
-                due,
-            )
-            raise UserError(
-                self.env._(
-                    "The prices of this order do not match the shop's: please "
-                    "order again or pay at the counter."
-                )
-            )
+        due = order._caisse_ap_kiosk_check_total()
         booked = order._caisse_ap_kiosk_booked_payments()
         if order.payment_ids - booked:
             _logger.warning(
@@ -182,11 +168,10 @@ class PosPaymentMethod(models.Model):
     @api.model
     def _caisse_ap_kiosk_is_caisse_ap(self, payment_method_id):
         """Whether the kiosk names a Caisse-AP method (checked further by the
-        kiosk's arguments); anything else is Odoo's to answer."""
-        if isinstance(payment_method_id, bool) or not isinstance(
-            payment_method_id, int
-        ):
-            return False
+        kiosk's arguments); another method's id is Odoo's to answer, and
+        anything but an id is refused (Odoo would browse a list of ids)."""
+        if type(payment_method_id) is not int:
+            raise UserError(self.env._("Invalid payment method."))
         method = self.sudo().browse(payment_method_id).exists()
         return method.use_payment_terminal == TERMINAL_KEY
 
@@ -222,8 +207,8 @@ class PosPaymentMethod(models.Model):
         method, the kiosk whose token the request carried."""
         _ = self.env._
         config = order.config_id
-        token_config_id = self.env.context.get("caisse_ap_kiosk_config_id")
-        if token_config_id and token_config_id != config.id:
+        # Set by the kiosk's payment route once it checked the request.
+        if self.env.context.get("caisse_ap_kiosk_config_id") != config.id:
             raise UserError(_("This order does not belong to this kiosk."))
         if (
             not self.active

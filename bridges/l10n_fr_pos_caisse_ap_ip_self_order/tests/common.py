@@ -90,7 +90,12 @@ class KioskCommon(CaisseApCommon):
         self.env.flush_all()
         config = config or order.config_id
         with self.registry.cursor() as cr:
-            env = api.Environment(cr, config.self_ordering_default_user_id.id, {})
+            # The kiosk whose token the request carried, as the route sets it.
+            env = api.Environment(
+                cr,
+                config.self_ordering_default_user_id.id,
+                {"caisse_ap_kiosk_config_id": config.id},
+            )
             method = env["pos.payment.method"].browse((method or self.method).id)
             result = method._payment_request_from_kiosk(
                 env["pos.order"].browse(order.id)

@@ -16,6 +16,7 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
     started_simulator,
 )
 
+from ..controllers import kiosk_arguments
 from ..controllers.kiosk_arguments import KIOSK_ARGUMENTS
 from ..models import pos_caisse_ap_transaction as kiosk_transaction
 from . import test_tours_kiosk
@@ -79,7 +80,8 @@ class TestKioskAttacks(KioskRouteCase):
     # ------------------------------------------------------------------
     # Who asks: the token, the URL
     # ------------------------------------------------------------------
-    def test_a_table_token_cannot_pay_on_a_kiosk(self):
+    def table_config(self):
+        """A POS whose tables carry a self-order QR code (its token)."""
         table = self.env["pos.config"].create(
             {
                 "name": "Commande à table",
@@ -89,6 +91,21 @@ class TestKioskAttacks(KioskRouteCase):
             }
         )
         table.with_user(self.pos_user).open_ui()
+        return table
+
+    def save_order(self, values, token=None):
+        """Odoo's order route, as a kiosk's cart (or a table's phone) saves it."""
+        return self.rpc(
+            "/pos-self-order/process-order/kiosk/",
+            {
+                "order": values,
+                "access_token": token or self.pos_config.access_token,
+                "table_identifier": None,
+            },
+        )
+
+    def test_a_table_token_cannot_pay_on_a_kiosk(self):
+        table = self.table_config()
         values = self.kiosk_order_values(COLA)
         self.refused(values, token=table.access_token)
         self.assert_nothing_sent()
@@ -124,11 +141,35 @@ class TestKioskAttacks(KioskRouteCase):
         self.assert_nothing_sent()
 
     def test_a_method_of_another_kiosk_is_refused(self):
-        _other, method, terminal = self.kiosk_with_its_terminal()
-        values = self.kiosk_order_values(COLA)
-        self.refused(values, method=method)
+        other, method, terminal = self.kiosk_with_its_terminal()
+        table = self.table_config()
+        for payment_method_id, token, session in (
+            (method.id, None, None),
+            # Odoo's endpoint browses whatever it gets: a list of ids too.
+            ([method.id], None, other.current_session_id),
+            ([self.card.id], table.access_token, None),
+            ([self.card.id], None, None),
+            (True, None, None),
+            (float(self.card.id), None, None),
+            (str(self.card.id), None, None),
+        ):
+            values = self.kiosk_order_values(COLA)
+            if session:
+                values["session_id"] = session.id
+            with self.subTest(method=payment_method_id, token=bool(token)):
+                with self.assertRaisesRegex(JsonRpcException, "UserError"):
+                    self.rpc(
+                        f"/kiosk/payment/{self.pos_config.id}/kiosk",
+                        {
+                            "order": values,
+                            "access_token": token or self.pos_config.access_token,
+                            "payment_method_id": payment_method_id,
+                        },
+                    )
+                self._join_workers()
+                self.env.invalidate_all()
+                self.assert_no_order(values)
         self.assert_nothing_sent(terminal)
-        self.assert_no_order(values)
 
     # ------------------------------------------------------------------
     # Which order: its uuid, session, POS, company, state
@@ -155,6 +196,18 @@ class TestKioskAttacks(KioskRouteCase):
             with self.subTest(session=session.config_id.name, **attack):
                 self.refused(values, **attack)
                 self.assert_no_order(values)
+        # Saved through Odoo's order route: by this kiosk in the till's
+        # session, by a table's phone in this kiosk's.
+        for session, token in (
+            (till.current_session_id, None),
+            (self.pos_config.current_session_id, self.table_config().access_token),
+        ):
+            values = self.kiosk_order_values(COLA)
+            values["session_id"] = session.id
+            with self.subTest(saved_in=session.config_id.name):
+                with self.assertRaisesRegex(JsonRpcException, "UserError"):
+                    self.save_order(values, token)
+                self.assert_no_order(values)
         self.assert_nothing_sent(terminal)
 
     def test_an_order_naming_another_pos_is_refused(self):
@@ -177,20 +230,37 @@ class TestKioskAttacks(KioskRouteCase):
         # The other kiosk's customer's order, not yet paid.
         theirs = self.kiosk_order_values(COLA)
         theirs["session_id"] = other.current_session_id.id
-        self.rpc(
-            "/pos-self-order/process-order/kiosk/",
-            {
-                "order": theirs,
-                "access_token": other.access_token,
-                "table_identifier": None,
-            },
-        )
+        self.save_order(theirs, other.access_token)
         order = self.env["pos.order"].search([("uuid", "=", theirs["uuid"])])
         self.assertEqual(order.config_id, other)
         # This kiosk posts it in its own session to pay it on its terminal.
         self.refused(dict(theirs, session_id=self.pos_config.current_session_id.id))
+        # Odoo writes the order that "id" names: this kiosk's own draft's uuid
+        # with their order's id, through both routes.
+        mine = self.kiosk_order_values(COLA)
+        self.save_order(mine)
+        wine = self.kiosk_order_values(0.0)["lines"]
+        rewrite = dict(mine, id=order.id, lines=wine, amount_total=0)
+        with self.assertRaisesRegex(JsonRpcException, "UserError"):
+            self.save_order(rewrite)
+        self.refused(rewrite)
+        self.env.invalidate_all()
         self.assertEqual(order.config_id, other, "still the other kiosk's")
+        self.assertEqual(order.uuid, theirs["uuid"])
+        self.assertEqual(len(order.lines), 1)
+        self.assertAlmostEqual(order.amount_total, COLA, places=2)
         self.assert_nothing_sent(terminal)
+
+    def test_a_paid_order_is_not_reopened_by_its_id(self):
+        paid = self.pay(self.kiosk_order_values(COLA))
+        self.assertEqual(paid.state, "paid")
+        mine = self.kiosk_order_values(COLA)
+        self.save_order(mine)
+        with self.assertRaisesRegex(JsonRpcException, "UserError"):
+            self.save_order(dict(mine, id=paid.id, lines=[], amount_total=0))
+        self.env.invalidate_all()
+        self.assertEqual(paid.state, "paid")
+        self.assertEqual(len(paid.lines), 1)
 
     def test_an_order_posted_paid_is_refused(self):
         values = dict(self.kiosk_order_values(COLA), state="paid")
@@ -222,6 +292,20 @@ class TestKioskAttacks(KioskRouteCase):
                 self.assert_no_order(values)
         self.assert_nothing_sent()
 
+    def test_an_order_priced_zero_is_refused(self):
+        # Odoo's order route marks an order of zero total paid: a cola at 0.00
+        # would go to the kitchen without any payment; at 0.01, stay cheaper.
+        for price in (0.0, 0.01):
+            values = self.kiosk_order_values(price)
+            with self.subTest(price=price):
+                with self.assertRaisesRegex(JsonRpcException, "prices"):
+                    self.save_order(values)
+                self.assert_no_order(values)
+        values = self.kiosk_order_values(COLA)
+        self.save_order(values)
+        [order] = self.env["pos.order"].search([("uuid", "=", values["uuid"])])
+        self.assertEqual(order.state, "draft", "priced by the server, waits to be paid")
+
     def test_lines_that_lower_the_total_are_refused(self):
         def with_line(**line):
             values = self.kiosk_order_values(COLA)
@@ -239,7 +323,11 @@ class TestKioskAttacks(KioskRouteCase):
             two_colas,  # two colas, "minus one fanta": one cola's price
             with_line(qty=0),
             with_line(qty=True),
+            with_line(qty=0.5),
+            with_line(qty=float("nan")),
+            with_line(qty=float("inf")),
             with_line(discount=50),
+            with_line(refunded_orderline_id=1),
         ):
             with self.subTest(lines=values["lines"]):
                 self.refused(values)
@@ -248,6 +336,17 @@ class TestKioskAttacks(KioskRouteCase):
             [4, self.env["pos.order.line"].search([], limit=1).id, 0]
         )
         self.refused(values)
+        # A wine made an item of a combo of another order, which Odoo links by
+        # uuid: it would be priced with that combo, not here.
+        other = self.kiosk_order_values(COLA)
+        self.save_order(other)
+        wine = self.kiosk_order_values(0.0)["lines"][0]
+        wine[2].update(combo_parent_uuid=other["lines"][0][2]["uuid"], qty=3)
+        values = self.kiosk_order_values(COLA)
+        values["lines"].append(wine)
+        self.refused(values)
+        with self.assertRaisesRegex(JsonRpcException, "UserError"):
+            self.save_order(values)
         self.assert_nothing_sent()
 
     def combo_order_values(self, parent_price):
@@ -359,17 +458,38 @@ class TestKioskAttacks(KioskRouteCase):
         self.assertEqual(len(self.terminal.exchanges), 1)
 
     def test_starts_from_one_kiosk_are_limited_and_logged_once(self):
+        # One order, its card refused at once, tapped again and again.
         self.terminal.set_scenario(Scenario(kind="decline", af_code="05", delay=0))
         limit = kiosk_transaction.KIOSK_STARTS_PER_MINUTE
         kiosk_transaction._limit_logged_at.clear()
-        for _tap in range(limit):
-            self.request_payment(self.kiosk_order_values(COLA))
+        values = self.kiosk_order_values(COLA)
+        for tap in range(limit):
+            self.request_payment(dict(values), start_key=f"tap{tap}")
             self._join_workers()
+            # Posted again as the kiosk does, naming the order it saved.
+            values["id"] = (
+                self.env["pos.order"].search([("uuid", "=", values["uuid"])]).id
+            )
         with self.assertLogs(kiosk_transaction.__name__, logging.WARNING) as logs:
-            for _tap in range(3):
-                with self.assertRaisesRegex(JsonRpcException, "Too many"):
-                    self.request_payment(self.kiosk_order_values(COLA))
+            for tap in range(limit, limit + 3):
+                with self.assertRaisesRegex(JsonRpcException, "Too many payment"):
+                    self.request_payment(dict(values), start_key=f"tap{tap}")
             logging.getLogger(kiosk_transaction.__name__).warning("end")
         refusals = [line for line in logs.output if "refused for a minute" in line]
         self.assertEqual(len(refusals), 1, "logged once, not per request")
         self.assertEqual(len(self.terminal.exchanges), limit)
+
+    def test_new_orders_of_a_kiosk_are_limited(self):
+        limit = kiosk_arguments.KIOSK_NEW_ORDERS_PER_MINUTE
+        kiosk_transaction._limit_logged_at.clear()
+        for _order in range(limit):
+            self.save_order(self.kiosk_order_values(COLA))
+        with self.assertLogs(kiosk_transaction.__name__, logging.WARNING) as logs:
+            for _order in range(3):
+                values = self.kiosk_order_values(COLA)
+                with self.assertRaisesRegex(JsonRpcException, "Too many orders"):
+                    self.save_order(values)
+                self.assert_no_order(values)
+            logging.getLogger(kiosk_transaction.__name__).warning("end")
+        refusals = [line for line in logs.output if "refused for a minute" in line]
+        self.assertEqual(len(refusals), 1, "logged once, not per request")

@@ -129,7 +129,13 @@ class TestKioskCommitted(TransactionCase):
         kiosk_user = (
             env["pos.config"].browse(self.kiosk_id).self_ordering_default_user_id
         )
-        env = env(user=kiosk_user.id, context={"caisse_ap_start_key": start_key})
+        env = env(
+            user=kiosk_user.id,
+            context={
+                "caisse_ap_start_key": start_key,
+                "caisse_ap_kiosk_config_id": self.kiosk_id,
+            },
+        )
         method = env["pos.payment.method"].browse(self.method_id)
 
         def pay():

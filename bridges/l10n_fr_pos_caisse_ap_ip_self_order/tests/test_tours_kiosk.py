@@ -277,18 +277,21 @@ class TestKioskRoutes(KioskRouteCase):
         self.assertEqual(self.journal().mapped("start_key"), ["tap1"], "passed on")
         [order] = self.kiosk_orders()
         # What Odoo's endpoint does with the repeat once it has taken the order.
-        card = self.card.with_context(caisse_ap_start_key="tap1")
+        kiosk_card = self.card.with_context(
+            caisse_ap_kiosk_config_id=self.pos_config.id
+        )
+        card = kiosk_card.with_context(caisse_ap_start_key="tap1")
         self.assertEqual(
             card._payment_request_from_kiosk(order), {"caisse_ap_state": "failure"}
         )
         self._join_workers()
         self.assertEqual(len(self.terminal.exchanges), 1, "asked once")
         # A key set by no route is checked all the same.
-        card = self.card.with_context(caisse_ap_start_key="a b")
+        card = kiosk_card.with_context(caisse_ap_start_key="a b")
         with self.assertRaisesRegex(UserError, "Invalid payment request key"):
             card._payment_request_from_kiosk(order)
         # The customer's next tap is a new request: the terminal asks again.
-        card = self.card.with_context(caisse_ap_start_key="tap2")
+        card = kiosk_card.with_context(caisse_ap_start_key="tap2")
         self.assertEqual(
             card._payment_request_from_kiosk(order), {"caisse_ap_state": "pending"}
         )
