@@ -6,7 +6,6 @@ import time
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import config as odoo_config
 from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
 
@@ -51,21 +50,6 @@ START_FIELDS = (
 )
 # Credits that may have given money back: they count against what is left to refund.
 CREDITED_STATES = ("pending", "sent", "cancel_requested", "success", "unknown")
-# Tills that click in the same instant must not reach Odoo's prefork listen queue
-# (8 connections per HTTP worker) together: each POS sends its first start after a
-# random part of a spread that grows with the open sessions (a start costs a worker
-# some tens of milliseconds under load) and shrinks with the workers. A shop with
-# one till waits for nothing.
-START_SPREAD_PER_SESSION_MS = 60
-START_SPREAD_MAX_MS = 3000
-
-
-def start_spread_ms(open_sessions, http_workers):
-    """Milliseconds over which the POS spreads its first start."""
-    spread = open_sessions * START_SPREAD_PER_SESSION_MS // max(http_workers, 1)
-    return min(spread, START_SPREAD_MAX_MS)
-
-
 # Server-side settings, read again at every payment: safe to change while a
 # session is open (a terminal that got a new address must not force closing
 # the shop's sessions). The fields loaded into the POS are not in this set.
@@ -153,13 +137,6 @@ class PosPaymentMethod(models.Model):
         "that order's terminal payments. When checked, the POS may also credit a "
         "card for an amount typed without an original order.",
     )
-    fr_caisse_ap_start_spread = fields.Integer(
-        string="Start Spread (ms)",
-        compute="_compute_fr_caisse_ap_start_spread",
-        help="The POS sends a payment to the terminal after a random part of this "
-        "delay, so that tills clicking together reach the server in turn. It grows "
-        "with the open POS sessions and shrinks with the HTTP workers.",
-    )
 
     @api.constrains(
         "use_payment_terminal",
@@ -224,14 +201,6 @@ class PosPaymentMethod(models.Model):
             (TERMINAL_KEY, self.env._("Caisse AP over IP (France only)"))
         ]
 
-    def _compute_fr_caisse_ap_start_spread(self):
-        open_sessions = (
-            self.env["pos.session"].sudo().search_count([("state", "=", "opened")])
-        )
-        spread = start_spread_ms(open_sessions, odoo_config["workers"])
-        for method in self:
-            method.fr_caisse_ap_start_spread = spread
-
     @api.model
     def _load_pos_data_fields(self, config_id):
         # Never the address nor the port: the POS does not talk to the terminal.
@@ -239,7 +208,6 @@ class PosPaymentMethod(models.Model):
             "fr_caisse_ap_ip_mode",
             "fr_caisse_ap_ip_fast_payment",
             "fr_caisse_ap_ip_timeout",
-            "fr_caisse_ap_start_spread",
         ]
 
     def _is_write_forbidden(self, fields):

@@ -12,11 +12,7 @@ from ..caisse_ap import client as engine_client
 from ..caisse_ap.address import restricted_kind
 from ..caisse_ap.host import is_valid_host, terminal_key
 from ..caisse_ap.journal import escaped_prefix
-from ..models.pos_payment_method import (
-    START_SPREAD_MAX_MS,
-    TERMINAL_KEY,
-    start_spread_ms,
-)
+from ..models.pos_payment_method import TERMINAL_KEY
 from .common import WORKER_TIMEOUT, CaisseApCommon, allow_local_terminals, free_port
 
 # Passes the check as written (a plain DNS name); never resolves for real.
@@ -52,36 +48,20 @@ class TestBackendPaymentMethod(CaisseApCommon):
         self.assertEqual(method.fr_caisse_ap_ip_timeout, 180)
         self.assertFalse(method.fr_caisse_ap_ip_receipt)
 
-    def test_start_spread_grows_with_tills_and_shrinks_with_workers(self):
-        self.assertEqual(start_spread_ms(1, 0), 60, "threaded server: one worker")
-        self.assertEqual(start_spread_ms(1, 2), 30)
-        self.assertEqual(start_spread_ms(100, 2), 3000)
-        self.assertEqual(start_spread_ms(10, 4), 150)
-        self.assertEqual(start_spread_ms(0, 2), 0, "no open till: no wait")
-        self.assertEqual(start_spread_ms(10_000, 2), START_SPREAD_MAX_MS)
-
-    def test_the_pos_gets_the_spread_of_the_open_sessions(self):
-        self.assertIn(
-            "fr_caisse_ap_start_spread",
-            self.method._load_pos_data_fields(self.config.id),
-        )
-        opened = self.env["pos.session"].search_count([("state", "=", "opened")])
-        self.assertGreater(opened, 0)
-        for workers in (0, 2, 8):
+    def test_the_pos_gets_no_wait_before_its_first_start(self):
+        # A till sends its payment at the click: no delay counted from the
+        # open sessions is given to the POS, with any number of workers.
+        loaded = self.method._load_pos_data_fields(self.config.id)
+        for workers in (0, 2):
             with patch.dict(config.options, {"workers": workers}):
-                self.method.invalidate_recordset(["fr_caisse_ap_start_spread"])
-                self.assertEqual(
-                    self.method.fr_caisse_ap_start_spread,
-                    start_spread_ms(opened, workers),
+                data = self.method.read(loaded)[0]
+                self.assertFalse(
+                    [name for name in data if "spread" in name or "wait" in name],
+                    "the POS gets no start delay",
                 )
-        self.session.state = "closed"
-        with patch.dict(config.options, {"workers": 2}):
-            self.method.invalidate_recordset(["fr_caisse_ap_start_spread"])
-            self.assertEqual(
-                self.method.fr_caisse_ap_start_spread,
-                start_spread_ms(opened - 1, 2),
-                "a closed session no longer counts",
-            )
+        self.assertNotIn(
+            "fr_caisse_ap_start_spread", self.env["pos.payment.method"]._fields
+        )
 
     def test_constraints_only_for_this_terminal(self):
         # Another method may carry any value: the fields mean nothing there.

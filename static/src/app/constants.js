@@ -22,10 +22,3 @@ export const MAX_SERVER_ERRORS = 3;
  * the last one, the cashier is told. bench/lanes.py retries the same way.
  */
 export const START_RETRY_DELAYS = [250, 500, 1000, 2000];
-/**
- * The first `caisse_ap_start` of a payment waits a random part of the spread the server gives
- * with the payment method (`fr_caisse_ap_start_spread`, ms): it grows with the open POS sessions,
- * so that tills clicking in the same instant do not overflow Odoo's listen queue (8 connections
- * per worker), and is 0 for a lone till. Never more than this (ms).
- */
-export const MAX_START_SPREAD = 3000;

@@ -214,7 +214,7 @@ export class PaymentCaisseApIp extends PaymentInterface {
         // finds it; if it never reached the server, the repeat starts it.
         return startWithRetries(
             (startKey) => this._rpc("caisse_ap_start", [this._startData(line, retry, startKey)]),
-            { isConnectionLost, spread: this.payment_method_id.fr_caisse_ap_start_spread },
+            { isConnectionLost },
         );
     }
 

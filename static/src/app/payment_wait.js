@@ -11,7 +11,6 @@ import {
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
     START_RETRY_DELAYS,
-    MAX_START_SPREAD,
 } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 
 /** 128 random bits in hex, that nobody can guess (getRandomValues works on plain http too). */
@@ -180,20 +179,16 @@ export async function pollUntilFinal(waiters, uuid, waiter, hooks) {
 }
 
 /**
- * `start(startKey)` after a random part of `hooks.spread` (ms, at most
- * MAX_START_SPREAD), then again after each network error, START_RETRY_DELAYS apart (jittered);
- * any other error, or a network error past the last delay, is thrown. Every try gives the same
- * `startKey`, new for each call: the server knows a repeat by it, and never lets it start a
- * second attempt, even after a first one that ended at once.
+ * `start(startKey)` at once, then again after each network error, START_RETRY_DELAYS apart
+ * (jittered): tills that clicked together and met a full listen queue come back spread out,
+ * while a lone till never waits. Any other error, or a network error past the last delay, is
+ * thrown. Every try gives the same `startKey`, new for each call: the server knows a repeat by
+ * it, and never lets it start a second attempt, even after a first one that ended at once.
  */
 export async function startWithRetries(start, hooks) {
     const sleep = hooks.sleep || delay;
     const random = hooks.random || Math.random;
     const startKey = (hooks.newKey || randomHex)();
-    const spread = Math.min(Math.max(Number(hooks.spread) || 0, 0), MAX_START_SPREAD);
-    if (spread) {
-        await sleep(Math.floor(random() * spread));
-    }
     for (let tries = 0; ; tries++) {
         try {
             return await start(startKey);

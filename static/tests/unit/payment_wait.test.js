@@ -4,7 +4,6 @@ import {
     MAX_SERVER_ERRORS,
     POLL_INTERVAL,
     START_RETRY_DELAYS,
-    MAX_START_SPREAD,
 } from "@l10n_fr_pos_caisse_ap_ip/app/constants";
 import {
     Waiters,
@@ -384,11 +383,11 @@ describe("l10n_fr_pos_caisse_ap_ip: start retries", () => {
                 }
                 return tx("pending");
             },
-            { isConnectionLost, sleep: clock.sleep, random: () => 0.5, spread: 1000 },
+            { isConnectionLost, sleep: clock.sleep, random: () => 0.5 },
         );
         expect(started.state).toBe("pending");
         expect(calls).toBe(3);
-        expect(clock.sleeps).toEqual([500, ...START_RETRY_DELAYS.slice(0, 2)]);
+        expect(clock.sleeps).toEqual(START_RETRY_DELAYS.slice(0, 2));
     });
 
     test("every try of a start carries its key; each start draws a new one", async () => {
@@ -418,36 +417,19 @@ describe("l10n_fr_pos_caisse_ap_ip: start retries", () => {
         }
     });
 
-    test("tills starting together are spread over the server's spread", async () => {
-        const waits = [];
-        for (const draw of [0, 0.5, 0.9999]) {
-            const clock = fakeTime(0);
-            await startWithRetries(async () => tx("pending"), {
-                isConnectionLost,
-                sleep: clock.sleep,
-                random: () => draw,
-                spread: 2000,
-            });
-            waits.push(...clock.sleeps);
-        }
-        expect(waits).toEqual([0, 1000, 1999]);
-    });
-
-    test("a lone till starts at once; a spread is never longer than MAX_START_SPREAD", async () => {
-        const waited = async (spread) => {
-            const clock = fakeTime(0);
-            await startWithRetries(async () => tx("pending"), {
-                isConnectionLost,
-                sleep: clock.sleep,
-                random: () => 0.9999,
-                spread,
-            });
-            return clock.sleeps;
-        };
-        expect(await waited(0)).toEqual([]);
-        expect(await waited(undefined)).toEqual([]);
-        expect(await waited(-50)).toEqual([]);
-        expect(await waited(60_000)).toEqual([MAX_START_SPREAD - 1]);
+    test("a till sends its first start at once, however many tills pay", async () => {
+        // What the POS passes (the payment method's fields): nothing makes a first try wait.
+        const clock = fakeTime(0);
+        let sentAt = null;
+        await startWithRetries(
+            async () => {
+                sentAt = clock.now;
+                return tx("pending");
+            },
+            { isConnectionLost, sleep: clock.sleep, random: () => 0.9999, spread: 3000 },
+        );
+        expect(sentAt).toBe(0);
+        expect(clock.sleeps).toEqual([]);
     });
 
     test("a refusal from the server is not retried", async () => {
