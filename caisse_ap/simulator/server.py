@@ -217,7 +217,7 @@ class TerminalSimulator(_Running):
         if self._busy:
             await self._turn_away(reader)
             return
-        request, fields = await self._read_request(reader)
+        request, fields, received_at = await self._read_request(reader)
         if not request:
             _logger.debug(
                 "Terminal simulator %s: connection closed without a request", self.port
@@ -234,7 +234,9 @@ class TerminalSimulator(_Running):
         self._release.clear()
         self._busy = True
         try:
-            await self._transaction(request, fields, scenario, reader, writer)
+            await self._transaction(
+                request, fields, scenario, reader, writer, received_at
+            )
         finally:
             self._busy = False
 
@@ -251,9 +253,11 @@ class TerminalSimulator(_Running):
 
     async def _read_request(
         self, reader: asyncio.StreamReader
-    ) -> tuple[bytes, dict[str, str] | None]:
-        """The request bytes and fields (None when they do not form a request)."""
+    ) -> tuple[bytes, dict[str, str] | None, float]:
+        """The request bytes, its fields (None when they do not form a request)
+        and when its last bytes arrived."""
         decoder = FrameDecoder(())
+        received_at = time.time()
         while True:
             # No end marker here either: once the bytes form whole fields, a
             # short silence ends the request (a missing tag is the profile's
@@ -265,6 +269,7 @@ class TerminalSimulator(_Running):
                 break
             if not chunk:
                 break
+            received_at = time.time()
             decoder.receive_data(chunk)
             try:
                 decoder.next_event()
@@ -272,10 +277,11 @@ class TerminalSimulator(_Running):
                 _logger.info(
                     "Terminal simulator %s: unreadable request: %s", self.port, error
                 )
-                return decoder.buffer, None
+                return decoder.buffer, None, received_at
         if decoder.complete:
-            return decoder.buffer, decoder.next_event().fields  # type: ignore[attr-defined]
-        return decoder.buffer, None
+            fields = decoder.next_event().fields  # type: ignore[attr-defined]
+            return decoder.buffer, fields, received_at
+        return decoder.buffer, None, received_at
 
     async def _transaction(
         self,
@@ -284,12 +290,16 @@ class TerminalSimulator(_Running):
         scenario: Scenario,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        received_at: float,
     ) -> None:
         record: dict[str, Any] = {
             "request": request,
             "request_fields": fields or {},
             "answer": b"",
             "scenario": scenario,
+            # When the request's last bytes arrived (the terminal shows the
+            # amount); started_at follows the silence that ends the request.
+            "received_at": received_at,
             "started_at": time.time(),
             # When the answer's last bytes were written (None: no answer); ended_at
             # comes later when the terminal keeps the connection open afterwards.

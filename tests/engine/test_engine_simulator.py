@@ -22,6 +22,7 @@ from caisse_ap.simulator import (
     Scenario,
     TerminalSimulator,
 )
+from caisse_ap.simulator.server import REQUEST_QUIET
 
 ROOT = Path(__file__).resolve().parents[2]
 Factory = Callable[..., TerminalSimulator]
@@ -111,6 +112,22 @@ def test_answer_time_is_recorded_apart_from_the_end_of_the_connection(
     (record,) = simulator.exchanges
     assert record["started_at"] <= record["answered_at"] <= received
     assert record["ended_at"] - record["answered_at"] >= 0.25
+
+
+def test_receive_time_is_when_the_request_arrived(
+    make_simulator: Factory, request_1250: PaymentRequest
+) -> None:
+    # The terminal shows the amount once the request is whole, before the
+    # short silence that tells the simulator nothing more comes.
+    simulator = make_simulator(Scenario(kind="approve", delay=0))
+    with socket.create_connection(simulator.address, timeout=5) as sock:
+        sent = time.time()
+        sock.sendall(request_1250.encode())
+        assert sock.recv(4096)
+    assert simulator.wait_for_exchanges(1, 5)
+    (record,) = simulator.exchanges
+    assert sent <= record["received_at"] < record["started_at"]
+    assert record["started_at"] - record["received_at"] >= REQUEST_QUIET * 0.9
 
 
 def test_no_answer_time_without_an_answer(
