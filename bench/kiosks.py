@@ -169,14 +169,11 @@ def run(bench: c.Bench, args) -> dict[str, Any]:
     sessions = c.authenticate_many(server.http_port, db, len(tills))
     probe_session = c.Session(server.http_port, db).authenticate()
     c.Prober(probe_session, 0.05, 3.0).run()  # warm-up: both workers loaded
-    for lane in tills:
-        lane["spread"] = 0.0  # tills and kiosks at the same instant
     probe = c.Prober(probe_session, 0.5, args.delay + 300)
     probe.start()
     time.sleep(5)
     results = [{} for _ in lanes]
     barrier = threading.Barrier(count)
-    args.start_spread = 0
     threads = [
         threading.Thread(
             target=till_lanes.run_lane,
