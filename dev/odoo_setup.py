@@ -6,8 +6,10 @@ not, they build it once in the repository's ignored `.venv/`:
 
 1. a virtual environment of the running Python;
 2. Odoo's source: `ODOO_SRC` (a source tree of the official 18.0 branch, used
-   in place, or an archive of it, unpacked in .venv/), or when that is unset a
-   shallow clone of https://github.com/odoo/odoo, branch 18.0;
+   in place, or an archive of it, unpacked in .venv/); when that is unset, the
+   source of the last set-up on this machine (remembered in
+   ~/.config/l10n_fr_pos_caisse_ap_ip/odoo_src, so that another clone finds
+   it); else a shallow clone of https://github.com/odoo/odoo, branch 18.0;
 3. Odoo's requirements.txt, with `setuptools<81` (Odoo's bus process imports
    pkg_resources) as a pip constraint, also for the packages pip builds;
 4. the test runner's packages (pytest-odoo, websocket-client, ...);
@@ -15,8 +17,12 @@ not, they build it once in the repository's ignored `.venv/`:
 
 Each step leaves a mark in .venv/, so that a failed run resumes where it
 stopped and a second run does nothing. Odoo's source stays out of git.
+
+`python3 dev/odoo_setup.py` does the set-up alone and prints the Python that
+imports Odoo 18.0 (CI runs every step with it).
 """
 
+import hashlib
 import os
 import re
 import shutil
@@ -28,7 +34,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from prerequisites import REPO, SetupError, check_odoo, log
+from prerequisites import ADDON, REPO, SetupError, check_odoo, log
 
 SERIES = "18.0"
 OFFICIAL_REPOSITORY = "https://github.com/odoo/odoo.git"
@@ -42,6 +48,13 @@ RUNNER_PACKAGES = [
     "hypothesis",
 ]
 CONSTRAINTS = "setuptools<81\n"
+# Per user, not per clone: a clone without ODOO_SRC (CI's, a second checkout)
+# builds from the source the first set-up was given.
+REMEMBERED = (
+    Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    / ADDON
+    / "odoo_src"
+)
 WHAT_TO_DO = (
     "Set ODOO_SRC to a source tree or an archive of Odoo 18.0 (official "
     "repository https://github.com/odoo/odoo, branch 18.0), or make `python3 -c "
@@ -78,12 +91,13 @@ def is_archive(path):
     return zipfile.is_zipfile(path) or tarfile.is_tarfile(path)
 
 
-def decide(current, venv_ready, odoo_src):
+def decide(current, venv_ready, odoo_src, remembered=None):
     """The plan, from what is known (no side effect: the tests call it directly).
 
     current: the Odoo series the running Python imports, or None;
     venv_ready: .venv/ was completed and its Python imports Odoo 18.0;
-    odoo_src: the value of ODOO_SRC, or None.
+    odoo_src: the value of ODOO_SRC, or None;
+    remembered: the source of the last set-up on this machine, or None.
     """
     if current == SERIES:
         return Plan("current", reason=f"Odoo {SERIES} is importable")
@@ -94,6 +108,23 @@ def decide(current, venv_ready, odoo_src):
     )
     if venv_ready:
         return Plan("venv", reason=f"{why} by {sys.executable}; .venv/ has it")
+    if not odoo_src and remembered:
+        path = Path(remembered)
+        if path.is_file() and is_archive(path):
+            source = "archive"
+        elif path.is_dir() and odoo_series_of_tree(path) == SERIES:
+            source = "tree"
+        else:  # moved or replaced since: say so, then do as if unset
+            why = f"{why}; {path} (remembered) is no longer an Odoo {SERIES} source"
+            source = None
+        if source:
+            return Plan(
+                "build",
+                source,
+                str(path),
+                f"{why}; ODOO_SRC is unset: {path}, remembered from the last "
+                f"set-up in {REMEMBERED}",
+            )
     if not odoo_src:
         return Plan("build", "clone", OFFICIAL_REPOSITORY, why)
     path = Path(odoo_src).expanduser().resolve()
@@ -292,6 +323,52 @@ def unpack(archive, target):
         shutil.move(str(root), str(target))
 
 
+def remembered_source():
+    """The Odoo source of the last set-up on this machine, or None."""
+    try:
+        text = REMEMBERED.read_text().strip()
+    except OSError:
+        return None
+    return Path(text) if text else None
+
+
+def remember(plan):
+    """Keep a set-up's source (a tree or an archive, not a clone) for other clones."""
+    if plan.source not in ("tree", "archive"):
+        return
+    try:
+        REMEMBERED.parent.mkdir(parents=True, exist_ok=True)
+        REMEMBERED.write_text(f"{plan.location}\n")
+    except OSError as exc:  # a read-only home costs the next clone ODOO_SRC only
+        log(f"could not remember Odoo's source in {REMEMBERED}: {exc}")
+
+
+def built_from(venv=None):
+    """The plan a completed venv was built with (its "complete" mark), or None."""
+    try:
+        source, location = (
+            ((venv or VENV) / "caisse_ap_setup" / "complete").read_text().split(None, 1)
+        )
+    except (OSError, ValueError):
+        return None
+    return Plan("venv", source, location.strip())
+
+
+def setup_key(source_dir):
+    """A short digest of what a venv built from ``source_dir`` holds: a venv shared
+    by clones (under ~/.cache) is reused only by a clone that would install the same."""
+    requirements = Path(source_dir) / "requirements.txt"
+    text = "\n".join(
+        [
+            str(source_dir),
+            requirements.read_text() if requirements.is_file() else "",
+            *RUNNER_PACKAGES,
+            CONSTRAINTS,
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def venv_is_ready(venv=None):
     venv = venv or VENV
     return (venv / "caisse_ap_setup" / "complete").is_file() and imported_series(
@@ -309,7 +386,9 @@ def ensure_odoo_python(argv):
         return
     if os.environ.get(REEXEC_MARK):
         raise SetupError(f"{sys.executable} from .venv/ does not import Odoo {SERIES}")
-    plan = decide(current, venv_is_ready(), os.environ.get("ODOO_SRC"))
+    plan = decide(
+        current, venv_is_ready(), os.environ.get("ODOO_SRC"), remembered_source()
+    )
     log(plan.reason)
     if plan.action == "build":
         log(
@@ -317,6 +396,12 @@ def ensure_odoo_python(argv):
             "(once; a few minutes)"
         )
         Builder(plan).build()
+        remember(plan)
+    elif remembered_source() is None:
+        # Built before the set-up remembered its source: other clones need it.
+        source = built_from()
+        if source and Path(source.location).exists():
+            remember(source)
     python = str(venv_python())
     log(f"running with {python}")
     sys.stdout.flush()
@@ -327,3 +412,18 @@ def ensure_odoo():
     """Odoo 18.0's root folder, after setting it up in .venv/ when it is missing."""
     ensure_odoo_python(sys.argv)
     return check_odoo()
+
+
+def main():
+    """Set Odoo 18.0 up when it is missing; print the Python that imports it."""
+    try:
+        ensure_odoo_python(sys.argv)
+    except SetupError as exc:
+        log(f"cannot set Odoo {SERIES} up: {exc}")
+        return 2
+    print(sys.executable)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,9 @@ which dev/run_engine_pythons.py runs there) on it.
 
 Each Python gets a virtual environment of its own under ~/.cache, built once
 with the same steps as `make test`'s .venv/ (dev/odoo_setup.py) from the
-Odoo 18.0 source the default python3 imports (or $ODOO_SRC).
+Odoo 18.0 source of $ODOO_SRC, else of the last set-up, else the one the
+running Python imports; one per Python and per digest of what it installs,
+so clones at other commits never share a wrong one.
 
 Usage: python3 dev/run_odoo_pythons.py [3.12 ...] [-- pytest args]
 """
@@ -20,7 +22,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from odoo_setup import Builder, decide, venv_is_ready, venv_python
+from odoo_setup import (
+    Builder,
+    decide,
+    remembered_source,
+    setup_key,
+    venv_is_ready,
+    venv_python,
+)
 from prerequisites import REPO, check_odoo
 from run_engine_pythons import on_each_python, split_argv
 
@@ -36,15 +45,16 @@ def log(message):
 
 
 def odoo_source():
-    """The Odoo 18.0 source tree to build from: $ODOO_SRC, else python3's."""
-    return os.environ.get("ODOO_SRC") or str(check_odoo())
+    """The Odoo 18.0 source to build from: $ODOO_SRC, else the last set-up's,
+    else the running Python's."""
+    return os.environ.get("ODOO_SRC") or remembered_source() or str(check_odoo())
 
 
 def environment(version, python):
     """A venv of ``python`` that imports Odoo 18.0: its python."""
-    venv = CACHE / f"py{version}"
+    plan = decide(None, False, str(odoo_source()))
+    venv = CACHE / f"py{version}-{setup_key(plan.location)}"
     if not venv_is_ready(venv):
-        plan = decide(None, False, odoo_source())
         log(f"building {venv} from {plan.source} {plan.location} (once; minutes)")
         Builder(plan, venv=venv, python=python).build()
     return venv_python(venv)

@@ -24,6 +24,14 @@ def tree(tmp_path):
     return make_tree(tmp_path / "odoo-18.0")
 
 
+@pytest.fixture(autouse=True)
+def remembered(tmp_path, monkeypatch):
+    """Where the set-up remembers Odoo's source: never the developer's own file."""
+    path = tmp_path / "config" / "odoo_src"
+    monkeypatch.setattr(odoo_setup, "REMEMBERED", path)
+    return path
+
+
 def test_importable_odoo_is_used_as_it_is(tree):
     for odoo_src in (None, str(tree), "/nowhere"):
         plan = odoo_setup.decide("18.0", venv_ready=False, odoo_src=odoo_src)
@@ -87,6 +95,95 @@ def test_no_odoo_src_clones_the_official_branch():
     plan = odoo_setup.decide(None, venv_ready=False, odoo_src=None)
     assert (plan.action, plan.source) == ("build", "clone")
     assert plan.location == "https://github.com/odoo/odoo.git"
+
+
+def test_without_odoo_src_the_source_of_the_last_set_up_is_used(tree):
+    plan = odoo_setup.decide(None, venv_ready=False, odoo_src=None, remembered=tree)
+    assert (plan.action, plan.source, plan.location) == ("build", "tree", str(tree))
+    assert "remembered" in plan.reason
+
+
+def test_odoo_src_wins_over_the_remembered_source(tree, tmp_path):
+    other = make_tree(tmp_path / "other-18.0")
+    plan = odoo_setup.decide(
+        None, venv_ready=False, odoo_src=str(other), remembered=tree
+    )
+    assert plan.location == str(other)
+
+
+def test_a_remembered_source_that_is_gone_is_not_used(tmp_path):
+    old = make_tree(tmp_path / "odoo-17.0", major=17)
+    for stale in (tmp_path / "deleted", old):
+        plan = odoo_setup.decide(
+            None, venv_ready=False, odoo_src=None, remembered=stale
+        )
+        assert (plan.action, plan.source) == ("build", "clone")
+        assert f"{stale} (remembered" in plan.reason
+
+
+def fake_run(monkeypatch, venv, built):
+    """ensure_odoo_python in ``venv`` with nothing built nor run: the plans seen."""
+    monkeypatch.setattr(odoo_setup, "VENV", venv)
+    monkeypatch.setattr(odoo_setup, "imported_series", lambda python: None)
+    monkeypatch.setattr(odoo_setup.Builder, "build", lambda self: built.append(self))
+    monkeypatch.setattr(odoo_setup.os, "execve", lambda *args: None)
+    monkeypatch.delenv(odoo_setup.REEXEC_MARK, raising=False)
+    odoo_setup.ensure_odoo_python(["dev/run_tests.py"])
+
+
+def test_a_build_from_odoo_src_serves_the_next_clone(tree, tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setenv("ODOO_SRC", str(tree))
+    fake_run(monkeypatch, tmp_path / "clone-1" / ".venv", built)
+    # Another clone, in a shell without ODOO_SRC (CI): the same source.
+    monkeypatch.delenv("ODOO_SRC")
+    fake_run(monkeypatch, tmp_path / "clone-2" / ".venv", built)
+    assert [(b.venv.parent.name, b.plan.location) for b in built] == [
+        ("clone-1", str(tree)),
+        ("clone-2", str(tree)),
+    ]
+
+
+def test_a_failed_build_remembers_nothing(tree, tmp_path, monkeypatch, remembered):
+    def fail(self):
+        raise SetupError("pip failed")
+
+    monkeypatch.setenv("ODOO_SRC", str(tree))
+    monkeypatch.setattr(odoo_setup, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(odoo_setup, "imported_series", lambda python: None)
+    monkeypatch.setattr(odoo_setup.Builder, "build", fail)
+    with pytest.raises(SetupError):
+        odoo_setup.ensure_odoo_python(["dev/run_tests.py"])
+    assert not remembered.exists()
+
+
+def test_a_ready_venv_built_from_a_tree_tells_other_clones(tree, tmp_path, monkeypatch):
+    venv = tmp_path / "venv"
+    (venv / "caisse_ap_setup").mkdir(parents=True)
+    (venv / "caisse_ap_setup" / "complete").write_text(f"tree {tree}\n")
+    monkeypatch.setattr(odoo_setup, "VENV", venv)
+    monkeypatch.setattr(
+        odoo_setup,
+        "imported_series",
+        lambda python: "18.0" if str(python).startswith(str(venv)) else None,
+    )
+    monkeypatch.delenv("ODOO_SRC", raising=False)
+    monkeypatch.delenv(odoo_setup.REEXEC_MARK, raising=False)
+    monkeypatch.setattr(odoo_setup.os, "execve", lambda *args: None)
+    odoo_setup.ensure_odoo_python(["dev/run_tests.py"])
+    assert odoo_setup.remembered_source() == tree
+
+
+def test_the_key_of_a_shared_environment_follows_what_it_installs(tree, monkeypatch):
+    key = odoo_setup.setup_key(tree)
+    assert key == odoo_setup.setup_key(tree)
+    monkeypatch.setattr(
+        odoo_setup, "RUNNER_PACKAGES", [*odoo_setup.RUNNER_PACKAGES, "x"]
+    )
+    assert odoo_setup.setup_key(tree) != key
+    monkeypatch.undo()
+    (tree / "requirements.txt").write_text("psutil==5.9.8\n")
+    assert odoo_setup.setup_key(tree) != key
 
 
 class RecordingBuilder(odoo_setup.Builder):
