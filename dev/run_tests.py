@@ -18,7 +18,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-from odoo_setup import ensure_odoo
+from odoo_setup import ensure_odoo, ensure_odoo_python
 from prerequisites import (
     ADDON,
     REPO,
@@ -122,7 +122,8 @@ def parse_args():
     parser.add_argument(
         "--dev-only",
         action="store_true",
-        help="run only the tests of dev/ (README generator, set-up logic)",
+        help="run only the tests of dev/ (README generator, set-up logic), in "
+        "the Python that imports Odoo (.venv/, set up when missing)",
     )
     parser.add_argument(
         "--no-kiosk",
@@ -143,6 +144,14 @@ def main():
     if args.engine_only:
         return run_without_odoo(REPO / "tests" / "engine", pytest_args)
     if args.dev_only:
+        # bench/ (tested there) needs Odoo's requirements (psutil), and the
+        # check that no test needs more than the set-up installs must run where
+        # the set-up installed it: in .venv/ (or the Python that imports Odoo).
+        try:
+            ensure_odoo_python(sys.argv)
+        except SetupError as exc:
+            log(f"cannot run the tests: {exc}")
+            return 2
         return run_without_odoo(REPO / "dev" / "tests", pytest_args)
 
     try:
