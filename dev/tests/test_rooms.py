@@ -104,3 +104,12 @@ def test_no_function_longer_than_a_screenful_outside_tests():
                 if lines > LONGEST_FUNCTION:
                     long.append(f"{relative}:{node.lineno} {node.name} ({lines})")
     assert long == []
+
+
+def test_the_developer_doc_names_files_that_exist():
+    text = (REPO / "readme" / "DEVELOP.rst").read_text()
+    named = re.findall(
+        r"``([\w.-]+(?:/[\w.-]+)+\.(?:py|md|js|xml|rst|sh|json))``", text
+    )
+    assert named
+    assert [name for name in named if not (REPO / name).is_file()] == []
