@@ -2,6 +2,7 @@
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,6 +105,71 @@ def test_no_function_longer_than_a_screenful_outside_tests():
                 if lines > LONGEST_FUNCTION:
                     long.append(f"{relative}:{node.lineno} {node.name} ({lines})")
     assert long == []
+
+
+ADDON_PACKAGE = "odoo.addons.l10n_fr_pos_caisse_ap_ip"
+# What a bridge (bridges/<addon>/) may take from this addon: a bridge is an addon
+# of its own, loaded by Odoo beside this one, never the other way round.
+BRIDGES_MAY_IMPORT = {"models", "runtime", "caisse_ap"}
+
+
+def _absolute_imports(path):
+    """(dotted name, level) of each import; a "from X import y" gives X.y."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, 0) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            for alias in node.names:
+                yield (f"{module}.{alias.name}" if module else alias.name, node.level)
+
+
+def test_bridges_take_models_runtime_and_engine_only_and_are_never_taken():
+    wrong = []
+    for bridge in sorted(
+        p.parent for p in (REPO / "bridges").glob("*/__manifest__.py")
+    ):
+        for path in sorted(bridge.rglob("*.py")):
+            relative = path.relative_to(bridge)
+            if relative.parts[0] == "tests":
+                continue  # tests may import anything, the addon's test helpers too
+            for name, level in _absolute_imports(path):
+                if level > len(relative.parts):
+                    wrong.append(
+                        f"{path.relative_to(REPO)}: relative import out of its addon"
+                    )
+                if name.startswith(ADDON_PACKAGE + "."):
+                    room = name[len(ADDON_PACKAGE) + 1 :].split(".")[0]
+                    if room not in BRIDGES_MAY_IMPORT:
+                        wrong.append(f"{path.relative_to(REPO)} imports {room}/")
+    for folder in MAY_IMPORT:
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for name, _level in _absolute_imports(path):
+                if "l10n_fr_pos_caisse_ap_ip_" in name:
+                    wrong.append(f"{path.relative_to(REPO)} imports a bridge: {name}")
+    assert wrong == []
+
+
+def _room_map_rows():
+    """The folders of the room map's first column (readme/DEVELOP.rst)."""
+    text = (REPO / "readme" / "DEVELOP.rst").read_text()
+    table = text.split("Architecture: the rooms", 1)[1].split("\n\n", 3)[2]
+    return set(re.findall(r"^``([\w./]+?)/``", table, re.MULTILINE))
+
+
+def test_the_room_map_has_a_row_for_each_folder_of_code():
+    tracked = subprocess.run(
+        ["git", "ls-files", "*/*.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    folders = {name.split("/")[0] for name in tracked}
+    rows = _room_map_rows()
+    assert {"caisse_ap", "static/src"} <= rows  # the table was found and read
+    assert sorted(folders - rows) == []
+    assert sorted(set(MAY_IMPORT) - rows) == []
 
 
 def test_the_developer_doc_names_files_that_exist():
