@@ -9,7 +9,7 @@ help:
 	@echo "                  (DEMO_ARGS=--relay: through a local shop relay, as on Odoo.sh)"
 	@echo "make test         every test (engine, Odoo, browser tours) in a throwaway database"
 	@echo "make test-engine  the protocol engine's tests only (no Odoo, no database)"
-	@echo "make test-dev     the tests of dev/ (README generator, set-up), no Odoo"
+	@echo "make test-dev     the tests of dev/ (README generator, set-up), in make test's Python"
 	@echo "make lint         ruff, pylint-odoo, OCA checks, prettier and eslint"
 	@echo "make readme       README.rst and static/description/index.html from readme/*.rst"
 	@echo "make wheel        build odoo-addon-l10n_fr_pos_caisse_ap_ip with whool"
