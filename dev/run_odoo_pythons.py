@@ -5,8 +5,9 @@ them between versions: from 3.12 on, no thread starts once the interpreter
 is shutting down, which broke a recycled worker's payments while every test
 passed on 3.11. 3.12 is the Python of Ubuntu 24.04, the platform of Odoo
 18's official packages, so CI runs the back-end tests (everything but the
-browser tours, which test the POS's JavaScript, and the engine's tests,
-which dev/run_engine_pythons.py runs there) on it.
+browser tours and the JavaScript unit tests, which test the POS's
+JavaScript, and the engine's tests, which dev/run_engine_pythons.py runs
+there) on it.
 
 Each Python gets a virtual environment of its own under ~/.cache, built once
 with the same steps as `make test`'s .venv/ (dev/odoo_setup.py) from the
@@ -35,9 +36,10 @@ from run_engine_pythons import on_each_python, split_argv
 
 VERSIONS = ("3.12",)
 CACHE = Path.home() / ".cache" / "l10n_fr_pos_caisse_ap_ip-odoo"
-# The browser tours exercise the POS's JavaScript, the same on every Python;
-# the engine's tests run on each Python already (run_engine_pythons.py).
-SELECTION = ["-k", "not tour and not engine"]
+# The browser tours and the JavaScript unit tests exercise the POS's
+# JavaScript, the same on every Python; the engine's tests run on each
+# Python already (run_engine_pythons.py).
+SELECTION = ["-k", "not tour and not engine and not js_unit"]
 
 
 def log(message):
