@@ -271,7 +271,10 @@ class Relay:
             backoff.reset()
             for job in jobs:
                 self.dispatch(job)
-            if not jobs and time.monotonic() - started < self.interval:
+            # A poll that came back early waits the interval; one the server
+            # asked to come back later waits that long, however slow it was.
+            quick = time.monotonic() - started < self.interval
+            if not jobs and (quick or self._retry_after):
                 pause = max(self.interval, self._retry_after)
                 self.stopping.wait(interval_pause(pause))
         self.join()

@@ -614,6 +614,20 @@ def test_the_servers_retry_after_is_honoured(
     assert relay_module.retry_after({"retry_after": -3}) == 0.0
 
 
+def test_retry_after_is_honoured_after_a_slow_poll(
+    odoo: FakeOdoo, run_relay: Callable[..., Relay]
+) -> None:
+    """A poll slower than the relay's interval (a busy server) is no reason to
+    poll again at once when the server asked for a pause."""
+    odoo.retry_after = 0.6
+    odoo.hold = 0.1  # longer than the 50 ms interval
+    run_relay(odoo.url)
+    until(lambda: len(odoo.poll_times) >= 3)
+    times = list(odoo.poll_times)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.45
+
+
 def test_redirect_is_not_followed_and_the_token_stays(
     odoo: FakeOdoo, run_relay: Callable[..., Relay], caplog: pytest.LogCaptureFixture
 ) -> None:
