@@ -236,6 +236,9 @@ def test_payment_claimed_sent_once_and_posted(
     assert posted["transaction_id"] == 7
     assert exchange.outcome is Outcome.SUCCESS
     assert exchange.result.card_last4 == "1234"
+    # The simulator records its exchange once its answer is out, which may be
+    # after the relay has read it and posted it.
+    assert simulator.wait_for_exchanges(1, 5)
     assert len(simulator.exchanges) == 1
     # Claimed before sending, and never a full card number in the logs.
     assert odoo.calls.index(relay_wire.PATH_CLAIM) < odoo.calls.index(
