@@ -137,6 +137,12 @@ class PosPaymentMethod(models.Model):
         "that order's terminal payments. When checked, the POS may also credit a "
         "card for an amount typed without an original order.",
     )
+    fr_caisse_ap_address_warning = fields.Char(
+        string="Terminal Address Warning",
+        compute="_compute_fr_caisse_ap_address_warning",
+        help="Why the address policy refuses this terminal address, and how to "
+        "allow it: an address the OCA module accepted may be refused here.",
+    )
 
     @api.constrains(
         "use_payment_terminal",
@@ -194,6 +200,45 @@ class PosPaymentMethod(models.Model):
                         min=TIMEOUT_MIN,
                         max=TIMEOUT_MAX,
                     )
+                )
+
+    @api.depends("use_payment_terminal", "fr_caisse_ap_ip_address")
+    def _compute_fr_caisse_ap_address_warning(self):
+        for method in self:
+            method.fr_caisse_ap_address_warning = method._caisse_ap_address_warning()
+
+    def _caisse_ap_address_warning(self):
+        """The address policy's refusal of this method's terminal address, or
+        False. The save-time check stops new ones; these came with the database
+        (from the OCA module, or before a system parameter changed)."""
+        self.ensure_one()
+        if (
+            self.use_payment_terminal != TERMINAL_KEY
+            or not self.fr_caisse_ap_ip_address
+        ):
+            return False
+        try:
+            return self._caisse_ap_address_refusal() or False
+        except UserError as error:  # the allowed networks cannot be read
+            return str(error)
+
+    @api.model
+    def _caisse_ap_log_refused_addresses(self):
+        """Log a WARNING naming each Caisse-AP method whose address the policy
+        refuses: after an update from the OCA module, a port forwarded from a
+        public address or a VPN address stops payments at the first customer."""
+        methods = self.with_context(active_test=False).search(
+            [("use_payment_terminal", "=", TERMINAL_KEY)]
+        )
+        for method in methods:
+            warning = method._caisse_ap_address_warning()
+            if warning:
+                _logger.warning(
+                    "Caisse-AP payment method %s (id %s): its payments will be "
+                    "refused. %s",
+                    method.display_name,
+                    method.id,
+                    warning,
                 )
 
     def _get_payment_terminal_selection(self):
