@@ -29,14 +29,15 @@ README = REPO / "README.rst"
 INDEX = REPO / "static" / "description" / "index.html"
 
 # The fragments, in the README's order, with their section titles: OCA's, user
-# first, plus the shop relay's checklist. DESCRIPTION opens the README untitled;
+# first, plus the shop relay's checklist (before Usage: Configuration sends a
+# cloud-hosted Odoo there first). DESCRIPTION opens the README untitled;
 # CONTRIBUTORS and CREDITS go under Credits; DEVELOP is read on its own.
 SECTIONS = (
     ("CONTEXT", "Use Cases / Context"),
     ("INSTALL", "Installation"),
     ("CONFIGURE", "Configuration"),
-    ("USAGE", "Usage"),
     ("RELAY", "Shop relay"),
+    ("USAGE", "Usage"),
     ("ROADMAP", "Known issues / Roadmap"),
     ("HISTORY", "Changelog"),
 )

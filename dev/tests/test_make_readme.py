@@ -26,7 +26,7 @@ def test_committed_readme_is_what_the_fragments_give():
 def test_every_fragment_lands_in_its_oca_section(repo):
     (repo / "readme" / "HISTORY.rst").write_text("18.0.2.0.0\n~~~~~~~~~~\n\n- New.\n")
     readme = make_readme.build(repo)[make_readme.README]
-    titles = ["Installation", "Configuration", "Usage", "Shop relay"]
+    titles = ["Installation", "Configuration", "Shop relay", "Usage"]
     titles += ["Known issues / Roadmap", "Changelog", "Bug Tracker", "Credits"]
     positions = [readme.index(f"\n{title}\n{'=' * len(title)}\n") for title in titles]
     assert positions == sorted(positions)
