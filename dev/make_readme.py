@@ -48,8 +48,10 @@ KNOWN = (
     | DEVELOPER_ONLY
     | {name for name, _title in SECTIONS + CREDIT_SECTIONS}
 )
-# What a reader of the Apps page scrolls through before the Bug Tracker.
+# What a reader of the Apps page scrolls through before the Bug Tracker; the
+# committed README keeps USER_PART_ROOM lines of it free (a test checks it).
 USER_PART_LINES = 300
+USER_PART_ROOM = 20
 IMAGE = re.compile(r"^\s*\.\. (?:image|figure):: +(\S+)", re.M)
 # Headings inside fragments use ~ (then ^): "=" belongs to this tool's sections.
 SUBSECTION = "~"

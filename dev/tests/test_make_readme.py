@@ -120,3 +120,11 @@ def test_a_long_user_part_is_refused(repo, monkeypatch):
     usage.write_text(usage.read_text() + "\n" + padding)
     with pytest.raises(make_readme.ReadmeError, match="user part"):
         make_readme.build(repo)
+
+
+def test_the_committed_user_part_keeps_room():
+    """A new paragraph fits without cutting another one to make room."""
+    readme = make_readme.README.read_text(encoding="utf-8")
+    lines = readme.split("\nBug Tracker\n", 1)[0].count("\n")
+    limit = make_readme.USER_PART_LINES - make_readme.USER_PART_ROOM
+    assert lines <= limit, f"the user part is {lines} lines, more than {limit}"
