@@ -111,33 +111,29 @@ class TestKioskAttacks(KioskRouteCase):
         self.assert_nothing_sent()
         self.assert_no_order(values)
 
-    def test_another_pos_in_the_url_is_refused(self):
-        other, _method, terminal = self.kiosk_with_its_terminal()
-        values = self.kiosk_order_values(COLA)
+    def refused_at(self, url, values, token=None, payment_method_id=None):
+        """Post a payment request to ``url`` as a kiosk's page; it must fail."""
         with self.assertRaisesRegex(JsonRpcException, "UserError"):
             self.rpc(
-                f"/kiosk/payment/{other.id}/kiosk",
+                url,
                 {
                     "order": values,
-                    "access_token": self.pos_config.access_token,
-                    "payment_method_id": self.card.id,
+                    "access_token": token or self.pos_config.access_token,
+                    "payment_method_id": payment_method_id or self.card.id,
                 },
             )
         self._join_workers()
+        self.env.invalidate_all()
+
+    def test_another_pos_in_the_url_is_refused(self):
+        other, _method, terminal = self.kiosk_with_its_terminal()
+        values = self.kiosk_order_values(COLA)
+        self.refused_at(f"/kiosk/payment/{other.id}/kiosk", values)
         self.assert_nothing_sent(terminal)
 
     def test_another_device_type_is_refused(self):
         values = self.kiosk_order_values(COLA)
-        with self.assertRaisesRegex(JsonRpcException, "UserError"):
-            self.rpc(
-                f"/kiosk/payment/{self.pos_config.id}/mobile",
-                {
-                    "order": values,
-                    "access_token": self.pos_config.access_token,
-                    "payment_method_id": self.card.id,
-                },
-            )
-        self._join_workers()
+        self.refused_at(f"/kiosk/payment/{self.pos_config.id}/mobile", values)
         self.assert_nothing_sent()
 
     def test_a_method_of_another_kiosk_is_refused(self):
@@ -157,17 +153,12 @@ class TestKioskAttacks(KioskRouteCase):
             if session:
                 values["session_id"] = session.id
             with self.subTest(method=payment_method_id, token=bool(token)):
-                with self.assertRaisesRegex(JsonRpcException, "UserError"):
-                    self.rpc(
-                        f"/kiosk/payment/{self.pos_config.id}/kiosk",
-                        {
-                            "order": values,
-                            "access_token": token or self.pos_config.access_token,
-                            "payment_method_id": payment_method_id,
-                        },
-                    )
-                self._join_workers()
-                self.env.invalidate_all()
+                self.refused_at(
+                    f"/kiosk/payment/{self.pos_config.id}/kiosk",
+                    values,
+                    token,
+                    payment_method_id,
+                )
                 self.assert_no_order(values)
         self.assert_nothing_sent(terminal)
 
