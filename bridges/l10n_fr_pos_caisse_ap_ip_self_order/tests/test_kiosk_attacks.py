@@ -396,14 +396,7 @@ class TestKioskAttacks(KioskRouteCase):
         cheaper["uuid"] = values["uuid"]
         # Odoo's order route, as the kiosk's cart saves it.
         with self.assertRaisesRegex(JsonRpcException, "UserError"):
-            self.rpc(
-                "/pos-self-order/process-order/kiosk/",
-                {
-                    "order": cheaper,
-                    "access_token": self.pos_config.access_token,
-                    "table_identifier": None,
-                },
-            )
+            self.save_order(cheaper)
         # The payment route, with a new tap: answered, the order kept.
         answer = self.request_payment(cheaper, start_key="tap2")
         self.assertIn(answer["payment_status"]["caisse_ap_state"], ("pending", "sent"))
@@ -422,14 +415,7 @@ class TestKioskAttacks(KioskRouteCase):
         answer = self.request_payment(cheaper)
         self.assertEqual(answer["payment_status"], {"caisse_ap_state": "success"})
         with self.assertRaisesRegex(JsonRpcException, "UserError"):
-            self.rpc(
-                "/pos-self-order/process-order/kiosk/",
-                {
-                    "order": cheaper,
-                    "access_token": self.pos_config.access_token,
-                    "table_identifier": None,
-                },
-            )
+            self.save_order(cheaper)
         self.env.invalidate_all()
         self.assertAlmostEqual(order.amount_total, COLA, places=2)
         self.assertEqual(len(order.lines), 1)
