@@ -74,7 +74,7 @@ TAB_HELPER = r"""
     if (!method || !product) {
         return "no Caisse-AP method or no product in this POS";
     }
-    const bb = (window.__bb = { results: {}, notes: [], rpcs: {} });
+    const bb = (window.__bb = { results: {}, notes: [], rpcs: {}, starts: {} });
     const terminal = method.payment_terminal;
     // Both bus entry points: the public note, and each change, whole, on the
     // tab's own result channel.
@@ -92,6 +92,9 @@ TAB_HELPER = r"""
         const uuid = args[0]?.payment_uuid || args[0];
         const key = `${uuid}:${name}`;
         bb.rpcs[key] = (bb.rpcs[key] || 0) + 1;
+        if (name === "caisse_ap_start" && !bb.starts[uuid]) {
+            bb.starts[uuid] = Date.now();
+        }
         return rpc(name, args, options);
     };
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -316,16 +319,23 @@ def run_mode(
         time.sleep(0.5)
         load_end = os.getloadavg()[0]
         tab_state = [
-            tab.evaluate("({notes: window.__bb.notes, rpcs: window.__bb.rpcs})")
+            tab.evaluate(
+                "({notes: window.__bb.notes, rpcs: window.__bb.rpcs,"
+                " starts: window.__bb.starts})"
+            )
             for tab in tabs
         ]
     finally:
         for tab in tabs:
             tab.close()
     recorded = recorded_at(db)
+    begun = begun_at(db)
     return measure(
         count, mode, lanes, terminals, exchanges_before, rounds, tab_state, recorded
-    ) | {"load_start": load_start, "load_end": load_end}
+    ) | split_clicks(lanes, terminals, exchanges_before, rounds, tab_state, begun) | {
+        "load_start": load_start,
+        "load_end": load_end,
+    }
 
 
 # When Odoo recorded each final state: the bus notification it writes in the
@@ -341,10 +351,27 @@ SELECT message::json->'payload'->>'payment_uuid',
 """
 
 
+# When Odoo began each start: the attempt's create_date is the time its
+# database transaction began, right after a worker took the request.
+BEGUN_SQL = """
+SELECT payment_uuid, min(extract(epoch FROM create_date AT TIME ZONE 'UTC'))
+  FROM pos_caisse_ap_transaction
+ GROUP BY 1
+"""
+
+
 def recorded_at(db: str) -> dict[str, float]:
     states = ", ".join(f"'{state}'" for state in c.FINAL_STATES)
+    return _epochs_by_uuid(db, RECORDED_SQL % states)
+
+
+def begun_at(db: str) -> dict[str, float]:
+    return _epochs_by_uuid(db, BEGUN_SQL)
+
+
+def _epochs_by_uuid(db: str, sql: str) -> dict[str, float]:
     out = subprocess.run(
-        ["psql", "-d", db, "-tAF", "\t", "-c", RECORDED_SQL % states],
+        ["psql", "-d", db, "-tAF", "\t", "-c", sql],
         capture_output=True,
         text=True,
         check=True,
@@ -427,6 +454,28 @@ def measure(
     }
 
 
+def split_clicks(lanes, terminals, exchanges_before, rounds, tab_state, begun):
+    """Click → terminal in three: the tab until it sends the start, the network and
+    the wait for a worker until Odoo begins it, Odoo until the terminal has it."""
+    tab, to_odoo, in_odoo = [], [], []
+    for position, lane in enumerate(lanes):
+        exchanges = terminals[lane["index"]].exchanges[exchanges_before[position] :]
+        starts = tab_state[position].get("starts", {})
+        for number, payment in enumerate(r[position] for r in rounds):
+            uuid = payment.get("uuid")
+            if (
+                payment.get("status") != "done"
+                or number >= len(exchanges)
+                or uuid not in starts
+                or uuid not in begun
+            ):
+                continue
+            tab.append((starts[uuid] - payment["clicked"]) / 1000)
+            to_odoo.append(begun[uuid] - starts[uuid] / 1000)
+            in_odoo.append(exchanges[number]["received_at"] - begun[uuid])
+    return {"click_tab": tab, "click_to_odoo": to_odoo, "click_in_odoo": in_odoo}
+
+
 # -- the report -----------------------------------------------------------------
 TILL_COLUMNS = (
     ("tills", lambda r: r["count"]),
@@ -434,6 +483,9 @@ TILL_COLUMNS = (
     ("paid and shown", lambda r: f"{r['ok']} / {r['payments']}"),
     ("terminal requests", lambda r: f"{r['requests']} / {r['expected_requests']}"),
     ("click → terminal has the request", lambda r: c.span(r["click_latency"])),
+    ("click → the tab sends the start", lambda r: c.span(r["click_tab"])),
+    ("sent → Odoo begins it", lambda r: c.span(r["click_to_odoo"])),
+    ("Odoo begins → terminal has it", lambda r: c.span(r["click_in_odoo"])),
     ("answer → line shows the outcome", lambda r: c.span(r["latency"])),
     ("answer → Odoo recorded it", lambda r: c.span(r["read_latency"])),
     ("recorded → line shows it", lambda r: c.span(r["path_latency"])),
@@ -482,6 +534,12 @@ def _report_intro(args) -> c.Report:
         "note). *Click → terminal has the request*: from the click on the payment "
         "method (`Date.now()` in the tab) to the moment the simulated terminal has "
         "the whole request (`time.time()`), where the customer sees the amount. "
+        "It splits into *click → the tab sends the start* (the payment screen "
+        "renders, the line is added: the tab's own work), *sent → Odoo begins "
+        "it* (network and the wait for a free worker, to the attempt's "
+        "`create_date`: the time its database transaction began) and *Odoo "
+        "begins → terminal has it* (the start, its commit, the connection and "
+        "the request). "
         "*Answer → line shows the outcome*: from the moment the simulated "
         "terminal wrote its answer (`time.time()`) to the first DOM mutation where "
         'the payment line reads "Payment Successful" (`Date.now()` in the tab, '
