@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from databases import Bench, setup_lanes
-from odoo_server import OdooServer, pg_connections, server_times
-from probes import Prober, WorkerSampler, start_watching, tcp_counters
+from odoo_server import OdooServer, pg_connections, psql, server_times
+from probes import Prober, WorkerSampler, start_watching, tcp_counters, warm_session
 from reports import Report, mib, ms, percentile, span, summary_ms
 from rpc import (
     NETWORK_ERRORS,
@@ -53,6 +56,7 @@ __all__ = [
     "payment_data",
     "percentile",
     "pg_connections",
+    "psql",
     "server_times",
     "setup_lanes",
     "span",
@@ -60,6 +64,7 @@ __all__ = [
     "summary_ms",
     "tcp_counters",
     "wait_final",
+    "warm_session",
 ]
 
 
@@ -98,6 +103,11 @@ def probing(idle: float) -> tuple[tuple, ...]:
         ("--idle", idle, "seconds of probing before the storm, the idle reference"),
         ("--probe-interval", 0.5, "seconds between two probe reads"),
     )
+
+
+def listed(text: str, kind: Callable[[str], Any] = str) -> list[Any]:
+    """A comma-separated option's values, blanks left out."""
+    return [kind(part.strip()) for part in text.split(",") if part.strip()]
 
 
 def parse_args(
@@ -163,3 +173,25 @@ def run_main(main: Callable[[], int]) -> None:
         log("interrupted")
         code = 130
     sys.exit(code)
+
+
+# -- tills paying at once ---------------------------------------------------------
+def pay_together(
+    payers: Sequence[Callable[[threading.Barrier, dict[str, Any]], None]],
+    results: Sequence[dict[str, Any]],
+    timeout: float,
+) -> float:
+    """Each payer in a thread of its own, filling its result; one barrier
+    releases them at the same moment. Waits ``timeout`` s at most for them all;
+    when they started."""
+    barrier = threading.Barrier(len(payers))
+    threads = [
+        threading.Thread(target=payer, args=(barrier, result), daemon=True)
+        for payer, result in zip(payers, results, strict=True)
+    ]
+    started = time.time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.1, started + timeout - time.time()))
+    return started

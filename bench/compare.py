@@ -42,6 +42,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ def oca_call(session: c.Session, lane: dict[str, Any], amount: float) -> dict:
     return answer
 
 
-def oca_pay_lane(lane, session, barrier, _args, result) -> None:
+def oca_pay_lane(lane, session, _args, barrier, result) -> None:
     try:
         barrier.wait(timeout=120)
         result["sent"] = time.time()
@@ -218,12 +219,9 @@ def add_currency_ids(session: c.Session, lanes: list[dict[str, Any]]) -> None:
 def storm(addon: Addon, count: int, args) -> dict[str, Any]:
     c.log(f"=== {addon.label}: {count} lane(s), customer delay {args.delay:g} s ===")
     bench = addon.bench
-    db = bench.new_database(f"n{count}")
-    terminals = bench.terminals(count, c.Scenario("approve", delay=args.delay))
-    lanes = c.setup_lanes(bench, db, terminals.ports)
-    ln.set_amounts(lanes)
+    scenario = c.Scenario("approve", delay=args.delay)
+    db, terminals, lanes = bench.new_lanes(f"n{count}", count, scenario)
     server = bench.server(db, limit_time_real=args.limit_time_real)
-    server.start()
     try:
         return measure(addon, args, db, server, terminals, lanes)
     finally:
@@ -236,30 +234,19 @@ def measure(addon: Addon, args, db, server, terminals, lanes) -> dict[str, Any]:
     sessions = c.authenticate_many(server.http_port, db, count)
     for session in sessions:
         session.timeout = args.client_timeout
-    probe_session = c.Session(server.http_port, db, PROBE_TIMEOUT).authenticate()
-    c.Prober(probe_session, 0.05, 3.0).run()  # warm-up: both workers load
+    probe_session = c.warm_session(server, PROBE_TIMEOUT)
     add_currency_ids(probe_session, lanes)
     horizon = args.idle + args.client_timeout + 300
     probe, sampler, idle_start = c.start_watching(
         server, probe_session, terminals.ports, args, horizon
     )
     results: list[dict[str, Any]] = [{} for _ in lanes]
-    barrier = threading.Barrier(count)
-    threads = [
-        threading.Thread(
-            target=addon.pay,
-            args=(lane, session, barrier, args, result),
-            name=f"lane-{lane['index']}",
-            daemon=True,
-        )
-        for lane, session, result in zip(lanes, sessions, results, strict=True)
+    payers = [
+        partial(addon.pay, lane, session, args)
+        for lane, session in zip(lanes, sessions, strict=True)
     ]
-    storm_start = time.time()
-    for thread in threads:
-        thread.start()
-    deadline = storm_start + args.client_timeout + args.delay + 150
-    for thread in threads:
-        thread.join(max(0.1, deadline - time.time()))
+    timeout = args.client_timeout + args.delay + 150
+    storm_start = c.pay_together(payers, results, timeout)
     storm_end = time.time()
     probe.stop()
     sampler.stop()
@@ -386,7 +373,6 @@ def fault_rows(addon: Addon, args) -> tuple[list[dict[str, Any]], dict[str, Any]
         if fault.scenario is None:
             terminals[index].stop()
     server = bench.server(db, limit_time_real=args.limit_time_real)
-    server.start()
     try:
         return _fault_rows(addon, args, db, server, terminals, lanes, cases)
     finally:
@@ -736,8 +722,8 @@ def attempt(failures: list[str], label: str, function, *args) -> Any:
 
 def main() -> int:
     args = parse_args()
-    counts = [int(n) for n in args.lanes.split(",") if n.strip()]
-    parts = {p.strip() for p in args.parts.split(",")}
+    counts = c.listed(args.lanes, int)
+    parts = set(c.listed(args.parts))
     folder = Path(tempfile.mkdtemp(prefix="caisse_ap_oca_wheel_"))
     runs, long_runs, fault_tables, failures = [], [], [], []
     try:
@@ -759,8 +745,6 @@ def main() -> int:
                 oca_pay_lane,
                 oca_check_lane,
             )
-            for addon in (ours, oca):
-                addon.bench.build_template()
             if "lanes" in parts:
                 for count in counts:
                     both = [
@@ -788,8 +772,7 @@ def main() -> int:
     for failure in failures:
         rep.note(f"Failed: {failure}")
     rep.check("every part ran", not failures, f"{len(failures)} failure(s)")
-    rep.save(write=not args.no_write and not args.quick)
-    return 0 if rep.ok else 1
+    return rep.save(write=not args.no_write and not args.quick)
 
 
 if __name__ == "__main__":

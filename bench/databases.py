@@ -108,17 +108,33 @@ class Bench:
         return name
 
     def server(self, db: str, **kwargs: Any) -> OdooServer:
+        """An Odoo server on ``db``, started (stopped at the end of the run)."""
         server = OdooServer(self.workspace, db, **kwargs)
         self.servers.append(server)
+        server.start()
         return server
 
     def terminals(
-        self, count: int, scenario: Scenario | None = None
+        self, count: int, scenario: Scenario | None = None, **options: Any
     ) -> MultiTerminalSimulator:
-        group = MultiTerminalSimulator(count, HOST, 0, scenario)
+        group = MultiTerminalSimulator(count, HOST, 0, scenario, **options)
         group.start()
         self.simulators.append(group)
         return group
+
+    def new_lanes(
+        self,
+        label: str,
+        count: int,
+        scenario: Scenario | None = None,
+        method_values: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> tuple[str, MultiTerminalSimulator, list[dict[str, Any]]]:
+        """A new database with a lane on each of ``count`` new simulated
+        terminals (see :func:`setup_lanes`): the database, terminals and lanes."""
+        db = self.new_database(label)
+        terminals = self.terminals(count, scenario, **options)
+        return db, terminals, setup_lanes(self, db, terminals.ports, method_values)
 
     def shell(self, db: str, script: str, timeout: float = 600) -> str:
         # The sub-command comes first (Workspace.odoo() puts -c before it).
@@ -152,6 +168,14 @@ class Bench:
             )
         return out.stdout + "\n" + out.stderr
 
+    def shell_json(self, db: str, script: str, marker: str) -> Any:
+        """Run ``script`` in ``odoo shell``: the JSON it printed after ``marker``."""
+        out = self.shell(db, script)
+        for line in out.splitlines():
+            if line.startswith(marker + " "):
+                return json.loads(line.split(" ", 1)[1])
+        raise RuntimeError(f"no {marker} line in the shell's output:\n{out[-4000:]}")
+
     def cleanup(self) -> None:
         for server in self.servers:
             with contextlib.suppress(Exception):
@@ -170,6 +194,12 @@ class Bench:
         log(f"dropped {len(self.databases)} database(s) and the work folder")
 
     def __enter__(self) -> Bench:
+        """The run starts with its template (built, or the one given)."""
+        try:
+            self.build_template()
+        except BaseException:
+            self.cleanup()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -217,6 +247,8 @@ for index, port in enumerate(spec["ports"]):
     lanes.append({
         "index": index, "port": port, "method_id": method.id, "config_id": config.id,
         "session_id": session.id, "currency": config.currency_id.name,
+        # One amount per lane (10.00, 10.01, ...): a request shows whose it is.
+        "minor": 1000 + index, "amount": (1000 + index) / 100,
     })
 env.cr.commit()
 print("BENCH_LANES " + json.dumps({"lanes": lanes, "missing": sorted(missing)}))
@@ -236,18 +268,12 @@ def setup_lanes(
         "method_values": {"fr_caisse_ap_ip_mode": "card", **(method_values or {})},
     }
     started = time.monotonic()
-    out = bench.shell(db, SETUP_LANES % {"spec": json.dumps(spec)})
-    for line in out.splitlines():
-        if line.startswith("BENCH_LANES "):
-            data = json.loads(line.split(" ", 1)[1])
-            if data["missing"]:
-                log(
-                    "payment method fields not found (back end not there yet?): "
-                    + ", ".join(data["missing"])
-                )
-            log(
-                f"{len(data['lanes'])} lane(s) set up in "
-                f"{time.monotonic() - started:.0f} s"
-            )
-            return data["lanes"]
-    raise RuntimeError(f"lane set-up printed no result:\n{out[-4000:]}")
+    script = SETUP_LANES % {"spec": json.dumps(spec)}
+    data = bench.shell_json(db, script, "BENCH_LANES")
+    if data["missing"]:
+        log(
+            "payment method fields not found (back end not there yet?): "
+            + ", ".join(data["missing"])
+        )
+    log(f"{len(data['lanes'])} lane(s) set up in {time.monotonic() - started:.0f} s")
+    return data["lanes"]

@@ -19,7 +19,6 @@ Small run: python3 bench/fault_matrix.py --only approve,decline,close
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,36 +31,22 @@ from caisse_ap.simulator import KINDS
 TIMEOUT = 30  # the payment timeout set on the methods (the minimum allowed)
 AMOUNT = 12.34
 
-# What each simulator scenario must end as, and a word the cashier must read.
+# Per simulator scenario: what the terminal does, the state the payment must
+# end as, and a word the cashier must read.
 EXPECTED = {
-    "approve": ("success", ""),
-    "decline": ("failure", "refused"),
-    "red_button": ("failure", "refused"),
-    "hang": ("unknown", "unknown"),
-    "close": ("unknown", "unknown"),
-    "garbage": ("unknown", "unknown"),
-    "split": ("success", ""),
-    "drip": ("success", ""),
-    "oversize": ("unknown", "unknown"),
-    "wrong_echo": ("unknown", "unknown"),
-    "partial": ("success", "Partial payment"),
-    "accepted": ("unknown", "unknown"),
-    "reset": ("unknown", "unknown"),
-}
-TERMINAL_BEHAVIOUR = {
-    "approve": "approves",
-    "decline": "declines (AF=04)",
-    "red_button": "red button (AE=01, no amount)",
-    "hang": "never answers",
-    "close": "closes without answering",
-    "garbage": "answers bytes that are not Caisse-AP",
-    "split": "approval in 3 segments",
-    "drip": "approval byte by byte",
-    "oversize": "approval padded past 64 KiB",
-    "wrong_echo": "approval echoing another POS number (CA)",
-    "partial": "approves half the amount",
-    "accepted": "AE=11 (accepted, no result)",
-    "reset": "half an approval, then TCP reset",
+    "approve": ("approves", "success", ""),
+    "decline": ("declines (AF=04)", "failure", "refused"),
+    "red_button": ("red button (AE=01, no amount)", "failure", "refused"),
+    "hang": ("never answers", "unknown", "unknown"),
+    "close": ("closes without answering", "unknown", "unknown"),
+    "garbage": ("answers bytes that are not Caisse-AP", "unknown", "unknown"),
+    "split": ("approval in 3 segments", "success", ""),
+    "drip": ("approval byte by byte", "success", ""),
+    "oversize": ("approval padded past 64 KiB", "unknown", "unknown"),
+    "wrong_echo": ("approval echoing another POS number (CA)", "unknown", "unknown"),
+    "partial": ("approves half the amount", "success", "Partial payment"),
+    "accepted": ("AE=11 (accepted, no result)", "unknown", "unknown"),
+    "reset": ("half an approval, then TCP reset", "unknown", "unknown"),
 }
 
 
@@ -136,14 +121,8 @@ class Stack:
             "SELECT message FROM bus_bus WHERE message LIKE '%CAISSE_AP_TRANSACTION%' "
             f"AND message LIKE '%{uuid}%' ORDER BY id"
         )
-        out = subprocess.run(
-            ["psql", "-d", self.db, "-tAc", query],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
         states = []
-        for line in out.stdout.splitlines():
+        for line in c.psql(self.db, query).splitlines():
             try:
                 payload = json.loads(line)["payload"]
             except (ValueError, KeyError, TypeError):
@@ -237,8 +216,8 @@ def scenario_case(
     label: str = "",
 ) -> Row:
     """The row of one scenario kind (``scenario``: its options, default none)."""
-    expected, word = EXPECTED.get(kind, ("?", ""))
-    row = Row(label or kind, TERMINAL_BEHAVIOUR.get(kind, kind), expected)
+    behaviour, expected, word = EXPECTED.get(kind, (kind, "?", ""))
+    row = Row(label or kind, behaviour, expected)
     if kind not in EXPECTED:
         row.problems.append("no expectation for this new scenario: add it here")
     with Run(stack, row, lane, scenario or c.Scenario(kind)) as run:
@@ -418,20 +397,15 @@ EXTRAS = {
 
 def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
-    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    wanted = c.listed(args.only)
     kinds = [k for k in KINDS if not wanted or k in wanted]
     extras = [name for name in EXTRAS if not wanted or name in wanted]
     rows: list[Row] = []
     with c.Bench("faults", args.template, args.keep) as bench:
-        bench.build_template()
-        db = bench.new_database("matrix")
-        terminals = bench.terminals(2)
-        lanes = c.setup_lanes(
-            bench, db, terminals.ports, {"fr_caisse_ap_ip_timeout": TIMEOUT}
-        )
+        timeout = {"fr_caisse_ap_ip_timeout": TIMEOUT}
+        db, terminals, lanes = bench.new_lanes("matrix", 2, None, timeout)
         terminals[1].stop()  # lane 2: nobody listens on its port any more
         server = bench.server(db)
-        server.start()
         stack = Stack(bench, db, server, terminals, lanes)
         for kind in kinds:
             c.log(f"scenario {kind}")
@@ -482,8 +456,7 @@ def main() -> int:
         + (f" (not: {', '.join(bad)})" if bad else ""),
     )
     rep.check("no ERROR in the Odoo log", not errors, f"{len(errors)} line(s)")
-    rep.save(write=not args.no_write and not wanted)
-    return 0 if rep.ok else 1
+    return rep.save(write=not args.no_write and not wanted)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ Small run: python3 bench/kiosks.py --kiosks 2 --tills 2 --delay 5
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import common as c
@@ -73,14 +73,11 @@ OPTIONS = (
 
 def setup_kiosks(bench: c.Bench, db: str, kiosk_lanes) -> dict[str, Any]:
     spec = {"config_ids": [lane["config_id"] for lane in kiosk_lanes]}
-    out = bench.shell(db, SETUP_KIOSKS % {"spec": json.dumps(spec)})
-    for line in out.splitlines():
-        if line.startswith("BENCH_KIOSKS "):
-            data = json.loads(line.split(" ", 1)[1])
-            for lane, kiosk in zip(kiosk_lanes, data["kiosks"], strict=True):
-                lane.update(kiosk)
-            return data
-    raise RuntimeError(f"kiosk set-up printed no result:\n{out[-4000:]}")
+    script = SETUP_KIOSKS % {"spec": json.dumps(spec)}
+    data = bench.shell_json(db, script, "BENCH_KIOSKS")
+    for lane, kiosk in zip(kiosk_lanes, data["kiosks"], strict=True):
+        lane.update(kiosk)
+    return data
 
 
 def order_values(lane, product: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +104,7 @@ def order_values(lane, product: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_kiosk(lane, product, session: c.Session, barrier, args, result) -> None:
+def run_kiosk(lane, product, session: c.Session, args, barrier, result) -> None:
     step = "start"  # what the kiosk was asking when an error came
     result["network_errors"] = errors = []
     try:
@@ -158,42 +155,24 @@ def kiosk_problem(lane, result, terminal) -> str:
 
 def run(bench: c.Bench, args) -> dict[str, Any]:
     count = args.kiosks + args.tills
-    db = bench.new_database("kiosks")
-    terminals = bench.terminals(count, c.Scenario("approve", delay=args.delay))
-    lanes = c.setup_lanes(bench, db, terminals.ports)
-    till_lanes.set_amounts(lanes)
+    scenario = c.Scenario("approve", delay=args.delay)
+    db, terminals, lanes = bench.new_lanes("kiosks", count, scenario)
     tills, kiosks = lanes[: args.tills], lanes[args.tills :]
     product = setup_kiosks(bench, db, kiosks)
     server = bench.server(db)
-    server.start()
     sessions = c.authenticate_many(server.http_port, db, len(tills))
-    probe_session = c.Session(server.http_port, db).authenticate()
-    c.Prober(probe_session, 0.05, 3.0).run()  # warm-up: both workers loaded
-    probe = c.Prober(probe_session, 0.5, args.delay + 300)
+    probe = c.Prober(c.warm_session(server), 0.5, args.delay + 300)
     probe.start()
     time.sleep(5)
     results = [{} for _ in lanes]
-    barrier = threading.Barrier(count)
-    threads = [
-        threading.Thread(
-            target=till_lanes.run_lane,
-            args=(lane, session, barrier, args, result),
-            daemon=True,
-        )
-        for lane, session, result in zip(tills, sessions, results, strict=False)
+    payers = [
+        partial(till_lanes.run_lane, lane, session, args)
+        for lane, session in zip(tills, sessions, strict=True)
     ] + [
-        threading.Thread(
-            target=run_kiosk,
-            args=(lane, product, c.Session(server.http_port, db), barrier, args, res),
-            daemon=True,
-        )
-        for lane, res in zip(kiosks, results[args.tills :], strict=True)
+        partial(run_kiosk, lane, product, c.Session(server.http_port, db), args)
+        for lane in kiosks
     ]
-    storm_start = time.time()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(args.delay + 240)
+    storm_start = c.pay_together(payers, results, args.delay + 240)
     storm_end = time.time()
     probe.stopping.set()
     problems = []
@@ -273,14 +252,10 @@ def report(result: dict[str, Any], args) -> c.Report:
 
 def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
-    with c.Bench(
-        "kiosks", args.template, args.keep, modules=[SELF_ORDER_BRIDGE]
-    ) as bench:
-        bench.build_template()
+    bridge = [SELF_ORDER_BRIDGE]
+    with c.Bench("kiosks", args.template, args.keep, modules=bridge) as bench:
         result = run(bench, args)
-    rep = report(result, args)
-    rep.save(write=not args.no_write)
-    return 0 if rep.ok else 1
+    return report(result, args).save(write=not args.no_write)
 
 
 if __name__ == "__main__":

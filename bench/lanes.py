@@ -37,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import common as c
@@ -107,10 +108,7 @@ print("BENCH_RELAY " + json.dumps({"id": relay.id, "token": token}))
 
 def setup_relay(bench: c.Bench, db: str, lanes) -> dict[str, Any]:
     script = SETUP_RELAY % {"method_ids": json.dumps([x["method_id"] for x in lanes])}
-    for line in bench.shell(db, script).splitlines():
-        if line.startswith("BENCH_RELAY "):
-            return json.loads(line.split(" ", 1)[1])
-    raise RuntimeError("the relay set-up printed no result")
+    return bench.shell_json(db, script, "BENCH_RELAY")
 
 
 def start_relay(server, token: str, state_dir) -> subprocess.Popen:
@@ -147,8 +145,8 @@ def start_with_retries(start, errors: list[str]):
 def run_lane(
     lane: dict[str, Any],
     session: c.Session,
-    barrier: threading.Barrier,
     args,
+    barrier: threading.Barrier,
     result: dict[str, Any],
 ) -> None:
     result["network_errors"] = errors = []
@@ -277,23 +275,13 @@ def set_arrivals(lanes, args) -> None:
         lane["arrival"] = at
 
 
-def set_amounts(lanes) -> None:
-    """One amount per lane (10.00, 10.01, ...): a request shows whose it is."""
-    for lane in lanes:
-        lane["minor"] = 1000 + lane["index"]
-        lane["amount"] = lane["minor"] / 100
-
-
 def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     c.log(f"=== {count} lane(s), customer delay {args.delay:g} s ===")
-    db = bench.new_database(f"lanes{count}")
-    terminals = bench.terminals(count, c.Scenario("approve", delay=args.delay))
-    lanes = c.setup_lanes(bench, db, terminals.ports)
-    set_amounts(lanes)
+    scenario = c.Scenario("approve", delay=args.delay)
+    db, terminals, lanes = bench.new_lanes(f"lanes{count}", count, scenario)
     set_arrivals(lanes, args)
     relay_info = setup_relay(bench, db, lanes) if args.relay else None
     server = bench.server(db)
-    server.start()
     relay = (
         start_relay(server, relay_info["token"], bench.workspace.path / "relay")
         if relay_info
@@ -307,31 +295,16 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
             relay.wait(60)
 
 
-def _run_storm(count, lanes, sessions, args, observer_session):
+def _run_storm(lanes, sessions, args, observer_session):
     """Every lane pays at once; one observer times when outcomes become visible."""
     results: list[dict[str, Any]] = [{} for _ in lanes]
-    barrier = threading.Barrier(count)
-    threads = [
-        threading.Thread(
-            target=run_lane,
-            args=(lane, session, barrier, args, result),
-            name=f"lane-{lane['index']}",
-            daemon=True,
-        )
-        for lane, session, result in zip(lanes, sessions, results, strict=True)
-    ]
-    observer = Observer(
-        observer_session,
-        results,
-        args.observe,
-        args.delay + 240,
-    )
-    storm_start = time.time()
-    for thread in threads:
-        thread.start()
+    observer = Observer(observer_session, results, args.observe, args.delay + 240)
     observer.start()
-    for thread in threads:
-        thread.join(args.delay + 240)
+    payers = [
+        partial(run_lane, lane, session, args)
+        for lane, session in zip(lanes, sessions, strict=True)
+    ]
+    storm_start = c.pay_together(payers, results, args.delay + 240)
     observer.join(10)
     observer.stop()
     if observer.errors:
@@ -341,29 +314,18 @@ def _run_storm(count, lanes, sessions, args, observer_session):
 
 def _network_counts(results, tcp_before, tcp_after) -> dict[str, int]:
     """Requests lost at the TCP level, and the kernel's listen queue counters."""
+    lost = [[e.split(":")[0] for e in r.get("network_errors", [])] for r in results]
+
+    def grew(counter: str) -> int:
+        return tcp_after.get(counter, 0) - tcp_before.get(counter, 0)
+
     return {
-        "start_resets": sum(
-            1
-            for r in results
-            for e in r.get("network_errors", [])
-            if e.startswith("start")
-        ),
-        "status_resets": sum(
-            1
-            for r in results
-            for e in r.get("network_errors", [])
-            if e.startswith("status")
-        ),
+        "start_resets": sum(errors.count("start") for errors in lost),
+        "status_resets": sum(errors.count("status") for errors in lost),
         "cashier_failures": sum(1 for r in results if r.get("cashier_error")),
-        "retried_lanes": sum(
-            1
-            for r in results
-            if any(e.startswith("start") for e in r.get("network_errors", []))
-        ),
-        "overflows": tcp_after.get("ListenOverflows", 0)
-        - tcp_before.get("ListenOverflows", 0),
-        "cookies": tcp_after.get("TCPReqQFullDoCookies", 0)
-        - tcp_before.get("TCPReqQFullDoCookies", 0),
+        "retried_lanes": sum(1 for errors in lost if "start" in errors),
+        "overflows": grew("ListenOverflows"),
+        "cookies": grew("TCPReqQFullDoCookies"),
     }
 
 
@@ -428,10 +390,7 @@ def _lane_times(results, terminals, observer) -> dict[str, list]:
 
 def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]:
     sessions = c.authenticate_many(server.http_port, db, count)
-    probe_session = c.Session(server.http_port, db).authenticate()
-    # Warm-up: both workers load the registry; every lane's model code runs once.
-    warm = c.Prober(probe_session, 0.05, 3.0)
-    warm.run()
+    probe_session = c.warm_session(server)
     horizon = args.idle + args.delay + 300
     probe, sampler, idle_start = c.start_watching(
         server, probe_session, terminals.ports, args, horizon
@@ -443,7 +402,7 @@ def _one_run(bench, count, args, db, terminals, lanes, server) -> dict[str, Any]
     log_start = len(server.log_lines())
     load = os.getloadavg()[0]
     results, observer, storm_start = _run_storm(
-        count, lanes, sessions, args, c.Session(server.http_port, db).authenticate()
+        lanes, sessions, args, c.Session(server.http_port, db).authenticate()
     )
     storm_end = max([r.get("seen", 0) for r in results] + [time.time() - 0.001])
     tcp_after = c.tcp_counters()
@@ -775,15 +734,9 @@ def _mean(values) -> float:
 
 def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
-    counts = [int(n) for n in args.lanes.split(",") if n.strip()]
-    runs = []
     with c.Bench("lanes", args.template, args.keep) as bench:
-        bench.build_template()
-        for count in counts:
-            runs.append(one_run(bench, count, args))
-    rep = report(runs, args)
-    rep.save(write=not args.no_write)
-    return 0 if rep.ok else 1
+        runs = [one_run(bench, count, args) for count in c.listed(args.lanes, int)]
+    return report(runs, args).save(write=not args.no_write)
 
 
 if __name__ == "__main__":

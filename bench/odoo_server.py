@@ -256,17 +256,12 @@ def server_times(lines: Iterable[str]) -> dict[str, list[float]]:
     return times
 
 
+def psql(db: str, query: str, *options: str, check: bool = False) -> str:
+    """What ``psql`` prints for ``query``: rows only, unaligned."""
+    command = ["psql", "-d", db, "-tA", *options, "-c", query]
+    return subprocess.run(command, capture_output=True, text=True, check=check).stdout
+
+
 def pg_connections(db: str) -> int:
-    out = subprocess.run(
-        [
-            "psql",
-            "-d",
-            "postgres",
-            "-tAc",
-            f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return int(out.stdout.strip() or -1)
+    query = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'"
+    return int(psql("postgres", query).strip() or -1)

@@ -129,19 +129,14 @@ class WorkerSampler(threading.Thread):
                     state = proc.status()
                 except psutil.Error:
                     continue
+                open_ = [c for c in conns if c.status == psutil.CONN_ESTABLISHED]
                 serving = sum(
                     1
-                    for c in conns
-                    if c.status == psutil.CONN_ESTABLISHED
-                    and c.laddr
-                    and c.laddr.port == self.server.http_port
+                    for c in open_
+                    if c.laddr and c.laddr.port == self.server.http_port
                 )
                 to_terminals = sum(
-                    1
-                    for c in conns
-                    if c.status == psutil.CONN_ESTABLISHED
-                    and c.raddr
-                    and c.raddr.port in self.terminal_ports
+                    1 for c in open_ if c.raddr and c.raddr.port in self.terminal_ports
                 )
                 if kind == "http":
                     in_service += serving
@@ -211,6 +206,14 @@ class WorkerSampler(threading.Thread):
     def longest_busy(self, start: float, end: float) -> float:
         """Longest time one HTTP worker was seen serving without a break (s)."""
         return max(self.busy_stretches(start, end).values(), default=0.0)
+
+
+def warm_session(server: OdooServer, timeout: float = 150.0) -> Session:
+    """The probe's session, after 3 s of quick reads: both HTTP workers have
+    loaded the registry before anything is measured."""
+    session = Session(server.http_port, server.db, timeout).authenticate()
+    Prober(session, 0.05, 3.0).run()
+    return session
 
 
 def start_watching(

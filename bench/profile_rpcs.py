@@ -139,10 +139,8 @@ OPTIONS = (
 
 def run(args) -> dict:
     with c.Bench("profile", template=args.template, keep=args.keep) as bench:
-        bench.build_template()
-        db = bench.new_database("rpcs")
-        terminals = bench.terminals(args.payments, c.Scenario("approve", delay=60))
-        lanes = c.setup_lanes(bench, db, terminals.ports)
+        scenario = c.Scenario("approve", delay=60)
+        db, _terminals, lanes = bench.new_lanes("rpcs", args.payments, scenario)
         spec = {
             "lanes": lanes,
             "statuses": args.statuses,
@@ -150,11 +148,8 @@ def run(args) -> dict:
             "top": args.top,
             "top_sql": args.top_sql,
         }
-        out = bench.shell(db, PROFILE % {"spec": json.dumps(spec)})
-        for line in out.splitlines():
-            if line.startswith("BENCH_PROFILE "):
-                return {**json.loads(line.split(" ", 1)[1]), "pause": spec["pause"]}
-        raise RuntimeError(f"the profile printed no result:\n{out[-4000:]}")
+        script = PROFILE % {"spec": json.dumps(spec)}
+        return bench.shell_json(db, script, "BENCH_PROFILE") | {"pause": spec["pause"]}
 
 
 def report(result: dict) -> c.Report:
@@ -238,9 +233,7 @@ def _checks(rep: c.Report, result: dict) -> None:
 
 def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
-    rep = report(run(args))
-    rep.save(write=not args.no_write)
-    return 0 if rep.ok else 1
+    return report(run(args)).save(write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -183,19 +183,13 @@ def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
     args.addon_dir = Path(args.addon_dir) if args.addon_dir else None
     with c.Bench("polls", args.template, args.keep, addon_dir=args.addon_dir) as bench:
-        bench.build_template()
         db = bench.new_database("polls")
-        out = bench.shell(db, SETUP_RELAYS % {"count": args.relays})
-        line = next(x for x in out.splitlines() if x.startswith("BENCH_RELAYS "))
-        tokens = json.loads(line.split(" ", 1)[1])
-        server = bench.server(
-            db, workers=0, extra_args=[f"--db_maxconn={args.db_maxconn}"]
-        )
-        server.start()
+        script = SETUP_RELAYS % {"count": args.relays}
+        tokens = bench.shell_json(db, script, "BENCH_RELAYS")
+        maxconn = [f"--db_maxconn={args.db_maxconn}"]
+        server = bench.server(db, workers=0, extra_args=maxconn)
         run = measure(args, server, tokens)
-    rep = report(args, run)
-    rep.save(write=not args.no_write)
-    return 0 if rep.ok else 1
+    return report(args, run).save(write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -209,7 +209,9 @@ class Report:
             "\n".join(head) + "\n" + body + f"\n\n**Verdict: {verdict}**\n\n{goals}\n"
         )
 
-    def save(self, write: bool = True) -> str:
+    def save(self, write: bool = True) -> int:
+        """Print the report and, with ``write``, write it to bench/results/ and
+        the README; the exit status: 0 when every goal is met."""
         text = self.render()
         print(text, flush=True)
         if write:
@@ -218,7 +220,7 @@ class Report:
             path.write_text(text)
             update_readme(self.name, text)
             log(f"results written to {path.relative_to(REPO)} and bench/README.md")
-        return text
+        return 0 if self.ok else 1
 
 
 def update_readme(name: str, text: str) -> None:

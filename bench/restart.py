@@ -165,16 +165,14 @@ def _terminal_fates(stack: Stack, terminals, payments, delay: float) -> None:
 
 def one_run(bench: c.Bench, sig: str, args) -> list[dict[str, Any]]:
     c.log(f"=== {MODES[sig]} ===")
-    db = bench.new_database(f"restart_{sig.lower()}")
-    terminals = bench.terminals(2, c.Scenario("approve", delay=args.delay))
-    lanes = c.setup_lanes(
-        bench, db, terminals.ports, {"fr_caisse_ap_ip_timeout": TIMEOUT}
-    )
+    scenario = c.Scenario("approve", delay=args.delay)
+    timeout = {"fr_caisse_ap_ip_timeout": TIMEOUT}
+    label = f"restart_{sig.lower()}"
+    db, terminals, lanes = bench.new_lanes(label, 2, scenario, timeout)
     # RECYCLE: each HTTP worker is replaced after LIMIT_REQUEST requests, as
     # Odoo does after --limit-request (default 65536) or --limit-memory-soft.
     extra = [f"--limit-request={LIMIT_REQUEST}"] if sig == "RECYCLE" else []
     server = bench.server(db, extra_args=extra)
-    server.start()
     stack = Stack(bench, db, server, terminals, lanes)
     payments = []
     for index in range(2):
@@ -308,20 +306,16 @@ def _checks(rep: c.Report, rows: list[dict[str, Any]]) -> None:
 
 def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
-    modes = [s.strip().upper() for s in args.signal.split(",") if s.strip()]
+    modes = [mode.upper() for mode in c.listed(args.signal)]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         c.log(f"unknown --signal {', '.join(unknown)}: one of {', '.join(MODES)}")
         return 2
     rows: list[dict[str, Any]] = []
     with c.Bench("restart", args.template, args.keep) as bench:
-        bench.build_template()
         for mode in modes:
             rows += one_run(bench, mode, args)
-
-    rep = report(args, modes, rows)
-    rep.save(write=not args.no_write)
-    return 0 if rep.ok else 1
+    return report(args, modes, rows).save(write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -96,13 +96,9 @@ def measure(args) -> dict[str, Any]:
     durations: list[float] = []
     readings: list[dict[str, Any]] = []
     with c.Bench("soak", args.template, args.keep) as bench:
-        bench.build_template()
-        db = bench.new_database("soak")
-        terminals = bench.terminals(1)
+        db, terminals, (lane,) = bench.new_lanes("soak", 1)
         terminal = terminals[0]
-        lane = c.setup_lanes(bench, db, terminals.ports)[0]
         server = bench.server(db)
-        server.start()
         server_started = time.monotonic()
         session = c.Session(server.http_port, db).authenticate()
         c.log(f"warm-up: {args.warmup} payments")
@@ -251,9 +247,7 @@ def _checks(rep: c.Report, args, m: dict[str, Any]) -> None:
 
 def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
-    rep = report(args, measure(args))
-    rep.save(write=not args.no_write)
-    return 0 if rep.ok else 1
+    return report(args, measure(args)).save(write=not args.no_write)
 
 
 def _arrow(first, last, kind, key, fmt=str) -> str:
