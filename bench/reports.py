@@ -1,7 +1,8 @@
 """Benchmark reports: statistics, the machine and the run, markdown tables.
 
-Each script's Report is printed, written to bench/results/<name>.md and copied
-into its section of bench/README.md.
+Each script's Report is printed and written to bench/results/<name>.md; the
+table of the latest results in bench/README.md is then made anew from every
+file there (by hand: ``python3 bench/reports.py --readme``).
 """
 
 from __future__ import annotations
@@ -211,29 +212,16 @@ class Report:
 
     def save(self, write: bool = True) -> int:
         """Print the report and, with ``write``, write it to bench/results/ and
-        the README; the exit status: 0 when every goal is met."""
+        refresh the README's table; the exit status: 0 when every goal is met."""
         text = self.render()
         print(text, flush=True)
         if write:
             RESULTS.mkdir(exist_ok=True)
             path = RESULTS / f"{self.name}.md"
             path.write_text(text)
-            update_readme(self.name, text)
-            log(f"results written to {path.relative_to(REPO)} and bench/README.md")
+            update_readme()
+            log(f"results written to {path.relative_to(REPO)}; README table refreshed")
         return 0 if self.ok else 1
-
-
-def update_readme(name: str, text: str) -> None:
-    """Replace the section between the README's markers for ``name``."""
-    if not README.exists():
-        return
-    start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
-    content = README.read_text()
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
-    if not pattern.search(content):
-        return
-    demoted = text.replace("\n### ", "\n#### ").replace("### ", "#### ", 1)
-    README.write_text(pattern.sub(lambda _m: f"{start}\n{demoted}\n{end}", content))
 
 
 _ODOO_VERSION = ""
@@ -250,3 +238,76 @@ def odoo_version() -> str:
         )
         _ODOO_VERSION = out.stdout.strip() or "unknown"
     return _ODOO_VERSION
+
+
+# -- the README's table of the latest results -------------------------------------
+TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
+TABLE_HEADERS = (
+    "results",
+    "command",
+    "date",
+    "commit",
+    "load (1 min), start → end",
+    "verdict",
+    "key figures",
+)
+# A goal with a threshold measures a figure; the others are met or not.
+THRESHOLD = re.compile(r"<|≤|>=|≥|within|at most")
+
+
+def result_row(path: Path) -> tuple[str, ...]:
+    """One row of the table, from a results file's head lines and its goals."""
+    text = path.read_text()
+    head = dict(re.findall(r"^- ([a-z ]+): (.*)$", text.split("\n\n")[1], re.M))
+    goals_part = text.partition("**Verdict:")[2]
+    goals = re.findall(r"^\| (.+) \| (yes|\*\*NO\*\*) \| (.*) \|$", goals_part, re.M)
+    met = sum(ok == "yes" for _goal, ok, _measured in goals)
+    verdict = f"{met} / {len(goals)} met"
+    key = [g for g in goals if THRESHOLD.search(g[0]) or g[1] != "yes"] or goals[:1]
+    command = re.sub(r" --template \S+", "", head["command"].strip("`"))
+    loads = [
+        re.search(r"load average (\S+)", head[f"at {when}"])
+        for when in "start end".split()
+    ]
+    other = re.sub(r" \(pid [^)]*\)", "", head["at start"].partition("other load: ")[2])
+    return (
+        f"[{path.stem}](results/{path.name})",
+        f"`{command.removeprefix('python3 bench/')}`",
+        head["date"],
+        head["commit"].split(";")[0],
+        " → ".join(m[1] if m else "?" for m in loads)
+        + ("" if other == "none seen" else f" ({other})"),
+        verdict if met == len(goals) else f"**{verdict}**",
+        "; ".join(
+            f"{goal}: {measured}" + ("" if ok == "yes" else " (**missed**)")
+            for goal, ok, measured in key
+        ),
+    )
+
+
+def latest_results(folder: Path = RESULTS) -> str:
+    """The table: one row per results file."""
+    rows = [result_row(path) for path in sorted(folder.glob("*.md"))]
+    return markdown_table(TABLE_HEADERS, rows)
+
+
+def with_results_table(readme: str, table: str) -> str:
+    """The README's text with ``table`` between its markers."""
+    start = readme.index(TABLE_START) + len(TABLE_START)
+    return readme[:start] + "\n" + table + "\n" + readme[readme.index(TABLE_END) :]
+
+
+def update_readme() -> bool:
+    """Make the README's table anew from bench/results/; whether it changed."""
+    text = README.read_text()
+    new = with_results_table(text, latest_results())
+    if new != text:
+        README.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    # After a results file was edited or removed by hand.
+    if sys.argv[1:] != ["--readme"]:
+        sys.exit("usage: python3 bench/reports.py --readme (the README's table anew)")
+    log(f"bench/README.md: table {'rewritten' if update_readme() else 'unchanged'}")
