@@ -7,6 +7,8 @@ Imports nothing from Odoo. This module is the engine's one public face:
 - :class:`Exchange`: one exchange as a clock-free state, fed bytes and times;
 - asyncio client: :func:`exchange_async` (and blocking :func:`exchange`,
   :func:`probe`) classify every ending as an :class:`Outcome`;
+- :func:`scan`: which addresses of a small network accept a connection on the
+  terminals' port (nothing sent), within the address policy;
 - errors say whose fault it is: :class:`RequestError` (our input) or
   :class:`AnswerError` (what the terminal sent), both :class:`ProtocolError`.
 
@@ -35,6 +37,7 @@ from .address import (
 )
 from .answer import PaymentResult, Status, interpret_answer
 from .client import Probe, exchange, exchange_async, probe, probe_async
+from .discovery import Scan, ScanRefused, scan, suggested_network
 from .decoder import MAX_ANSWER_SIZE, NEED_DATA, Answer, AnswerDecoder
 from .exchange import Exchange, ExchangeResult, Outcome
 from .frame import (
@@ -56,6 +59,10 @@ from .request import (
 )
 
 __all__ = [
+    "Scan",
+    "ScanRefused",
+    "scan",
+    "suggested_network",
     "DEFAULT_NETWORKS",
     "MAX_AMOUNT",
     "MAX_ANSWER_SIZE",
