@@ -18,6 +18,7 @@
         "data/ir_cron.xml",
         "wizard/pos_caisse_ap_relay_token_views.xml",
         "wizard/pos_caisse_ap_review_views.xml",
+        "wizard/pos_caisse_ap_terminal_finder_views.xml",
         "views/pos_payment_method_views.xml",
         "views/pos_caisse_ap_transaction_views.xml",
         "views/pos_payment_views.xml",

@@ -512,6 +512,20 @@ class PosPaymentMethod(models.Model):
             },
         }
 
+    def action_caisse_ap_find_terminals(self):
+        """The terminal finder, for this method's terminal (see its wizard)."""
+        self.ensure_one()
+        finder = self.env["pos.caisse.ap.terminal.finder"]
+        finder._check_finder_access()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": finder._name,
+            "view_mode": "form",
+            "target": "new",
+            "name": self.env._("Find Terminals"),
+            "context": {"default_payment_method_id": self.id},
+        }
+
     def _caisse_ap_probe(self):
         """``(reachable, reason)``: a TCP connection opened and closed (by the
         shop relay when the method goes through one)."""

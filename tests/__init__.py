@@ -24,3 +24,5 @@ from . import test_js_unit
 from . import test_tours_relay_token
 from . import test_backend_relay_list
 from . import test_backend_oca_upgrade
+from . import test_backend_terminal_finder
+from . import test_tours_terminal_finder
