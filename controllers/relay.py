@@ -6,6 +6,7 @@ is recorded only with the key that won the claim, and only once it passed the
 journal's check. A wrong or revoked token gets 401 and a warning in the log
 (never the token itself). Plain HTTP is refused except from this machine
 (tests, demo) when no proxy stands between.
+What the caller controls, and what is checked: ``relay_arguments.py``.
 """
 
 import ipaddress

@@ -305,6 +305,22 @@ class TestRelayTenancy(RelayAttackCase):
         unused, _token = new_relay(self.env, "Unused relay")
         unused.company_id = company_b  # nothing points at it: allowed
 
+    def test_another_relays_connection_test_is_not_answered(self):
+        other, _token = new_relay(self.env, "Another shop's relay")
+        probes = self.env["pos.caisse.ap.relay.probe"].sudo()
+        theirs = probes.create({"relay_id": other.id, "host": "10.0.0.9", "port": 8888})
+        self.env.flush_all()
+        for probe_id in (theirs.id, theirs.id + 1000, "1", True, -1, 2**31):
+            with self.subTest(probe_id=probe_id):
+                status, answer = self.post(
+                    PATH_PROBE, {"probe_id": probe_id, "ok": True, "reason": "mine"}
+                )
+                self.assertEqual(status, 404, answer)
+        theirs.invalidate_recordset()
+        self.assertEqual(
+            (theirs.state, theirs.ok, theirs.reason), ("queued", False, False)
+        )
+
     def test_a_relay_older_than_the_claim_key_gets_no_payment(self):
         """A protocol 1 relay posts outcomes without the claim key: this server
         could only refuse them, so it hands it no payment at all."""
