@@ -37,7 +37,14 @@ from .address import (
 )
 from .answer import PaymentResult, Status, interpret_answer
 from .client import Probe, exchange, exchange_async, probe, probe_async
-from .discovery import Scan, ScanRefused, scan, suggested_network
+from .discovery import MAX_ADDRESSES as MAX_SCAN_ADDRESSES
+from .discovery import (
+    Scan,
+    ScanRefused,
+    plan_scan,
+    scan,
+    suggested_network,
+)
 from .decoder import MAX_ANSWER_SIZE, NEED_DATA, Answer, AnswerDecoder
 from .exchange import Exchange, ExchangeResult, Outcome
 from .frame import (
@@ -59,8 +66,10 @@ from .request import (
 )
 
 __all__ = [
+    "MAX_SCAN_ADDRESSES",
     "Scan",
     "ScanRefused",
+    "plan_scan",
     "scan",
     "suggested_network",
     "DEFAULT_NETWORKS",

@@ -145,12 +145,16 @@ async def find_listeners(
     return sorted(found, key=_sort_key), not pending
 
 
-def suggested_network(policy: AddressPolicy, near: str | None = None) -> str | None:
+def suggested_network(
+    policy: AddressPolicy, near: str | None = None, own: bool = True
+) -> str | None:
     """The /24 to scan first: around ``near`` (a terminal's address) when the
-    policy allows it, else around this machine's first address the policy
-    allows (an Odoo server or a relay on the shop's network), else None."""
+    policy allows it, else (``own``) around this machine's first address the
+    policy allows (an Odoo server or a relay on the shop's network), else
+    None."""
     candidates = [near] if near else []
-    candidates += _own_ipv4_addresses()
+    if own:
+        candidates += _own_ipv4_addresses()
     for text in candidates:
         try:
             address = ipaddress.ip_address(text or "")
@@ -191,6 +195,17 @@ def _sort_key(text: str) -> tuple[int, IPAddress]:
     return address.version, address
 
 
+def plan_scan(
+    network_text: object, port: object, policy: AddressPolicy, own_check: bool = True
+) -> tuple[IPNetwork, list[str]]:
+    """The network and the addresses a scan would try, checked as :func:`scan`
+    checks them (a server judges a relay's search with it, before asking)."""
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ScanRefused("bad_port", str(network_text)[:64], str(port)[:16])
+    network = parse_network(network_text)
+    return network, targets(network, policy, own_check)
+
+
 def scan(
     network_text: object,
     port: int,
@@ -202,10 +217,7 @@ def scan(
 ) -> Scan:
     """Blocking scan of one network (see the module). Raises
     :class:`ScanRefused` before any connection when it may not be scanned."""
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        raise ScanRefused("bad_port", str(network_text)[:64], str(port)[:16])
-    network = parse_network(network_text)
-    addresses = targets(network, policy, own_check)
+    network, addresses = plan_scan(network_text, port, policy, own_check)
     started = time.monotonic()
     found, complete = asyncio.run(
         find_listeners(addresses, port, timeout=timeout, budget=budget)

@@ -33,7 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import exchange, probe
-from .address import parse_networks
+from .address import AddressPolicy, parse_networks
+from .discovery import ScanRefused, scan
 from .relay_wire import (
     AUTH_HEADER,
     AUTH_SCHEME,
@@ -364,6 +365,9 @@ class Relay:
         elif kind == "probe":
             key = ("probe", job.get("probe_id"))
             target = self.run_probe
+        elif kind == "scan":
+            key = ("probe", job.get("probe_id"))
+            target = self.run_scan
         else:
             _logger.warning("ignoring a job of unknown kind %r", kind)
             return
@@ -512,6 +516,32 @@ class Relay:
         self.deliver(
             PATH_PROBE, {"probe_id": probe_id, "ok": ok, "reason": reason}, "probe"
         )
+
+    def run_scan(self, job: dict) -> None:
+        """Find terminals: which addresses of the shop's network accept a
+        connection on the port (nothing sent), by the server's policy."""
+        probe_id = job.get("probe_id")
+        answer: dict = {"probe_id": probe_id, "ok": False, "found": []}
+        try:
+            allow_local, networks = address_policy(job)
+            found = scan(
+                job["network"], job["port"], AddressPolicy.of(allow_local, networks)
+            )
+        except ScanRefused as refused:
+            answer["reason"] = f"refused: {refused}"
+        except (KeyError, TypeError, ValueError) as error:
+            answer["reason"] = f"invalid scan job: {error}"
+        else:
+            answer.update(ok=True, found=list(found.found), complete=found.complete)
+            answer["reason"] = ""
+        _logger.info(
+            "terminal search %s in %s port %s: %s",
+            probe_id,
+            job.get("network"),
+            job.get("port"),
+            ", ".join(answer["found"]) or answer["reason"] or "nothing found",
+        )
+        self.deliver(PATH_PROBE, answer, "scan")
 
     def deliver(
         self,

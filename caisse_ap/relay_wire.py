@@ -21,8 +21,9 @@ redirect is followed):
     ``last_error`` say how many outcomes the relay keeps undelivered and why
     (shown on the relay's page in Odoo). A job is ``{"kind": "payment",
     "transaction_id", "host", "port", "request", "answer_timeout",
-    "allow_local", "networks"}`` or ``{"kind": "probe", "probe_id", "host",
-    "port", "allow_local", "networks"}``: ``allow_local`` and ``networks``
+    "allow_local", "networks"}``, ``{"kind": "probe", "probe_id", "host",
+    "port", "allow_local", "networks"}`` or ``{"kind": "scan", "probe_id",
+    "network", "port", "allow_local", "networks"}``: ``allow_local`` and ``networks``
     are the server's address policy (:mod:`caisse_ap.address`), which the
     relay applies to what the host resolves to (a refused host: nothing sent,
     the outcome is ``not_sent`` with its ``refusal``).
@@ -54,7 +55,10 @@ redirect is followed):
     is retried like any other refusal.
 ``/caisse_ap/relay/probe`` ``{"probe_id", "ok", "reason"}``
     The outcome of "Test connection" (a TCP connection opened and closed by
-    the relay; nothing is sent to the terminal).
+    the relay; nothing is sent to the terminal); for a scan (*Find
+    terminals*), also ``"found"`` (the addresses of the network that accepted
+    a connection, nothing sent) and ``"complete"``. A relay that does not
+    know scans ignores the job (it logs it): the server gives up waiting.
 
 Each side accepts what the other's older or newer version sends wherever
 the meaning is unchanged: an outcome's unknown keys are ignored; a request

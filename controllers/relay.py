@@ -23,7 +23,7 @@ from odoo.exceptions import UserError
 from odoo.http import request
 from odoo.tools import config
 
-from ..caisse_ap import relay_wire
+from ..caisse_ap import MAX_SCAN_ADDRESSES, relay_wire
 from ..caisse_ap.journal import OutcomeRejected, outcome_record
 
 _logger = logging.getLogger(__name__)
@@ -355,5 +355,28 @@ class CaisseApRelayController(http.Controller):
         ok = body.get("ok")
         if not isinstance(ok, bool):
             raise _Refused(400, "ok: true or false expected")
-        probe._caisse_ap_done(ok, _text(body, "reason", 500))
+        found = _found(body, probe.network) if probe.network else ()
+        complete = body.get("complete", True)
+        if not isinstance(complete, bool):
+            raise _Refused(400, "complete: true or false expected")
+        probe._caisse_ap_done(ok, _text(body, "reason", 500), found, complete)
         return {"recorded": True}
+
+
+def _found(body, network):
+    """A terminal search's answer: addresses of the searched network only, each
+    once, at most as many as a search may try."""
+    found = body.get("found", [])
+    if not isinstance(found, list) or len(found) > MAX_SCAN_ADDRESSES:
+        raise _Refused(400, "found: a list of addresses expected")
+    searched = ipaddress.ip_network(network, strict=False)
+    addresses = []
+    for text in found:
+        try:
+            address = ipaddress.ip_address(text if isinstance(text, str) else "")
+        except ValueError:
+            raise _Refused(400, "found: a list of addresses expected") from None
+        if address not in searched:
+            raise _Refused(400, f"found: {address} is not in {searched}")
+        addresses.append(str(address))
+    return sorted(set(addresses), key=ipaddress.ip_address)

@@ -129,4 +129,12 @@ RELAY_ARGUMENTS = (
         "test_backend_relay_attacks:TestPollsCannotHoldTheServer."
         "test_probe_answers_are_checked_and_escaped",
     ),
+    (
+        "/caisse_ap/relay/probe",
+        "found, complete",
+        "for a terminal search only: a list of at most 1,024 IP addresses, each in "
+        "the network searched, stored once each; complete a boolean; else 400",
+        "test_backend_relay_attacks:TestRelayTenancy."
+        "test_a_search_answer_names_only_the_searched_network",
+    ),
 )

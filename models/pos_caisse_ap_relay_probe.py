@@ -1,5 +1,7 @@
-"""'Test connection' through a shop relay: a queued request, answered by the relay."""
+"""'Test connection' and 'Find terminals' through a shop relay: a queued
+request, answered by the relay."""
 
+import time
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -18,7 +20,9 @@ class PosCaisseApRelayProbe(models.Model):
     relay_id = fields.Many2one(
         "pos.caisse.ap.relay", required=True, ondelete="cascade", index=True
     )
-    host = fields.Char(required=True)
+    # A connection test's terminal; a terminal search's network instead.
+    host = fields.Char()
+    network = fields.Char()
     port = fields.Integer(required=True)
     state = fields.Selection(
         [("queued", "Queued"), ("taken", "Taken"), ("done", "Done")],
@@ -27,6 +31,8 @@ class PosCaisseApRelayProbe(models.Model):
     )
     ok = fields.Boolean()
     reason = fields.Char()
+    found = fields.Text(help="A terminal search's answer: one address per line.")
+    complete = fields.Boolean()
 
     @api.model
     def _caisse_ap_take(self, relay):
@@ -43,26 +49,53 @@ class PosCaisseApRelayProbe(models.Model):
         allow_local, networks = self.env[
             "pos.payment.method"
         ]._caisse_ap_address_policy()
-        return [
-            {
-                "kind": "probe",
-                "probe_id": p.id,
-                "host": p.host,
-                "port": p.port,
-                "allow_local": allow_local,
-                "networks": list(networks),
-            }
-            for p in probes
-        ]
+        policy = {"allow_local": allow_local, "networks": list(networks)}
+        return [dict(probe._caisse_ap_job(), **policy) for probe in probes]
 
-    def _caisse_ap_done(self, ok, reason):
-        """The relay's answer (once: a later post changes nothing)."""
+    def _caisse_ap_job(self):
+        """The job of a connection test, or of a terminal search (a network)."""
+        job = {"probe_id": self.id, "port": self.port}
+        if self.network:
+            return dict(job, kind="scan", network=self.network)
+        return dict(job, kind="probe", host=self.host)
+
+    def _caisse_ap_done(self, ok, reason, found=(), complete=True):
+        """The relay's answer (once: a later post changes nothing); ``found``,
+        a search's addresses, checked by the controller."""
         self.ensure_one()
         if self.state == "done":
             return
         self.write(
-            {"state": "done", "ok": ok, "reason": escape_controls(reason) or False}
+            {
+                "state": "done",
+                "ok": ok,
+                "reason": escape_controls(reason) or False,
+                "found": "\n".join(found) or False,
+                "complete": complete,
+            }
         )
+
+    @api.model
+    def _caisse_ap_ask(self, values, wait):
+        """Queue a probe or a search (committed at once, so that the relay sees
+        it), then wait up to ``wait`` s for the relay's answer with short
+        read-only looks: ``{"ok", "reason", "found", "complete"}`` or None."""
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            probe_id = self.env(cr=cr, su=True)[self._name].create(values).id
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            with registry.cursor() as cr:
+                probe = self.env(cr=cr, su=True)[self._name].browse(probe_id)
+                if probe.state == "done":
+                    return {
+                        "ok": probe.ok,
+                        "reason": probe.reason or "",
+                        "found": (probe.found or "").split(),
+                        "complete": probe.complete,
+                    }
+        return None
 
     @api.autovacuum
     def _gc_old_probes(self):

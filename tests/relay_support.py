@@ -123,6 +123,30 @@ class RelayProcessMixin:
         with lock, patch.object(model, "_caisse_ap_probe_through", wait_unlocked):
             return method.with_user(user).action_caisse_ap_test_connection()
 
+    def press_find_terminals(self, user, method, network):
+        """Run "Find terminals" through the relay in the test thread: the same
+        lock dance as :meth:`press_test_connection`. The finder's lines."""
+        lock = self.registry.test_lock
+        probes = type(self.env["pos.caisse.ap.relay.probe"])
+        asking = probes._caisse_ap_ask
+
+        def ask_unlocked(records, values, wait):
+            lock.release()
+            try:
+                return asking(records, values, wait)
+            finally:
+                lock.acquire()
+
+        with lock, patch.object(probes, "_caisse_ap_ask", ask_unlocked):
+            finder = (
+                self.env["pos.caisse.ap.terminal.finder"]
+                .with_user(user)
+                .with_context(default_payment_method_id=method.id)
+                .create({"network": network, "port": method.fr_caisse_ap_ip_port})
+            )
+            finder.action_scan()
+            return finder.line_ids
+
     def relay_seen(self, relay):
         # Its own (test) cursor: the relay's requests share this test's connection.
         with self.registry.cursor() as cr:

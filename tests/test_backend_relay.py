@@ -114,6 +114,16 @@ class TestRelay(RelayProcessMixin, RelayMethodMixin, CaisseApCommon, HttpCase):
         self.assertEqual(result["params"]["type"], "danger")
         self.assertEqual(self.simulator.exchanges, [])
 
+    def test_find_terminals_through_relay(self):
+        self.start_relay(self.token, self.relay)
+        lines = self.press_find_terminals(self.pos_manager, self.method, "127.0.0.0/30")
+        self.assertEqual(lines.mapped("address"), ["127.0.0.1"])
+        self.assertEqual(lines.used_by, self.method.display_name)
+        self.assertEqual(self.simulator.exchanges, [])
+        # The server judges the network before asking the relay anything.
+        with self.assertRaisesRegex(UserError, "too wide"):
+            self.press_find_terminals(self.pos_manager, self.method, "10.0.0.0/16")
+
     def test_relay_killed_mid_payment_is_unknown_and_never_resent(self):
         self.simulator.set_scenario(Scenario(kind="hang", delay=0))
         self.start_relay(self.token, self.relay)

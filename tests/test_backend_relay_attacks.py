@@ -321,6 +321,40 @@ class TestRelayTenancy(RelayAttackCase):
             (theirs.state, theirs.ok, theirs.reason), ("queued", False, False)
         )
 
+    def test_a_search_answer_names_only_the_searched_network(self):
+        probes = self.env["pos.caisse.ap.relay.probe"].sudo()
+        search = probes.create(
+            {"relay_id": self.relay.id, "network": "192.168.1.0/30", "port": 8888}
+        )
+        self.env.flush_all()
+        refused = {
+            "outside the network": {"found": ["192.168.1.1", "10.0.0.1"]},
+            "not addresses": {"found": ["192.168.1.1", "x"]},
+            "not a list": {"found": "192.168.1.1"},
+            "a number": {"found": [3232235777]},
+            "too many": {"found": ["192.168.1.1"] * 1025},
+            "complete not a boolean": {"found": [], "complete": "yes"},
+        }
+        for name, body in refused.items():
+            with self.subTest(name):
+                status, _answer = self.post(
+                    PATH_PROBE, {"probe_id": search.id, "ok": True, **body}
+                )
+                self.assertEqual(status, 400)
+        search.invalidate_recordset()
+        self.assertEqual(search.state, "queued")
+        status, _answer = self.post(
+            PATH_PROBE,
+            {
+                "probe_id": search.id,
+                "ok": True,
+                "found": ["192.168.1.2", "192.168.1.2"],
+            },
+        )
+        self.assertEqual(status, 200)
+        search.invalidate_recordset()
+        self.assertEqual((search.state, search.found), ("done", "192.168.1.2"))
+
     def test_a_relay_older_than_the_claim_key_gets_no_payment(self):
         """A protocol 1 relay posts outcomes without the claim key: this server
         could only refuse them, so it hands it no payment at all."""

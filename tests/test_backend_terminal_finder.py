@@ -198,12 +198,18 @@ class TestTerminalFinder(CaisseApCommon, HttpCase):
             self.assertIn("between 1 and 65535", self.refused(finder_id))
         self.assertEqual(self.knocked, [])
 
-    def test_a_relayed_method_is_not_scanned_from_the_server(self):
+    def test_a_relayed_method_is_never_scanned_from_the_server(self):
         relay, _token = new_relay(self.env, "Shop relay")
         self.method.write(
             {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id}
         )
-        self.assertIn("shop relay", self.refused(self.new_finder("127.0.0.0/29")))
+        # Its relay is offline: nothing asked, nothing knocked from here.
+        self.assertIn("is offline", self.refused(self.new_finder("127.0.0.0/29")))
+        # Another relay for this method: refused.
+        other, _token = new_relay(self.env, "Another relay")
+        finder_id = self.new_finder("127.0.0.0/29", relay_id=other.id)
+        self.assertIn("look for terminals there", self.refused(finder_id))
+        self.assertFalse(self.env["pos.caisse.ap.relay.probe"].sudo().search([]))
         self.assertEqual(self.knocked, [])
 
     def test_one_scan_at_a_time(self):

@@ -16,6 +16,8 @@ _logger = logging.getLogger(__name__)
 
 # One scan at a time per server process: each knocks on up to 1,024 doors.
 _SCANNING = threading.Lock()
+# A relay polls every second or holds its poll; its scan takes 5 s at most.
+RELAY_SCAN_WAIT = 12.0
 
 # What the caller of this dialog controls, and what is checked (every row is
 # an attack in tests/test_backend_terminal_finder.py):
@@ -23,7 +25,11 @@ _SCANNING = threading.Lock()
 #             by the address policy before any connection (caisse_ap.scan);
 #   port      integer 1-65535, else refused before any connection;
 #   payment_method_id  a Caisse-AP method of the caller's companies (record
-#             rules), direct only: a relayed terminal is on the shop's network;
+#             rules); a relayed one is searched through its own relay only;
+#   relay_id  a relay of the caller's companies (record rules); the network is
+#             judged here (without this server's own addresses), then by the
+#             relay, and its answer by the relay route (addresses of that
+#             network only);
 #   who       Point of Sale administrators only (access rights and the check
 #             in _check_finder_access).
 
@@ -38,6 +44,13 @@ class PosCaisseApTerminalFinder(models.TransientModel):
         ondelete="cascade",
         help="The payment method whose terminal address the chosen terminal "
         "fills. Empty: a new payment method.",
+    )
+    relay_id = fields.Many2one(
+        "pos.caisse.ap.relay",
+        string="Shop Relay",
+        default=lambda self: self._default_relay(),
+        help="Through this shop relay: the relay looks on its own network, the "
+        "shop's. Empty: this server looks on the networks it reaches.",
     )
     network = fields.Char(
         required=True,
@@ -63,9 +76,20 @@ class PosCaisseApTerminalFinder(models.TransientModel):
         return self.env["pos.payment.method"]
 
     @api.model
+    def _default_relay(self):
+        method = self._method_from_context()
+        if method:
+            return method.sudo()._caisse_ap_relay().id or False
+        relay_id = self.env.context.get("default_relay_id")
+        return relay_id if isinstance(relay_id, int) else False
+
+    @api.model
     def _default_network(self):
         method = self._method_from_context()
         near = method.fr_caisse_ap_ip_address if method else None
+        if self._default_relay():
+            # This server's own addresses say nothing of the shop's network.
+            return caisse_ap.suggested_network(self._policy(), near, own=False) or False
         return caisse_ap.suggested_network(self._policy(), near) or False
 
     @api.model
@@ -92,16 +116,19 @@ class PosCaisseApTerminalFinder(models.TransientModel):
         self.ensure_one()
         self._check_finder_access()
         method = self.payment_method_id
-        if method and method.sudo()._caisse_ap_relay():
+        relay = method.sudo()._caisse_ap_relay() if method else self.relay_id
+        if method and self.relay_id and self.relay_id != relay:
             raise UserError(
                 self.env._(
-                    "Payment method %s reaches its terminal through a shop relay: "
-                    "the terminals are on the shop's network, which this server "
-                    "cannot see. Type the terminal's address.",
-                    method.display_name,
+                    "Payment method %(method)s reaches its terminal %(how)s: look for "
+                    "terminals there.",
+                    method=method.display_name,
+                    how=self.env._("through the shop relay %s", relay.name)
+                    if relay
+                    else self.env._("directly from this server"),
                 )
             )
-        result = self._scan()
+        result = self._scan_through(relay) if relay else self._scan()
         self.line_ids = [fields.Command.clear()] + [
             fields.Command.create({"address": address, "used_by": used_by})
             for address, used_by in self._used_by(result.found, result.port).items()
@@ -139,6 +166,58 @@ class PosCaisseApTerminalFinder(models.TransientModel):
             "" if result.complete else " (time out before the end)",
         )
         return result
+
+    def _scan_through(self, relay):
+        """The relay's search of its own network, checked here first by the
+        same policy (the relay checks it again, with its own addresses)."""
+        try:
+            caisse_ap.plan_scan(
+                self.network, self.port, self._policy(), own_check=False
+            )
+        except caisse_ap.ScanRefused as refused:
+            raise UserError(self._refusal_text(refused)) from None
+        if not relay.sudo().online:
+            raise UserError(
+                self.env._(
+                    "The shop relay %s is offline: start it, then look again.",
+                    relay.name,
+                )
+            )
+        answer = self.env["pos.caisse.ap.relay.probe"]._caisse_ap_ask(
+            {"relay_id": relay.id, "network": self.network.strip(), "port": self.port},
+            RELAY_SCAN_WAIT,
+        )
+        if answer is None:
+            raise UserError(
+                self.env._(
+                    "The shop relay %s did not answer in time: is it up to date?",
+                    relay.name,
+                )
+            )
+        if not answer["ok"]:
+            raise UserError(
+                self.env._(
+                    "The shop relay %(relay)s could not look for terminals: %(reason)s",
+                    relay=relay.name,
+                    reason=answer["reason"],
+                )
+            )
+        _logger.info(
+            "Caisse-AP terminal finder: user %s had relay %s search %s port %s: %s",
+            self.env.uid,
+            relay.id,
+            self.network,
+            self.port,
+            ", ".join(answer["found"]) or "nothing found",
+        )
+        return caisse_ap.Scan(
+            network=self.network.strip(),
+            port=self.port,
+            found=tuple(answer["found"]),
+            probed=0,
+            complete=answer["complete"],
+            seconds=0.0,
+        )
 
     def _refusal_text(self, refused):
         _ = self.env._

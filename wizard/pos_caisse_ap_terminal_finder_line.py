@@ -44,5 +44,13 @@ class PosCaisseApTerminalFinderLine(models.TransientModel):
                 "default_use_payment_terminal": TERMINAL_KEY,
                 "default_fr_caisse_ap_ip_address": self.address,
                 "default_fr_caisse_ap_ip_port": finder.port,
+                **(
+                    {
+                        "default_fr_caisse_ap_ip_connection": "relay",
+                        "default_fr_caisse_ap_relay_id": finder.relay_id.id,
+                    }
+                    if finder.relay_id
+                    else {}
+                ),
             },
         }

@@ -363,6 +363,49 @@ def test_probe_job(
     assert simulator.exchanges == []
 
 
+def test_scan_job(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    odoo.jobs = [
+        {
+            "kind": "scan",
+            "probe_id": 4,
+            "network": "127.0.0.0/30",
+            "port": simulator.port,
+            "allow_local": True,
+        }
+    ]
+    run_relay(odoo.url)
+    until(lambda: odoo.probes)
+    assert odoo.probes == [
+        {
+            "probe_id": 4,
+            "ok": True,
+            "found": ["127.0.0.1"],
+            "complete": True,
+            "reason": "",
+        }
+    ]
+    assert simulator.exchanges == []
+
+
+def test_scan_job_the_policy_refuses(
+    odoo: FakeOdoo, run_relay: Callable[..., Relay]
+) -> None:
+    odoo.jobs = [
+        {"kind": "scan", "probe_id": 5, "network": "127.0.0.0/30", "port": 8888},
+        {"kind": "scan", "probe_id": 6, "network": "10.0.0.0/8", "port": 8888},
+        {"kind": "scan", "probe_id": 7, "port": 8888},
+    ]
+    run_relay(odoo.url)
+    until(lambda: len(odoo.probes) >= 3)
+    answers = {probe["probe_id"]: probe for probe in odoo.probes}
+    assert not any(answer["ok"] or answer["found"] for answer in answers.values())
+    assert "loopback" in answers[5]["reason"]
+    assert "too_wide" in answers[6]["reason"]
+    assert answers[7]["reason"].startswith("invalid scan job")
+
+
 def test_client_reports_http_errors(odoo: FakeOdoo) -> None:
     with pytest.raises(ServerError) as error:
         Client(odoo.url, "wrong").post(relay_wire.PATH_POLL, {}, timeout=5)
