@@ -86,7 +86,7 @@ class FakeOdoo:
                 self.poll_times.append(time.monotonic())
                 jobs = list(self.jobs)
                 # Like Odoo: a probe is handed out once (payments until claimed).
-                self.jobs = [j for j in jobs if j.get("kind") != "probe"]
+                self.jobs = [j for j in jobs if j.get("kind") not in ("probe", "scan")]
                 answer = {"jobs": jobs, "wait": 25, "protocol": self.protocol}
                 if self.retry_after is not None:
                     answer["retry_after"] = self.retry_after
@@ -398,7 +398,7 @@ def test_scan_job_the_policy_refuses(
         {"kind": "scan", "probe_id": 7, "port": 8888},
     ]
     run_relay(odoo.url)
-    until(lambda: len(odoo.probes) >= 3)
+    until(lambda: len(odoo.probes) == 3)
     answers = {probe["probe_id"]: probe for probe in odoo.probes}
     assert not any(answer["ok"] or answer["found"] for answer in answers.values())
     assert "loopback" in answers[5]["reason"]
