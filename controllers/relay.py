@@ -172,7 +172,10 @@ class CaisseApRelayController(http.Controller):
         if (httprequest.content_length or 0) > relay_wire.MAX_BODY:
             raise _Refused(413, "request too large")
         try:
-            data = httprequest.get_data(cache=False)
+            # Kept: when another request wrote the same row, Odoo runs this one
+            # again, which must read the same body (an empty one would tell
+            # the relay its transaction is not its own, and it would drop it).
+            data = httprequest.get_data(cache=True)
         except RequestEntityTooLarge:  # Odoo's own limit (128 MiB by default)
             raise _Refused(413, "request too large") from None
         try:

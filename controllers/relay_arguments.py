@@ -33,6 +33,14 @@ RELAY_ARGUMENTS = (
     ),
     (
         EVERY_ROUTE,
+        "body, when Odoo runs the request again",
+        "read once and kept, so that a request run again after a concurrent write "
+        "sees the same body (never an empty one answered 'not your transaction')",
+        "test_backend_relay_attacks:TestForgedOutcomes."
+        "test_an_outcome_survives_odoo_running_its_request_again",
+    ),
+    (
+        EVERY_ROUTE,
         "body",
         "a JSON object, without NaN or Infinity; anything else 400, never a 500",
         "test_backend_relay_attacks:TestRelayFuzz.test_fuzz_every_endpoint",

@@ -11,6 +11,9 @@ import time
 from datetime import timedelta
 from unittest.mock import patch
 
+import psycopg2
+import psycopg2.errorcodes
+import psycopg2.errors
 import requests
 
 from odoo import fields
@@ -69,7 +72,39 @@ class RelayAttackCase(RelayMethodMixin, CaisseApCommon, HttpCase):
         return self.env["pos.caisse.ap.transaction"].browse(started["transaction_id"])
 
 
+class _Conflict(psycopg2.errors.SerializationFailure):
+    pgcode = psycopg2.errorcodes.SERIALIZATION_FAILURE
+
+
 class TestForgedOutcomes(RelayAttackCase):
+    def test_an_outcome_survives_odoo_running_its_request_again(self):
+        """Another request wrote the transaction's row at the same moment (a
+        cashier's Cancel): Odoo runs the request again, which must see the
+        same body, or the relay is told the transaction is not its own and
+        drops the approval."""
+        transaction = self.claimed(9.0)
+        model = type(transaction)
+        record = model._caisse_ap_relay_record
+        calls = []
+
+        def conflict_once(records, outcome):
+            calls.append(outcome)
+            if len(calls) == 1:
+                raise _Conflict("could not serialize access due to concurrent update")
+            return record(records, outcome)
+
+        body = {
+            "transaction_id": transaction.id,
+            "claim": CLAIM,
+            "exchange": approval(900),
+        }
+        with patch.object(model, "_caisse_ap_relay_record", conflict_once):
+            status, answer = self.post(PATH_RESULT, body)
+        self.assertEqual((status, answer.get("recorded")), (200, True), answer)
+        self.assertEqual(len(calls), 2)
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "success")
+
     def test_outcome_without_the_winning_claim_key_is_refused(self):
         """Poll with the token, wait for the real relay's claim, post "success"
         while the customer is still at the terminal."""
@@ -343,6 +378,10 @@ class TestRelayTenancy(RelayAttackCase):
                 self.assertEqual(status, 400)
         search.invalidate_recordset()
         self.assertEqual(search.state, "queued")
+        status, _answer = self.post(
+                    PATH_PROBE, {"probe_id": search6.id, "ok": True, "found": [zoned]}
+                )
+                self.assertEqual(status, 400)
         status, _answer = self.post(
             PATH_PROBE,
             {
