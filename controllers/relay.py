@@ -379,6 +379,9 @@ def _found(body, network):
             address = ipaddress.ip_address(text if isinstance(text, str) else "")
         except ValueError:
             raise _Refused(400, "found: a list of addresses expected") from None
+        if getattr(address, "scope_id", None) is not None:
+            # An IPv6 zone may hold any text: no scan ever answers one.
+            raise _Refused(400, "found: an address without a zone expected")
         if address not in searched:
             raise _Refused(400, f"found: {address} is not in {searched}")
         addresses.append(str(address))

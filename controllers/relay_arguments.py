@@ -140,8 +140,9 @@ RELAY_ARGUMENTS = (
     (
         "/caisse_ap/relay/probe",
         "found, complete",
-        "for a terminal search only: a list of at most 1,024 IP addresses, each in "
-        "the network searched, stored once each; complete a boolean; else 400",
+        "for a terminal search only: a list of at most 1,024 IP addresses without "
+        "IPv6 zone, each in the network searched, stored once each; complete a "
+        "boolean; else 400",
         "test_backend_relay_attacks:TestRelayTenancy."
         "test_a_search_answer_names_only_the_searched_network",
     ),

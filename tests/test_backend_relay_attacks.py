@@ -378,7 +378,18 @@ class TestRelayTenancy(RelayAttackCase):
                 self.assertEqual(status, 400)
         search.invalidate_recordset()
         self.assertEqual(search.state, "queued")
-        status, _answer = self.post(
+        # An IPv6 zone may hold any text: never an address a search found.
+        search6 = probes.create(
+            {"relay_id": self.relay.id, "network": "fd00:1::/120", "port": 8888}
+        )
+        self.env.flush_all()
+        for zoned in (
+            "fd00:1::5%<img src=x>",
+            "fd00:1::6%\n' OR 1=1 --",
+            "fd00:1::7%eth0",
+        ):
+            with self.subTest(zoned):
+                status, _answer = self.post(
                     PATH_PROBE, {"probe_id": search6.id, "ok": True, "found": [zoned]}
                 )
                 self.assertEqual(status, 400)
