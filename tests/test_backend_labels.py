@@ -48,15 +48,20 @@ class TestBackendLabels(CaisseApCommon):
         _started, _transaction, status = self.pay(context={"lang": "es_ES"})
         self.assertIn("Motivo desconocido (42)", status["message"])
 
-    def test_the_engine_and_the_cashier_name_the_same_codes(self):
-        """Two tables (English for logs, translated for cashiers): a code
-        added to one only would reach the cashier as "unknown"."""
-        for table in ("FAILURE_LABELS", "APPLICATION_LABELS", "READ_MODE_LABELS"):
-            with self.subTest(table):
-                self.assertEqual(
-                    set(getattr(engine_labels, table)),
-                    set(getattr(cashier_labels, table)),
-                )
+    def test_the_engine_names_the_codes_in_the_tables_english(self):
+        """The engine (standard library only) keeps its own English copy of the
+        terminal's codes for its logs: the same codes and the same text as the
+        cashier's table, fallbacks included, or a log and the till disagree."""
+        english = self.env(context={"lang": "en_US"})
+        for kind in ("failure", "application", "read_mode"):
+            table = f"{kind.upper()}_LABELS"
+            codes = getattr(cashier_labels, table)
+            self.assertEqual(set(getattr(engine_labels, table)), set(codes), table)
+            cashier_label = getattr(cashier_labels, f"{kind}_label")
+            engine_label = getattr(engine_labels, f"{kind}_label")
+            for code in [*codes, "", "9Z"]:
+                with self.subTest(table=table, code=code):
+                    self.assertEqual(cashier_label(english, code), engine_label(code))
 
     def test_why_nothing_was_sent_in_the_cashiers_language(self):
         self.method.fr_caisse_ap_ip_port = free_port()

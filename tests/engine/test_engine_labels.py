@@ -1,6 +1,7 @@
 """English names of the codes (logs, command line), readable fallbacks.
 
-The cashier's words are Odoo translations (runtime/cashier_labels.py)."""
+The cashier's words are Odoo translations (runtime/cashier_labels.py); the
+Odoo tests check this copy is their English (tests/test_backend_labels.py)."""
 
 from __future__ import annotations
 
