@@ -1,10 +1,10 @@
 """English names of the terminal's codes, for logs and the command line.
 
 The engine returns codes (AF, CC, CI); what a cashier reads is the Odoo
-addon's business, translated there (``runtime/cashier_labels.py``). This
-copy stays here because the engine and the shop relay import nothing but the
-standard library; the addon's tests check it holds the same codes and the same
-English text as that table.
+addon's business, translated there (``runtime/cashier_labels.py``, the one
+table of the cashier's words). This copy stays here because the engine and the
+shop relay import nothing but the standard library; the addon's tests check it
+holds the same codes and the same English text as that table.
 Codes missing from the tables get a readable fallback.
 """
 

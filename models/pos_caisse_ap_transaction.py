@@ -8,13 +8,14 @@ from functools import partial
 import psycopg2.errorcodes
 import psycopg2.errors
 
-from odoo import Command, _lt, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_amount, mute_logger
+from odoo.tools import SQL, mute_logger
 
 from .. import caisse_ap
 from ..caisse_ap import Outcome, journal, relay_wire
 from ..runtime import cashier_labels as labels
+from ..runtime.cashier_labels import ATTENTION_KINDS
 from ..runtime.worker import SEND_DB_SECONDS, Job, outcome_spool, payment_budget
 from .pos_payment_method import ALLOW_LOCAL_PARAM, NETWORKS_PARAM
 
@@ -121,18 +122,6 @@ OUTCOME_STATES = {
 # seconds later when online. Past this delay (or once the session is no longer
 # open), a missing sale is no longer "still on the till".
 SYNC_GRACE = timedelta(minutes=2)
-
-ATTENTION_KINDS = {
-    "approved_unlinked": _lt("Approved, but no sale recorded"),
-    "forced_without_approval": _lt("Payment forced done without an approval"),
-    "unknown_unresolved": _lt("Unknown outcome never resolved"),
-    "late_answer_after_cancel": _lt("Approved after a cancel request"),
-    "link_mismatch": _lt("POS payment does not match the transaction"),
-    "possibly_twice": _lt(
-        "Possibly charged or credited twice: approved after an attempt whose "
-        "outcome is unknown"
-    ),
-}
 
 # One boolean column per kind, all computed in one pass over the journal.
 # "latest": no later attempt of the same payment line.
@@ -1037,70 +1026,9 @@ class PosCaisseApTransaction(models.Model):
             "read_mode_label": labels.read_mode_label(self.env, self.read_mode_code),
             "receipt_text": self.receipt_text or "",
             "failure_code": self.failure_code or "",
-            "message": self._cashier_message(),
+            "message": labels.transaction_message(self),
             "cancel_requested": self.cancel_requested,
         }
-
-    def _cashier_message(self):
-        """What the cashier reads about this attempt, in the user's language.
-
-        The one place that words a transaction's state: the POS shows it as it
-        is and words only what it alone knows (a lost connection, its dialogs).
-        """
-        _ = self.env._
-        state = self.state
-        if state == "pending":
-            return _("Sending the payment to the terminal…")
-        if state == "sent":
-            return _("Waiting for the customer on the terminal.")
-        if state == "cancel_requested":
-            return _(
-                "Press the red button on the terminal to cancel the payment. The line "
-                "will be updated when the terminal answers."
-            )
-        if state == "success":
-            notes = []
-            if self.partial:
-                notes.append(
-                    _(
-                        "Partial payment: the terminal authorised only %(authorised)s "
-                        "out of %(requested)s; the rest of the order is still due.",
-                        authorised=format_amount(
-                            self.env, self.amount_authorised, self.currency_id
-                        ),
-                        requested=format_amount(
-                            self.env, self.amount, self.currency_id
-                        ),
-                    )
-                )
-            if self.cancel_requested:
-                notes.append(
-                    _(
-                        "The terminal approved the payment although a cancel was "
-                        "requested: the customer has paid."
-                    )
-                )
-            return " ".join(notes)
-        if state == "failure":
-            if not self.failure_code:
-                return _("Payment refused by the terminal (no reason given).")
-            return _(
-                "Payment refused by the terminal: %(reason)s (code %(code)s).",
-                reason=labels.failure_label(self.env, self.failure_code),
-                code=self.failure_code,
-            )
-        if state == "unknown":
-            return _(
-                "The outcome of the payment is unknown: check on the terminal whether "
-                "it went through before retrying or validating the payment."
-            )
-        if self.cancel_requested and not self.sent_at:
-            return _("The payment was cancelled before being sent to the terminal.")
-        return _(
-            "The payment was not sent to the terminal, the customer was not "
-            "charged: %s",
-            labels.not_sent_reason(self.env, self.error_message),
-        )
 
     # ------------------------------------------------------------------
     # Journal entries that need a person to look at them ("needs attention").

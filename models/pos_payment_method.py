@@ -7,7 +7,6 @@ import time
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_amount
-from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
 from ..caisse_ap.host import canonical_host, ip_address_of, is_valid_host, terminal_key
@@ -15,7 +14,6 @@ from ..runtime import cashier_labels as labels
 from ..runtime import worker
 
 _logger = logging.getLogger(__name__)
-_lt = LazyTranslate(__name__)
 
 TERMINAL_KEY = "fr-caisse_ap_ip"
 DEFAULT_PORT = 8888
@@ -68,14 +66,6 @@ LIVE_EDITABLE_FIELDS = {
 ALLOW_LOCAL_PARAM = "l10n_fr_pos_caisse_ap_ip.allow_local_terminals"
 # The terminal networks, CIDR separated by commas (default: the private ones).
 NETWORKS_PARAM = "l10n_fr_pos_caisse_ap_ip.terminal_networks"
-REFUSED_KINDS = {
-    "loopback": _lt("a loopback address"),
-    "link-local": _lt("a link-local address"),
-    "unspecified": _lt("an unspecified address"),
-    "multicast": _lt("a multicast address"),
-    "own": _lt("an address of the machine that connects to the terminal itself"),
-    "metadata": _lt("a cloud metadata address"),
-}
 
 
 class PosPaymentMethod(models.Model):
@@ -335,49 +325,13 @@ class PosPaymentMethod(models.Model):
         """Why the address policy refused ``host`` (that resolves to ``address``,
         or is that address): the cashier's and the manager's words."""
         self.ensure_one()
-        _ = self.env._
-        values = {
-            "host": host,
-            "address": address,
-            "method": self.sudo().display_name,
-            "kind": REFUSED_KINDS.get(kind, kind),
-        }
-        if kind == "outside":
-            return _(
-                "The terminal address %(host)s of payment method %(method)s "
-                "(%(address)s) is not on a network where terminals are allowed: "
-                "nothing was sent to it. Terminals are on the shop's private "
-                "network (e.g. 192.168.1.50). A system administrator lists other "
-                "networks in the system parameter %(parameter)s.",
-                parameter=NETWORKS_PARAM,
-                **values,
-            )
-        if kind == "metadata":
-            return _(
-                "The terminal address %(host)s of payment method %(method)s "
-                "(%(address)s) is %(kind)s, never a payment terminal: nothing was "
-                "sent to it.",
-                **values,
-            )
-        if host == address:
-            return _(
-                "The terminal address %(address)s of payment method %(method)s is "
-                "%(kind)s, which reaches the Odoo server's own network rather than a "
-                "payment terminal. Enter the terminal's address on the shop network "
-                "(e.g. 192.168.1.50). To use a terminal simulator on the server "
-                "itself, a system administrator sets the system parameter "
-                "%(parameter)s to 1.",
-                parameter=ALLOW_LOCAL_PARAM,
-                **values,
-            )
-        return _(
-            "The terminal address %(host)s of payment method %(method)s resolves to "
-            "%(address)s, %(kind)s, which reaches the server's own network rather "
-            "than a payment terminal: nothing was sent to it. Check the terminal's "
-            "DNS name. To use a terminal simulator on the server itself, a system "
-            "administrator sets the system parameter %(parameter)s to 1.",
-            parameter=ALLOW_LOCAL_PARAM,
-            **values,
+        return labels.address_refusal(
+            self.env,
+            kind,
+            host=host,
+            address=address,
+            method=self.sudo().display_name,
+            parameters={"allow_local": ALLOW_LOCAL_PARAM, "networks": NETWORKS_PARAM},
         )
 
     def _caisse_ap_terminal_key(self, resolve=True):

@@ -1,12 +1,22 @@
-"""What a cashier reads for the terminal's codes, in the user's language.
+"""The cashier's words: the one table of what the server tells a cashier (or
+a POS manager) about a payment, in the user's language.
 
-The engine returns codes (AF failure reason, CC application, CI read mode);
-their words are Odoo lazy translations, so that the addon's catalogues
-(fr.po, es.po...) cover them like every other text.
+Codes go in, text comes out: the terminal's codes (AF failure reason, CC
+application, CI read mode), the engine's reasons for not sending, the states
+of a transaction, the kinds of address the address policy refuses and the
+kinds of journal entries that need attention. The words are Odoo
+translations, so that the addon's catalogues (fr.po, es.po...) cover them like
+every other text; the models, the POS and the kiosk bridge word none of these
+codes themselves.
+
+The engine (``caisse_ap/labels.py``, standard library only: the shop relay
+runs without Odoo) keeps English names of the terminal's codes for its logs
+and command line; a test checks they are this table's English, text included.
 """
 
 import re
 
+from odoo.tools import format_amount
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
@@ -123,3 +133,149 @@ def not_sent_reason(env, error):
         if found:
             return env._(label) % found.groupdict()
     return error or ""
+
+
+def transaction_message(transaction):
+    """What the cashier reads about an attempt (a ``pos.caisse.ap.transaction``),
+    in its environment's language.
+
+    The one place that words a transaction's state: the POS shows it as it is
+    and words only what it alone knows (a lost connection, its dialogs).
+    """
+    env = transaction.env
+    _ = env._
+    state = transaction.state
+    if state == "pending":
+        return _("Sending the payment to the terminal…")
+    if state == "sent":
+        return _("Waiting for the customer on the terminal.")
+    if state == "cancel_requested":
+        return _(
+            "Press the red button on the terminal to cancel the payment. The line "
+            "will be updated when the terminal answers."
+        )
+    if state == "success":
+        return _approval_notes(transaction)
+    if state == "failure":
+        if not transaction.failure_code:
+            return _("Payment refused by the terminal (no reason given).")
+        return _(
+            "Payment refused by the terminal: %(reason)s (code %(code)s).",
+            reason=failure_label(env, transaction.failure_code),
+            code=transaction.failure_code,
+        )
+    if state == "unknown":
+        return _(
+            "The outcome of the payment is unknown: check on the terminal whether "
+            "it went through before retrying or validating the payment."
+        )
+    if transaction.cancel_requested and not transaction.sent_at:
+        return _("The payment was cancelled before being sent to the terminal.")
+    return _(
+        "The payment was not sent to the terminal, the customer was not charged: %s",
+        not_sent_reason(env, transaction.error_message),
+    )
+
+
+def _approval_notes(transaction):
+    """What an approval says beyond itself: '' for a plain one."""
+    env = transaction.env
+    _ = env._
+    notes = []
+    if transaction.partial:
+        notes.append(
+            _(
+                "Partial payment: the terminal authorised only %(authorised)s "
+                "out of %(requested)s; the rest of the order is still due.",
+                authorised=format_amount(
+                    env, transaction.amount_authorised, transaction.currency_id
+                ),
+                requested=format_amount(
+                    env, transaction.amount, transaction.currency_id
+                ),
+            )
+        )
+    if transaction.cancel_requested:
+        notes.append(
+            _(
+                "The terminal approved the payment although a cancel was "
+                "requested: the customer has paid."
+            )
+        )
+    return " ".join(notes)
+
+
+# The journal entries a person should look at, by kind: each kind is also a
+# column of the transaction's attention query (models/pos_caisse_ap_transaction.py).
+ATTENTION_KINDS = {
+    "approved_unlinked": _lt("Approved, but no sale recorded"),
+    "forced_without_approval": _lt("Payment forced done without an approval"),
+    "unknown_unresolved": _lt("Unknown outcome never resolved"),
+    "late_answer_after_cancel": _lt("Approved after a cancel request"),
+    "link_mismatch": _lt("POS payment does not match the transaction"),
+    "possibly_twice": _lt(
+        "Possibly charged or credited twice: approved after an attempt whose "
+        "outcome is unknown"
+    ),
+}
+
+# What the address policy (caisse_ap/address.py) found a terminal address to be.
+REFUSED_KINDS = {
+    "loopback": _lt("a loopback address"),
+    "link-local": _lt("a link-local address"),
+    "unspecified": _lt("an unspecified address"),
+    "multicast": _lt("a multicast address"),
+    "own": _lt("an address of the machine that connects to the terminal itself"),
+    "metadata": _lt("a cloud metadata address"),
+}
+
+
+def address_refusal(env, kind, *, host, address, method, parameters):
+    """Why the address policy refused ``host`` (that resolves to ``address``,
+    or is that address) of payment method ``method``: the cashier's and the
+    manager's words. ``parameters``: the system parameters an administrator
+    sets, ``{"allow_local": name, "networks": name}``."""
+    _ = env._
+    values = {
+        "host": host,
+        "address": address,
+        "method": method,
+        "kind": REFUSED_KINDS.get(kind, kind),
+    }
+    if kind == "outside":
+        return _(
+            "The terminal address %(host)s of payment method %(method)s "
+            "(%(address)s) is not on a network where terminals are allowed: "
+            "nothing was sent to it. Terminals are on the shop's private "
+            "network (e.g. 192.168.1.50). A system administrator lists other "
+            "networks in the system parameter %(parameter)s.",
+            parameter=parameters["networks"],
+            **values,
+        )
+    if kind == "metadata":
+        return _(
+            "The terminal address %(host)s of payment method %(method)s "
+            "(%(address)s) is %(kind)s, never a payment terminal: nothing was "
+            "sent to it.",
+            **values,
+        )
+    if host == address:
+        return _(
+            "The terminal address %(address)s of payment method %(method)s is "
+            "%(kind)s, which reaches the Odoo server's own network rather than a "
+            "payment terminal. Enter the terminal's address on the shop network "
+            "(e.g. 192.168.1.50). To use a terminal simulator on the server "
+            "itself, a system administrator sets the system parameter "
+            "%(parameter)s to 1.",
+            parameter=parameters["allow_local"],
+            **values,
+        )
+    return _(
+        "The terminal address %(host)s of payment method %(method)s resolves to "
+        "%(address)s, %(kind)s, which reaches the server's own network rather "
+        "than a payment terminal: nothing was sent to it. Check the terminal's "
+        "DNS name. To use a terminal simulator on the server itself, a system "
+        "administrator sets the system parameter %(parameter)s to 1.",
+        parameter=parameters["allow_local"],
+        **values,
+    )

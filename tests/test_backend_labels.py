@@ -1,4 +1,5 @@
-"""The terminal's codes reach the cashier as Odoo translations.
+"""The terminal's codes reach the cashier as Odoo translations, from one table
+(runtime/cashier_labels.py).
 
 The engine returns codes (AF, CC, CI); a Spanish cashier must not read
 "Pago rechazado por el terminal: Refused (código 04)".
@@ -12,7 +13,7 @@ from ..caisse_ap import client
 from ..caisse_ap import labels as engine_labels
 from ..caisse_ap.simulator import Scenario
 from ..runtime import cashier_labels
-from .common import CaisseApCommon, free_port
+from .common import CaisseApCommon, free_port, journal_entry
 
 ADDON = "l10n_fr_pos_caisse_ap_ip"
 
@@ -22,9 +23,10 @@ class TestBackendLabels(CaisseApCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("es_ES")
+        for lang in ("es_ES", "fr_FR"):
+            cls.env["res.lang"]._activate_lang(lang)
         cls.env["ir.module.module"]._load_module_terms(
-            [ADDON], ["es_ES"], overwrite=True
+            [ADDON], ["es_ES", "fr_FR"], overwrite=True
         )
 
     def test_refusal_reason_in_the_cashiers_language(self):
@@ -47,6 +49,21 @@ class TestBackendLabels(CaisseApCommon):
         self.simulator.set_scenario(Scenario(kind="decline", delay=0, af_code="42"))
         _started, _transaction, status = self.pay(context={"lang": "es_ES"})
         self.assertIn("Motivo desconocido (42)", status["message"])
+
+    def test_a_french_cashier_reads_the_table_in_french(self):
+        """The words of the one table keep their translations: the message of
+        the transaction dict (what the till shows) and a reason the journal
+        gives a manager."""
+        self.simulator.set_scenario(Scenario(kind="decline", delay=0, af_code="05"))
+        _started, _transaction, status = self.pay(context={"lang": "fr_FR"})
+        self.assertEqual(
+            status["message"], "Paiement refusé par le terminal : Interdite (code 05)."
+        )
+        lost = journal_entry(self.env, self.method, self.session, "success")
+        self.assertEqual(
+            lost.with_context(lang="fr_FR").attention_reasons,
+            "Acceptée, mais aucune vente enregistrée",
+        )
 
     def test_the_engine_names_the_codes_in_the_tables_english(self):
         """The engine (standard library only) keeps its own English copy of the

@@ -5,12 +5,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from .. import caisse_ap
-from ..models.pos_payment_method import (
-    DEFAULT_PORT,
-    NETWORKS_PARAM,
-    REFUSED_KINDS,
-    TERMINAL_KEY,
-)
+from ..models.pos_payment_method import DEFAULT_PORT, NETWORKS_PARAM, TERMINAL_KEY
+from ..runtime.cashier_labels import REFUSED_KINDS
 
 _logger = logging.getLogger(__name__)
 
