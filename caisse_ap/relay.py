@@ -5,6 +5,9 @@ Run it on any machine of the shop's network, the token in the environment
 
     CAISSE_AP_RELAY_TOKEN=... python -m caisse_ap.relay --server https://example.odoo.com
 
+``python -m caisse_ap.relay pair`` writes that environment from a pairing
+code shown in Odoo (:mod:`caisse_ap.relay_pairing`).
+
 It long-polls Odoo over HTTPS for the exchanges of the terminals it serves,
 claims each payment before sending it (so that it is never sent twice), runs
 it with the engine's transport on the shop's network and posts the outcome
@@ -624,7 +627,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m caisse_ap.relay",
         description="Shop relay between a cloud-hosted Odoo and the shop's "
-        "Caisse-AP terminals (outbound HTTPS only).",
+        "Caisse-AP terminals (outbound HTTPS only). To give it its token with the "
+        "code shown in Odoo: python3 -m caisse_ap.relay pair --help",
     )
     parser.add_argument(
         "--server", required=True, help="Odoo's URL, e.g. https://example.odoo.com"
@@ -672,6 +676,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["pair"]:
+        from .relay_pairing import main as pair  # it imports this module
+
+        return pair(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
