@@ -17,6 +17,7 @@
         "security/caisse_ap_security.xml",
         "data/ir_cron.xml",
         "wizard/pos_caisse_ap_relay_token_views.xml",
+        "wizard/pos_caisse_ap_relay_pairing_code_views.xml",
         "wizard/pos_caisse_ap_review_views.xml",
         "wizard/pos_caisse_ap_terminal_finder_views.xml",
         "views/pos_payment_method_views.xml",

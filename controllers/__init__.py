@@ -1,1 +1,2 @@
 from . import relay
+from . import relay_pairing

@@ -164,20 +164,7 @@ class PosCaisseApRelay(models.Model):
         """A new token replaces the current one (which stops working at once)."""
         self.ensure_one()
         self._check_manager()
-        token = secrets.token_urlsafe(32)
-        self.sudo().write(
-            {
-                "token_hash": hash_token(token),
-                "token_prefix": token[:TOKEN_PREFIX_LENGTH],
-            }
-        )
-        _logger.info(
-            "Caisse-AP relay %s (%s): new token %s… by user %s",
-            self.id,
-            self.name,
-            token[:TOKEN_PREFIX_LENGTH],
-            self.env.uid,
-        )
+        token = self._caisse_ap_replace_token(f"by user {self.env.uid}")
         # Shown by a form on no record: the clear token travels only in this
         # answer to the browser, it is written to no table.
         return {
@@ -191,6 +178,50 @@ class PosCaisseApRelay(models.Model):
                 "default_token": token,
                 "default_environment": f"CAISSE_AP_RELAY_TOKEN={token}",
                 "default_command": self._caisse_ap_command(),
+            },
+        }
+
+    def _caisse_ap_replace_token(self, how):
+        """A new token, which replaces the current one at once; ``how`` it was
+        asked for goes to the log."""
+        self.ensure_one()
+        token = secrets.token_urlsafe(32)
+        self.sudo().write(
+            {
+                "token_hash": hash_token(token),
+                "token_prefix": token[:TOKEN_PREFIX_LENGTH],
+            }
+        )
+        _logger.info(
+            "Caisse-AP relay %s (%s): new token %s… %s",
+            self.id,
+            self.sudo().name,
+            token[:TOKEN_PREFIX_LENGTH],
+            how,
+        )
+        return token
+
+    def action_caisse_ap_pairing_code(self):
+        """A one-time code that the relay's machine exchanges for a new token
+        (models/pos_caisse_ap_relay_pairing.py), shown once with its command."""
+        self.ensure_one()
+        self._check_manager()
+        self.check_access("write")  # a relay of the user's companies only
+        pairings = self.env["pos.caisse.ap.relay.pairing"]
+        code, expires_at = pairings._caisse_ap_new_code(self)
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "pos.caisse.ap.relay.pairing.code",
+            "views": [(False, "form")],
+            "target": "new",
+            "name": self.env._("Pair %s", self.name),
+            "context": {
+                "default_relay_id": self.id,
+                "default_code": code,
+                "default_expires_at": fields.Datetime.to_string(expires_at),
+                "default_command": f"cd /opt/caisse-ap-relay && python3 -m "
+                f"caisse_ap.relay pair --server {base_url} --code {code}",
             },
         }
 

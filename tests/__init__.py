@@ -26,3 +26,5 @@ from . import test_backend_relay_list
 from . import test_backend_oca_upgrade
 from . import test_backend_terminal_finder
 from . import test_tours_terminal_finder
+from . import test_backend_relay_pairing
+from . import test_backend_relay_pairing_attacks

@@ -1,0 +1,110 @@
+"""The route a shop relay's machine pairs through: a code for the relay's token.
+
+Anyone may post to it, without a token: what the caller controls, and what is
+checked, is in PAIR_ARGUMENTS, each row with the test that tries it as an
+attack through this route (tests/test_backend_relay_pairing_attacks.py). Why
+a few guesses are harmless: models/pos_caisse_ap_relay_pairing.py.
+"""
+
+import json
+import logging
+import time
+
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import SUPERUSER_ID, http
+from odoo.http import request
+
+from ..caisse_ap import relay_pairing
+from .relay import (
+    _is_really_local,
+    _json,
+    _no_constant,
+    _Refused,
+    _relay_route,
+    _remote,
+)
+
+_logger = logging.getLogger(__name__)
+
+# A code is 8 symbols: a body of more than this is no pairing request.
+MAX_BODY = 1024
+# How long a wrong code waits for its answer, seconds (in a worker: at most
+# WRONG_PER_HOUR of them an hour, past which codes are refused at once).
+WRONG_CODE_PAUSE = 1.0
+
+# (argument, what is checked, the test written as its attack)
+PAIR_ARGUMENTS = (
+    ("scheme", "HTTPS, or plain HTTP from this machine with no proxy between "
+     "(the code and the token would travel in clear)",
+     "test_pairing_over_plain_http_is_refused"),
+    ("body", f"a JSON object of at most {MAX_BODY} bytes, said by its length",
+     "test_a_body_that_is_no_code_is_refused_uncounted"),
+    ("code", "a string of 8 code symbols (case, spaces, dashes ignored); a "
+     "code an administrator made: else refused after a pause and counted",
+     "test_a_guessed_code_is_refused_slowly_and_counted"),
+    ("code (used)", "single use: the first pairing deletes it",
+     "test_a_replayed_code_is_refused"),
+    ("code (expired)", f"made less than {relay_pairing.CODE_MINUTES} minutes ago",
+     "test_an_expired_code_is_refused"),
+    ("code (its relay)", "pairs the relay it was made for, if still active, and "
+     "no other (the newest code of a relay only)",
+     "test_a_code_pairs_its_own_relay_only"),
+    ("code (guessed at)", "refused once 10 wrong codes came after it was made",
+     "test_a_code_is_refused_after_ten_wrong_codes"),
+    ("wrong codes (flood)", "30 an hour for the database: then every code is "
+     "refused at once (429) and an error logged",
+     "test_a_flood_of_codes_is_refused_and_logged"),
+)  # fmt: skip
+
+
+class CaisseApRelayPairingController(http.Controller):
+    @_relay_route(relay_pairing.PATH_PAIR)
+    def caisse_ap_relay_pair(self):
+        # auth="none": no user; the pairing acts as the system, on one relay.
+        request.update_env(user=SUPERUSER_ID)
+        try:
+            code = self._code()
+        except _Refused as refused:
+            return _json({"error": str(refused)}, refused.status)
+        paired = request.env["pos.caisse.ap.relay.pairing"]._caisse_ap_pair(
+            code, _remote()
+        )
+        if paired["refused"] == "paused":
+            return _json({"error": "too many wrong codes: try again later"}, 429)
+        if paired["refused"]:
+            # Counted before the pause: a caller who gives up still counts.
+            request.env.cr.commit()  # pylint: disable=invalid-commit
+            time.sleep(WRONG_CODE_PAUSE)
+            return _json({"error": "wrong, expired or used code"}, 403)
+        relay = paired["relay"]
+        _logger.info(
+            "Caisse-AP relay %s (%s): paired from %s", relay.id, relay.name, _remote()
+        )
+        return _json({"token": paired["token"], "relay": relay.name})
+
+    def _code(self):
+        """The code the body holds, normalised (None: it holds no code that
+        could pair); refuses what is not a pairing request."""
+        httprequest = request.httprequest
+        if httprequest.scheme != "https" and not _is_really_local(httprequest):
+            _logger.warning(
+                "Caisse-AP relay pairing: plain HTTP request from %s refused",
+                _remote(),
+            )
+            raise _Refused(403, "HTTPS required")
+        if (httprequest.content_length or 0) > MAX_BODY:
+            raise _Refused(413, "request too large")
+        try:
+            data = httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:  # Odoo's own limit (128 MiB by default)
+            raise _Refused(413, "request too large") from None
+        if len(data) > MAX_BODY:  # sent without its length
+            raise _Refused(413, "request too large")
+        try:
+            body = json.loads(data or b"{}", parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise _Refused(400, "invalid JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+            raise _Refused(400, "a JSON object with a code expected")
+        return relay_pairing.normalised(body["code"])
