@@ -28,3 +28,4 @@ from . import test_backend_terminal_finder
 from . import test_tours_terminal_finder
 from . import test_backend_relay_pairing
 from . import test_backend_relay_pairing_attacks
+from . import test_tours_relay_pairing
