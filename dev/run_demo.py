@@ -5,7 +5,8 @@ Creates (or reuses) a demo database with the Point of Sale demo data, installs
 shop pointing at the simulator on 127.0.0.1, starts the simulator and Odoo.
 
 With --relay, the method goes "through a shop relay" and a local relay
-(python -m caisse_ap.relay) carries its exchanges, as for a cloud-hosted Odoo.
+(python -m caisse_ap.relay) carries its exchanges, as for a cloud-hosted Odoo;
+it is paired as a shop's machine is (``pair`` with a code Odoo made).
 
 With --kiosk, the self-order kiosk bridge is installed too, and a kiosk POS
 ("Kiosk (Caisse-AP)") pays on a terminal of its own (a second simulator, on
@@ -67,9 +68,9 @@ if {relay}:
     relay = Relay.search([("name", "=", "Demo shop relay")], limit=1) or Relay.create(
         {{"name": "Demo shop relay", "company_id": config.company_id.id}}
     )
-    # A new token at each run: the previous one is shown nowhere any more.
-    action = relay.action_new_token()
-    print("CAISSE_AP_DEMO_TOKEN", action["context"]["default_token"])
+    # Paired anew at each run, as a shop's machine is: a code, no token shown.
+    action = relay.action_caisse_ap_pairing_code()
+    print("CAISSE_AP_DEMO_PAIRING_CODE", action["context"]["default_code"])
     connection = {{
         "fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id
     }}
@@ -113,7 +114,8 @@ print("CAISSE_AP_DEMO_KIOSK", kiosk._get_self_order_route())
 
 
 def prepare_database(workspace, db_name, terminal_port, relay=False, kiosk=False):
-    """Set the demo shop up: ``(shop, relay token or None, kiosk path or None)``."""
+    """Set the demo shop up: ``(shop, relay pairing code or None, kiosk path or
+    None)``."""
     addons = f"{ADDON},{SELF_ORDER_BRIDGE}" if kiosk else ADDON
     if database_exists(db_name):
         log(f"reusing database {db_name}: updating {ADDON}")
@@ -142,25 +144,40 @@ def prepare_database(workspace, db_name, terminal_port, relay=False, kiosk=False
     if not marker:
         print(out.stdout[-3000:], out.stderr[-3000:])
         raise SetupError("could not add the Caisse-AP payment method to the demo shop")
-    token = re.search(r"^CAISSE_AP_DEMO_TOKEN (\S+)$", out.stdout, re.MULTILINE)
+    code = re.search(r"^CAISSE_AP_DEMO_PAIRING_CODE (\S+)$", out.stdout, re.MULTILINE)
     kiosk_path = re.search(r"^CAISSE_AP_DEMO_KIOSK (\S+)$", out.stdout, re.MULTILINE)
     if kiosk and not kiosk_path:
         print(out.stdout[-3000:], out.stderr[-3000:])
         raise SetupError("could not set the demo kiosk up")
     return (
         marker.group(1),
-        token.group(1) if token else None,
+        code.group(1) if code else None,
         kiosk_path.group(1) if kiosk_path else None,
     )
 
 
-def start_relay(http_port, token):
-    """The shop relay, as a shop would run it, towards this Odoo (localhost: HTTP)."""
+def pair_relay(http_port, code, env_file):
+    """Pair the shop relay as a shop's machine does: its command writes the
+    relay's environment file (the token is never shown)."""
+    log(f"pairing the shop relay with the code {code}")
+    subprocess.run(
+        [sys.executable, "-m", "caisse_ap.relay", "pair", "--server",
+         f"http://127.0.0.1:{http_port}", "--code", code, "--env-file", str(env_file)],
+        cwd=REPO, check=True,
+    )  # fmt: skip
+
+
+def start_relay(env_file):
+    """The shop relay, as a shop would run it, towards this Odoo (localhost:
+    HTTP), with the environment its file gives (as systemd would)."""
     log("starting the shop relay: the payments go through it")
+    variables = dict(
+        line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "caisse_ap.relay", "--server",
-         f"http://127.0.0.1:{http_port}"],
-        cwd=REPO, env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
+         variables["CAISSE_AP_RELAY_SERVER"]],
+        cwd=REPO, env=dict(os.environ, **variables),
     )  # fmt: skip
 
 
@@ -203,7 +220,7 @@ def main():
         home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
         workspace = Workspace(odoo_root, "caisse_ap_demo", home / f"{ADDON}-demo")
         workspace.write_config(args.db, http_port=args.http_port)
-        shop, token, kiosk_path = prepare_database(
+        shop, pairing_code, kiosk_path = prepare_database(
             workspace, args.db, args.terminal_port, args.relay, args.kiosk
         )
     except (SetupError, subprocess.CalledProcessError) as exc:
@@ -217,8 +234,10 @@ def main():
     relay = None
     try:
         warm_up(args.http_port, server)
-        if token:
-            relay = start_relay(args.http_port, token)
+        if pairing_code:
+            env_file = workspace.path / "caisse-ap-relay.env"
+            pair_relay(args.http_port, pairing_code, env_file)
+            relay = start_relay(env_file)
         log(
             f"Odoo: http://localhost:{args.http_port}/pos/ui"
             "  (login admin, password admin)"
