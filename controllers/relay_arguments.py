@@ -4,7 +4,8 @@ Anyone holding a relay's token (a file on a shop's machine) can post anything
 to these routes. One row per argument: the route, the argument, what the
 server checks before it acts, and the test written as that attack, through
 the HTTP route (``module:Class.test``, under ``tests/``). A dev test keeps
-every named test in existence.
+every named test in existence. The pairing route takes no token: its table
+is ``relay_pairing_arguments.py``.
 """
 
 EVERY_ROUTE = "/caisse_ap/relay/*"

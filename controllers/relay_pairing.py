@@ -1,9 +1,8 @@
 """The route a shop relay's machine pairs through: a code for the relay's token.
 
 Anyone may post to it, without a token: what the caller controls, and what is
-checked, is in PAIR_ARGUMENTS, each row with the test that tries it as an
-attack through this route (tests/test_backend_relay_pairing_attacks.py). Why
-a few guesses are harmless: models/pos_caisse_ap_relay_pairing.py.
+checked: ``relay_pairing_arguments.py``. Why a few guesses are harmless:
+``models/pos_caisse_ap_relay_pairing.py``.
 """
 
 import json
@@ -32,30 +31,6 @@ MAX_BODY = 1024
 # How long a wrong code waits for its answer, seconds (in a worker: at most
 # WRONG_PER_HOUR of them an hour, past which codes are refused at once).
 WRONG_CODE_PAUSE = 1.0
-
-# (argument, what is checked, the test written as its attack)
-PAIR_ARGUMENTS = (
-    ("scheme", "HTTPS, or plain HTTP from this machine with no proxy between "
-     "(the code and the token would travel in clear)",
-     "test_pairing_over_plain_http_is_refused"),
-    ("body", f"a JSON object of at most {MAX_BODY} bytes, said by its length",
-     "test_a_body_that_is_no_code_is_refused_uncounted"),
-    ("code", "a string of 8 code symbols (case, spaces, dashes ignored); a "
-     "code an administrator made: else refused after a pause and counted",
-     "test_a_guessed_code_is_refused_slowly_and_counted"),
-    ("code (used)", "single use: the first pairing deletes it",
-     "test_a_replayed_code_is_refused"),
-    ("code (expired)", f"made less than {relay_pairing.CODE_MINUTES} minutes ago",
-     "test_an_expired_code_is_refused"),
-    ("code (its relay)", "pairs the relay it was made for, if still active, and "
-     "no other (the newest code of a relay only)",
-     "test_a_code_pairs_its_own_relay_only"),
-    ("code (guessed at)", "refused once 10 wrong codes came after it was made",
-     "test_a_code_is_refused_after_ten_wrong_codes"),
-    ("wrong codes (flood)", "30 an hour for the database: then every code is "
-     "refused at once (429) and an error logged",
-     "test_a_flood_of_codes_is_refused_and_logged"),
-)  # fmt: skip
 
 
 class CaisseApRelayPairingController(http.Controller):

@@ -6,21 +6,38 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = {
-    # table module -> the folder of the tests its rows name
-    REPO / "controllers" / "relay_arguments.py": REPO / "tests",
+    # table module -> (the folder of the tests its rows name, the table's name)
+    REPO / "controllers" / "relay_arguments.py": (REPO / "tests", "RELAY_ARGUMENTS"),
+    REPO / "controllers" / "relay_pairing_arguments.py": (
+        REPO / "tests",
+        "PAIR_ARGUMENTS",
+    ),
 }
 
 
 def _literal(path, name):
+    """The table ``name`` of ``path``, its module's string constants put in."""
+    constants = {}
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == name
-            for target in node.targets
-        ):
-            return ast.literal_eval(
-                ast.unparse(node.value).replace("EVERY_ROUTE", repr("*"))
-            )
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target = node.targets[0].id
+        value = ast.literal_eval(_with_constants(node.value, constants))
+        if target == name:
+            return value
+        if isinstance(value, str):
+            constants[target] = value
     raise AssertionError(f"{path} has no {name}")
+
+
+def _with_constants(node, constants):
+    class PutIn(ast.NodeTransformer):
+        def visit_Name(self, name):  # noqa: N802 (ast's naming)
+            if name.id in constants:
+                return ast.Constant(constants[name.id])
+            return name
+
+    return ast.fix_missing_locations(PutIn().visit(node))
 
 
 def _tests_of(path):
@@ -34,10 +51,10 @@ def _tests_of(path):
     return found
 
 
-def test_every_relay_argument_names_an_existing_attack_test():
+def test_every_route_argument_names_an_existing_attack_test():
     missing = []
-    for table, tests_dir in TABLES.items():
-        rows = _literal(table, "RELAY_ARGUMENTS")
+    for table, (tests_dir, name) in TABLES.items():
+        rows = _literal(table, name)
         assert rows, table
         for route, argument, checked, attack in rows:
             assert route and argument and checked, (route, argument)
