@@ -28,8 +28,8 @@ _logger = logging.getLogger(__name__)
 
 # A code is 8 symbols: a body of more than this is no pairing request.
 MAX_BODY = 1024
-# How long a wrong code waits for its answer, seconds (in a worker: at most
-# WRONG_PER_HOUR of them an hour, past which codes are refused at once).
+# How long a wrong code waits for its answer, seconds (at most WRONG_PER_HOUR
+# of them an hour, past which codes are refused at once).
 WRONG_CODE_PAUSE = 1.0
 
 

@@ -39,14 +39,18 @@ PAIR_ARGUMENTS = (
      "relay's newest code only",
      "test_backend_relay_pairing_attacks:"
      "TestPairingRoute.test_a_code_pairs_its_own_relay_only"),
-    (PAIR, "code (guessed at)", "refused once 10 wrong codes came after it was made",
+    (PAIR, "wrong codes (from one address)",
+     "10 an hour from one address: then that address is refused at once (429, "
+     "no hash, no pause, not counted) and an ERROR is logged; other addresses "
+     "and the open codes are untouched",
      "test_backend_relay_pairing_attacks:"
-     "TestPairingRoute.test_a_code_is_refused_after_ten_wrong_codes"),
-    (PAIR, "wrong codes (flood)",
-     "30 an hour for the database: then every code is refused at once (429, "
-     "no hash, no pause, not counted) and an ERROR is logged",
+     "TestPairingRoute.test_one_source_guessing_locks_out_only_itself"),
+    (PAIR, "wrong codes (from many addresses)",
+     "100 an hour for the database: then every code is refused at once (429) "
+     "and an ERROR is logged; a code lives 15 minutes, so at most 25 guesses "
+     "reach it",
      "test_backend_relay_pairing_attacks:"
-     "TestPairingRoute.test_a_flood_of_codes_is_refused_and_logged"),
+     "TestPairingRoute.test_a_flood_from_many_sources_is_refused_and_logged"),
     (ASK, "user", "a Point of Sale administrator, else AccessError and no code",
      "test_backend_relay_pairing_attacks:"
      "TestPairingCodeDialog.test_a_cashier_cannot_ask_for_a_code"),

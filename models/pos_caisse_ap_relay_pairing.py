@@ -3,16 +3,19 @@
 The code is short enough to read aloud (caisse_ap/relay_pairing.py: 8 symbols
 of base 32, 2**40 codes), so it is guarded by how few guesses anyone gets:
 
-- each code refuses to pair once WRONG_PER_CODE wrong codes were tried since
-  it was made (any wrong code is a guess at every open code): a code is found
-  by chance with a probability of at most 10 / 2**40, about 1e-11;
-- every wrong code is counted (pos_caisse_ap_relay_pairing_attempt.py): past
-  WRONG_PER_HOUR (30) in an hour, every code is refused at once (429: no
-  hashing, no pause) and an error is logged. 30 guesses an hour is 263,000 a
-  year, where finding one open code takes 2**39 (5.5e11) guesses on average:
-  an attack is logged some two million years before it would succeed.
-  Requests in flight together may each pass the count: at most one more per
-  HTTP worker. Pairing waits for the hour to pass; a manual token still works;
+- every wrong code is counted with the address it came from
+  (pos_caisse_ap_relay_pairing_attempt.py): past WRONG_PER_SOURCE (10) in an
+  hour from one address, that address is refused at once (429: no hashing,
+  no pause); past WRONG_PER_HOUR (100) from all addresses, every code is, and
+  an error is logged. One address can thus lock out itself, not the shop
+  that pairs from another; many addresses together can lock pairing for an
+  hour (a manual token still works);
+- a code lives 15 minutes, during which all sources together get at most 25
+  guesses: one code is found by chance with a probability of at most
+  25 / 2**40 (2e-11). 100 guesses an hour is 876,000 a year, where finding
+  one open code takes 2**39 (5.5e11) guesses on average: some 600,000 years.
+  Requests in flight together may each pass a count: at most one more per
+  HTTP worker or thread;
 - a wrong code is answered after a pause (the controller's), which costs the
   server at most WRONG_PER_HOUR pauses an hour.
 
@@ -31,7 +34,6 @@ from ..caisse_ap import relay_pairing
 
 _logger = logging.getLogger(__name__)
 
-WRONG_PER_CODE = 10
 HASH_ROUNDS = 100_000  # about 25 ms of one CPU per code tried
 
 
@@ -44,9 +46,6 @@ class PosCaisseApRelayPairing(models.Model):
     )
     code_hash = fields.Char(required=True, readonly=True, index=True)
     expires_at = fields.Datetime(required=True, readonly=True)
-    # The last wrong code counted when this one was made: those after it are
-    # guesses at it.
-    wrong_before = fields.Integer(readonly=True)
 
     _sql_constraints = [
         ("relay_unique", "unique (relay_id)", "A shop relay has one pairing code."),
@@ -69,13 +68,11 @@ class PosCaisseApRelayPairing(models.Model):
         pairings.search(
             ["|", ("relay_id", "=", relay.id), ("expires_at", "<", now)]
         ).unlink()
-        attempts = self.env["pos.caisse.ap.relay.pairing.attempt"]
         pairings.create(
             {
                 "relay_id": relay.id,
                 "code_hash": self._hash(relay_pairing.normalised(code)),
                 "expires_at": expires_at,
-                "wrong_before": attempts._caisse_ap_last(),
             }
         )
         _logger.info(
@@ -93,7 +90,7 @@ class PosCaisseApRelayPairing(models.Model):
         one; or ``refused``: ``wrong`` (a wrong, expired or used code, counted)
         or ``paused`` (too many wrong codes this hour: not even looked at)."""
         attempts = self.env["pos.caisse.ap.relay.pairing.attempt"].sudo()
-        if attempts._caisse_ap_paused():
+        if attempts._caisse_ap_paused(address):
             return {"relay": None, "token": None, "refused": "paused"}
         pairing = self.sudo().browse()
         if code:
@@ -101,7 +98,7 @@ class PosCaisseApRelayPairing(models.Model):
                 [("code_hash", "=", self._hash(code))], limit=1
             )
         relay = pairing.relay_id
-        if pairing and self._usable(pairing, attempts):
+        if pairing and self._usable(pairing):
             pairing.unlink()  # single use: a second request finds nothing
             token = relay._caisse_ap_replace_token(f"paired from {address}")
             return {"relay": relay, "token": token, "refused": None}
@@ -109,17 +106,5 @@ class PosCaisseApRelayPairing(models.Model):
         attempts._caisse_ap_count_wrong(address)
         return {"relay": None, "token": None, "refused": "wrong"}
 
-    def _usable(self, pairing, attempts):
-        if pairing.expires_at < fields.Datetime.now() or not pairing.relay_id.active:
-            return False
-        guesses = attempts._caisse_ap_since(pairing.wrong_before)
-        if guesses >= WRONG_PER_CODE:
-            _logger.warning(
-                "Caisse-AP relay %s (%s): its pairing code is refused, %s wrong codes "
-                "were tried since it was made: ask for a new one",
-                pairing.relay_id.id,
-                pairing.relay_id.name,
-                guesses,
-            )
-            return False
-        return True
+    def _usable(self, pairing):
+        return pairing.expires_at >= fields.Datetime.now() and pairing.relay_id.active

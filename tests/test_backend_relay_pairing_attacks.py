@@ -17,6 +17,7 @@ from ..caisse_ap.relay_pairing import PATH_PAIR
 from ..caisse_ap.relay_wire import PATH_POLL
 from ..controllers import relay_pairing as pairing_controller
 from ..models import pos_caisse_ap_relay_pairing as pairing_model
+from ..models import pos_caisse_ap_relay_pairing_attempt as attempt_model
 from .common import CaisseApCommon
 from .relay_support import RelayMethodMixin, new_relay
 
@@ -206,29 +207,13 @@ class TestPairingRoute(PairingMixin, RelayMethodMixin, CaisseApCommon, HttpCase)
         self.assertEqual(self.polls(self.token), 200, "nothing paired")
         self.assertEqual(self.polls(other_token), 401, "replaced by pairing")
 
-    def test_a_code_is_refused_after_ten_wrong_codes(self):
+    def test_one_source_guessing_locks_out_only_itself(self):
         code = self.new_code()
-        for _guess in range(pairing_model.WRONG_PER_CODE - 1):
-            self.wrong()
-        self.assert_paired(code)
-        code = self.new_code()
-        for _guess in range(pairing_model.WRONG_PER_CODE):
-            self.wrong()
         with self.assertLogs(LOGGER, "WARNING") as logged:
-            self.assertEqual(self.pair(code)[0], 403)
-        self.assertIn("10 wrong codes were tried since it was made", logged.output[0])
-        # The next code has its own budget.
-        self.assert_paired(self.new_code())
-
-    def test_a_flood_of_codes_is_refused_and_logged(self):
-        for _guess in range(pairing_model.WRONG_PER_CODE):
-            self.wrong()
-        with self.assertLogs(LOGGER, "WARNING") as logged:
-            for _guess in range(30 - pairing_model.WRONG_PER_CODE):
+            for _guess in range(attempt_model.WRONG_PER_SOURCE):
                 self.assertEqual(self.pair(WRONG)[0], 403)
         (error,) = [line for line in logged.output if line.startswith("ERROR")]
-        self.assertIn("30 wrong codes within an hour", error)
-        code = self.new_code()
+        self.assertIn("10 wrong codes within an hour from 127.0.0.1", error)
         hashed = patch.object(
             type(self.env["pos.caisse.ap.relay.pairing"]), "_hash", autospec=True
         )
@@ -238,12 +223,33 @@ class TestPairingRoute(PairingMixin, RelayMethodMixin, CaisseApCommon, HttpCase)
         self.assertEqual(status, 429, answer)
         self.assertLess(time.monotonic() - started, 1.0, "answered at once")
         hash_code.assert_not_called()
-        self.assertEqual(self.counted(), 30, "refusals no longer counted")
+        self.assertEqual(self.counted(), 10, "refusals no longer counted")
+        # The shop, pairing from another address, is not locked out: its code
+        # was not spent by the guesses either.
+        self.env["pos.caisse.ap.relay.pairing.attempt"].search([]).address = "192.0.2.9"
+        self.assert_paired(code)
+
+    def test_a_flood_from_many_sources_is_refused_and_logged(self):
+        attempts = self.env["pos.caisse.ap.relay.pairing.attempt"]
+        now = fields.Datetime.now()
+        attempts.create(
+            [
+                {"at": now, "address": f"198.51.100.{n % 200}"}
+                for n in range(attempt_model.WRONG_PER_HOUR - 1)
+            ]
+        )
+        self.env.flush_all()
+        with self.assertLogs(LOGGER, "WARNING") as logged:
+            self.assertEqual(self.pair(WRONG)[0], 403)
+        (error,) = [line for line in logged.output if line.startswith("ERROR")]
+        self.assertIn("100 wrong codes within an hour", error)
+        code = self.new_code()
+        status, answer = self.pair(code)
+        self.assertEqual(status, 429, answer)
+        self.assertEqual(self.counted(), 100, "refusals no longer counted")
         self.assertEqual(self.polls(self.token), 200, "nothing paired")
         # An hour later, codes are looked at again.
-        self.env["pos.caisse.ap.relay.pairing.attempt"].search([]).at = (
-            fields.Datetime.now() - timedelta(minutes=61)
-        )
+        attempts.search([]).at = now - timedelta(minutes=61)
         self.assert_paired(code)
 
 
