@@ -52,6 +52,12 @@ RESULT_STATUS = {
     Outcome.NOT_SENT: None,
 }
 
+# The states of an attempt in the journal: still running, or ended. The moves
+# allowed between them, and why, are the journal model's lifecycle
+# (TRANSITIONS in models/pos_caisse_ap_transaction.py).
+ACTIVE_STATES: tuple[str, ...] = ("pending", "sent", "cancel_requested")
+FINAL_STATES: tuple[str, ...] = ("success", "failure", "unknown", "error")
+
 
 class OutcomeRejected(ValueError):
     """A record that cannot be a true outcome: nothing of it is written."""

@@ -14,6 +14,7 @@ from odoo.tools import SQL, mute_logger
 
 from .. import caisse_ap
 from ..caisse_ap import Outcome, journal, relay_wire
+from ..caisse_ap.journal import ACTIVE_STATES, FINAL_STATES
 from ..runtime import cashier_labels as labels
 from ..runtime.cashier_labels import ATTENTION_KINDS
 from ..runtime.worker import SEND_DB_SECONDS, Job, outcome_spool, payment_budget
@@ -53,8 +54,8 @@ TRANSITIONS = {
     "unknown": {"success", "failure"},
     "error": set(),
 }
-ACTIVE_STATES = ("pending", "sent", "cancel_requested")
-FINAL_STATES = ("success", "failure", "unknown", "error")
+# Which states are still running (ACTIVE_STATES) and which ended (FINAL_STATES)
+# is said in caisse_ap/journal.py, where the journal's other concerns read it.
 # What a status or a cancel reads of an attempt: its checks, the sweep's test,
 # _pos_dict (a cancel reads the rest when it writes).
 STATUS_FIELDS = (
