@@ -156,7 +156,11 @@ class IllegalTransition(Exception):
 
 class PosCaisseApTransaction(models.Model):
     _name = "pos.caisse.ap.transaction"
-    _inherit = ["pos.caisse.ap.relay.mixin", "pos.caisse.ap.attention.mixin"]
+    _inherit = [
+        "pos.caisse.ap.relay.mixin",
+        "pos.caisse.ap.attention.mixin",
+        "pos.caisse.ap.refund.mixin",
+    ]
     _description = "Caisse-AP terminal transaction"
     _order = "id desc"
     _rec_name = "correlation_id"
@@ -482,7 +486,7 @@ class PosCaisseApTransaction(models.Model):
         refusal = method._caisse_ap_address_refusal()
         if refusal:
             raise UserError(refusal)
-        method._caisse_ap_check_refund(session, values)
+        self._caisse_ap_check_refund(method, session, values)
         # Whether the terminal is busy, the busy index tells when the attempt
         # is recorded (see _create_attempt).
         return method._caisse_ap_request(
@@ -625,29 +629,6 @@ class PosCaisseApTransaction(models.Model):
                 method.display_name,
             )
         )
-
-    def _caisse_ap_refund_claim(self):
-        """Serialise the refunds of these approved payments across transactions.
-
-        Locking the rows is not enough: Odoo's transactions are REPEATABLE READ,
-        so a refund that waited for the lock would still read, from its older
-        snapshot, the credits as they were before the other refund committed,
-        and both would pass. Updating the rows makes PostgreSQL fail the later
-        one with a serialization error instead; Odoo tries the request again
-        with a fresh snapshot, in which the first credit counts.
-        """
-        if not self:
-            return
-        self.env.cr.execute(
-            SQL(
-                "UPDATE %s SET write_date = (now() AT TIME ZONE 'UTC') WHERE id IN %s",
-                SQL.identifier(self._table),
-                tuple(sorted(self.ids)),
-            ),
-            # A concurrent refund of the same payments: an expected conflict.
-            log_exceptions=False,
-        )
-        self.invalidate_recordset(["write_date"])
 
     # ------------------------------------------------------------------
     # Cancel

@@ -6,7 +6,7 @@ import time
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import format_amount
+from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
 from ..caisse_ap.host import canonical_host, ip_address_of, is_valid_host, terminal_key
@@ -46,8 +46,6 @@ START_FIELDS = (
     "fr_caisse_ap_ip_connection",
     "fr_caisse_ap_relay_id",
 )
-# Credits that may have given money back: they count against what is left to refund.
-CREDITED_STATES = ("pending", "sent", "cancel_requested", "success", "unknown")
 # Server-side settings, read again at every payment: safe to change while a
 # session is open (a terminal that got a new address must not force closing
 # the shop's sessions). The fields loaded into the POS are not in this set.
@@ -699,101 +697,6 @@ class PosPaymentMethod(models.Model):
             )
         self._caisse_ap_check_session(transaction.session_id.id, currencies=False)
         return transaction
-
-    # ------------------------------------------------------------------
-    # Refund rule
-    # ------------------------------------------------------------------
-    def _caisse_ap_refunded_orders(self, session, order_ids):
-        """The refunded orders, all of them of the session's company."""
-        orders = self.env["pos.order"].sudo().browse(order_ids).exists()
-        company = session.config_id.company_id
-        if len(orders) != len(order_ids) or orders.company_id - company:
-            raise UserError(
-                self.env._(
-                    "The refunded order was not found in the company %s.",
-                    company.name,
-                )
-            )
-        return orders
-
-    def _caisse_ap_check_refund(self, session, values):
-        """A credit on the terminal gives back money that came through it.
-
-        The refunded orders (from the POS's refund lines) must belong to the
-        session's company and have been paid through approved Caisse-AP
-        transactions; the credit may not exceed what those approved minus what
-        was already credited (or is being credited) against them. Without
-        refunded orders, a refund passes only when the method allows it.
-        Raises a UserError; nothing is recorded nor sent then.
-        """
-        self.ensure_one()
-        _ = self.env._
-        if values["amount"] >= 0:
-            return
-        method = self.sudo()
-        order_ids = values["refunded_order_ids"]
-        if not order_ids:
-            if method.fr_caisse_ap_ip_allow_unreferenced_refund:
-                return
-            raise UserError(
-                _(
-                    "A refund on the payment terminal must come from the order being "
-                    "refunded: use Refund on that order in the POS. A manager can "
-                    'check "Allow refunds without an original order" on payment '
-                    "method %s.",
-                    method.display_name,
-                )
-            )
-        orders = self._caisse_ap_refunded_orders(session, order_ids)
-        company = session.config_id.company_id
-        transactions = self.env["pos.caisse.ap.transaction"].sudo()
-        paid = transactions.search(
-            [
-                ("company_id", "=", company.id),
-                ("direction", "=", "debit"),
-                ("state", "=", "success"),
-                "|",
-                ("pos_order_id", "in", orders.ids),
-                ("order_uuid", "in", orders.mapped("uuid")),
-            ]
-        )
-        names = ", ".join(orders.mapped("name"))
-        if not paid:
-            raise UserError(
-                _(
-                    "%s was not paid on a Caisse-AP payment terminal: refund it with "
-                    "another payment method.",
-                    names,
-                )
-            )
-        paid._caisse_ap_refund_claim()
-        # Every attempt counts, this payment's earlier ones too: an attempt
-        # whose outcome is unknown may have given the money back already.
-        credited = transactions.search(
-            [
-                ("direction", "=", "credit"),
-                ("state", "in", CREDITED_STATES),
-                ("refunded_order_ids", "in", orders.ids),
-            ]
-        )
-        currency = session.config_id.currency_id
-        # Never more than the terminal was asked, whatever an answer said.
-        approved = sum(min(t.amount_authorised or t.amount, t.amount) for t in paid)
-        already = sum(credited.mapped("amount"))
-        available = approved - already
-        if currency.compare_amounts(-values["amount"], available) > 0:
-            raise UserError(
-                _(
-                    "The refund of %(amount)s is more than the terminal can still give "
-                    "back for %(orders)s: %(available)s (%(approved)s paid on the "
-                    "terminal, %(credited)s already refunded).",
-                    amount=format_amount(self.env, -values["amount"], currency),
-                    orders=names,
-                    available=format_amount(self.env, max(available, 0), currency),
-                    approved=format_amount(self.env, approved, currency),
-                    credited=format_amount(self.env, already, currency),
-                )
-            )
 
     # ------------------------------------------------------------------
     # Payment methods whose terminal is reached through a shop relay.
