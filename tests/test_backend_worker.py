@@ -14,6 +14,7 @@ from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
 from ..caisse_ap.simulator import Scenario
+from ..models.pos_caisse_ap_outcome_mixin import PosCaisseApOutcomeMixin
 from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
 from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
@@ -95,7 +96,7 @@ class TestBackendWorker(CaisseApCommon):
     def test_outcome_that_cannot_be_recorded_is_unknown(self):
         with (
             patch.object(
-                PosCaisseApTransaction,
+                PosCaisseApOutcomeMixin,
                 "_record_outcome",
                 side_effect=RuntimeError("disk full"),
             ),
