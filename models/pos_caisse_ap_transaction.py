@@ -1,7 +1,6 @@
 import logging
 import re
 from datetime import timedelta
-from functools import partial
 
 import psycopg2.errorcodes
 import psycopg2.errors
@@ -13,8 +12,8 @@ from odoo.tools import SQL, format_amount, mute_logger
 from .. import caisse_ap
 from ..caisse_ap.journal import ACTIVE_STATES, FINAL_STATES
 from ..runtime import cashier_labels as labels
-from ..runtime.cashier_labels import ATTENTION_KINDS
-from ..runtime.worker import SEND_DB_SECONDS, Job, outcome_spool, payment_budget
+from ..runtime.worker import Job, outcome_spool, payment_budget
+from .pos_caisse_ap_sweep_mixin import GRACE_SECONDS
 
 _logger = logging.getLogger(__name__)
 
@@ -79,17 +78,6 @@ STATUS_FIELDS = (
     "relay_id",
     "relay_send_deadline",
 )
-# Past its deadline (start + the worker's whole budget: database retries,
-# name resolution and connection, payment timeout; + grace), an active
-# transaction is lost: its worker died (restart, recycled worker).
-GRACE_SECONDS = 30
-# This server's worker sends a request within SEND_DB_SECONDS of the commit that
-# hands it over, or gives up: an attempt still not sent well after that was left
-# by a worker that stopped. It ends "not sent" then, not at its deadline minutes
-# later, so that the terminal and the cashier are not kept waiting for nothing.
-# Sending is recorded first, under the row's lock: a worker that comes late
-# finds the attempt ended and sends nothing.
-UNSENT_AFTER = timedelta(seconds=SEND_DB_SECONDS + GRACE_SECONDS)
 BUSY_INDEX = "pos_caisse_ap_transaction_terminal_busy_idx"
 
 
@@ -148,6 +136,7 @@ class PosCaisseApTransaction(models.Model):
         "pos.caisse.ap.attention.mixin",
         "pos.caisse.ap.refund.mixin",
         "pos.caisse.ap.outcome.mixin",
+        "pos.caisse.ap.sweep.mixin",
     ]
     _description = "Caisse-AP terminal transaction"
     _order = "id desc"
@@ -628,73 +617,6 @@ class PosCaisseApTransaction(models.Model):
             self.sudo()._transition("cancel_requested", f"by user {self.env.uid}")
 
     # ------------------------------------------------------------------
-    # Lost transactions
-    # ------------------------------------------------------------------
-    @api.model
-    def _sweep(self, domain):
-        # A spooled answer is real: recorded before anything is declared lost.
-        self._replay_spool()
-        unsent = self._sweep_relayed_not_taken(domain)
-        now = fields.Datetime.now()
-        lost = self.sudo().search(
-            [
-                ("state", "in", ACTIVE_STATES),
-                "|",
-                ("deadline", "<", now),
-                "&",
-                "&",
-                ("sent_at", "=", False),
-                ("relay_id", "=", False),
-                ("started_at", "<", now - UNSENT_AFTER),
-                *domain,
-            ]
-        )
-        for transaction in lost:
-            transaction._mark_lost()
-        return unsent | lost
-
-    def _sweep_lost(self):
-        return self._sweep([("id", "in", self.ids)])
-
-    def _is_overdue(self):
-        """True when the sweep has something to decide about this attempt: still
-        active past its deadline, not sent in time (by this server's worker or
-        by a shop relay), or its outcome waits in the spool. Otherwise a status
-        or a start reads it and writes nothing."""
-        self.ensure_one()
-        if self.state not in ACTIVE_STATES:
-            return False
-        if outcome_spool(self.env.cr.dbname).path(self.id).exists():
-            return True
-        now = fields.Datetime.now()
-        if self.deadline and self.deadline < now:
-            return True
-        if self.sent_at:
-            return False
-        if self.relay_id:
-            return bool(self.relay_send_deadline and self.relay_send_deadline < now)
-        return bool(self.started_at and self.started_at < now - UNSENT_AFTER)
-
-    @api.model
-    def _cron_sweep(self):
-        self._sweep([])
-
-    def _mark_lost(self):
-        if self.sent_at:
-            state = "unknown"
-            error = (
-                "no outcome recorded before the deadline (server restarted or worker "
-                "stopped?)"
-            )
-        else:
-            state = "error"
-            error = (
-                f"never sent: no worker sent the request within "
-                f"{UNSENT_AFTER.seconds} s (server restarted or worker stopped?)"
-            )
-        self._transition(state, f"lost: {error}", error_message=error)
-
-    # ------------------------------------------------------------------
     # Called by the worker, each in its own short transaction
     # ------------------------------------------------------------------
     def _lock_row(self):
@@ -737,40 +659,6 @@ class PosCaisseApTransaction(models.Model):
             )
             if cron:
                 cron._trigger()
-
-    @api.model
-    def _replay_spool(self):
-        """Record the spooled outcomes; each file goes once its write is committed."""
-        spool = outcome_spool(self.env.cr.dbname)
-        for transaction_id, record in spool.pending():
-            path = spool.path(transaction_id)
-            transaction = self.sudo().browse(transaction_id).exists()
-            if not transaction or (
-                transaction.payment_uuid,
-                transaction.attempt,
-            ) != (record.get("payment_uuid"), record.get("attempt")):
-                _logger.error(
-                    "Caisse-AP: spool file %s matches no transaction of this "
-                    "database: left in place",
-                    path,
-                )
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    transaction._record_outcome(record["outcome"])
-            except Exception:
-                _logger.exception(
-                    "Caisse-AP: cannot record spool file %s: left in place", path
-                )
-                continue
-            _logger.info(
-                "Caisse-AP %s: payment %s attempt %s: outcome recorded from %s",
-                transaction.terminal_key,
-                transaction.payment_uuid,
-                transaction.attempt,
-                path,
-            )
-            self.env.cr.postcommit.add(partial(spool.discard, transaction_id))
 
     # ------------------------------------------------------------------
     # What the POS gets

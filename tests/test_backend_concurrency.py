@@ -8,7 +8,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..caisse_ap.simulator import Scenario
-from ..models.pos_caisse_ap_transaction import UNSENT_AFTER
+from ..models.pos_caisse_ap_sweep_mixin import UNSENT_AFTER
 from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
 from .test_backend_payment_method import TERMINAL_NAME, resolving
