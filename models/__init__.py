@@ -9,6 +9,7 @@ from . import pos_caisse_ap_attention_mixin
 from . import pos_caisse_ap_refund_mixin
 from . import pos_caisse_ap_outcome_mixin
 from . import pos_caisse_ap_sweep_mixin
+from . import pos_caisse_ap_notify_mixin
 from . import pos_caisse_ap_transaction
 from . import pos_payment
 from . import pos_session
