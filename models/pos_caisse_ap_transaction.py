@@ -105,26 +105,6 @@ ATTENTION_KINDS = {
 }
 
 
-# Card scheme of the Caisse-AP application codes that name exactly one scheme.
-CARD_BRANDS = {
-    "001": "CB",
-    "003": "CB",
-    "00B": "CB",
-    "002": "American Express",
-    "00D": "American Express",
-    "006": "Diners Club",
-    "009": "JCB",
-    "00G": "UnionPay",
-    "00U": "UnionPay",
-}
-
-
-def last4(card_no):
-    """The last 4 digits of whatever card number was given ('' when none)."""
-    digits = re.sub(r"\D", "", card_no or "")
-    return digits[-4:]
-
-
 class IllegalTransition(Exception):
     """A state change the lifecycle does not allow (a bug, not bad input)."""
 
@@ -727,29 +707,3 @@ class PosCaisseApTransaction(models.Model):
             "charged: %s",
             labels.not_sent_reason(self.env, self.error_message),
         )
-
-    # ------------------------------------------------------------------
-    # What a Caisse-AP payment line keeps of the terminal's answer, in the fields
-    # Odoo's own terminal addons fill (see README, "Payment line data").
-    #
-    # The server's journal is the source: when a line is linked to its transaction,
-    # these fields are written from it, whatever the POS sent. A line never keeps more
-    # of the card than its last 4 digits, and never its expiry date.
-    # ------------------------------------------------------------------
-    def _caisse_ap_payment_line_values(self):
-        """The pos.payment fields of an approved transaction."""
-        self.ensure_one()
-        if self.mode == "card":
-            payment_mode = self.read_mode_label or False
-        else:
-            payment_mode = dict(self._fields["mode"]._description_selection(self.env))[
-                self.mode
-            ]
-        return {
-            "card_type": self.application_label or False,
-            "card_brand": CARD_BRANDS.get(self.application_code or "", False),
-            "card_no": last4(self.card_last4) or False,
-            "payment_method_authcode": self.auth_code or False,
-            "payment_method_payment_mode": payment_mode,
-            "transaction_id": self.correlation_id or False,
-        }

@@ -7,16 +7,35 @@ than its last 4 digits, and never its expiry date.
 """
 
 import logging
+import re
 
 from odoo import api, fields, models
 
-from .pos_caisse_ap_transaction import last4
 from .pos_payment_method import TERMINAL_KEY
 
 _logger = logging.getLogger(__name__)
 
 # A write of any of these may change which transaction paid the line.
 LINK_FIELDS = {"uuid", "amount", "payment_method_id", "pos_order_id"}
+
+# Card scheme of the Caisse-AP application codes that name exactly one scheme.
+CARD_BRANDS = {
+    "001": "CB",
+    "003": "CB",
+    "00B": "CB",
+    "002": "American Express",
+    "00D": "American Express",
+    "006": "Diners Club",
+    "009": "JCB",
+    "00G": "UnionPay",
+    "00U": "UnionPay",
+}
+
+
+def last4(card_no):
+    """The last 4 digits of whatever card number was given ('' when none)."""
+    digits = re.sub(r"\D", "", card_no or "")
+    return digits[-4:]
 
 
 class PosPayment(models.Model):
@@ -78,11 +97,30 @@ class PosPayment(models.Model):
             transaction = payment.caisse_ap_transaction_id.sudo()
             if transaction.state != "success":
                 continue
-            values = transaction._caisse_ap_payment_line_values()
+            values = payment._caisse_ap_payment_line_values(transaction)
             if not payment.ticket and transaction.receipt_text:
                 values["ticket"] = transaction.receipt_text
             # Derived from server records: the cashier needs no write access.
             payment.sudo().write(values)
+
+    @api.model
+    def _caisse_ap_payment_line_values(self, transaction):
+        """The pos.payment fields of an approved transaction."""
+        transaction.ensure_one()
+        if transaction.mode == "card":
+            payment_mode = transaction.read_mode_label or False
+        else:
+            payment_mode = dict(
+                transaction._fields["mode"]._description_selection(transaction.env)
+            )[transaction.mode]
+        return {
+            "card_type": transaction.application_label or False,
+            "card_brand": CARD_BRANDS.get(transaction.application_code or "", False),
+            "card_no": last4(transaction.card_last4) or False,
+            "payment_method_authcode": transaction.auth_code or False,
+            "payment_method_payment_mode": payment_mode,
+            "transaction_id": transaction.correlation_id or False,
+        }
 
     def _caisse_ap_link_transactions(self):
         """Link each terminal payment line to the approval that paid it.
