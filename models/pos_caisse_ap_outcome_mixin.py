@@ -14,7 +14,7 @@ from .. import caisse_ap
 from ..caisse_ap import Outcome, journal
 from ..caisse_ap.journal import FINAL_STATES
 from ..runtime import cashier_labels as labels
-from .pos_payment_method import ALLOW_LOCAL_PARAM, NETWORKS_PARAM
+from .pos_caisse_ap_address_mixin import ALLOW_LOCAL_PARAM, NETWORKS_PARAM
 
 _logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from .common import caisse_ap_method_values
 MIGRATION = (
     Path(__file__).parents[1] / "migrations" / "18.0.3.3.0" / "post-migration.py"
 )
-LOGGER = "odoo.addons.l10n_fr_pos_caisse_ap_ip.models.pos_payment_method"
+LOGGER = "odoo.addons.l10n_fr_pos_caisse_ap_ip.models.pos_caisse_ap_address_mixin"
 
 
 def load_migration():
