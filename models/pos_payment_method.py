@@ -384,7 +384,9 @@ class PosPaymentMethod(models.Model):
         """
         values = self._caisse_ap_parse_start(data)
         self._caisse_ap_check_method()
-        session = self._caisse_ap_check_session(values["pos_session_id"])
+        session = self.env["pos.session"]._caisse_ap_check_for_payment(
+            values["pos_session_id"], self
+        )
         transactions = self.env["pos.caisse.ap.transaction"]
         transaction, job = transactions._start(self, session, values)
         result = transaction.with_env(self.env)._pos_dict()
@@ -518,43 +520,6 @@ class PosPaymentMethod(models.Model):
         self.check_access("read")
         raise AccessError(self.env._("You cannot use this payment method."))
 
-    def _caisse_ap_check_session(self, session_id, currencies=True):
-        """The session is open, readable by the caller; its POS offers this
-        method. ``currencies``: what the POS's currency needs is read too."""
-        _ = self.env._
-        session = self.env["pos.session"].browse(session_id)
-        missing = UserError(_("This Point of Sale session does not exist."))
-        if not session:
-            raise missing
-        found = session._caisse_ap_read_for_payment(self, currencies)
-        if found is None:
-            raise missing
-        config = session.sudo().config_id
-        if config.company_id not in self.env.companies:
-            raise AccessError(
-                _("This Point of Sale session belongs to another company.")
-            )
-        if not found.readable:
-            session.check_access("read")
-            raise AccessError(_("You cannot use this Point of Sale session."))
-        if session.sudo().state != "opened":
-            raise UserError(
-                _(
-                    "The Point of Sale session %s is not open: the payment terminal "
-                    "cannot be used.",
-                    session.sudo().name,
-                )
-            )
-        if not found.offered:
-            raise UserError(
-                _(
-                    "The payment method %(method)s is not available in %(pos)s.",
-                    method=self.sudo().display_name,
-                    pos=config.display_name,
-                )
-            )
-        return session
-
     def _caisse_ap_checked_transaction(self, payment_uuid):
         payment_uuid = self._caisse_ap_check_uuid(payment_uuid)
         self._caisse_ap_check_method(CHECK_FIELDS)
@@ -565,7 +530,9 @@ class PosPaymentMethod(models.Model):
             raise UserError(
                 self.env._("No terminal transaction was found for this payment.")
             )
-        self._caisse_ap_check_session(transaction.session_id.id, currencies=False)
+        self.env["pos.session"]._caisse_ap_check_for_payment(
+            transaction.session_id.id, self, currencies=False
+        )
         return transaction
 
     # ------------------------------------------------------------------

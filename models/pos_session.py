@@ -2,7 +2,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_amount
 
@@ -44,6 +44,44 @@ class PosSession(models.Model):
         string="Terminal Transactions to Review",
         compute="_compute_caisse_ap_attention_count",
     )
+
+    @api.model
+    def _caisse_ap_check_for_payment(self, session_id, method, currencies=True):
+        """The session is open, readable by the caller; its POS offers
+        ``method``. ``currencies``: what the POS's currency needs is read too."""
+        _ = self.env._
+        session = self.browse(session_id)
+        missing = UserError(_("This Point of Sale session does not exist."))
+        if not session:
+            raise missing
+        found = session._caisse_ap_read_for_payment(method, currencies)
+        if found is None:
+            raise missing
+        config = session.sudo().config_id
+        if config.company_id not in self.env.companies:
+            raise AccessError(
+                _("This Point of Sale session belongs to another company.")
+            )
+        if not found.readable:
+            session.check_access("read")
+            raise AccessError(_("You cannot use this Point of Sale session."))
+        if session.sudo().state != "opened":
+            raise UserError(
+                _(
+                    "The Point of Sale session %s is not open: the payment terminal "
+                    "cannot be used.",
+                    session.sudo().name,
+                )
+            )
+        if not found.offered:
+            raise UserError(
+                _(
+                    "The payment method %(method)s is not available in %(pos)s.",
+                    method=method.sudo().display_name,
+                    pos=config.display_name,
+                )
+            )
+        return session
 
     def _caisse_ap_read_for_payment(self, method, currencies=True):
         """Read in one query what a terminal payment checks about this session;
