@@ -3,7 +3,8 @@
 The worker at once, the spool after the database came back, a shop relay's
 post: each outcome goes through the journal's one check (caisse_ap/journal.py)
 and ends the attempt by the lifecycle's rules, or is kept as evidence when
-the attempt already ended. A worker that failed ends its attempt too.
+the attempt already ended. A worker that failed ends its attempt too. The
+runtime calls these as runtime/transaction_calls.py lists.
 """
 
 import logging

@@ -598,7 +598,7 @@ class PosCaisseApTransaction(models.Model):
             self.sudo()._transition("cancel_requested", f"by user {self.env.uid}")
 
     # ------------------------------------------------------------------
-    # Called by the worker, each in its own short transaction
+    # Called by the worker (runtime/transaction_calls.py), each in a short transaction
     # ------------------------------------------------------------------
     def _lock_row(self):
         self.ensure_one()
@@ -628,7 +628,7 @@ class PosCaisseApTransaction(models.Model):
         return False
 
     # ------------------------------------------------------------------
-    # Outcomes kept in the spool while the database was unavailable
+    # Outcomes kept in the spool: the sweep records them (runtime/spool_replay.py)
     # ------------------------------------------------------------------
     def _register_hook(self):
         super()._register_hook()

@@ -7,6 +7,7 @@ real); a server that starts with files waiting triggers the sweep soon.
 import logging
 from functools import partial
 
+from . import transaction_calls as calls
 from .worker import outcome_spool
 
 _logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def replay(env):
             continue
         try:
             with env.cr.savepoint():
-                transaction._record_outcome(record["outcome"])
+                calls.record_outcome(transaction, record["outcome"])
         except Exception:
             _logger.exception(
                 "Caisse-AP: cannot record spool file %s: left in place", path

@@ -36,6 +36,7 @@ from ..caisse_ap import client, journal
 from ..caisse_ap.host import ip_address_of
 from ..caisse_ap.loop_thread import LoopThread, prestarted_pool
 from ..caisse_ap.spool import Spool
+from . import transaction_calls as calls
 
 _logger = logging.getLogger(__name__)
 
@@ -254,7 +255,7 @@ async def _pay(cursors, job, db_pool, deadline):
     send_by = min(time.monotonic() + SEND_DB_SECONDS, deadline)
     sent = False
     try:
-        if not await _in_db(cursors, job, db_pool, send_by, lambda t: t._mark_sent()):
+        if not await _in_db(cursors, job, db_pool, send_by, calls.mark_sent):
             return
         sent = True  # recorded as sent: from now on a failure means "unknown"
         exchange = await caisse_ap.exchange_async(
@@ -269,7 +270,11 @@ async def _pay(cursors, job, db_pool, deadline):
         outcome = journal.outcome_record(exchange)
         try:
             await _in_db(
-                cursors, job, db_pool, deadline, lambda t: t._record_outcome(outcome)
+                cursors,
+                job,
+                db_pool,
+                deadline,
+                partial(calls.record_outcome, outcome=outcome),
             )
         except RETRIABLE_DB_ERRORS as error:
             _spool(job, outcome, where, error)
@@ -310,7 +315,11 @@ async def _end_after_crash(cursors, job, db_pool, deadline, state, error):
     message = f"worker failed: {error}"
     try:
         await _in_db(
-            cursors, job, db_pool, deadline, lambda t: t._record_crash(state, message)
+            cursors,
+            job,
+            db_pool,
+            deadline,
+            partial(calls.record_crash, state=state, error=message),
         )
     except Exception:
         _logger.exception(
@@ -320,7 +329,8 @@ async def _end_after_crash(cursors, job, db_pool, deadline, state, error):
 
 
 async def _in_db(cursors, job, db_pool, until, func):
-    """``func(transaction)`` in a short transaction of its own, in the pool.
+    """``func(transaction)`` in a short transaction of its own, in the pool
+    (``func``: one of the calls of :mod:`.transaction_calls`).
 
     Tried again on passing failures, with growing pauses spent on the loop
     (no pool thread sleeps), while the next try can start before ``until``.
