@@ -97,7 +97,7 @@ class _IO:
     db_pool: concurrent.futures.ThreadPoolExecutor
 
 
-# In-flight payments by (database, payment uuid): lets tests and exit wait.
+# In-flight payments by (database, payment uuid): lets exit (and tests) wait.
 _payments = {}
 _lock = threading.Lock()
 _io = None
@@ -225,26 +225,6 @@ def _wait_at_exit():
     timeout = max(p.deadline for p in pending) + EXIT_MARGIN - time.monotonic()
     _logger.info("Caisse-AP: waiting for %d payment(s) before exiting", len(pending))
     concurrent.futures.wait([p.future for p in pending], timeout=max(timeout, 0))
-
-
-def wait_for_worker(dbname, payment_uuid, timeout=30.0):
-    """Wait for a payment, if any is running; False if it is still running."""
-    with _lock:
-        payment = _payments.get((dbname, payment_uuid))
-    if payment is None:
-        return True
-    done, _pending = concurrent.futures.wait([payment.future], timeout=timeout)
-    return bool(done)
-
-
-def running_workers(dbname):
-    """Payment uuids still running."""
-    with _lock:
-        return [
-            uuid
-            for (db, uuid), payment in _payments.items()
-            if db == dbname and not payment.future.done()
-        ]
 
 
 async def _pay(cursors, job, db_pool, deadline):

@@ -16,6 +16,7 @@ from odoo.tests import TransactionCase, new_test_user
 from ..caisse_ap.simulator import Scenario, TerminalSimulator
 from ..models.pos_payment_method import ALLOW_LOCAL_PARAM, TERMINAL_KEY
 from ..runtime import worker as caisse_ap_worker
+from .worker_support import running_workers, wait_for_worker
 
 WORKER_TIMEOUT = 60  # liveness only: every exchange in these tests takes about a second
 TRANSACTION_KEYS = {
@@ -104,11 +105,9 @@ def join_workers(test, *simulators):
     worker of the test's database: no thread may outlive the test mode."""
     for simulator in simulators:
         simulator.release_hang()
-    for payment_uuid in caisse_ap_worker.running_workers(test.cr.dbname):
+    for payment_uuid in running_workers(test.cr.dbname):
         test.assertTrue(
-            caisse_ap_worker.wait_for_worker(
-                test.cr.dbname, payment_uuid, WORKER_TIMEOUT
-            ),
+            wait_for_worker(test.cr.dbname, payment_uuid, WORKER_TIMEOUT),
             f"worker of payment {payment_uuid} still running",
         )
 
@@ -116,8 +115,8 @@ def join_workers(test, *simulators):
 def wait_all_workers(dbname):
     """Wait for every payment worker of a database (a failed test may leave
     payments running, which write to its records)."""
-    for payment_uuid in caisse_ap_worker.running_workers(dbname):
-        caisse_ap_worker.wait_for_worker(dbname, payment_uuid, WORKER_TIMEOUT)
+    for payment_uuid in running_workers(dbname):
+        wait_for_worker(dbname, payment_uuid, WORKER_TIMEOUT)
 
 
 def race(registry, uid, *calls):
@@ -293,9 +292,7 @@ class CaisseApCommon(TransactionCase):
     def wait(self, payment_uuid):
         """Wait for the payment's worker; return the latest transaction record."""
         self.assertTrue(
-            caisse_ap_worker.wait_for_worker(
-                self.cr.dbname, payment_uuid, WORKER_TIMEOUT
-            ),
+            wait_for_worker(self.cr.dbname, payment_uuid, WORKER_TIMEOUT),
             "the worker thread did not finish",
         )
         self.env.invalidate_all()

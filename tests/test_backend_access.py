@@ -5,8 +5,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
-from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
+from .worker_support import running_workers
 
 
 @tagged("post_install", "-at_install")
@@ -47,7 +47,7 @@ class TestBackendAccess(CaisseApCommon):
 
     def assertNothingSent(self):
         self.assertFalse(self.transactions())
-        self.assertFalse(caisse_ap_worker.running_workers(self.cr.dbname))
+        self.assertFalse(running_workers(self.cr.dbname))
         self.assertEqual(self.simulator.exchanges, [])
 
     def test_not_a_pos_user(self):

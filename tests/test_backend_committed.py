@@ -24,7 +24,6 @@ from odoo.tools import config
 
 from ..caisse_ap.relay_wire import PROTOCOL
 from ..caisse_ap.simulator import Scenario
-from ..runtime import worker as caisse_ap_worker
 from .common import (
     WORKER_TIMEOUT,
     allow_local_terminals,
@@ -35,6 +34,7 @@ from .common import (
     started_simulator,
     wait_all_workers,
 )
+from .worker_support import wait_for_worker
 
 ADMIN = "base.user_admin"
 # What a relay of this version says of itself when it polls.
@@ -182,9 +182,7 @@ class TestBackendCommitted(TransactionCase):
         self.assertIsInstance(refused, UserError)
         self.assertIn("busy", str(refused))
         self.assertTrue(
-            caisse_ap_worker.wait_for_worker(
-                self.dbname, started["payment_uuid"], WORKER_TIMEOUT
-            )
+            wait_for_worker(self.dbname, started["payment_uuid"], WORKER_TIMEOUT)
         )
         # Launched after the commit, it ran to the end; the other sent nothing.
         self.assertEqual(self.committed(started["payment_uuid"]), [("success", 1)])
@@ -209,9 +207,7 @@ class TestBackendCommitted(TransactionCase):
                 self.assertEqual(first["transaction_id"], repeat["transaction_id"])
                 payment_uuid = data["payment_uuid"]
                 self.assertTrue(
-                    caisse_ap_worker.wait_for_worker(
-                        self.dbname, payment_uuid, WORKER_TIMEOUT
-                    )
+                    wait_for_worker(self.dbname, payment_uuid, WORKER_TIMEOUT)
                 )
                 self.assertEqual(self.committed(payment_uuid), [("success", 1)])
                 self.assertEqual(self.requests_sent(), 1)
@@ -242,9 +238,7 @@ class TestBackendCommitted(TransactionCase):
         # It saw the other till's credit, committed meanwhile.
         self.assertRegex(str(refused[0]), r"7\.00.{0,3} already refunded")
         payment_uuid = started[0]["payment_uuid"]
-        self.assertTrue(
-            caisse_ap_worker.wait_for_worker(self.dbname, payment_uuid, WORKER_TIMEOUT)
-        )
+        self.assertTrue(wait_for_worker(self.dbname, payment_uuid, WORKER_TIMEOUT))
         self.assertEqual(self.committed(payment_uuid), [("success", 1)])
         other = next(s for s in starts if s["payment_uuid"] != payment_uuid)
         self.assertEqual(self.committed(other["payment_uuid"]), [])

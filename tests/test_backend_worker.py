@@ -18,6 +18,7 @@ from ..models.pos_caisse_ap_outcome_mixin import PosCaisseApOutcomeMixin
 from ..models.pos_caisse_ap_transaction import PosCaisseApTransaction
 from ..runtime import worker as caisse_ap_worker
 from .common import CaisseApCommon
+from .worker_support import running_workers
 
 WORKER_LOGGER = caisse_ap_worker.__name__
 
@@ -159,11 +160,11 @@ class TestBackendWorker(CaisseApCommon):
         self.simulator.set_scenario(Scenario(kind="approve", delay=1))
         started = self.start()
         self.assertEqual(
-            caisse_ap_worker.running_workers(self.cr.dbname),
+            running_workers(self.cr.dbname),
             [started["payment_uuid"]],
         )
         caisse_ap_worker._wait_at_exit()
-        self.assertEqual(caisse_ap_worker.running_workers(self.cr.dbname), [])
+        self.assertEqual(running_workers(self.cr.dbname), [])
         self.env.invalidate_all()
         transaction = self.transactions(started["payment_uuid"])[:1]
         self.assertEqual(transaction.state, "success")

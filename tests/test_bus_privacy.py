@@ -15,7 +15,6 @@ from odoo.tests import new_test_user, tagged
 from odoo.addons.bus.tests.common import WebsocketCase
 
 from ..caisse_ap.simulator import Scenario
-from ..runtime import worker as caisse_ap_worker
 from .common import (
     WORKER_TIMEOUT,
     allow_local_terminals,
@@ -23,6 +22,7 @@ from .common import (
     free_port,
     started_simulator,
 )
+from .worker_support import wait_for_worker
 
 AUTH_CODE = "654321"
 CARD_DIGITS = "9876"
@@ -93,11 +93,7 @@ class TestBusPrivacy(WebsocketCase):
                 "result_channel": result_channel,
             },
         )
-        self.assertTrue(
-            caisse_ap_worker.wait_for_worker(
-                self.cr.dbname, payment_uuid, WORKER_TIMEOUT
-            )
-        )
+        self.assertTrue(wait_for_worker(self.cr.dbname, payment_uuid, WORKER_TIMEOUT))
         return self._rpc("caisse_ap_status", payment_uuid)
 
     def test_anonymous_subscriber_gets_no_card_data(self):

@@ -14,7 +14,6 @@ from odoo.tests import tagged
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 from ..caisse_ap.simulator import Scenario
-from ..runtime import worker as caisse_ap_worker
 from .common import (
     allow_local_terminals,
     caisse_ap_method_values,
@@ -22,6 +21,7 @@ from .common import (
     started_simulator,
 )
 from .tour_support import BrowserTourMixin
+from .worker_support import running_workers, wait_for_worker
 
 RECEIPT = "TICKET CLIENT SIMULATEUR\nCB 1234\nMERCI"
 # Long enough for the tour to click Cancel, or to reload the page, while the customer
@@ -104,12 +104,10 @@ class CaisseApTourCase(BrowserTourMixin, TestPointOfSaleHttpCommon):
     def _run_tour(self, name, keep_running=()):
         self._open_pos_ui()
         self.start_pos_tour(name, login="pos_user", timeout=TOUR_TIMEOUT)
-        for payment_uuid in caisse_ap_worker.running_workers(self.cr.dbname):
+        for payment_uuid in running_workers(self.cr.dbname):
             if payment_uuid not in keep_running:
                 self.assertTrue(
-                    caisse_ap_worker.wait_for_worker(
-                        self.cr.dbname, payment_uuid, WORKER_TIMEOUT
-                    ),
+                    wait_for_worker(self.cr.dbname, payment_uuid, WORKER_TIMEOUT),
                     f"worker of payment {payment_uuid} still running after the tour",
                 )
         self.env.invalidate_all()

@@ -13,7 +13,6 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.service.model import retrying
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.l10n_fr_pos_caisse_ap_ip.runtime import worker as caisse_ap_worker
 from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
     WORKER_TIMEOUT,
     allow_local_terminals,
@@ -23,6 +22,7 @@ from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.common import (
     started_simulator,
     wait_all_workers,
 )
+from odoo.addons.l10n_fr_pos_caisse_ap_ip.tests.worker_support import wait_for_worker
 
 PRICE = 12.34
 
@@ -159,9 +159,7 @@ class TestKioskCommitted(TransactionCase):
         self.assertIsInstance(repeat, tuple, repeat)
         self.assertEqual(first[0], repeat[0], "one attempt")
         payment_uuid = f"kiosk-{order_uuid}"
-        self.assertTrue(
-            caisse_ap_worker.wait_for_worker(self.dbname, payment_uuid, WORKER_TIMEOUT)
-        )
+        self.assertTrue(wait_for_worker(self.dbname, payment_uuid, WORKER_TIMEOUT))
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             attempts = env["pos.caisse.ap.transaction"].search(
