@@ -11,6 +11,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..runtime.cashier_labels import ATTENTION_KINDS
+
 # An approved payment's order reaches the server when the cashier validates it,
 # seconds later when online. Past this delay (or once the session is no longer
 # open), a missing sale is no longer "still on the till".
@@ -92,11 +94,6 @@ class PosCaisseApAttentionMixin(models.AbstractModel):
     # ------------------------------------------------------------------
     # The kinds
     # ------------------------------------------------------------------
-    def _caisse_ap_attention_words(self):
-        """``{kind: its words}``, a kind for each flag column of the query, in
-        the order they are listed: the model that inherits this one says them."""
-        raise NotImplementedError
-
     @api.model
     def _caisse_ap_attention_kinds(self, where=None):
         """``{transaction id: [kind, ...]}`` for the transactions matching
@@ -108,7 +105,7 @@ class PosCaisseApAttentionMixin(models.AbstractModel):
             where=where or SQL("TRUE"),
         )
         self.env.cr.execute(query)
-        words = self._caisse_ap_attention_words()
+        words = ATTENTION_KINDS
         kinds = {}
         for row in self.env.cr.dictfetchall():
             kinds[row["id"]] = [kind for kind in words if row[kind]]
@@ -116,7 +113,7 @@ class PosCaisseApAttentionMixin(models.AbstractModel):
 
     @api.depends("state", "reviewed_at", "pos_payment_ids", "link_mismatch")
     def _compute_attention(self):
-        words = self._caisse_ap_attention_words()
+        words = ATTENTION_KINDS
         ids = tuple(self.ids) or (0,)
         kinds = self._caisse_ap_attention_kinds(SQL("t.id IN %s", ids))
         for transaction in self:
@@ -138,7 +135,7 @@ class PosCaisseApAttentionMixin(models.AbstractModel):
         kinds = self._caisse_ap_attention_kinds(
             SQL("t.id IN %s AND t.reviewed_at IS NULL", tuple(self.ids) or (0,))
         )
-        words = self._caisse_ap_attention_words()
+        words = ATTENTION_KINDS
         items = []
         for transaction in self.filtered(lambda t: t.id in kinds):
             sign = -1 if transaction.direction == "credit" else 1

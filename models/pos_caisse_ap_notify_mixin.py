@@ -77,6 +77,6 @@ class PosCaisseApNotifyMixin(models.AbstractModel):
             "read_mode_label": labels.read_mode_label(self.env, self.read_mode_code),
             "receipt_text": self.receipt_text or "",
             "failure_code": self.failure_code or "",
-            "message": self._cashier_message(),
+            "message": labels.transaction_message(self),
             "cancel_requested": self.cancel_requested,
         }

@@ -5,13 +5,12 @@ from datetime import timedelta
 import psycopg2.errorcodes
 import psycopg2.errors
 
-from odoo import Command, _lt, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, format_amount, mute_logger
+from odoo.tools import SQL, mute_logger
 
 from .. import caisse_ap
 from ..caisse_ap.journal import ACTIVE_STATES, FINAL_STATES
-from ..runtime import cashier_labels as labels
 from ..runtime.worker import Job, outcome_spool, payment_budget
 from .pos_caisse_ap_sweep_mixin import GRACE_SECONDS
 
@@ -90,19 +89,6 @@ class StartedMeanwhile(psycopg2.errors.SerializationFailure):
     terminal is busy."""
 
     pgcode = psycopg2.errorcodes.SERIALIZATION_FAILURE
-
-
-ATTENTION_KINDS = {
-    "approved_unlinked": _lt("Approved, but no sale recorded"),
-    "forced_without_approval": _lt("Payment forced done without an approval"),
-    "unknown_unresolved": _lt("Unknown outcome never resolved"),
-    "late_answer_after_cancel": _lt("Approved after a cancel request"),
-    "link_mismatch": _lt("POS payment does not match the transaction"),
-    "possibly_twice": _lt(
-        "Possibly charged or credited twice: approved after an attempt whose "
-        "outcome is unknown"
-    ),
-}
 
 
 class IllegalTransition(Exception):
@@ -640,70 +626,3 @@ class PosCaisseApTransaction(models.Model):
             )
             if cron:
                 cron._trigger()
-
-    # ------------------------------------------------------------------
-    # Words: what the cashier (in the POS's dict) and the manager read
-    # ------------------------------------------------------------------
-    def _caisse_ap_attention_words(self):
-        return ATTENTION_KINDS
-
-    def _cashier_message(self):
-        """What the cashier reads about this attempt, in the user's language.
-
-        The one place that words a transaction's state: the POS shows it as it
-        is and words only what it alone knows (a lost connection, its dialogs).
-        """
-        _ = self.env._
-        state = self.state
-        if state == "pending":
-            return _("Sending the payment to the terminal…")
-        if state == "sent":
-            return _("Waiting for the customer on the terminal.")
-        if state == "cancel_requested":
-            return _(
-                "Press the red button on the terminal to cancel the payment. The line "
-                "will be updated when the terminal answers."
-            )
-        if state == "success":
-            notes = []
-            if self.partial:
-                notes.append(
-                    _(
-                        "Partial payment: the terminal authorised only %(authorised)s "
-                        "out of %(requested)s; the rest of the order is still due.",
-                        authorised=format_amount(
-                            self.env, self.amount_authorised, self.currency_id
-                        ),
-                        requested=format_amount(
-                            self.env, self.amount, self.currency_id
-                        ),
-                    )
-                )
-            if self.cancel_requested:
-                notes.append(
-                    _(
-                        "The terminal approved the payment although a cancel was "
-                        "requested: the customer has paid."
-                    )
-                )
-            return " ".join(notes)
-        if state == "failure":
-            if not self.failure_code:
-                return _("Payment refused by the terminal (no reason given).")
-            return _(
-                "Payment refused by the terminal: %(reason)s (code %(code)s).",
-                reason=labels.failure_label(self.env, self.failure_code),
-                code=self.failure_code,
-            )
-        if state == "unknown":
-            return _(
-                "The outcome of the payment is unknown: check on the terminal whether "
-                "it went through before retrying or validating the payment."
-            )
-        if self.cancel_requested and not self.sent_at:
-            return _("The payment was cancelled before being sent to the terminal.")
-        return _(
-            "The payment was not sent to the terminal, the customer was not "
-            "charged: %s",
-            labels.not_sent_reason(self.env, self.error_message),
-        )

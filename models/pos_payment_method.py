@@ -6,7 +6,6 @@ import time
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools.translate import LazyTranslate
 
 from .. import caisse_ap
 from ..caisse_ap.host import is_valid_host
@@ -58,14 +57,6 @@ LIVE_EDITABLE_FIELDS = {
     "fr_caisse_ap_ip_allow_unreferenced_refund",
     "fr_caisse_ap_ip_connection",
     "fr_caisse_ap_relay_id",
-}
-REFUSED_KINDS = {
-    "loopback": _lt("a loopback address"),
-    "link-local": _lt("a link-local address"),
-    "unspecified": _lt("an unspecified address"),
-    "multicast": _lt("a multicast address"),
-    "own": _lt("an address of the machine that connects to the terminal itself"),
-    "metadata": _lt("a cloud metadata address"),
 }
 
 
