@@ -8,8 +8,10 @@ Run it on any machine of the shop's network, the token in the environment
 ``python -m caisse_ap.relay pair`` writes that environment from a pairing
 code shown in Odoo (:mod:`caisse_ap.relay_pairing`).
 
-It long-polls Odoo over HTTPS for the exchanges of the terminals it serves,
-claims each payment before sending it (so that it is never sent twice), runs
+It listens on Odoo's bus (a websocket) to be told at once when work waits,
+and polls Odoo over HTTPS for the exchanges of the terminals it serves (at
+once when told, else rarely; often when the bus cannot be reached), claims
+each payment before sending it (so that it is never sent twice), runs
 it with the engine's transport on the shop's network and posts the outcome
 back. An outcome is kept in a small file until Odoo has acknowledged it, so
 that a relay killed in between posts it at its next start (:class:`Spool`).
@@ -38,9 +40,11 @@ from pathlib import Path
 from . import exchange, probe
 from .address import AddressPolicy, parse_networks
 from .discovery import ScanRefused, scan
+from .relay_bus import BusListener
 from .relay_wire import (
     AUTH_HEADER,
     AUTH_SCHEME,
+    BUS_SAFETY_POLL,
     MAX_WAIT,
     PATH_CLAIM,
     PATH_POLL,
@@ -122,7 +126,7 @@ class Client:
 
     def __init__(self, server: str, token: str, parallel: int = PARALLEL_POSTS) -> None:
         self.server = check_server_url(server)
-        self._token = token
+        self.token = token
         self._opener = urllib.request.build_opener(
             _NoRedirect(),
             urllib.request.HTTPSHandler(context=ssl.create_default_context()),
@@ -144,7 +148,7 @@ class Client:
             method="POST",
             headers={
                 "Content-Type": "application/json",
-                AUTH_HEADER: f"{AUTH_SCHEME} {self._token}",
+                AUTH_HEADER: f"{AUTH_SCHEME} {self.token}",
                 "User-Agent": f"caisse-ap-relay/{VERSION}",
             },
         )
@@ -197,6 +201,12 @@ def interval_pause(interval: float) -> float:
     return interval * random.uniform(0.8, 1.2)
 
 
+def safety_pause() -> float:
+    """The pause between two polls while the bus is heard: a minute or a
+    little more (never more than a poll a minute), drifting apart as above."""
+    return BUS_SAFETY_POLL * random.uniform(1.0, 1.2)
+
+
 class Backoff:
     """Growing waits with jitter between failed attempts; reset on success."""
 
@@ -226,7 +236,8 @@ def default_state_dir() -> Path:
 
 
 class Relay:
-    """The poll loop and one thread per running exchange."""
+    """The poll loop, the bus listener that wakes it, and one thread per
+    running exchange."""
 
     def __init__(
         self,
@@ -236,6 +247,7 @@ class Relay:
         exchange_func: Callable = exchange,
         probe_func: Callable = probe,
         spool: Spool | None = None,
+        bus: bool = True,
     ) -> None:
         self.client = client
         self.spool = spool
@@ -244,6 +256,20 @@ class Relay:
         self.exchange = exchange_func
         self.probe = probe_func
         self.stopping = threading.Event()
+        # Set to end a pause early: work waits, the bus came or went, a stop.
+        self.wake = threading.Event()
+        self.bus = (
+            BusListener(
+                client.server,
+                client.token,
+                self.status,
+                self.wake,
+                self.stopping,
+                user_agent=f"caisse-ap-relay/{VERSION}",
+            )
+            if bus
+            else None
+        )
         self._running: dict[object, threading.Thread] = {}
         self._lock = threading.Lock()
         # Why the last delivery failed, shown in Odoo while outcomes wait.
@@ -254,15 +280,25 @@ class Relay:
     # ------------------------------------------------------------------
     # Poll loop
     # ------------------------------------------------------------------
+    @property
+    def listening(self) -> bool:
+        """Whether Odoo's bus will wake this relay when work waits."""
+        return bool(self.bus and self.bus.listening)
+
     def run(self) -> None:
         """Poll until :meth:`stop`; then let the running exchanges finish."""
         backoff = Backoff()
         _logger.info("relay %s polling %s", VERSION, self.client.server)
         self.deliver_kept()
+        if self.bus:
+            self.bus.start()
         while not self.stopping.is_set():
             started = time.monotonic()
+            listening = self.listening
+            # A wake-up from now on means a poll after this one.
+            self.wake.clear()
             try:
-                jobs = self._poll_unless_stopped()
+                jobs = self._poll_unless_stopped(0.0 if listening else self.wait)
             except (OSError, ServerError) as error:
                 delay = backoff.next()
                 self._log_poll_error(error, delay)
@@ -275,15 +311,29 @@ class Relay:
             backoff.reset()
             for job in jobs:
                 self.dispatch(job)
-            # A poll that came back early waits the interval; one the server
-            # asked to come back later waits that long, however slow it was.
-            quick = time.monotonic() - started < self.interval
-            if not jobs and (quick or self._retry_after):
-                pause = max(self.interval, self._retry_after)
-                self.stopping.wait(interval_pause(pause))
+            pause = self._pause(jobs, time.monotonic() - started, listening)
+            if pause:
+                self.wake.wait(pause)
+        if self.bus:
+            self.bus.join(CONNECT_TIMEOUT)
         self.join()
 
-    def _poll_unless_stopped(self) -> list[dict] | None:
+    def _pause(self, jobs: list[dict], took: float, listening: bool) -> float:
+        """How long to wait (unless woken) before the next poll.
+
+        Heard by the bus, a poll is a safety net: once a minute. Else a poll
+        that came back early waits the interval, and one the server asked to
+        come back later waits that long, however slow it was; after work, or
+        a held poll that ended, the next poll goes at once.
+        """
+        if listening:
+            return max(safety_pause(), self._retry_after)
+        quick = took < self.interval
+        if not jobs and (quick or self._retry_after):
+            return interval_pause(max(self.interval, self._retry_after))
+        return 0.0
+
+    def _poll_unless_stopped(self, wait: float) -> list[dict] | None:
         """:meth:`poll` in a thread of its own: a stop does not wait for a
         held poll to end (None then; a poll claims nothing, so abandoning its
         answer loses nothing)."""
@@ -291,7 +341,7 @@ class Relay:
 
         def poll() -> None:
             try:
-                outcome["jobs"] = self.poll()
+                outcome["jobs"] = self.poll(wait)
             except BaseException as error:  # handed over to the loop
                 outcome["error"] = error
 
@@ -331,11 +381,13 @@ class Relay:
             "last_error": self.last_error[:500] if waiting else "",
         }
 
-    def poll(self) -> list[dict]:
+    def poll(self, wait: float | None = None) -> list[dict]:
+        """One poll; ``wait``: how long Odoo may hold it (default: --wait)."""
+        wait = self.wait if wait is None else wait
         answer = self.client.post(
             PATH_POLL,
-            {**self.status(), "wait": self.wait},
-            timeout=self.wait + 30,
+            {**self.status(), "wait": wait},
+            timeout=wait + 30,
             queued=False,
         )
         self._check_protocol(answer.get("protocol", 1))
@@ -416,6 +468,7 @@ class Relay:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.wake.set()
 
     # ------------------------------------------------------------------
     # One payment: claim, exchange, post
@@ -651,7 +704,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--interval",
         type=float,
         default=POLL_INTERVAL,
-        help="pause after a poll answered early with no work, seconds (default 1)",
+        help="pause after a poll answered early with no work while Odoo's bus "
+        "is not heard, seconds (default 1; heard, the relay polls once a minute)",
     )
     parser.add_argument(
         "--state-dir",
@@ -667,6 +721,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=PARALLEL_POSTS,
         help="claims and outcome posts sent to Odoo at once (default "
         f"{PARALLEL_POSTS}; more wait their turn, polls are not counted)",
+    )
+    parser.add_argument(
+        "--no-bus",
+        action="store_true",
+        help="never listen on Odoo's bus (/websocket): poll only",
     )
     parser.add_argument("--quiet", action="store_true", help="warnings only")
     args = parser.parse_args(argv)
@@ -702,7 +761,13 @@ def main(argv: list[str] | None = None) -> int:
             error,
         )
         return 2
-    relay = Relay(client, wait=args.wait, interval=args.interval, spool=spool)
+    relay = Relay(
+        client,
+        wait=args.wait,
+        interval=args.interval,
+        spool=spool,
+        bus=not args.no_bus,
+    )
 
     def stop(signum: int, _frame: object) -> None:
         _logger.info("signal %s: stopping (running exchanges finish first)", signum)

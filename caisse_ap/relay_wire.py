@@ -66,12 +66,31 @@ to send with unknown keys is refused (it could mean something else).
 
 A payment that no relay claims before its send deadline ends ``error``
 ("not sent": the relay is offline), which is safe to retry.
+
+Wake-ups over Odoo's bus (``/websocket``, served by Odoo's gevent process on
+a prefork server): the relay opens a websocket as an anonymous client and
+sends Odoo's own ``subscribe`` message with one key more,
+:data:`BUS_KEY`: ``{"token", "version", "protocol", "waiting",
+"last_error"}``. A valid token subscribes the connection to the relay's
+channel, which only the server names (a record channel, unreachable by a
+client's channel names, derived from the token's hash: a new token leaves
+the old connections deaf); the poll's presence is recorded, and a
+:data:`BUS_READY` notification answers. Any other token closes the
+connection (1008). When a payment or a connection test waits for the relay,
+the server sends :data:`BUS_WORK` there: the relay then polls at once and
+claims as above. The relay repeats its subscribe every
+:data:`BUS_HEARTBEAT` seconds (its presence) and counts the connection lost
+when no :data:`BUS_READY` answers within :data:`BUS_READY_TIMEOUT`. While it
+listens, it polls every :data:`BUS_SAFETY_POLL` seconds only; without the
+bus (a proxy that does not route ``/websocket``, an older Odoo), it polls as
+before. The notifications carry nothing but their type.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import ipaddress
 import types
 import typing
 from enum import Enum
@@ -97,6 +116,23 @@ PROTOCOL = 2
 # outcomes without the claim key, which this server requires.
 MIN_PAYMENT_PROTOCOL = 2
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Odoo's bus: the path of its websocket, the relay's key in a subscribe
+# message, and the types of the notifications on the relay's channel.
+PATH_BUS = "/websocket"
+BUS_KEY = "caisse_ap_relay"
+BUS_READY = "caisse_ap_relay.ready"
+BUS_WORK = "caisse_ap_relay.work"
+# Seconds between the relay's subscribe messages (each one records its
+# presence: under the 60 s after which a relay is shown offline) ...
+BUS_HEARTBEAT = 30.0
+# ... and how long each may wait for its BUS_READY before the relay counts
+# the connection lost.
+BUS_READY_TIMEOUT = 10.0
+# The relay's poll while it listens on the bus: a safety net only.
+BUS_SAFETY_POLL = 60.0
+# Headers a reverse proxy adds: a request that carries one did not come from
+# this machine, whatever the socket's peer says.
+FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
 # The code of the controller's 404 for a transaction that is not the relay's
 # (or no longer exists): the one refusal after which a relay forgets an outcome.
 UNKNOWN_TRANSACTION = "unknown_transaction"
@@ -219,3 +255,39 @@ def is_unknown_transaction(status: int, answer: object) -> bool:
 def is_local_host(host: str | None) -> bool:
     """Plain HTTP is allowed only to this machine (tests, demo)."""
     return (host or "").strip("[]").lower() in LOCAL_HOSTS
+
+
+def is_loopback_request(
+    remote_addr: str | None, header: typing.Callable[[str], object]
+) -> bool:
+    """Whether a request comes from this machine with no proxy in between: a
+    loopback peer and none of a proxy's headers (``header(name)`` reads one).
+    With ``proxy_mode``, Odoo already put the real client's address in the
+    request; without it, a local proxy's own loopback address proves nothing.
+    """
+    try:
+        loopback = ipaddress.ip_address(remote_addr or "").is_loopback
+    except ValueError:
+        return False
+    return loopback and not any(header(name) for name in FORWARDED_HEADERS)
+
+
+def relay_status(body: dict) -> dict:
+    """What a relay says of itself (poll body, bus subscribe), bounded."""
+
+    def text(key: str, limit: int) -> str:
+        value = body.get(key)
+        return value[:limit] if isinstance(value, str) else ""
+
+    def count(key: str) -> int:
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return min(max(value, 0), 2**31 - 1)
+        return 0
+
+    return {
+        "version": text("version", 32) or "?",
+        "protocol": count("protocol") or 1,
+        "waiting": count("waiting"),
+        "last_error": text("last_error", 500),
+    }
