@@ -620,42 +620,55 @@ class Relay:
         A connection test's result is given up on a final refusal.
         """
         backoff = Backoff()
-        give_up = time.monotonic() + RESULT_PATIENCE
-        while True:
-            try:
-                answer = self.client.post(path, body, timeout=30)
-            except (OSError, ServerError) as error:
-                if isinstance(error, ServerError) and error.not_ours:
-                    _logger.error("%s: %s: not this relay's, dropped", where, error)
-                    return True
-                self.last_error = f"{where}: {error}"
-                if kept and self.stopping.is_set():
-                    _logger.error(
-                        "%s: outcome not delivered (%s): kept in %s, posted at the "
-                        "next start",
-                        where,
-                        error,
-                        self.spool.folder,
-                    )
-                    return False
-                final = isinstance(error, ServerError) and error.final
-                if (final and not outcome) or (not kept and time.monotonic() > give_up):
-                    _logger.error(
-                        "%s: NOT delivered (%s): %s",
-                        where,
-                        error,
-                        json.dumps(body.get("exchange", body))[:2000],
-                    )
-                    return False
-                delay = backoff.next()
-                _logger.warning(
-                    "%s: cannot deliver (%s); again in %.1f s", where, error, delay
+        give_up = None if kept else time.monotonic() + RESULT_PATIENCE
+        while (error := self._post_once(path, body, where)) is not None:
+            self.last_error = f"{where}: {error}"
+            if kept and self.stopping.is_set():
+                _logger.error(
+                    "%s: outcome not delivered (%s): kept in %s, posted at the "
+                    "next start",
+                    where,
+                    error,
+                    self.spool.folder,
                 )
-                # Kept, a stop need not wait; in memory only, it must.
-                (self.stopping.wait if kept else time.sleep)(delay)
-                continue
-            _logger.info("%s: delivered %s", where, answer)
-            return True
+                return False
+            refused = isinstance(error, ServerError) and error.final and not outcome
+            if refused or (give_up is not None and time.monotonic() > give_up):
+                _logger.error(
+                    "%s: NOT delivered (%s): %s",
+                    where,
+                    error,
+                    json.dumps(body.get("exchange", body))[:2000],
+                )
+                return False
+            delay = backoff.next()
+            _logger.warning(
+                "%s: cannot deliver (%s); again in %.1f s", where, error, delay
+            )
+            self._wait_to_retry(delay, kept)
+        return True
+
+    def _post_once(self, path: str, body: dict, where: str) -> Exception | None:
+        """None once Odoo has ``body``, or once its relay controller said the
+        transaction is not this relay's (there is nothing to deliver then);
+        else why not."""
+        try:
+            answer = self.client.post(path, body, timeout=30)
+        except (OSError, ServerError) as error:
+            if isinstance(error, ServerError) and error.not_ours:
+                _logger.error("%s: %s: not this relay's, dropped", where, error)
+                return None
+            return error
+        _logger.info("%s: delivered %s", where, answer)
+        return None
+
+    def _wait_to_retry(self, delay: float, kept: bool) -> None:
+        """A stop cuts the pause short for a kept outcome only (the next start
+        posts it); one in memory only would be lost with the process."""
+        if kept:
+            self.stopping.wait(delay)
+        else:
+            time.sleep(delay)
 
 
 def address_policy(job: dict) -> tuple[bool, tuple[str, ...] | None]:
