@@ -11,7 +11,7 @@
     "website": "https://github.com/l10n-fr-pos-caisse-ap/l10n_fr_pos_caisse_ap_ip",
     "maintainers": ["l10n-fr-pos-caisse-ap"],
     "development_status": "Beta",
-    "depends": ["point_of_sale"],
+    "depends": ["bus", "point_of_sale"],
     "data": [
         "security/ir.model.access.csv",
         "security/caisse_ap_security.xml",

@@ -38,8 +38,8 @@ RETRY_FIRST = 2.0
 RETRY_MAX = 300.0
 # How often the thread looks at the stop flag while nothing arrives.
 STOP_CHECK = 0.5
-# The close code of a subscribe whose token Odoo refused, and of a session
-# Odoo no longer knows (a new one is made at the next connection).
+# The close codes of a subscribe Odoo refused: its token (4001, as for an
+# expired session; 1008 is the policy code of RFC 6455).
 CLOSE_POLICY = 1008
 CLOSE_SESSION_EXPIRED = 4001
 # Closes that are part of Odoo's routine (a restart, a connection that lived
@@ -124,13 +124,16 @@ class BusListener:
     def _lost(self, error: Exception) -> None:
         message = str(error) or type(error).__name__
         code = error.code if isinstance(error, ws_client.Closed) else None
-        if code == CLOSE_POLICY:
+        if code == CLOSE_SESSION_EXPIRED:
+            # Odoo's close for a refused token; or it forgot the session: the
+            # next connection starts a new one.
+            self._cookie = ""
+        if code in (CLOSE_POLICY, CLOSE_SESSION_EXPIRED):
             _logger.error(
-                "Odoo's bus refused this relay's token (%s): ask for a new token",
+                "Odoo's bus refused this relay's subscription (%s): a wrong or "
+                "revoked token? (see the poll's answer)",
                 message,
             )
-        elif code == CLOSE_SESSION_EXPIRED:
-            self._cookie = ""
         if code in ROUTINE_CLOSES and self._listening.is_set():
             _logger.info("Odoo's bus %s: connecting again", message)
         elif message != self.last_error:

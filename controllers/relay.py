@@ -34,9 +34,6 @@ _logger = logging.getLogger(__name__)
 # gevent server holds polls (never a prefork worker), one per relay.
 POLL_STEP = 0.25
 LEASE_END_PAUSES = (0.01, 0.05, 0.1, 0.2, 0)
-# Headers a reverse proxy adds: a request that carries one did not come from
-# this machine, whatever the socket's peer says.
-FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
 
 
 class _Refused(Exception):
@@ -52,23 +49,6 @@ def _json(data, status=200):
         headers=[("Content-Type", "application/json"), ("Cache-Control", "no-store")],
         status=status,
     )
-
-
-def _is_loopback(address):
-    try:
-        return ipaddress.ip_address(address or "").is_loopback
-    except ValueError:
-        return False
-
-
-def _is_really_local(httprequest):
-    """Whether the client runs on this machine: a loopback peer, and no proxy
-    in between (with ``proxy_mode``, Odoo already put the real client's
-    address and scheme in the request; without it a proxy's headers are not
-    believed, and the proxy's own loopback address proves nothing)."""
-    if not _is_loopback(httprequest.remote_addr):
-        return False
-    return not any(httprequest.headers.get(name) for name in FORWARDED_HEADERS)
 
 
 def _can_hold():
@@ -145,7 +125,9 @@ class CaisseApRelayController(http.Controller):
 
     def _authenticate(self):
         httprequest = request.httprequest
-        if httprequest.scheme != "https" and not _is_really_local(httprequest):
+        if httprequest.scheme != "https" and not relay_wire.is_loopback_request(
+            httprequest.remote_addr, httprequest.headers.get
+        ):
             _logger.warning(
                 "Caisse-AP relay: plain HTTP request from %s refused", _remote()
             )
@@ -225,18 +207,11 @@ class CaisseApRelayController(http.Controller):
         ):
             raise _Refused(400, "invalid wait")
         wait = min(max(float(wait), 0.0), relay_wire.MAX_WAIT)
-        protocol = _integer(body, "protocol") or 1
+        status = relay_wire.relay_status(body)
+        protocol = status["protocol"]
         # One connection per poll at a time: the request's (the row updates
         # skip when another poll of the relay holds the row).
-        relay._caisse_ap_seen(
-            {
-                "version": _text(body, "version", 32) or "?",
-                "protocol": protocol,
-                "waiting": max(_integer(body, "waiting") or 0, 0),
-                "last_error": _text(body, "last_error", 500),
-            },
-            _remote(),
-        )
+        relay._caisse_ap_seen(status, _remote())
         jobs = self._jobs(request.env, relay, protocol)
         if jobs or not wait or not _can_hold():
             return self._poll_answer(jobs)

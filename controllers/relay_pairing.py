@@ -14,9 +14,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
-from ..caisse_ap import relay_pairing
+from ..caisse_ap import relay_pairing, relay_wire
 from .relay import (
-    _is_really_local,
     _json,
     _no_constant,
     _Refused,
@@ -62,7 +61,9 @@ class CaisseApRelayPairingController(http.Controller):
         """The code the body holds, normalised (None: it holds no code that
         could pair); refuses what is not a pairing request."""
         httprequest = request.httprequest
-        if httprequest.scheme != "https" and not _is_really_local(httprequest):
+        if httprequest.scheme != "https" and not relay_wire.is_loopback_request(
+            httprequest.remote_addr, httprequest.headers.get
+        ):
             _logger.warning(
                 "Caisse-AP relay pairing: plain HTTP request from %s refused",
                 _remote(),

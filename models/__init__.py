@@ -14,3 +14,4 @@ from . import pos_caisse_ap_notify_mixin
 from . import pos_caisse_ap_transaction
 from . import pos_payment
 from . import pos_session
+from . import ir_websocket

@@ -16,7 +16,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 from ..caisse_ap import escape_controls
-from ..caisse_ap.relay_wire import PROTOCOL
+from ..caisse_ap.relay_wire import BUS_READY, BUS_WORK, PROTOCOL
 
 _logger = logging.getLogger(__name__)
 
@@ -38,6 +38,14 @@ PRESENCE_FIELDS = [
 
 def hash_token(token):
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bus_subchannel(token_hash):
+    """The name of a relay's bus channel beside its record: from its token's
+    hash (kept by the server only), so that a new token leaves the old
+    token's connections deaf."""
+    digest = hashlib.sha256(f"caisse_ap_relay_bus:{token_hash}".encode()).hexdigest()
+    return f"caisse_ap_relay.{digest[:32]}"
 
 
 class PosCaisseApRelay(models.Model):
@@ -243,6 +251,29 @@ class PosCaisseApRelay(models.Model):
         if not relay or not hmac.compare_digest(relay.token_hash, digest):
             return relays.browse()
         return relay if relay.active else relays.browse()
+
+    def _caisse_ap_bus_channel(self):
+        """The relay's bus channel, None without a token. A record channel:
+        no client can name it, only the server adds it to a subscription (a
+        relay's, with its token: see models/ir_websocket.py)."""
+        self.ensure_one()
+        token_hash = self.sudo().token_hash
+        return (self, bus_subchannel(token_hash)) if token_hash else None
+
+    def _caisse_ap_wake(self):
+        """Tell the relay that work waits: its bus connection, or a poll held
+        for it (controllers/relay.py), hears it once this transaction commits."""
+        for relay in self:
+            channel = relay._caisse_ap_bus_channel()
+            if channel:
+                self.env["bus.bus"].sudo()._sendone(channel, BUS_WORK, {})
+
+    def _caisse_ap_bus_ready(self):
+        """Answer a relay's subscription on its channel: it listens now."""
+        self.ensure_one()
+        channel = self._caisse_ap_bus_channel()
+        if channel:
+            self.env["bus.bus"].sudo()._sendone(channel, BUS_READY, {})
 
     def _caisse_ap_seen(self, status, address):
         """Record the poll and what the relay says of itself (``status``:

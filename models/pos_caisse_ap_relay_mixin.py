@@ -84,6 +84,7 @@ class PosCaisseApRelayMixin(models.AbstractModel):
                     "deadline": transaction.deadline + timedelta(seconds=SEND_SECONDS),
                 }
             )
+            relay._caisse_ap_wake()
         return relay
 
     # ------------------------------------------------------------------

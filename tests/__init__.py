@@ -14,6 +14,7 @@ from . import test_tours_caisse_ap
 from . import test_tours_screenshots
 from . import test_backend_relay
 from . import test_backend_relay_attacks
+from . import test_backend_relay_bus
 from . import test_tours_relay
 from . import test_backend_attention
 from . import test_backend_payment_line

@@ -82,10 +82,14 @@ class RelayProcessMixin:
             self.cr.flush()
         return super().start_tour(*args, **kwargs)
 
-    def start_relay(self, token, relay=None, wait=1):
+    def start_relay(self, token, relay=None, wait=1, interval=0.2, bus=False):
+        """``bus``: let it listen on Odoo's bus. Off by default: in tests Odoo
+        sends no bus notification by itself (nothing is committed), so a relay
+        listening there would wait for its safety poll."""
         self.relay_process = subprocess.Popen(
             [sys.executable, "-m", "caisse_ap.relay", "--server", self.base_url()]
-            + ["--wait", str(wait), "--interval", "0.2"]
+            + ["--wait", str(wait), "--interval", str(interval)]
+            + ([] if bus else ["--no-bus"])
             + ["--state-dir", self.relay_state_dir],
             cwd=ADDON_DIR,
             env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),

@@ -27,7 +27,7 @@ from caisse_ap.ws_client import OP_CLOSE, OP_TEXT
 class BusOdoo(FakeOdoo):
     """FakeOdoo with a bus: ``/websocket`` answers each relay subscribe with
     READY (``bus_mode`` "ready"), with nothing ("mute"), closes it as a
-    wrong token (1008: "refuse"), or is refused (502: "off")."""
+    wrong token as Odoo does (4001: "refuse"), or is refused (502: "off")."""
 
     def __init__(self) -> None:
         self.bus_mode = "ready"
@@ -95,9 +95,7 @@ class BusOdoo(FakeOdoo):
                     data = json.loads(payload)["data"]
                     fake.subscribes.append(data)
                     if fake.bus_mode == "refuse":
-                        conn.sendall(
-                            frame(OP_CLOSE, struct.pack("!H", 1008) + b"invalid token")
-                        )
+                        conn.sendall(frame(OP_CLOSE, struct.pack("!H", 4001)))
                         return
                     if fake.bus_mode == "ready":
                         fake.notify(relay_wire.BUS_READY)
@@ -226,7 +224,7 @@ def test_a_refused_token_on_the_bus_is_logged(
     odoo.bus_mode = "refuse"
     with caplog.at_level(logging.ERROR, "caisse_ap.relay"):
         relay = run_relay(odoo.url, interval=0.05)
-        until(lambda: "refused this relay's token" in caplog.text)
+        until(lambda: "refused this relay's subscription" in caplog.text)
     assert not relay.listening
     until(lambda: len(odoo.polls) >= 5)
 
