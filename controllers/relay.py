@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 import math
+import threading
 import time
 
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -23,16 +24,18 @@ from odoo.exceptions import UserError
 from odoo.http import request
 from odoo.tools import config
 
+from odoo.addons.bus.models.bus import dispatch
+
 from ..caisse_ap import MAX_SCAN_ADDRESSES, relay_wire
 from ..caisse_ap.journal import OutcomeRejected, outcome_record
 
 _logger = logging.getLogger(__name__)
 
-# How often a held poll looks for work. Each look is two indexed queries on a
-# connection borrowed for the look only: measured with one idle relay, ~8
-# queries/s and under 1 % of a CPU (Odoo and PostgreSQL). Only a threaded or
-# gevent server holds polls (never a prefork worker), one per relay.
-POLL_STEP = 0.25
+# A held poll looks for work when the bus says some waits for its relay, and
+# also this often (a notification lost, Odoo's bus listener restarting): two
+# indexed queries on a connection borrowed for the look only. Only a threaded
+# or gevent server holds polls (never a prefork worker), one per relay.
+POLL_STEP = 5.0
 LEASE_END_PAUSES = (0.01, 0.05, 0.1, 0.2, 0)
 
 
@@ -49,6 +52,23 @@ def _json(data, status=200):
         headers=[("Content-Type", "application/json"), ("Cache-Control", "no-store")],
         status=status,
     )
+
+
+class _BusWaiter:
+    """What Odoo's bus dispatcher (``dispatch``) expects of a websocket, for a
+    held poll: the dispatcher's thread calls
+    :meth:`trigger_notification_dispatching` when a notification is committed
+    on one of its channels; the poll then looks for work."""
+
+    def __init__(self):
+        self._channels = set()
+        self.event = threading.Event()
+
+    def subscribe(self, channels, last):
+        self._channels = channels
+
+    def trigger_notification_dispatching(self):
+        self.event.set()
 
 
 def _can_hold():
@@ -220,13 +240,18 @@ class CaisseApRelayController(http.Controller):
             # Another poll of this relay is held: this one is answered now,
             # and told to come back later (the held one brings the work).
             return dict(self._poll_answer([]), retry_after=relay_wire.BUSY_RETRY)
-        return self._poll_answer(self._hold(relay.id, protocol, lease, wait))
+        channel = relay._caisse_ap_bus_channel()
+        return self._poll_answer(self._hold(relay.id, protocol, lease, wait, channel))
 
-    def _hold(self, relay_id, protocol, lease, wait):
-        """Look for work until ``wait`` has passed, holding no database
-        connection while asleep: many relays cannot exhaust the pool that the
-        cashiers' requests draw from."""
+    def _hold(self, relay_id, protocol, lease, wait, channel):
+        """Look for work until ``wait`` has passed, whenever the bus says some
+        waits on the relay's ``channel`` (and every POLL_STEP), holding no
+        database connection while asleep: many relays cannot exhaust the pool
+        that the cashiers' requests draw from."""
         registry = request.env.registry
+        waiter = _BusWaiter()
+        # Heard from now on: work committed after the look below wakes it.
+        dispatch.subscribe([channel], 0, registry.db_name, waiter)
         # The lease and the relay's news are kept; then the request's cursor is
         # closed and its connection goes back to the pool (Odoo's request
         # handling knows a closed cursor: nothing more is committed).
@@ -234,16 +259,18 @@ class CaisseApRelayController(http.Controller):
         request.env.cr.close()
         give_up = time.monotonic() + wait
         try:
-            while time.monotonic() < give_up:
-                time.sleep(min(POLL_STEP, max(give_up - time.monotonic(), 0)))
+            while True:
                 with registry.cursor() as look:
                     env = api.Environment(look, SUPERUSER_ID, {})
                     relay = env["pos.caisse.ap.relay"].browse(relay_id)
                     jobs = self._jobs(env, relay, protocol)
-                if jobs:
+                left = give_up - time.monotonic()
+                if jobs or left <= 0:
                     return jobs
-            return []
+                waiter.event.wait(min(POLL_STEP, left))
+                waiter.event.clear()
         finally:
+            dispatch.unsubscribe(waiter)
             # Each try in a transaction of its own (a fresh view of the row);
             # a lease not given back runs out a few seconds later anyway.
             for pause in LEASE_END_PAUSES:

@@ -20,6 +20,8 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.bus.models.bus import channel_with_db, dispatch, hashable
+
 from ..caisse_ap import PaymentRequest, redact_frame, relay_wire
 from ..caisse_ap import address as address_module
 from ..caisse_ap.relay_wire import PATH_CLAIM, PATH_POLL, PATH_PROBE, PATH_RESULT
@@ -688,6 +690,51 @@ class TestHeldPoll(RelayAttackCase):
         )
         self.assertLess(took, 15, "answered when the payment came, not at the end")
         self.assertFalse(self.lease_taken(), "the lease ends with the poll")
+
+    def test_a_held_poll_is_woken_by_the_bus_and_looks_rarely(self):
+        """The held poll looks for work when the bus says some waits (what
+        Odoo's bus thread does after the start's commit is done here), not
+        every fraction of a second."""
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        channel = hashable(
+            channel_with_db(self.registry.db_name, self.relay._caisse_ap_bus_channel())
+        )
+        self.env.flush_all()
+        looks = []
+        jobs = relay_controller.CaisseApRelayController._jobs
+
+        def counted(env, relay, protocol):
+            looks.append(time.monotonic())
+            return jobs(env, relay, protocol)
+
+        answers = []
+        with (
+            patch.object(
+                relay_controller.CaisseApRelayController, "_jobs", staticmethod(counted)
+            ),
+            # Its safety look would come after the poll's end: only the bus
+            # can bring the payment before.
+            patch.object(relay_controller, "POLL_STEP", 60),
+        ):
+            thread = self.poll_in_thread(20, answers)
+            self.addCleanup(thread.join, 30)
+            self.wait_until(lambda: self.lease_taken(), timeout=10)
+            time.sleep(2)
+            idle_looks = len(looks)
+            started = self.start(5.0)
+            woken = time.monotonic()
+            for waiter in list(dispatch._channels_to_ws.get(channel, ())):
+                waiter.trigger_notification_dispatching()
+            thread.join(30)
+        self.assertLess(time.monotonic() - woken, 3)
+        ((status, answer, _took),) = answers
+        self.assertEqual(
+            [job["transaction_id"] for job in answer["jobs"]],
+            [started["transaction_id"]],
+        )
+        # The poll's own look, the held poll's first: none while idle.
+        self.assertLessEqual(idle_looks, 2)
+        self.assertNotIn(channel, dispatch._channels_to_ws, "unsubscribed at its end")
 
     def test_a_held_poll_ends_after_its_wait(self):
         answers = []
