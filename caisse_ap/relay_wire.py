@@ -76,9 +76,9 @@ channel, which only the server names (a record channel, unreachable by a
 client's channel names, derived from the token's hash: a new token leaves
 the old connections deaf); the poll's presence is recorded, and a
 :data:`BUS_READY` notification answers. Any other token closes the
-connection (4001). When a payment or a connection test waits for the relay,
-the server sends :data:`BUS_WORK` there: the relay then polls at once and
-claims as above. The relay repeats its subscribe every
+connection (4001). When a payment, a connection test or a search for
+terminals waits for the relay, the server sends :data:`BUS_WORK` there: the
+relay then polls at once and claims as above. The relay repeats its subscribe every
 :data:`BUS_HEARTBEAT` seconds (its presence) and counts the connection lost
 when no :data:`BUS_READY` answers within :data:`BUS_READY_TIMEOUT`. While it
 listens, it polls every :data:`BUS_SAFETY_POLL` seconds only; without the

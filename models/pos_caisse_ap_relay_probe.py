@@ -34,6 +34,13 @@ class PosCaisseApRelayProbe(models.Model):
     found = fields.Text(help="A terminal search's answer: one address per line.")
     complete = fields.Boolean()
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        probes = super().create(vals_list)
+        # Heard on its bus channel, the relay takes it at once.
+        probes.relay_id._caisse_ap_wake()
+        return probes
+
     @api.model
     def _caisse_ap_take(self, relay):
         """The queued probes of ``relay``, now marked taken (a probe sends nothing:

@@ -596,7 +596,6 @@ class PosPaymentMethod(models.Model):
                     "port": self.fr_caisse_ap_ip_port,
                 }
             )
-            probe.relay_id._caisse_ap_wake()
             probe_id = probe.id
         deadline = time.monotonic() + PROBE_WAIT
         while time.monotonic() < deadline:

@@ -221,3 +221,11 @@ class TestRelayBus(RelayProcessMixin, RelayMethodMixin, CaisseApCommon, Websocke
             self.method._caisse_ap_probe_through(self.relay)
         self.dispatch_to_everyone()
         self.assertIn(BUS_WORK, self.heard(websocket, 10, until=BUS_WORK))
+
+    def test_a_search_for_terminals_wakes_the_relay(self):
+        websocket = self.relay_listening()
+        values = {"relay_id": self.relay.id, "network": "192.168.1.0/24", "port": 8888}
+        # Queued and committed, then not waited for.
+        self.env["pos.caisse.ap.relay.probe"]._caisse_ap_ask(values, 0)
+        self.dispatch_to_everyone()
+        self.assertIn(BUS_WORK, self.heard(websocket, 10, until=BUS_WORK))
