@@ -95,7 +95,8 @@ import types
 import typing
 from enum import Enum
 
-from . import ExchangeResult, PaymentRequest
+from .exchange import ExchangeResult
+from .request import PaymentRequest
 
 AUTH_HEADER = "Authorization"
 AUTH_SCHEME = "Bearer"

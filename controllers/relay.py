@@ -26,8 +26,7 @@ from odoo.tools import config
 
 from odoo.addons.bus.models.bus import dispatch
 
-from ..caisse_ap import MAX_SCAN_ADDRESSES, relay_wire
-from ..caisse_ap.journal import OutcomeRejected, outcome_record
+from ..caisse_ap import MAX_SCAN_ADDRESSES, OutcomeRejected, outcome_record, relay_wire
 
 _logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import caisse_ap
-from ..caisse_ap.host import canonical_host, ip_address_of, terminal_key
+from ..caisse_ap import canonical_host, ip_address_of, terminal_key
 from ..runtime import worker
 
 _logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ any detail, and whole to the paying tab's private channel.
 
 from odoo import models
 
-from ..caisse_ap.journal import FINAL_STATES
+from ..caisse_ap import FINAL_STATES
 from ..runtime import cashier_labels as labels
 
 

@@ -12,8 +12,7 @@ import logging
 from odoo import models
 
 from .. import caisse_ap
-from ..caisse_ap import Outcome, journal
-from ..caisse_ap.journal import FINAL_STATES
+from ..caisse_ap import FINAL_STATES, Outcome
 from ..runtime import cashier_labels as labels
 from .pos_caisse_ap_address_mixin import ALLOW_LOCAL_PARAM, NETWORKS_PARAM
 
@@ -113,7 +112,7 @@ class PosCaisseApOutcomeMixin(models.AbstractModel):
         caisse_ap/journal.py. Raises OutcomeRejected; nothing is written then."""
         self.ensure_one()
         requested = round(self.amount * 10**self.currency_id.decimal_places)
-        return journal.checked_record(record, requested)
+        return caisse_ap.checked_record(record, requested)
 
     def _result_values(self, result):
         """The fields a terminal's answer fills."""

@@ -15,8 +15,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from ..caisse_ap import escape_controls
-from ..caisse_ap.relay_wire import BUS_READY, BUS_WORK, PROTOCOL
+from ..caisse_ap import escape_controls, relay_wire
 
 _logger = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ class PosCaisseApRelay(models.Model):
             relay.last_error = presence.last_error
             relay.online = bool(presence.last_seen and presence.last_seen >= limit)
             relay.needs_update = bool(presence.last_seen) and (
-                presence.protocol != PROTOCOL
+                presence.protocol != relay_wire.PROTOCOL
             )
 
     def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
@@ -266,14 +265,14 @@ class PosCaisseApRelay(models.Model):
         for relay in self:
             channel = relay._caisse_ap_bus_channel()
             if channel:
-                self.env["bus.bus"].sudo()._sendone(channel, BUS_WORK, {})
+                self.env["bus.bus"].sudo()._sendone(channel, relay_wire.BUS_WORK, {})
 
     def _caisse_ap_bus_ready(self):
         """Answer a relay's subscription on its channel: it listens now."""
         self.ensure_one()
         channel = self._caisse_ap_bus_channel()
         if channel:
-            self.env["bus.bus"].sudo()._sendone(channel, BUS_READY, {})
+            self.env["bus.bus"].sudo()._sendone(channel, relay_wire.BUS_READY, {})
 
     def _caisse_ap_seen(self, status, address):
         """Record the poll and what the relay says of itself (``status``:

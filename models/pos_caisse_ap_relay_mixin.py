@@ -14,8 +14,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..caisse_ap import relay_wire
-from ..caisse_ap.journal import ACTIVE_STATES
+from ..caisse_ap import ACTIVE_STATES, relay_wire
 
 _logger = logging.getLogger(__name__)
 

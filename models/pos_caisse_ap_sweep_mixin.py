@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from ..caisse_ap.journal import ACTIVE_STATES
+from ..caisse_ap import ACTIVE_STATES
 from ..runtime import spool_replay
 from ..runtime.worker import SEND_DB_SECONDS, outcome_spool
 

@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, mute_logger
 
 from .. import caisse_ap
-from ..caisse_ap.journal import ACTIVE_STATES, FINAL_STATES
+from ..caisse_ap import ACTIVE_STATES, FINAL_STATES
 from ..runtime.worker import Job, outcome_spool, payment_budget
 from .pos_caisse_ap_sweep_mixin import GRACE_SECONDS
 

@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .. import caisse_ap
-from ..caisse_ap.host import is_valid_host
+from ..caisse_ap import is_valid_host
 from ..runtime import cashier_labels as labels
 from ..runtime import worker
 from .pos_caisse_ap_address_mixin import ALLOW_LOCAL_PARAM, NETWORKS_PARAM, TERMINAL_KEY

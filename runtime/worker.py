@@ -32,10 +32,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tools import config
 
 from .. import caisse_ap
-from ..caisse_ap import client, journal
-from ..caisse_ap.host import ip_address_of
-from ..caisse_ap.loop_thread import LoopThread, prestarted_pool
-from ..caisse_ap.spool import Spool
+from ..caisse_ap import LoopThread, Spool, ip_address_of, prestarted_pool
 from . import transaction_calls as calls
 
 _logger = logging.getLogger(__name__)
@@ -179,7 +176,7 @@ def resolved_address(host, port, allow_local, networks, timeout=CONNECT_TIMEOUT)
     ``timeout`` (the resolver failed, was too slow, or gave only refused
     addresses: the connection then says why, as it always did)."""
     policy = caisse_ap.AddressPolicy.of(allow_local, networks)
-    future = _current_io().loop.submit(client.allowed_addresses(host, port, policy))
+    future = _current_io().loop.submit(caisse_ap.allowed_addresses(host, port, policy))
     try:
         addresses = future.result(timeout)
     except (concurrent.futures.TimeoutError, OSError) as error:
@@ -247,7 +244,7 @@ async def _pay(cursors, job, db_pool, deadline):
             allow_local=job.allow_local,
             networks=job.networks,
         )
-        outcome = journal.outcome_record(exchange)
+        outcome = caisse_ap.outcome_record(exchange)
         try:
             await _in_db(
                 cursors,

@@ -152,6 +152,97 @@ def test_bridges_take_models_runtime_and_engine_only_and_are_never_taken():
     assert wrong == []
 
 
+# Rooms whose map row says "anything": they may look inside the engine. Every
+# other room takes the engine's names from its face, never from a submodule.
+SEE_INSIDE_THE_ENGINE = {"caisse_ap", "tests", "bench"}
+
+
+def _engine_face():
+    """The names of ``__all__`` in caisse_ap/__init__.py."""
+    init = REPO / "caisse_ap" / "__init__.py"
+    for node in ast.parse(init.read_text(), str(init)).body:
+        if isinstance(node, ast.Assign) and [
+            target.id for target in node.targets if isinstance(target, ast.Name)
+        ] == ["__all__"]:
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("caisse_ap/__init__.py has no __all__")
+
+
+def _in_addon(dotted):
+    """The parts of a module of this addon, as the repository lays it out
+    ("caisse_ap.host" -> ("caisse_ap", "host")); None for any other module."""
+    parts = tuple(dotted.split("."))
+    prefix = tuple(ADDON_PACKAGE.split("."))
+    if parts[: len(prefix)] == prefix:
+        return parts[len(prefix) :]
+    return parts if parts[0] == "caisse_ap" else None
+
+
+def _engine_uses_outside_its_face(path, face):
+    """Each way a file reaches the engine other than a name of its face:
+    "from ..caisse_ap.host import x" (a submodule), "from ..caisse_ap import
+    x" or "caisse_ap.x" (caisse_ap the package) with x not in ``__all__``."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = path.relative_to(REPO).parent.parts
+    packages = set()  # local names of the engine's package
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = _in_addon(alias.name)
+                if parts and parts[0] == "caisse_ap" and len(parts) > 1:
+                    yield node.lineno, f"import {alias.name}"
+                elif parts == ("caisse_ap",):
+                    packages.add(alias.asname or alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                # A bridge's relative imports stay in the bridge (checked above).
+                if package[:1] == ("bridges",):
+                    continue
+                base = package[: len(package) - node.level + 1]
+                module = tuple((node.module or "").split(".")) if node.module else ()
+                parts = (*base, *module)
+            else:
+                parts = _in_addon(node.module or "")
+            if parts == ():  # "from .. import caisse_ap"
+                packages.update(
+                    alias.asname or alias.name
+                    for alias in node.names
+                    if alias.name == "caisse_ap"
+                )
+            elif not parts or parts[0] != "caisse_ap":
+                continue
+            elif len(parts) > 1:
+                yield node.lineno, f"from caisse_ap.{'.'.join(parts[1:])} import"
+            else:
+                for alias in node.names:
+                    if alias.name not in face:
+                        yield node.lineno, f"from caisse_ap import {alias.name}"
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in packages
+            and node.attr not in face
+        ):
+            yield node.lineno, f"caisse_ap.{node.attr}"
+
+
+def test_other_rooms_use_only_the_engine_face():
+    face = _engine_face()
+    wrong = []
+    not_rooms = {"tests", ".venv", "node_modules"}  # tests of bridges too
+    for path in sorted(REPO.rglob("*.py")):
+        relative = path.relative_to(REPO)
+        room = relative.parts[0]
+        if room in SEE_INSIDE_THE_ENGINE or not_rooms & set(relative.parts):
+            continue
+        wrong.extend(
+            f"{relative}:{line} {use}"
+            for line, use in _engine_uses_outside_its_face(path, face)
+        )
+    assert wrong == []
+
+
 def _room_map_rows():
     """The folders of the room map's first column (readme/DEVELOP.rst)."""
     text = (REPO / "readme" / "DEVELOP.rst").read_text()
