@@ -250,18 +250,36 @@ def _room_map_rows():
     return set(re.findall(r"^``([\w./]+?)/``", table, re.MULTILINE))
 
 
-def test_the_room_map_has_a_row_for_each_folder_of_code():
-    tracked = subprocess.run(
-        ["git", "ls-files", "*/*.py"],
+# Files that run: the folders holding them are rooms, and the map shows them all.
+CODE_SUFFIXES = {".py", ".js", ".mjs", ".sh", ".sql"}
+
+
+def _files_of_code():
+    """Tracked files that are code (by suffix, or executable), outside the
+    repository's root (the addon's own __init__ and manifest)."""
+    staged = subprocess.run(
+        ["git", "ls-files", "--stage"],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.split()
-    folders = {name.split("/")[0] for name in tracked}
+    ).stdout.splitlines()
+    for line in staged:
+        meta, name = line.split("\t", 1)
+        mode = meta.split()[0]
+        if "/" in name and (mode == "100755" or Path(name).suffix in CODE_SUFFIXES):
+            yield name
+
+
+def test_the_room_map_has_a_row_for_each_folder_of_code():
     rows = _room_map_rows()
     assert {"caisse_ap", "static/src"} <= rows  # the table was found and read
-    assert sorted(folders - rows) == []
+    outside = {
+        name.split("/")[0]
+        for name in _files_of_code()
+        if not any(name.startswith(row + "/") for row in rows)
+    }
+    assert sorted(outside) == []
     assert sorted(set(MAY_IMPORT) - rows) == []
 
 
