@@ -126,11 +126,14 @@ def _absolute_imports(path):
                 yield (f"{module}.{alias.name}" if module else alias.name, node.level)
 
 
-def test_bridges_take_models_runtime_and_engine_only_and_are_never_taken():
+def test_bridges_take_what_they_join_only_and_are_never_taken():
     wrong = []
     for bridge in sorted(
         p.parent for p in (REPO / "bridges").glob("*/__manifest__.py")
     ):
+        # Of Odoo's addons, a bridge takes those it joins (its manifest's).
+        joins = ast.literal_eval((bridge / "__manifest__.py").read_text())["depends"]
+        assert ADDON_PACKAGE.split(".")[-1] in joins
         for path in sorted(bridge.rglob("*.py")):
             relative = path.relative_to(bridge)
             if relative.parts[0] == "tests":
@@ -144,6 +147,10 @@ def test_bridges_take_models_runtime_and_engine_only_and_are_never_taken():
                     room = name[len(ADDON_PACKAGE) + 1 :].split(".")[0]
                     if room not in BRIDGES_MAY_IMPORT:
                         wrong.append(f"{path.relative_to(REPO)} imports {room}/")
+                elif name.startswith("odoo.addons."):
+                    addon = name.split(".")[2]
+                    if addon not in {*joins, bridge.name}:
+                        wrong.append(f"{path.relative_to(REPO)} imports {addon}")
     for folder in MAY_IMPORT:
         for path in sorted((REPO / folder).rglob("*.py")):
             for name, _level in _absolute_imports(path):
