@@ -353,7 +353,6 @@ def main() -> int:
     args = c.parse_args(__doc__, OPTIONS)
     counts = [int(n) for n in args.tills.split(",")]
     with c.Bench("relaybus", args.template, args.keep) as bench:
-        bench.build_template()
         db = bench.new_database("relaybus")
         terminals = bench.terminals(max(counts), c.Scenario("approve", delay=0.2))
         lanes = c.setup_lanes(bench, db, terminals.ports)
@@ -365,7 +364,6 @@ def main() -> int:
         line = next(x for x in out.splitlines() if x.startswith("BENCH_RELAYS "))
         relays = json.loads(line.split(" ", 1)[1])
         server = bench.server(db)
-        server.start()
         proxy = FrontProxy(server.http_port, server.gevent_port)
         proxy.start()
         folder = bench.workspace.path / "relays"
