@@ -9,6 +9,8 @@ is ``relay_pairing_arguments.py``.
 """
 
 EVERY_ROUTE = "/caisse_ap/relay/*"
+# The relay's wake-ups: a subscribe on Odoo's websocket (models/ir_websocket.py).
+BUS_SUBSCRIBE = "/websocket subscribe"
 
 RELAY_ARGUMENTS = (
     (
@@ -146,5 +148,38 @@ RELAY_ARGUMENTS = (
         "boolean; else 400",
         "test_backend_relay_attacks:TestRelayTenancy."
         "test_a_search_answer_names_only_the_searched_network",
+    ),
+    (
+        BUS_SUBSCRIBE,
+        "caisse_ap_relay (the token)",
+        "an active relay's token, else the connection is closed (4001) and the "
+        "refusal logged, nothing joined",
+        "test_backend_relay_bus:TestRelayBus.test_a_wrong_or_missing_token_is_refused",
+    ),
+    (
+        BUS_SUBSCRIBE,
+        "caisse_ap_relay (a replaced token)",
+        "a new token cuts the old one's connections off at once",
+        "test_backend_relay_bus:TestRelayBus."
+        "test_a_replaced_token_stops_hearing_at_once",
+    ),
+    (
+        BUS_SUBSCRIBE,
+        "channels",
+        "a relay's channel is a record channel that only its token joins: a channel "
+        "named like it, even exactly, hears nothing",
+        "test_backend_relay_bus:TestRelayBus.test_guessed_channel_names_hear_nothing",
+    ),
+    (
+        BUS_SUBSCRIBE,
+        "session cookie",
+        "a logged-in user (a cashier) without the token joins nothing",
+        "test_backend_relay_bus:TestRelayBus.test_a_logged_in_cashier_needs_the_token_too",
+    ),
+    (
+        BUS_SUBSCRIBE,
+        "scheme, X-Forwarded-* headers",
+        "as the HTTP routes: HTTPS unless really local, else refused",
+        "test_backend_relay_bus:TestRelayBus.test_plain_http_through_a_proxy_is_refused",
     ),
 )
