@@ -2,7 +2,6 @@ import dataclasses
 import logging
 import math
 import re
-import time
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -585,27 +584,17 @@ class PosPaymentMethod(models.Model):
         return self.env["pos.caisse.ap.relay"]
 
     def _caisse_ap_probe_through(self, relay):
-        """Queue a probe for the relay (committed at once so that it sees it),
-        then wait for its answer with short read-only looks."""
-        registry = self.env.registry
-        with registry.cursor() as cr:
-            probe = self.env(cr=cr, su=True)["pos.caisse.ap.relay.probe"].create(
-                {
-                    "relay_id": relay.id,
-                    "host": self.fr_caisse_ap_ip_address,
-                    "port": self.fr_caisse_ap_ip_port,
-                }
-            )
-            probe_id = probe.id
-        deadline = time.monotonic() + PROBE_WAIT
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            with registry.cursor() as cr:
-                probe = self.env(cr=cr, su=True)["pos.caisse.ap.relay.probe"].browse(
-                    probe_id
-                )
-                if probe.state == "done":
-                    return probe.ok, probe.reason or ""
-        return False, self.env._(
-            "the shop relay %s did not answer the test in time", relay.name
+        """Queue a connection test for the relay and wait for its answer."""
+        answer = self.env["pos.caisse.ap.relay.probe"]._caisse_ap_ask(
+            {
+                "relay_id": relay.id,
+                "host": self.fr_caisse_ap_ip_address,
+                "port": self.fr_caisse_ap_ip_port,
+            },
+            PROBE_WAIT,
         )
+        if answer is None:
+            return False, self.env._(
+                "the shop relay %s did not answer the test in time", relay.name
+            )
+        return answer["ok"], answer["reason"]
