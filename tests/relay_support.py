@@ -68,6 +68,14 @@ class RelayProcessMixin:
         with self._test_lock():
             return super().authenticate(*args, **kwargs)
 
+    def rpc(self, *args, **kwargs):
+        # The POS's call flushes this test's cursor in the test thread first:
+        # under the lock, so that a running relay's requests (and websockets)
+        # keep off the connection meanwhile. A start only queues the relay's
+        # job: nothing waits for the relay inside.
+        with self._test_lock():
+            return super().rpc(*args, **kwargs)
+
     def _open_pos_ui(self):
         # The same for the tours' opening of the POS session (test thread).
         with self._test_lock():

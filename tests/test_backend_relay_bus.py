@@ -93,7 +93,10 @@ class TestRelayBus(RelayProcessMixin, RelayMethodMixin, CaisseApCommon, Websocke
         return started
 
     def dispatch_to_everyone(self):
-        self.env.cr.precommit.run()
+        # The bus notes are written with this test's cursor, which the
+        # websockets' threads share: under the lock, as their cursors take it.
+        with self._test_lock():
+            self.env.cr.precommit.run()
         for websocket in {
             ws for wss in dispatch._channels_to_ws.values() for ws in wss
         }:
