@@ -11,7 +11,8 @@ code shown in Odoo (:mod:`caisse_ap.relay_pairing`).
 It listens on Odoo's bus (a websocket) to be told at once when work waits,
 and polls Odoo over HTTPS for the exchanges of the terminals it serves (at
 once when told, else rarely; often when the bus cannot be reached), claims
-each payment before sending it (so that it is never sent twice), runs
+each payment before sending it (so that it is never sent twice: woken by the
+bus, its poll claims them in the same request), runs
 it with the engine's transport on the shop's network and posts the outcome
 back. An outcome is kept in a small file until Odoo has acknowledged it, so
 that a relay killed in between posts it at its next start (:class:`Spool`).
@@ -40,6 +41,7 @@ from pathlib import Path
 from . import exchange, probe
 from .address import AddressPolicy, parse_networks
 from .discovery import ScanRefused, scan
+from .exchange import ExchangeResult, Outcome
 from .relay_bus import BusListener
 from .relay_wire import (
     AUTH_HEADER,
@@ -61,7 +63,7 @@ from .spool import Spool
 
 _logger = logging.getLogger("caisse_ap.relay")
 
-VERSION = "2.0"
+VERSION = "2.1"
 CONNECT_TIMEOUT = 5.0
 PROBE_TIMEOUT = 3.0
 BACKOFF_FIRST = 1.0
@@ -276,6 +278,9 @@ class Relay:
         self.last_error = ""
         self._server_protocol: object = None
         self._retry_after = 0.0
+        # The key of a claiming poll that got no answer: the next poll says it
+        # again, and the server hands again what that poll claimed.
+        self._poll_claim: str | None = None
 
     # ------------------------------------------------------------------
     # Poll loop
@@ -305,7 +310,7 @@ class Relay:
                 self.stopping.wait(delay)
                 continue
             if jobs is None:
-                break  # stopped while the poll was out: it claimed nothing
+                break  # stopped while a poll that claims nothing was out
             if backoff.current:
                 _logger.info("connected again to %s", self.client.server)
             backoff.reset()
@@ -335,8 +340,10 @@ class Relay:
 
     def _poll_unless_stopped(self, wait: float) -> list[dict] | None:
         """:meth:`poll` in a thread of its own: a stop does not wait for a
-        held poll to end (None then; a poll claims nothing, so abandoning its
-        answer loses nothing)."""
+        held poll to end (None then; a poll asked to wait claims nothing, so
+        abandoning its answer loses nothing). A claiming poll (``wait`` 0) is
+        waited for: the payments it claimed are sent before the relay stops,
+        and only those."""
         outcome: dict[str, object] = {}
 
         def poll() -> None:
@@ -349,11 +356,16 @@ class Relay:
         thread.start()
         while thread.is_alive():
             thread.join(STOP_CHECK)
-            if self.stopping.is_set() and thread.is_alive():
+            if self.stopping.is_set() and thread.is_alive() and wait:
                 return None
         if "error" in outcome:
+            if self.stopping.is_set():
+                return None
             raise outcome["error"]  # type: ignore[misc]
-        return outcome["jobs"]  # type: ignore[return-value]
+        jobs: list[dict] = outcome["jobs"]  # type: ignore[assignment]
+        if self.stopping.is_set():
+            return [job for job in jobs if "claim" in job]
+        return jobs
 
     def _log_poll_error(self, error: Exception, delay: float) -> None:
         if isinstance(error, ServerError) and error.status in (401, 403):
@@ -382,20 +394,35 @@ class Relay:
         }
 
     def poll(self, wait: float | None = None) -> list[dict]:
-        """One poll; ``wait``: how long Odoo may hold it (default: --wait)."""
+        """One poll; ``wait``: how long Odoo may hold it (default: --wait).
+
+        A poll that is not to be held (the bus wakes the relay) carries a
+        claim key: the payments it brings are claimed already (their job
+        says so with the key). A key whose poll got no answer is said again
+        by the next poll, which brings them again: a poll lost on its way
+        back loses no payment, and a payment is never brought twice (a key
+        that got its answer is never said again).
+        """
         wait = self.wait if wait is None else wait
-        answer = self.client.post(
-            PATH_POLL,
-            {**self.status(), "wait": wait},
-            timeout=wait + 30,
-            queued=False,
-        )
-        self._check_protocol(answer.get("protocol", 1))
-        self._retry_after = retry_after(answer)
+        body = {**self.status(), "wait": wait}
+        claim = None
+        if not wait:
+            claim = self._poll_claim = self._poll_claim or secrets.token_hex(16)
+            body["claim"] = claim
+        answer = self.client.post(PATH_POLL, body, timeout=wait + 30, queued=False)
         jobs = answer.get("jobs", [])
         if not isinstance(jobs, list):
             raise ServerError(502, "invalid poll answer")
-        return [job for job in jobs if isinstance(job, dict)]
+        self._poll_claim = None
+        self._check_protocol(answer.get("protocol", 1))
+        self._retry_after = retry_after(answer)
+        jobs = [job for job in jobs if isinstance(job, dict)]
+        for job in jobs:
+            # Only this poll's own key spares the claim (a server of an older
+            # protocol claims nothing and sends none).
+            if claim is None or job.get("claim") != claim:
+                job.pop("claim", None)
+        return jobs
 
     def _check_protocol(self, protocol: object) -> None:
         if protocol == self._server_protocol:
@@ -485,8 +512,14 @@ class Relay:
             allow_local, networks = address_policy(job)
         except (KeyError, TypeError, ValueError, WireError) as error:
             _logger.error("%s: invalid job (%s): not sent", where, error)
+            if job.get("claim") and type(transaction_id) is int:
+                # Claimed by the poll: said not sent now, or it would end
+                # "unknown" (claimed, no outcome) instead of safe to retry.
+                self.keep_and_post(
+                    transaction_id, job["claim"], not_sent(f"invalid job: {error}")
+                )
             return
-        claim = self.claim(transaction_id, where)
+        claim = job.get("claim") or self.claim(transaction_id, where)
         if not claim:
             return
         _logger.info("%s: claimed, sending to %s:%s", where, host, port)
@@ -499,6 +532,13 @@ class Relay:
             allow_local=allow_local,
             networks=networks,
         )
+        self.keep_and_post(transaction_id, claim, result)
+
+    def keep_and_post(
+        self, transaction_id: int, claim: str, result: ExchangeResult
+    ) -> None:
+        """Keep an outcome in the spool, then post it until Odoo has it."""
+        where = f"transaction {transaction_id}"
         body = {
             "transaction_id": transaction_id,
             "claim": claim,
@@ -669,6 +709,19 @@ class Relay:
             self.stopping.wait(delay)
         else:
             time.sleep(delay)
+
+
+def not_sent(reason: str) -> ExchangeResult:
+    """The outcome of a payment that was claimed but not sent."""
+    return ExchangeResult(
+        outcome=Outcome.NOT_SENT,
+        result=None,
+        error=reason[:500],
+        request_frame=b"",
+        answer_frame=b"",
+        sent=False,
+        duration=0.0,
+    )
 
 
 def address_policy(job: dict) -> tuple[bool, tuple[str, ...] | None]:

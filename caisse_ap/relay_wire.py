@@ -9,6 +9,7 @@ Protocol (every call is ``POST`` with a JSON body, the relay's token in the
 redirect is followed):
 
 ``/caisse_ap/relay/poll`` ``{"version", "protocol", "wait", "waiting", "last_error"}``
+(and ``"claim"``, below)
     Long poll: Odoo answers as soon as it has work for this relay, or after
     ``wait`` seconds with none: ``{"jobs": [...], "wait": max wait,
     "protocol"}``. One poll of a relay is held at a time: another one is
@@ -21,16 +22,32 @@ redirect is followed):
     ``last_error`` say how many outcomes the relay keeps undelivered and why
     (shown on the relay's page in Odoo). A job is ``{"kind": "payment",
     "transaction_id", "host", "port", "request", "answer_timeout",
-    "allow_local", "networks"}``, ``{"kind": "probe", "probe_id", "host",
-    "port", "allow_local", "networks"}`` or ``{"kind": "scan", "probe_id",
-    "network", "port", "allow_local", "networks"}``: ``allow_local`` and ``networks``
-    are the server's address policy (:mod:`caisse_ap.address`), which the
-    relay applies to what the host resolves to (a refused host: nothing sent,
-    the outcome is ``not_sent`` with its ``refusal``).
-    Polling marks the relay as seen (online). Nothing is claimed by a poll: a
-    lost poll answer loses nothing and the job comes again.
+    "allow_local", "networks"}`` (and ``"claim"``, below), ``{"kind":
+    "probe", "probe_id", "host", "port", "allow_local", "networks"}`` or
+    ``{"kind": "scan", "probe_id", "network", "port", "allow_local",
+    "networks"}``: ``allow_local`` and ``networks`` are the server's address
+    policy (:mod:`caisse_ap.address`), which the relay applies to what the
+    host resolves to (a refused host: nothing sent, the outcome is
+    ``not_sent`` with its ``refusal``).
+    Polling marks the relay as seen (online). A poll without ``claim``
+    claims nothing: a lost answer loses nothing and the job comes again.
+    With ``claim`` (a random key of 16 to 64 characters, as for the claim
+    call; the relay sends one when it does not ask to be held, i.e. when the
+    bus woke it), the payments the poll hands out are claimed with that key
+    in the poll's own transaction, as the claim call would, and their jobs
+    carry ``"claim"``: the relay sends them without a claim call (one round
+    trip per wake-up instead of two). Its answer lost, the relay polls again
+    with the SAME key (and only then: a key that got its answer is never
+    said again); the payments that key claimed come again as long as they
+    have no outcome and their send deadline has not passed. A relay that
+    dies in between leaves them ``sent``: ``unknown`` at their deadline, as
+    after a lost claim answer, never resent. A claimed job the relay cannot
+    run (a request it does not understand) is posted at once as a
+    ``not_sent`` outcome with the key. A poll held for work claims only what
+    waits when it comes; what it finds later comes unclaimed.
 ``/caisse_ap/relay/claim`` ``{"transaction_id", "claim"}`` -> ``{"send", "reason"}``
-    BEFORE sending anything to the terminal the relay claims the payment: in
+    BEFORE sending anything to the terminal the relay claims the payment (a
+    job that carries its poll's own ``claim`` is claimed already): in
     the database it goes from ``pending`` to ``sent`` in one locked update,
     exactly once, with the relay's random ``claim`` key. Only a relay that got
     ``"send": true`` sends, so a repeated poll, a second relay process or a
@@ -78,7 +95,7 @@ the old connections deaf); the poll's presence is recorded, and a
 :data:`BUS_READY` notification answers. Any other token closes the
 connection (4001). When a payment, a connection test or a search for
 terminals waits for the relay, the server sends :data:`BUS_WORK` there: the
-relay then polls at once and claims as above. The relay repeats its subscribe every
+relay then polls at once, with a claim key. The relay repeats its subscribe every
 :data:`BUS_HEARTBEAT` seconds (its presence) and counts the connection lost
 when no :data:`BUS_READY` answers within :data:`BUS_READY_TIMEOUT`. While it
 listens, it polls every :data:`BUS_SAFETY_POLL` seconds only; without the
@@ -111,8 +128,9 @@ MAX_BODY = 256 * 1024
 # asks the relay to wait before polling again, seconds.
 BUSY_RETRY = 5.0
 # What both ends speak; a relay and a server of different protocols still
-# work together where the meaning is unchanged, and say so.
-PROTOCOL = 2
+# work together where the meaning is unchanged, and say so. 3: a poll may
+# claim (a server of protocol 2 ignores the key: the relay then claims).
+PROTOCOL = 3
 # The oldest relay protocol a server hands payments to: protocol 1 relays post
 # outcomes without the claim key, which this server requires.
 MIN_PAYMENT_PROTOCOL = 2

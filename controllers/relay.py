@@ -122,6 +122,10 @@ def _integer(body, key):
     return None
 
 
+def _is_claim_key(value):
+    return isinstance(value, str) and 16 <= len(value) <= 64
+
+
 def _text(body, key, limit):
     value = body.get(key)
     return value[:limit] if isinstance(value, str) else ""
@@ -226,12 +230,17 @@ class CaisseApRelayController(http.Controller):
         ):
             raise _Refused(400, "invalid wait")
         wait = min(max(float(wait), 0.0), relay_wire.MAX_WAIT)
+        claim = body.get("claim")
+        if claim is not None and not _is_claim_key(claim):
+            raise _Refused(400, "invalid claim key")
         status = relay_wire.relay_status(body)
         protocol = status["protocol"]
         # One connection per poll at a time: the request's (the row updates
         # skip when another poll of the relay holds the row).
         relay._caisse_ap_seen(status, _remote())
-        jobs = self._jobs(request.env, relay, protocol)
+        # Claimed in the request's own transaction, which Odoo runs again
+        # (same body, same key) when another request wrote the same rows.
+        jobs = self._jobs(request.env, relay, protocol, claim)
         if jobs or not wait or not _can_hold():
             return self._poll_answer(jobs)
         lease = relay._caisse_ap_take_poll_lease(wait)
@@ -282,11 +291,14 @@ class CaisseApRelayController(http.Controller):
                 time.sleep(pause)
 
     @staticmethod
-    def _jobs(env, relay, protocol):
-        """The work for ``relay``, which speaks relay ``protocol``."""
+    def _jobs(env, relay, protocol, claim=None):
+        """The work for ``relay``, which speaks relay ``protocol``; its
+        payments claimed with ``claim`` when given. A held poll's later looks
+        claim nothing (their own short transactions are not run again on a
+        conflict): their jobs are claimed by the relay's claim call."""
         try:
             payments = env["pos.caisse.ap.transaction"]._caisse_ap_relay_jobs(
-                relay, protocol
+                relay, protocol, claim
             )
             return payments + env["pos.caisse.ap.relay.probe"]._caisse_ap_take(relay)
         except UserError as error:
@@ -309,7 +321,7 @@ class CaisseApRelayController(http.Controller):
 
     def _claim(self, relay, body):
         claim = body.get("claim")
-        if not isinstance(claim, str) or not 16 <= len(claim) <= 64:
+        if not _is_claim_key(claim):
             raise _Refused(400, "invalid claim key")
         transaction = self._transaction(relay, body)
         send, reason = transaction._caisse_ap_relay_claim(claim)

@@ -77,6 +77,22 @@ RELAY_ARGUMENTS = (
         "test_a_relay_older_than_the_claim_key_gets_no_payment",
     ),
     (
+        "/caisse_ap/relay/poll",
+        "claim",
+        "absent, or 16 to 64 characters, else 400 before anything is claimed; the "
+        "payments handed out are claimed with it, each by one key only",
+        "test_backend_relay_attacks:TestClaimingPolls."
+        "test_invalid_claim_keys_are_refused_and_claim_nothing",
+    ),
+    (
+        "/caisse_ap/relay/poll",
+        "claim (said again)",
+        "brings again only what that key claimed, without outcome, within the send "
+        "deadline; another key gets none of it",
+        "test_backend_relay_attacks:TestClaimingPolls."
+        "test_a_lost_poll_answer_brings_the_payment_again_to_its_key_only",
+    ),
+    (
         "/caisse_ap/relay/claim",
         "transaction_id",
         "an integer naming a transaction of the token's relay only, else the "

@@ -118,45 +118,73 @@ class PosCaisseApRelayMixin(models.AbstractModel):
     # Called by the relay endpoints (controllers/relay.py), as superuser
     # ------------------------------------------------------------------
     @api.model
-    def _caisse_ap_relay_jobs(self, relay, protocol):
+    def _caisse_ap_relay_jobs(self, relay, protocol, claim=None):
         """The payments waiting for ``relay`` (not claimed, not past sending
-        time), which speaks relay ``protocol``."""
+        time), which speaks relay ``protocol``.
+
+        With ``claim`` (a poll's key), they are claimed with it in this
+        transaction and their jobs carry it: the relay sends them without a
+        claim call. The payments this key claimed and that have no outcome yet
+        come again, still within their sending time: the relay polls again
+        with the same key only when it did not get the answer, so it never
+        had them.
+        """
         if protocol < relay_wire.MIN_PAYMENT_PROTOCOL:
             return []  # it could not prove their outcomes
+        now = fields.Datetime.now()
         transactions = self.sudo().search(
             [
                 ("relay_id", "=", relay.id),
                 ("state", "in", ("pending", "cancel_requested")),
                 ("sent_at", "=", False),
-                ("relay_send_deadline", ">=", fields.Datetime.now()),
+                ("relay_send_deadline", ">=", now),
             ],
             order="id",
         )
-        if not transactions:
+        again = self.sudo().browse()
+        if claim:
+            again = self.sudo().search(
+                [
+                    ("relay_id", "=", relay.id),
+                    ("relay_claim", "=", claim),
+                    ("state", "in", ("sent", "cancel_requested")),
+                    ("relay_result_at", "=", False),
+                    ("relay_send_deadline", ">=", now),
+                ],
+                order="id",
+            )
+        if not transactions and not again:
             return []
+        # Read before anything is claimed: a policy that does not read must
+        # leave the payments unclaimed (they end "not sent", never "unknown").
         allow_local, networks = self.env[
             "pos.payment.method"
         ]._caisse_ap_address_policy()
+        if claim:
+            transactions = again + transactions.filtered(
+                lambda transaction: transaction._caisse_ap_relay_claim(claim)[0]
+            )
         jobs = []
         for transaction in transactions:
             method = transaction.payment_method_id
-            jobs.append(
-                {
-                    "kind": "payment",
-                    "transaction_id": transaction.id,
-                    # Where the payment started: the address whose terminal
-                    # this transaction holds busy (older ones: the method's).
-                    "host": transaction.terminal_host or method.fr_caisse_ap_ip_address,
-                    "port": transaction.terminal_port or method.fr_caisse_ap_ip_port,
-                    "request": json.loads(transaction.relay_request),
-                    "answer_timeout": float(
-                        transaction.answer_timeout or method.fr_caisse_ap_ip_timeout
-                    ),
-                    # The relay applies it to what the host resolves to.
-                    "allow_local": allow_local,
-                    "networks": list(networks),
-                }
-            )
+            job = {
+                "kind": "payment",
+                "transaction_id": transaction.id,
+                # Where the payment started: the address whose terminal
+                # this transaction holds busy (older ones: the method's).
+                "host": transaction.terminal_host or method.fr_caisse_ap_ip_address,
+                "port": transaction.terminal_port or method.fr_caisse_ap_ip_port,
+                "request": json.loads(transaction.relay_request),
+                "answer_timeout": float(
+                    transaction.answer_timeout or method.fr_caisse_ap_ip_timeout
+                ),
+                # The relay applies it to what the host resolves to.
+                "allow_local": allow_local,
+                "networks": list(networks),
+            }
+            if claim:
+                job["claim"] = claim
+            jobs.append(job)
         return jobs
 
     def _caisse_ap_relay_claim(self, claim):

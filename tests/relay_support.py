@@ -14,7 +14,7 @@ from unittest.mock import patch
 ADDON_DIR = Path(__file__).resolve().parents[1]
 RELAY_TIMEOUT = 60  # liveness only
 # What a relay of this version says of itself when it polls.
-SEEN = {"version": "2.0", "protocol": 2, "waiting": 0, "last_error": ""}
+SEEN = {"version": "2.1", "protocol": 3, "waiting": 0, "last_error": ""}
 
 
 def new_relay(env, name, **values):

@@ -436,6 +436,12 @@ class TestRelayTenancy(RelayAttackCase):
         with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "ERROR"):
             status, jobs = self.post(PATH_POLL, {"wait": 0, **SEEN})
         self.assertEqual((status, jobs["jobs"]), (200, []))
+        # A claiming poll claims nothing either: the payment ends "not sent"
+        # at its send deadline (safe to retry), never "unknown".
+        with self.assertLogs("odoo.addons.l10n_fr_pos_caisse_ap_ip", "ERROR"):
+            status, jobs = self.post(PATH_POLL, {"wait": 0, "claim": CLAIM, **SEEN})
+        self.assertEqual((status, jobs["jobs"]), (200, []))
+        self.assertEqual(self.transactions().state, "pending")
 
     def test_a_relayed_name_is_keyed_as_written(self):
         """The relay resolves its terminal's name on the shop's network: the
@@ -564,6 +570,131 @@ class TestAddressPolicy(CaisseApCommon):
         self.assertEqual(transaction.with_user(self.pos_user).card_last4, "1234")
 
 
+class TestClaimingPolls(RelayAttackCase):
+    """A poll with a claim key claims what it hands out (the relay woken by the
+    bus sends one): one round trip instead of a poll and a claim."""
+
+    def poll(self, claim=None):
+        body = {"wait": 0, **SEEN}
+        if claim is not None:
+            body["claim"] = claim
+        status, answer = self.post(PATH_POLL, body)
+        self.assertEqual(status, 200, answer)
+        return answer["jobs"]
+
+    def started(self, amount):
+        self.relay.sudo()._caisse_ap_seen(SEEN, "127.0.0.1")
+        transaction_id = self.start(amount)["transaction_id"]
+        return self.env["pos.caisse.ap.transaction"].browse(transaction_id)
+
+    def test_a_claiming_poll_claims_what_it_hands_out(self):
+        transaction = self.started(5.0)
+        (job,) = self.poll(CLAIM)
+        self.assertEqual((job["transaction_id"], job["claim"]), (transaction.id, CLAIM))
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "sent")
+        self.assertTrue(transaction.sent_at)
+        self.assertEqual(transaction.sudo().relay_claim, CLAIM)
+        # Another relay process of the same token (its own key) gets nothing,
+        # by its poll or by its claim call.
+        self.assertEqual(self.poll("o" * 32), [])
+        status, answer = self.post(
+            PATH_CLAIM, {"transaction_id": transaction.id, "claim": "o" * 32}
+        )
+        self.assertEqual((status, answer["send"]), (200, False))
+        status, answer = self.post(
+            PATH_RESULT,
+            {
+                "transaction_id": transaction.id,
+                "claim": CLAIM,
+                "exchange": approval(500),
+            },
+        )
+        self.assertEqual((status, answer.get("recorded")), (200, True), answer)
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "success")
+
+    def test_a_lost_poll_answer_brings_the_payment_again_to_its_key_only(self):
+        """The relay polls again with the same key only when the answer was
+        lost: the payment comes again, until its outcome or its send deadline;
+        never to another key, never unclaimed."""
+        transaction = self.started(6.0)
+        self.assertEqual(
+            [job["transaction_id"] for job in self.poll(CLAIM)], [transaction.id]
+        )
+        again = self.poll(CLAIM)
+        self.assertEqual(
+            [(job["transaction_id"], job["claim"]) for job in again],
+            [(transaction.id, CLAIM)],
+        )
+        self.assertEqual(self.poll("o" * 32), [])
+        self.assertEqual(self.poll(), [])
+        # Its outcome came: never again.
+        status, _answer = self.post(
+            PATH_RESULT,
+            {
+                "transaction_id": transaction.id,
+                "claim": CLAIM,
+                "exchange": approval(600),
+            },
+        )
+        self.assertEqual(status, 200)
+        self.assertEqual(self.poll(CLAIM), [])
+        # Past its send deadline: not sent now (it ends "unknown", as after a
+        # claim whose answer was lost for good).
+        late = self.started(7.0)
+        key = "l" * 32
+        self.assertEqual([job["transaction_id"] for job in self.poll(key)], [late.id])
+        late.write(
+            {"relay_send_deadline": fields.Datetime.now() - timedelta(seconds=1)}
+        )
+        self.env.flush_all()
+        self.assertEqual(self.poll(key), [])
+
+    def test_a_claim_run_again_after_a_conflict_is_claimed_once(self):
+        """Another request wrote the row at the same moment (another relay
+        process claiming it): Odoo runs the poll again, with the same key, and
+        the payment is handed out once, claimed once."""
+        transaction = self.started(8.0)
+        model = type(transaction)
+        claim = model._caisse_ap_relay_claim
+        calls = []
+
+        def conflict_once(records, key):
+            calls.append(key)
+            if len(calls) == 1:
+                raise _Conflict("could not serialize access due to concurrent update")
+            return claim(records, key)
+
+        with patch.object(model, "_caisse_ap_relay_claim", conflict_once):
+            jobs = self.poll(CLAIM)
+        self.assertEqual(calls, [CLAIM, CLAIM])
+        self.assertEqual([job["transaction_id"] for job in jobs], [transaction.id])
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.sudo().relay_claim, CLAIM)
+
+    def test_invalid_claim_keys_are_refused_and_claim_nothing(self):
+        transaction = self.started(9.0)
+        before = self.snapshot(transaction.id)
+        for key in ("short", "k" * 65, 12345678901234567890, ["k" * 32], True, ""):
+            status, answer = self.post(PATH_POLL, {"wait": 0, "claim": key, **SEEN})
+            self.assertEqual((status, answer), (400, {"error": "invalid claim key"}))
+        self.assertEqual(self.snapshot(transaction.id), before)
+
+    def test_a_relay_polling_without_a_key_claims_as_before(self):
+        """A relay of protocol 2 (or one not woken by the bus) polls without a
+        key: nothing is claimed, the job carries none, its claim call wins."""
+        transaction = self.started(4.0)
+        (job,) = self.poll()
+        self.assertNotIn("claim", job)
+        transaction.invalidate_recordset()
+        self.assertEqual(transaction.state, "pending")
+        status, answer = self.post(
+            PATH_CLAIM, {"transaction_id": transaction.id, "claim": CLAIM}
+        )
+        self.assertEqual((status, answer["send"]), (200, True))
+
+
 # Bodies per endpoint: enough for CI; bench/fuzz_relay.py asks for 10,000.
 FUZZ_BODIES = int(os.environ.get("CAISSE_AP_FUZZ_BODIES") or 150)
 
@@ -613,7 +744,7 @@ class TestRelayFuzz(RelayAttackCase):
         )
         self.env.flush_all()
         valid = {
-            PATH_POLL: {"wait": 0, **SEEN},
+            PATH_POLL: {"wait": 0, "claim": "d" * 32, **SEEN},
             PATH_CLAIM: {"transaction_id": pending.id, "claim": "e" * 32},
             PATH_RESULT: {
                 "transaction_id": claimed.id,
@@ -703,9 +834,9 @@ class TestHeldPoll(RelayAttackCase):
         looks = []
         jobs = relay_controller.CaisseApRelayController._jobs
 
-        def counted(env, relay, protocol):
+        def counted(env, relay, protocol, claim=None):
             looks.append(time.monotonic())
-            return jobs(env, relay, protocol)
+            return jobs(env, relay, protocol, claim)
 
         answers = []
         with (

@@ -4,6 +4,7 @@ screenshot_support.py)."""
 from odoo import fields
 from odoo.tests import tagged
 
+from ..caisse_ap.relay_wire import PROTOCOL
 from ..caisse_ap.simulator import Scenario
 from .common import free_port, journal_entry
 from .screenshot_support import ScreenshotMixin, png_size, stack_images
@@ -96,7 +97,7 @@ class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
                 "relay_id": relay.id,
                 "last_seen": fields.Datetime.now(),
                 "version": "18.0.3.0.0",
-                "protocol": 2,
+                "protocol": PROTOCOL,
                 "last_address": "203.0.113.7",
             }
         )

@@ -38,6 +38,14 @@ class FakeOdoo:
     def __init__(self, port: int = 0) -> None:
         self.jobs: list[dict] = []
         self.claims: dict[int, str] = {}
+        # Like this version's Odoo: a poll with a claim key claims its payments
+        # (False: like a server of protocol 2, which ignores the key).
+        self.claims_in_poll = True
+        # Payments claimed by a poll, by its key, handed again to that key
+        # until their outcome comes.
+        self.poll_claimed: dict[str, list[dict]] = {}
+        # Claim in that many polls, then answer 502 (the answer lost on its way).
+        self.lose_poll_answers = 0
         self.results: list[dict] = []
         self.probes: list[dict] = []
         self.calls: list[str] = []
@@ -84,6 +92,8 @@ class FakeOdoo:
             if path == relay_wire.PATH_POLL:
                 self.polls.append(body)
                 self.poll_times.append(time.monotonic())
+                if self.claims_in_poll and body.get("claim"):
+                    return self._claiming_poll(body["claim"])
                 jobs = list(self.jobs)
                 # Like Odoo: a probe is handed out once (payments until claimed).
                 self.jobs = [j for j in jobs if j.get("kind") not in ("probe", "scan")]
@@ -105,11 +115,36 @@ class FakeOdoo:
                     self.fail_results -= 1
                     return self.result_status, self.result_answer
                 self.results.append(body)
+                for claimed in self.poll_claimed.values():
+                    claimed[:] = [
+                        job
+                        for job in claimed
+                        if job["transaction_id"] != body["transaction_id"]
+                    ]
                 return 200, {"recorded": True}
             if path == relay_wire.PATH_PROBE:
                 self.probes.append(body)
                 return 200, {"recorded": True}
         return 404, {"error": "no such endpoint"}
+
+    def _claiming_poll(self, claim: str) -> tuple[int, dict]:
+        """A poll that claims the payments it hands out with its key."""
+        again = self.poll_claimed.setdefault(claim, [])
+        for job in self.jobs:
+            if job.get("kind") == "payment":
+                owner = self.claims.setdefault(job["transaction_id"], claim)
+                if owner == claim:
+                    again.append({**job, "claim": claim})
+        others = [j for j in self.jobs if j.get("kind") not in ("probe", "scan")]
+        probes = [j for j in self.jobs if j.get("kind") in ("probe", "scan")]
+        self.jobs = [j for j in others if j.get("kind") != "payment"]
+        if self.lose_poll_answers:
+            self.lose_poll_answers -= 1
+            return 502, {"error": "bad gateway"}
+        answer = {"jobs": list(again) + probes, "wait": 25, "protocol": self.protocol}
+        if self.retry_after is not None:
+            answer["retry_after"] = self.retry_after
+        return 200, answer
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -228,6 +263,7 @@ def test_payment_claimed_sent_once_and_posted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     caplog.set_level(logging.INFO)
+    odoo.claims_in_poll = False  # a server of protocol 2: the claim call
     odoo.jobs = [payment_job(7, simulator)]
     run_relay(odoo.url)
     until(lambda: odoo.results)
@@ -266,13 +302,24 @@ def test_relay_refuses_loopback_unless_the_server_allows_it(
     assert simulator.exchanges == []
 
 
+@pytest.mark.parametrize("claims_in_poll", [False, True])
 def test_claim_refused_sends_nothing(
-    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    claims_in_poll: bool,
 ) -> None:
+    """Another relay process claimed it first: by its claim call (a server of
+    protocol 2), or by its poll (this relay's poll does not bring it)."""
+    odoo.claims_in_poll = claims_in_poll
     odoo.claims[8] = "somebody else"
     odoo.jobs = [payment_job(8, simulator)]
     run_relay(odoo.url)
-    until(lambda: odoo.calls.count(relay_wire.PATH_CLAIM) >= 1)
+    if claims_in_poll:
+        until(lambda: len(odoo.polls) >= 3)
+        assert relay_wire.PATH_CLAIM not in odoo.calls
+    else:
+        until(lambda: odoo.calls.count(relay_wire.PATH_CLAIM) >= 1)
     time.sleep(0.5)
     assert simulator.exchanges == []
     assert odoo.results == []
@@ -285,6 +332,7 @@ def test_job_brought_by_two_polls_runs_once(
 ) -> None:
     simulator = make_simulator(Scenario(kind="approve", delay=0.5))
     job = payment_job(9, simulator)
+    odoo.claims_in_poll = False  # the claim call is what a second poll meets
     odoo.jobs = [job]
     relay = run_relay(odoo.url)
     relay.dispatch(job)  # as if a second poll had brought it while it runs
@@ -727,6 +775,7 @@ def test_jobs_carry_the_allowed_networks(
     refused = dict(payment_job(20, simulator), allow_local=False)
     refused["networks"] = ["192.168.1.0/24"]
     invalid = dict(payment_job(21, simulator), networks=["not a network"])
+    odoo.claims_in_poll = False  # a server of protocol 2
     odoo.jobs = [refused, invalid]
     run_relay(odoo.url)
     until(lambda: len(odoo.results) == 1)
@@ -737,6 +786,95 @@ def test_jobs_carry_the_allowed_networks(
     # The invalid policy is not guessed: nothing claimed, nothing sent.
     assert 21 not in odoo.claims
     assert simulator.exchanges == []
+
+
+def test_an_invalid_job_its_poll_claimed_is_said_not_sent(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    """Claimed by the poll, a job the relay cannot run is posted "not sent"
+    with the key at once: left without an outcome it would end "unknown"."""
+    invalid = dict(payment_job(21, simulator), networks=["not a network"])
+    odoo.jobs = [invalid]
+    run_relay(odoo.url)
+    until(lambda: odoo.results)
+    (posted,) = odoo.results
+    assert posted["claim"] == odoo.claims[21]
+    exchange = relay_wire.exchange_from_json(posted["exchange"])
+    assert exchange.outcome is Outcome.NOT_SENT and not exchange.sent
+    assert "invalid job" in exchange.error
+    assert simulator.exchanges == []
+
+
+def test_a_woken_poll_claims_its_payments_without_a_claim_call(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    """Heard by the bus, the relay polls without waiting and with a claim key:
+    the payment comes claimed, one round trip instead of two."""
+    odoo.jobs = [payment_job(30, simulator)]
+    run_relay(odoo.url)  # wait=0, as when the bus is heard
+    until(lambda: odoo.results)
+    assert simulator.wait_for_exchanges(1, 5)
+    assert len(simulator.exchanges) == 1
+    assert relay_wire.PATH_CLAIM not in odoo.calls
+    key = odoo.polls[0]["claim"]
+    assert 16 <= len(key) <= 64
+    assert odoo.claims[30] == key == odoo.results[0]["claim"]
+
+
+def test_a_lost_poll_answer_brings_its_payments_again_sent_once(
+    odoo: FakeOdoo,
+    simulator: TerminalSimulator,
+    run_relay: Callable[..., Relay],
+    fast_backoff: None,
+) -> None:
+    """The poll claimed, its answer was lost: the next poll says the same key
+    and brings the payment again; it is sent once, and the keys of polls that
+    got their answer are never said again."""
+    odoo.lose_poll_answers = 2
+    odoo.jobs = [payment_job(31, simulator)]
+    run_relay(odoo.url)
+    until(lambda: odoo.results)
+    until(lambda: len(odoo.polls) >= 6)
+    keys = [poll["claim"] for poll in odoo.polls]
+    assert keys[0] == keys[1] == keys[2] == odoo.claims[31]
+    assert len(set(keys[2:])) == len(keys[2:])
+    assert simulator.wait_for_exchanges(1, 5)
+    time.sleep(0.2)
+    assert len(simulator.exchanges) == 1
+    assert relay_wire.PATH_CLAIM not in odoo.calls
+
+
+def test_a_claim_in_a_job_that_is_not_the_polls_own_is_claimed_again(
+    odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
+) -> None:
+    """Only the poll's own key spares the claim call: a job naming another
+    key (a confused server) is claimed first, and lost to its owner."""
+    odoo.claims_in_poll = False
+    odoo.claims[32] = "somebody else's key"
+    odoo.jobs = [dict(payment_job(32, simulator), claim="somebody else's key")]
+    run_relay(odoo.url)
+    until(lambda: relay_wire.PATH_CLAIM in odoo.calls)
+    time.sleep(0.3)
+    assert simulator.exchanges == []
+    assert odoo.results == []
+
+
+def test_stop_waits_for_a_claiming_poll_and_sends_what_it_claimed(
+    odoo: FakeOdoo, simulator: TerminalSimulator
+) -> None:
+    """Stopped while a claiming poll is out: its answer is waited for and the
+    payments it claimed are sent (abandoned, they would end "unknown")."""
+    odoo.hold = 0.5
+    odoo.jobs = [payment_job(33, simulator)]
+    relay = Relay(Client(odoo.url, TOKEN), wait=0, interval=0.05, spool=None)
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    until(lambda: odoo.held)
+    relay.stop()
+    thread.join(LIVENESS)
+    assert not thread.is_alive()
+    assert [r["transaction_id"] for r in odoo.results] == [33]
+    assert len(simulator.exchanges) == 1
 
 
 def test_refuses_to_start_on_an_old_python() -> None:
