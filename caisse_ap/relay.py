@@ -303,7 +303,10 @@ class Relay:
             # A wake-up from now on means a poll after this one.
             self.wake.clear()
             try:
-                jobs = self._poll_unless_stopped(0.0 if listening else self.wait)
+                # A key whose answer was lost is said again at once, even if
+                # the bus went away meanwhile: its payments wait for it.
+                held = not listening and not self._poll_claim
+                jobs = self._poll_unless_stopped(self.wait if held else 0.0)
             except (OSError, ServerError) as error:
                 delay = backoff.next()
                 self._log_poll_error(error, delay)

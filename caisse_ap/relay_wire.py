@@ -37,9 +37,10 @@ redirect is followed):
     in the poll's own transaction, as the claim call would, and their jobs
     carry ``"claim"``: the relay sends them without a claim call (one round
     trip per wake-up instead of two). Its answer lost, the relay polls again
-    with the SAME key (and only then: a key that got its answer is never
-    said again); the payments that key claimed come again as long as they
-    have no outcome and their send deadline has not passed. A relay that
+    with the SAME key, at once (not held, even if the bus went away), and
+    only then: a key that got its answer is never said again; the payments
+    that key claimed come again as long as they have no outcome and their
+    send deadline has not passed. A relay that
     dies in between leaves them ``sent``: ``unknown`` at their deadline, as
     after a lost claim answer, never resent. A claimed job the relay cannot
     run (a request it does not understand) is posted at once as a

@@ -844,6 +844,29 @@ def test_a_lost_poll_answer_brings_its_payments_again_sent_once(
     assert relay_wire.PATH_CLAIM not in odoo.calls
 
 
+def test_a_lost_answers_key_is_said_again_when_the_bus_went_away(
+    odoo: FakeOdoo, simulator: TerminalSimulator
+) -> None:
+    """The claiming poll's answer was lost and the bus is gone meanwhile: the
+    next poll still says the key, at once (not held), and gets the payment."""
+    key = "k" * 32
+    job = payment_job(34, simulator)
+    odoo.claims[34] = key
+    odoo.poll_claimed[key] = [{**job, "claim": key}]
+    relay = Relay(Client(odoo.url, TOKEN), wait=5, interval=0.05, bus=False)
+    relay._poll_claim = key  # as left by the poll whose answer was lost
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    try:
+        until(lambda: odoo.results)
+    finally:
+        relay.stop()
+        thread.join(LIVENESS)
+    assert (odoo.polls[0]["claim"], odoo.polls[0]["wait"]) == (key, 0)
+    assert [r["transaction_id"] for r in odoo.results] == [34]
+    assert len(simulator.exchanges) == 1
+
+
 def test_a_claim_in_a_job_that_is_not_the_polls_own_is_claimed_again(
     odoo: FakeOdoo, simulator: TerminalSimulator, run_relay: Callable[..., Relay]
 ) -> None:
