@@ -4,13 +4,16 @@ On the relay's page in Odoo a Point of Sale administrator asks for a pairing
 code (``KQ7M-4DXP``: readable aloud, valid :data:`CODE_MINUTES` minutes, single
 use). On the shop's machine, as root, in the relay's folder::
 
-    python3 -m caisse_ap.relay pair --server https://example.odoo.com --code KQ7M-4DXP
+    python3 -m caisse_ap.relay pair --server https://example.odoo.com
 
-exchanges it for the relay's token and writes the environment file that the
-systemd service reads (``CAISSE_AP_RELAY_TOKEN``, ``CAISSE_AP_RELAY_SERVER``;
-its other lines, such as ``HTTPS_PROXY``, are kept), owner-only (0600) and
-replaced in one rename, so that no reader ever sees half a file. The token is
-never printed: it goes from Odoo's answer to that file only.
+asks for the code (typed at its prompt, or the first line of a pipe), exchanges
+it for the relay's token and writes the environment file that the systemd
+service reads (``CAISSE_AP_RELAY_TOKEN``, ``CAISSE_AP_RELAY_SERVER``; its other
+lines, such as ``HTTPS_PROXY``, are kept), owner-only (0600) and replaced in one
+rename, so that no reader ever sees half a file. The token is never printed: it
+goes from Odoo's answer to that file only. The code is not on the command line,
+which ``ps`` shows to every user of the machine and the shell keeps in its
+history: whoever sends a valid code first gets the token.
 
 The exchange (same rules as :mod:`caisse_ap.relay_wire`: HTTPS, except to
 this very machine; no redirect followed): ``POST`` :data:`PATH_PAIR`
@@ -36,6 +39,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TextIO
 
 from .relay import VERSION, _NoRedirect, check_server_url
 
@@ -131,6 +135,20 @@ def _refusal(error: urllib.error.HTTPError) -> str:
     return f"Odoo refused the pairing (HTTP {error.code}: {message or error.reason})"
 
 
+def read_code(stdin: TextIO, prompts: TextIO) -> str:
+    """The code typed at a prompt (a terminal) or the first line of a pipe."""
+    if stdin.isatty():
+        print("Pairing code shown in Odoo: ", end="", file=prompts, flush=True)
+    # One line, and a bounded one: a code is 9 characters.
+    line = stdin.readline(16 * CODE_LENGTH).strip()
+    if not line:
+        raise PairingError(
+            "no pairing code: type the code Odoo shows at the prompt, or give it "
+            "on standard input (echo KQ7M-4DXP | python3 -m caisse_ap.relay pair ...)"
+        )
+    return line
+
+
 def check_writable(path: Path) -> None:
     """Raise OSError now if ``path`` cannot be replaced: once Odoo has answered,
     the code is used and the relay's previous token no longer works."""
@@ -183,7 +201,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--server", required=True, help="Odoo's URL, e.g. https://example.odoo.com"
     )
     parser.add_argument(
-        "--code", required=True, help="the pairing code Odoo shows, e.g. KQ7M-4DXP"
+        "--code",
+        help="avoid: a command line is shown by ps and kept in the shell history "
+        "(kept for the command older versions of Odoo show). Without it, the code "
+        "is read from standard input: typed at the prompt, or piped by a script",
     )
     parser.add_argument(
         "--env-file",
@@ -200,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = check_server_url(args.server)
         check_writable(args.env_file)
-        answer = pair(server, args.code)
+        code = args.code or read_code(sys.stdin, sys.stderr)
+        answer = pair(server, code)
         write_env_file(
             args.env_file, {TOKEN_VARIABLE: answer["token"], SERVER_VARIABLE: server}
         )

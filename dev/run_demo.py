@@ -157,13 +157,13 @@ def prepare_database(workspace, db_name, terminal_port, relay=False, kiosk=False
 
 
 def pair_relay(http_port, code, env_file):
-    """Pair the shop relay as a shop's machine does: its command writes the
-    relay's environment file (the token is never shown)."""
+    """Pair the shop relay as a shop's machine does: its command reads the
+    code and writes the relay's environment file (the token is never shown)."""
     log(f"pairing the shop relay with the code {code}")
     subprocess.run(
         [sys.executable, "-m", "caisse_ap.relay", "pair", "--server",
-         f"http://127.0.0.1:{http_port}", "--code", code, "--env-file", str(env_file)],
-        cwd=REPO, check=True,
+         f"http://127.0.0.1:{http_port}", "--env-file", str(env_file)],
+        input=code + "\n", text=True, cwd=REPO, check=True,
     )  # fmt: skip
 
 

@@ -210,7 +210,8 @@ class PosCaisseApRelay(models.Model):
 
     def action_caisse_ap_pairing_code(self):
         """A one-time code that the relay's machine exchanges for a new token
-        (models/pos_caisse_ap_relay_pairing.py), shown once with its command."""
+        (models/pos_caisse_ap_relay_pairing.py), shown once with the command
+        that asks for it."""
         self.ensure_one()
         self._check_manager()
         self.check_access("write")  # a relay of the user's companies only
@@ -227,8 +228,10 @@ class PosCaisseApRelay(models.Model):
                 "default_relay_id": self.id,
                 "default_code": code,
                 "default_expires_at": fields.Datetime.to_string(expires_at),
+                # Without the code, which ps and the shell history would show:
+                # the command asks for it.
                 "default_command": f"cd /opt/caisse-ap-relay && python3 -m "
-                f"caisse_ap.relay pair --server {base_url} --code {code}",
+                f"caisse_ap.relay pair --server {base_url}",
             },
         }
 

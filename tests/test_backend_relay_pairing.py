@@ -19,12 +19,13 @@ from .relay_support import ADDON_DIR, RELAY_TIMEOUT, RelayMethodMixin, RelayProc
 @tagged("post_install", "-at_install")
 class TestRelayPairing(RelayProcessMixin, RelayMethodMixin, CaisseApCommon, HttpCase):
     def run_pair(self, code, env_file):
-        """The command of the dialog, as root runs it on the relay's machine."""
+        """The command of the dialog, as root runs it on the relay's machine,
+        the code given on its standard input."""
         self.env.flush_all()
         return subprocess.run(
             [sys.executable, "-m", "caisse_ap.relay", "pair"]
-            + ["--server", self.base_url(), "--code", code]
-            + ["--env-file", str(env_file)],
+            + ["--server", self.base_url(), "--env-file", str(env_file)],
+            input=code + "\n",
             cwd=ADDON_DIR,
             capture_output=True,
             text=True,

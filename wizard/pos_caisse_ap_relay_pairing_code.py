@@ -2,7 +2,7 @@ from odoo import fields, models
 
 
 class PosCaisseApRelayPairingCode(models.AbstractModel):
-    """Shows a new pairing code once, with the command that uses it. No table:
+    """Shows a new pairing code once, with the command that asks for it. No table:
     the dialog shows the values of the action's context; Odoo keeps only a
     hash of the code (models/pos_caisse_ap_relay_pairing.py)."""
 
@@ -16,6 +16,7 @@ class PosCaisseApRelayPairingCode(models.AbstractModel):
     expires_at = fields.Datetime(string="Valid Until", readonly=True)
     command = fields.Char(
         readonly=True,
-        help="Run it as root on the relay's machine, in the relay's folder: it "
-        "writes the relay's token to /etc/caisse-ap-relay.env (mode 0600).",
+        help="Run it as root on the relay's machine, then type the pairing code at "
+        "its prompt: it writes the relay's token to /etc/caisse-ap-relay.env "
+        "(mode 0600).",
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pty
+import select
 import stat
 import subprocess
 import sys
@@ -87,16 +90,46 @@ def odoo() -> Iterator[FakePairing]:
     fake.stop()
 
 
-def run_pair(*args: str) -> subprocess.CompletedProcess:
-    """The command the dialog shows, as the shop's machine runs it."""
+def run_pair(*args: str, code: str = "") -> subprocess.CompletedProcess:
+    """The command the dialog shows, as the shop's machine runs it, the code
+    piped in (as a script gives it)."""
     return subprocess.run(
         [sys.executable, "-m", "caisse_ap.relay", "pair", *args],
         cwd=ROOT,
+        input=code + "\n" if code else "",
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def run_pair_in_a_terminal(code: str, *args: str) -> tuple[int, str, str]:
+    """The command run in a terminal, whose user types ``code`` at the prompt:
+    ``(exit status, what the terminal showed, stderr)``."""
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "caisse_ap.relay", "pair", *args],
+        cwd=ROOT,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        os.close(terminal)
+        os.write(controller, code.encode() + b"\n")
+        _out, err = process.communicate(timeout=60)
+    shown = b""
+    while select.select([controller], [], [], 0)[0]:
+        try:
+            chunk = os.read(controller, 1024)
+        except OSError:  # Linux: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    return process.returncode, shown.decode(errors="replace"), err
 
 
 # ----------------------------------------------------------------------
@@ -125,9 +158,7 @@ def test_pair_writes_the_env_file_owner_only_and_never_prints_the_token(
     env_file.write_text("HTTPS_PROXY=http://proxy:3128\nCAISSE_AP_RELAY_TOKEN=old\n")
     env_file.chmod(0o644)
     inode = env_file.stat().st_ino
-    done = run_pair(
-        "--server", odoo.url, "--code", "kq7m-4dxp", "--env-file", str(env_file)
-    )
+    done = run_pair("--server", odoo.url, "--env-file", str(env_file), code="kq7m-4dxp")
     assert done.returncode == 0, done.stderr
     assert TOKEN not in done.stdout + done.stderr
     assert "Shop relay" in done.stdout and "systemctl enable --now" in done.stdout
@@ -169,21 +200,66 @@ def test_a_refused_code_leaves_the_env_file_alone(
 ) -> None:
     env_file = tmp_path / "relay.env"
     env_file.write_text("CAISSE_AP_RELAY_TOKEN=kept\n")
-    done = run_pair(
-        "--server", odoo.url, "--code", "AAAA-BBBB", "--env-file", str(env_file)
-    )
+    done = run_pair("--server", odoo.url, "--env-file", str(env_file), code="AAAA-BBBB")
     assert done.returncode == 1
     assert "wrong, expired or used code" in done.stderr
     assert "ask for a new one" in done.stderr
     assert env_file.read_text() == "CAISSE_AP_RELAY_TOKEN=kept\n"
 
 
+def test_the_code_typed_at_the_prompt_pairs(odoo: FakePairing, tmp_path: Path) -> None:
+    env_file = tmp_path / "relay.env"
+    status, shown, err = run_pair_in_a_terminal(
+        "kq7m-4dxp", "--server", odoo.url, "--env-file", str(env_file)
+    )
+    assert status == 0, err
+    assert err.startswith("Pairing code shown in Odoo: "), "the prompt, on stderr"
+    assert "kq7m-4dxp" in shown, "the terminal echoes what its user types"
+    assert odoo.bodies == [{"code": CODE}]
+    assert f"{relay_pairing.TOKEN_VARIABLE}={TOKEN}" in env_file.read_text()
+
+
+def test_a_piped_code_pairs_without_a_prompt(odoo: FakePairing, tmp_path: Path) -> None:
+    done = run_pair(
+        "--server", odoo.url, "--env-file", str(tmp_path / "relay.env"), code=CODE
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert odoo.bodies == [{"code": CODE}]
+
+
+def test_no_code_on_standard_input_sends_nothing(
+    odoo: FakePairing, tmp_path: Path
+) -> None:
+    for given in ("", "\n", "   \n"):
+        done = subprocess.run(
+            [sys.executable, "-m", "caisse_ap.relay", "pair", "--server", odoo.url,
+             "--env-file", str(tmp_path / "relay.env")],
+            cwd=ROOT, input=given, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 1, given
+        assert "no pairing code" in done.stderr
+    assert odoo.bodies == []
+    assert not (tmp_path / "relay.env").exists()
+
+
+def test_the_code_option_of_older_dialogs_still_pairs(
+    odoo: FakePairing, tmp_path: Path
+) -> None:
+    """Odoo 18.0.3.4.0 shows ``--code``; the relay is updated before Odoo."""
+    env_file = tmp_path / "relay.env"
+    done = run_pair("--server", odoo.url, "--code", CODE, "--env-file", str(env_file))
+    assert done.returncode == 0, done.stderr
+    assert odoo.bodies == [{"code": CODE}]
+
+
 def test_plain_http_to_another_machine_is_refused_before_sending(
     odoo: FakePairing, tmp_path: Path
 ) -> None:
     done = run_pair(
-        "--server", "http://example.odoo.com", "--code", CODE,
-        "--env-file", str(tmp_path / "relay.env"),
+        "--server", "http://example.odoo.com",
+        "--env-file", str(tmp_path / "relay.env"), code=CODE,
     )  # fmt: skip
     assert done.returncode == 1
     assert "HTTPS" in done.stderr
@@ -214,15 +290,16 @@ def test_a_machine_it_cannot_write_on_does_not_use_the_code(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    """Not root: said before the code is used (once used, the relay's previous
-    token no longer works)."""
+    """Not root: said before the code is asked for and used (once used, the
+    relay's previous token no longer works)."""
     monkeypatch.setattr(relay_pairing.os, "access", lambda *_args: False)
+    stdin = io.StringIO(CODE + "\n")
+    monkeypatch.setattr(sys, "stdin", stdin)
     env_file = tmp_path / "relay.env"
-    code = relay_pairing.main(
-        ["--server", odoo.url, "--code", CODE, "--env-file", str(env_file)]
-    )
+    code = relay_pairing.main(["--server", odoo.url, "--env-file", str(env_file)])
     assert code == 1
     assert "run as root" in capsys.readouterr().err
+    assert stdin.tell() == 0, "the code was not asked for"
     assert odoo.bodies == []
     assert not env_file.exists()
 

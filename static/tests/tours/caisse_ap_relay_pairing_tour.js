@@ -2,8 +2,9 @@ import { registry } from "@web/core/registry";
 
 /**
  * A manager pairs a shop relay: the dialog shows a one-time code, until when it works, and
- * the one command to run on the relay's machine, which carries the code and never a token.
- * Asking again shows a new code (the first one no longer pairs).
+ * the one command to run on the relay's machine, which asks for the code: neither the code
+ * (ps and the shell history would show it) nor a token is on it. Asking again shows a new
+ * code (the first one no longer pairs).
  */
 function codeDialog(code) {
     return [
@@ -16,9 +17,10 @@ function codeDialog(code) {
             trigger: ".modal .o_field_widget[name=expires_at]:not(:empty)",
         },
         {
-            content: "and the command that pairs with it, without any token",
+            content: "and the command that asks for it, without the code or any token",
             trigger:
-                `.modal .o_field_widget[name=command]:contains(python3 -m caisse_ap.relay pair --server):contains(--code ${code})` +
+                ".modal .o_field_widget[name=command]:contains(python3 -m caisse_ap.relay pair --server)" +
+                `:not(:contains(${code})):not(:contains(--code))` +
                 ":not(:contains(TOKEN)):not(:contains(--token))",
         },
         {
