@@ -152,6 +152,7 @@ def read_code(stdin: TextIO, prompts: TextIO) -> str:
 def check_writable(path: Path) -> None:
     """Raise OSError now if ``path`` cannot be replaced: once Odoo has answered,
     the code is used and the relay's previous token no longer works."""
+    path = Path(os.path.realpath(path))  # a link: its target is replaced
     if not os.access(path.parent, os.W_OK | os.X_OK) or (
         path.exists() and not os.access(path, os.R_OK)
     ):
@@ -163,8 +164,10 @@ def write_env_file(path: Path, values: dict[str, str]) -> None:
 
     Written to a new file of mode 0600 beside it, then renamed over it: the
     token is never in a file that others may read, and the service never
-    reads half a file.
+    reads half a file. A link (to a file kept elsewhere, such as a
+    configuration managed with others) stays: its target is replaced.
     """
+    path = Path(os.path.realpath(path))
     kept = []
     if path.exists():
         for line in path.read_text().splitlines():

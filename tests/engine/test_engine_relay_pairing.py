@@ -195,6 +195,49 @@ def test_the_env_file_is_never_readable_by_others_even_while_written(
     assert stat.S_IMODE((tmp_path / "relay.env").stat().st_mode) == 0o600
 
 
+def test_a_symlinked_env_file_stays_a_link_to_the_file_written(
+    odoo: FakePairing, tmp_path: Path
+) -> None:
+    """The env file may be a link (to a configuration kept elsewhere): its
+    target gets the token, in the same way, and the link stays."""
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    target = kept / "relay.env"
+    target.write_text("HTTPS_PROXY=http://proxy:3128\n")
+    target.chmod(0o644)
+    inode = target.stat().st_ino
+    (tmp_path / "etc").mkdir()
+    link = tmp_path / "etc" / "caisse-ap-relay.env"
+    link.symlink_to(Path("..", "kept", "relay.env"))
+    done = run_pair("--server", odoo.url, "--env-file", str(link), code=CODE)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink(), "the link was replaced by a file"
+    assert os.readlink(link) == str(Path("..", "kept", "relay.env"))
+    assert target.read_text().splitlines() == [
+        "HTTPS_PROXY=http://proxy:3128",
+        f"CAISSE_AP_RELAY_TOKEN={TOKEN}",
+        f"CAISSE_AP_RELAY_SERVER={odoo.url}",
+    ]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.stat().st_ino != inode, "a new file renamed over the old one"
+    assert [p.name for p in kept.iterdir()] == ["relay.env"], "no temporary left"
+    assert [p.name for p in (tmp_path / "etc").iterdir()] == [link.name]
+
+
+def test_a_link_to_a_file_not_written_yet_creates_it(
+    odoo: FakePairing, tmp_path: Path
+) -> None:
+    target = tmp_path / "kept" / "relay.env"
+    target.parent.mkdir()
+    link = tmp_path / "caisse-ap-relay.env"
+    link.symlink_to(target)
+    done = run_pair("--server", odoo.url, "--env-file", str(link), code=CODE)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert f"CAISSE_AP_RELAY_TOKEN={TOKEN}" in target.read_text()
+
+
 def test_a_refused_code_leaves_the_env_file_alone(
     odoo: FakePairing, tmp_path: Path
 ) -> None:
