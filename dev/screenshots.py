@@ -1,8 +1,9 @@
-"""The README's screenshots: the payment method form; in the POS a declined payment,
-a payment running, the receipt, the unknown-outcome dialog, the closing screen and
-the other lines a cashier can see (cancelled, not sent, busy, partial, offline);
-a shop relay's form and the review dialog of an entry needing attention; a
-self-order kiosk's refusal and payment.
+"""The README's screenshots: the payment method form and its Find terminals dialog;
+in the POS a declined payment, a payment running, the receipt, the unknown-outcome
+dialog, the closing screen and the other lines a cashier can see (cancelled, not
+sent, busy, partial, offline); a shop relay's form, its pairing dialog and the
+review dialog of an entry needing attention; a self-order kiosk's refusal and
+payment.
 
 Runs the screenshot tours (tests/test_tours_screenshots.py, and the kiosk
 bridge's test_tours_kiosk.py) through the test runner, in throwaway databases
@@ -22,12 +23,14 @@ REPO = Path(__file__).resolve().parent.parent
 BRIDGE = REPO / "bridges" / "l10n_fr_pos_caisse_ap_ip_self_order"
 NAMES = (
     "screenshot_payment_method.png",
+    "screenshot_terminal_finder.png",
     "screenshot_pos_declined.png",
     "screenshot_pos_payment.png",
     "screenshot_pos_receipt.png",
     "screenshot_pos_unknown.png",
     "screenshot_pos_closing.png",
     "screenshot_relay.png",
+    "screenshot_relay_pairing.png",
     "screenshot_review.png",
     "screenshot_pos_states.png",
 )

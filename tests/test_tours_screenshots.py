@@ -1,9 +1,12 @@
 """The README's screenshots, taken by the browser during tours (how: see
 screenshot_support.py)."""
 
+from unittest.mock import patch
+
 from odoo import fields
 from odoo.tests import tagged
 
+from ..caisse_ap import discovery, relay_pairing
 from ..caisse_ap.relay_wire import PROTOCOL
 from ..caisse_ap.simulator import Scenario
 from .common import free_port, journal_entry
@@ -12,12 +15,14 @@ from .test_tours_caisse_ap import TOUR_TIMEOUT, CaisseApTourCase
 
 SHOTS = {
     "screenshot_payment_method": "the payment method form",
+    "screenshot_terminal_finder": "the Find terminals dialog, listing what answered",
     "screenshot_pos_declined": "a declined payment, its reason and Retry",
     "screenshot_pos_payment": "the POS payment screen during a payment",
     "screenshot_pos_receipt": "the receipt with the terminal payment's block",
     "screenshot_pos_unknown": "the unknown-outcome dialog",
     "screenshot_pos_closing": "the POS closing screen with the terminal's items",
     "screenshot_relay": "a shop relay's form, online, with its payment method",
+    "screenshot_relay_pairing": "the pairing dialog: its command, then its code",
     "screenshot_review": "the Mark as Reviewed dialog of an entry needing attention",
 }
 # The lines a cashier can also see, stacked into screenshot_pos_states.png.
@@ -31,6 +36,10 @@ STATES = {
 
 # The screens the README shows, with their French words (field labels, menus).
 FRENCH_MODULES = ("base", "web", "point_of_sale", "l10n_fr_pos_caisse_ap_ip")
+# The shop's Odoo and network, as the README's dialogs show them.
+SHOP_ODOO = "https://epicerie-du-marche.odoo.com"
+SHOP_TERMINALS = ("192.168.1.50", "192.168.1.52")
+PAIRING_CODE = "KQ7M-4DXP"
 
 
 @tagged("post_install", "-at_install")
@@ -109,14 +118,40 @@ class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
         )
         return relay
 
+    def _shop_network(self):
+        """The shop's network, for the terminal finder: its terminals at
+        SHOP_TERMINALS are the two simulators (a knock on their port 8888 knocks
+        on the simulator's), no other address answers."""
+        knock = discovery._accepts
+        terminals = dict(
+            zip(SHOP_TERMINALS, (self.terminal, self.terminal_b), strict=True)
+        )
+
+        async def accepts(address, port, timeout):
+            terminal = terminals.get(address)
+            if terminal is None or port != 8888:
+                return False
+            return await knock(terminal.host, terminal.port, timeout)
+
+        return patch.object(discovery, "_accepts", accepts)
+
     def _back_office_shots(self):
         relay = self._shop_relay()
-        self.start_tour(
-            f"/odoo/action-l10n_fr_pos_caisse_ap_ip.action_pos_caisse_ap_relay/{relay.id}",
-            "CaisseApScreenshotRelayTour",
-            login="pos_admin",
-            timeout=TOUR_TIMEOUT,
-        )
+        # The pairing dialog's command names the shop's Odoo, not this test's
+        # server (frozen: a login could set it back).
+        parameters = self.env["ir.config_parameter"].sudo()
+        base_url = parameters.get_param("web.base.url")
+        parameters.set_param("web.base.url", SHOP_ODOO)
+        parameters.set_param("web.base.url.freeze", True)
+        with patch.object(relay_pairing, "new_code", return_value=PAIRING_CODE):
+            self.start_tour(
+                f"/odoo/action-l10n_fr_pos_caisse_ap_ip.action_pos_caisse_ap_relay/{relay.id}",
+                "CaisseApScreenshotRelayTour",
+                login="pos_admin",
+                timeout=TOUR_TIMEOUT,
+            )
+        parameters.set_param("web.base.url.freeze", False)
+        parameters.set_param("web.base.url", base_url)
         session = self.main_pos_config.current_session_id
         unknown = self.env["pos.caisse.ap.transaction"].search(
             [("session_id", "=", session.id), ("state", "=", "unknown")], limit=1
@@ -146,12 +181,13 @@ class TestCaisseApScreenshots(ScreenshotMixin, CaisseApTourCase):
             Scenario(kind="garbage"),
         )
         with self._capturing_console():
-            self.start_tour(
-                f"/odoo/action-point_of_sale.action_pos_payment_method_form/{shown.id}",
-                "CaisseApScreenshotFormTour",
-                login="pos_admin",
-                timeout=TOUR_TIMEOUT,
-            )
+            with self._shop_network():
+                self.start_tour(
+                    f"/odoo/action-point_of_sale.action_pos_payment_method_form/{shown.id}",
+                    "CaisseApScreenshotFormTour",
+                    login="pos_admin",
+                    timeout=TOUR_TIMEOUT,
+                )
             self.main_pos_config.with_user(self.pos_user).open_ui()
             self._closing_screen_items()
             self.start_pos_tour(

@@ -64,6 +64,36 @@ registry.category("web_tour.tours").add("CaisseApScreenshotFormTour", {
                 },
             },
             screenshot("screenshot_payment_method"),
+            {
+                content: "look for the shop's terminals from the payment method",
+                trigger: ".o_form_view button[name='action_caisse_ap_find_terminals']",
+                run: "click",
+            },
+            {
+                content: "the finder proposes the network of the method's address",
+                trigger: ".modal .o_field_widget[name='network'] input:value(192.168.1.0/24)",
+            },
+            {
+                content: "search it",
+                trigger: ".modal .modal-footer button[name='action_scan']",
+                run: "click",
+            },
+            {
+                content: "both terminals are listed, the method's own marked as used",
+                trigger:
+                    '.modal .o_data_row:has(td:contains(192.168.1.50)):has(td:contains("Carte bancaire (TPE)"))' +
+                    " ~ .o_data_row:has(td:contains(192.168.1.52))",
+            },
+            screenshot("screenshot_terminal_finder"),
+            {
+                content: "close the finder",
+                trigger: ".modal .modal-footer button.btn-secondary",
+                run: "click",
+            },
+            {
+                content: "the finder is closed",
+                trigger: "body:not(:has(.modal))",
+            },
         ].flat(),
 });
 
@@ -194,6 +224,32 @@ registry.category("web_tour.tours").add("CaisseApScreenshotRelayTour", {
                 trigger: ".o_form_view .o_field_widget[name='payment_method_ids'] .o_data_row",
             },
             screenshot("screenshot_relay"),
+            {
+                content: "pair the relay again",
+                trigger:
+                    ".o_form_view .o_form_statusbar button[name='action_caisse_ap_pairing_code']",
+                run: "click",
+            },
+            {
+                content: "the dialog shows the command, which asks for the code",
+                trigger:
+                    '.modal .o_field_widget[name=command]:contains("pair --server https://epicerie-du-marche.odoo.com")' +
+                    ":not(:contains(KQ7M-4DXP))",
+            },
+            {
+                content: "and the code to type at its prompt",
+                trigger: ".modal .o_field_widget[name='code']:contains(KQ7M-4DXP)",
+            },
+            screenshot("screenshot_relay_pairing"),
+            {
+                content: "close the dialog",
+                trigger: ".modal .modal-footer button.btn-primary",
+                run: "click",
+            },
+            {
+                content: "the dialog is closed",
+                trigger: "body:not(:has(.modal))",
+            },
         ].flat(),
 });
 
