@@ -44,16 +44,25 @@ def export_template(workspace, db_name, addon, pot_path):
     )  # fmt: skip
 
 
-def drop_bridge_strings(pot_path):
-    """Odoo's exporter reads every file under the addon's folder, bridges/
-    included: their strings belong to the bridges' own catalogues."""
+def foreign_place(path):
+    """Whether an exported string's place is not the addon's own code: Odoo's
+    exporter reads every file under the addon's folder, so also the bridges'
+    (their strings belong to their own catalogues) and the hidden folders,
+    such as the .venv/ that `make test` builds there (its libraries' strings)."""
+    inside = f"addons/{ADDON}/"
+    if inside not in path:
+        return False
+    first = path.split(inside, 1)[1].split("/", 1)[0]
+    return first == "bridges" or first.startswith(".")
+
+
+def drop_foreign_strings(pot_path):
     import polib
 
     template = polib.pofile(str(pot_path))
-    inside = f"addons/{ADDON}/bridges/"
     for entry in list(template):
         places = [path for path, _line in entry.occurrences]
-        if places and all(inside in path for path in places):
+        if places and all(foreign_place(path) for path in places):
             template.remove(entry)
     template.save(str(pot_path))
 
@@ -108,7 +117,7 @@ def main():
         for addon, i18n in addons.items():
             i18n.mkdir(exist_ok=True)
             export_template(workspace, db_name, addon, i18n / f"{addon}.pot")
-        drop_bridge_strings(REPO / "i18n" / f"{ADDON}.pot")
+        drop_foreign_strings(REPO / "i18n" / f"{ADDON}.pot")
     finally:
         drop_database(db_name, workspace.data_dir)
         workspace.cleanup()
