@@ -1,32 +1,8 @@
 """In a real browser: click → terminal request, terminal answer → the POS line.
 
-One prefork Odoo server (``--workers=2``) behind a front proxy that routes
-``/websocket`` to its bus process like nginx (``front.py``), one simulated
-terminal per till that answers after ``--delay`` seconds, and a headless
-Chromium where each till is the real POS (``/pos/ui``) in its own browser
-context (own session cookie, own bus SharedWorker), as on separate machines.
-
-Each tab pays like a cashier: a new order with one product, the payment
-screen, a click on the Caisse-AP payment method. A MutationObserver in the tab
-notes (``Date.now()``, epoch ms) when the payment line first reads "Payment
-Successful"; the simulator notes (``time.time()``) when it wrote the answer.
-Same machine, same clock: latency = line shown − answer written. The tab
-also notes when the cashier clicks the payment method, and the simulator when
-the whole request reached it: click → terminal, the wait before the customer
-sees the amount.
-
-Every till pays at the same moment, ``--payments`` times (after warm-up
-payments: with the bus on, until every tab got a bus note), with the bus on,
-then with the bus off: the proxy refuses ``/websocket`` and the POS only has
-its status polling (about every second). The latency is also split at the
-moment Odoo recorded the outcome (its bus notification row): the default
-terminal profile keeps the socket open, so Odoo first waits for silence (the
-settle period once the answer holds all it needs, else the protocol's quiet
-period); ``--profile minimal`` closes after answering.
-
-Goals (exit status 1 when missed): answer → line p95 < 150 ms and click →
-terminal p95 < 300 ms with the bus at 5 tills (the largest count given),
-every payment shown as paid, one terminal request each.
+Each till is the real POS (/pos/ui) in its own headless Chromium context
+behind a front proxy, with the bus on, then refused; set-up, goals and
+tables: bench/README.md.
 
 Small run: python3 bench/browser_bus.py --tills 1 --payments 3
 """

@@ -1,29 +1,9 @@
 """This addon and the OCA module side by side, measured by the same script.
 
-The OCA module (``l10n_fr_pos_caisse_ap_ip`` 18.0.1.5.0 on PyPI) has the same
-technical name as this addon: its published wheel is downloaded with ``pip
-download --no-deps`` into a temporary folder, unzipped there and installed in
-its own template database through its own addons path; nothing of it is
-committed nor installed into this Python. Each addon then gets the same
-prefork server (``--workers=2``, ``--limit-time-real``), the same simulated
-terminals (the default ``ingenico`` profile), the same probe and the same load:
-
-- lanes: N tills pay at the same moment, the customer taking ``--delay`` s.
-  This addon: ``caisse_ap_start`` then ``caisse_ap_status`` every second, as
-  its POS does with its bus down (the costlier case). The OCA module: one
-  synchronous ``fr_caisse_ap_ip_send_payment`` call per till, as its POS does
-  (no retry), each in its own thread with a client timeout
-  (``--client-timeout``) after which the call counts as not answered and the
-  run goes on;
-- one customer taking ``--long`` s (150 by default, past limit_time_real):
-  recorded or lost;
-- the terminal faults both modules can meet: what each records, what the
-  cashier reads, and what it means for the shop.
-
-Goals (exit status 1 when one is missed): this addon pays every till at the
-largest N with probe p95 < 250 ms, while the OCA module already holds both
-HTTP workers at N = 2; no approval lost at the long customer; every fault
-classified right by this addon.
+The OCA wheel (18.0.1.5.0, PyPI) is downloaded into a temporary folder and
+installed in its own database; both get the same server, terminals, probe
+and load (lanes, a long customer, terminal faults); goals and tables:
+bench/README.md.
 
 Development run: python3 bench/compare.py --quick
 """

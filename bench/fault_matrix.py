@@ -1,17 +1,8 @@
 """Fault matrix: every terminal behaviour through the whole stack, as a table.
 
-One prefork Odoo server (``--workers=2``), one POS config with an open session
-and a Caisse-AP payment method per simulated terminal (payment timeout 30 s,
-the minimum). For every scenario of the simulator (``caisse_ap.simulator.KINDS``)
-and a few cashier situations (cancel, busy terminal, unreachable terminal,
-repeated start, retry after an unknown outcome, refund), a payment goes
-RPC → journal → background worker → terminal → journal → bus and status RPC,
-exactly as the POS calls it. The table gives the final journal state, what the
-status RPC says, the cashier's message, how many requests reached the terminal
-and the bus notifications the POS received.
-
-Exit status 1 when a row differs from its expectation. About 2.5 min plus the
-template (the "hang" row waits for the 30 s payment timeout).
+Every simulator scenario and cashier situation, RPC → journal → terminal →
+bus, as the POS calls it; exit status 1 when a row differs from its
+expectation (bench/README.md). About 2.5 min plus the template.
 
 Small run: python3 bench/fault_matrix.py --only approve,decline,close
 """

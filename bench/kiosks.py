@@ -1,17 +1,7 @@
 """Kiosks and tills benchmark: K self-order kiosks and T tills pay at the same moment.
 
-A fresh database with the addon and its kiosk bridge, K + T simulated terminals
-(the customer takes ``--delay`` seconds), one POS per terminal: T tills that
-pay like lanes.py's (start, then status polls at the bus-up pace), and K
-kiosks that post their order to ``/kiosk/payment`` like the kiosk's page
-(public, no login; sent again after a network error, as the page does),
-then ask ``/kiosk/caisse_ap/status`` every ``--kiosk-poll`` s (the page's
-fallback while its bus is up). An Odoo server with ``--workers=2``; a probe
-reads the user's name every 0.5 s.
-
-Goals (exit status 1 when one is missed): every till and kiosk payment
-approved, with one request per terminal for the right amount; every kiosk
-order paid by the server; probe p95 during the storm < 250 ms.
+Tills as in lanes.py, kiosks through /kiosk/payment like the kiosk's page;
+goals and tables: bench/README.md.
 
 Small run: python3 bench/kiosks.py --kiosks 2 --tills 2 --delay 5
 """

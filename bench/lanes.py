@@ -1,28 +1,7 @@
 """Lanes benchmark: N tills pay together on a real prefork Odoo server.
 
-For each N (default 1, 10, 100 and 200): a fresh database, N simulated
-terminals that make the customer take ``--delay`` seconds (default 20), N POS
-configs with an open session and a payment method on their own terminal, and
-an Odoo server with ``--workers=2``. N authenticated JSON-RPC sessions whose
-cashiers click at the same moment (``--arrivals storm``) or at random moments
-(``--arrivals poisson``: a Poisson process of N clicks per ``--arrival-window``
-seconds on average) call ``caisse_ap_start`` exactly like the POS, then poll
-``caisse_ap_status`` like the POS with its bus up. *Click → terminal*: from the
-click to the moment the lane's simulated terminal has the whole request (same
-machine, same clock). One reader polls the
-journal every ``--observe`` s to time when each outcome becomes visible.
-Meanwhile a probe reads the user's name every 0.5 s, and the Odoo processes
-are sampled from /proc every 0.2 s.
-
-Goals (exit status 1 when one is missed): every payment done correctly (one
-request per terminal, right amount, success) for every N; no start fails for
-the cashier (a lane retries network errors as the POS does); at ``--storm``
-lanes (100 by default, else the largest N): probe p95 during the storm
-< 250 ms, server time per start (p95, access log) at most 2× and per status
-1.5× the probe's plain read; with Poisson arrivals, no listen-queue overflow
-and click → terminal p95 < 300 ms; at most 15 status
-polls per lane per minute of wait; no HTTP worker kept busy for a long
-stretch (< 5 s) while the customers pay.
+Storm or Poisson clicks, status polls at the POS's pace, a probe, a /proc
+sampler; set-up, goals and tables: bench/README.md.
 
 Small run: python3 bench/lanes.py --lanes 1,3 --delay 5
 Realistic arrivals: python3 bench/lanes.py --lanes 100 --arrivals poisson

@@ -1,23 +1,8 @@
 """Where a start and a status spend their time on the server.
 
-One database, ``--payments`` simulated terminals whose customer takes a
-minute, a POS config and open session per terminal. In one ``odoo shell``
-process, as the demo administrator (access rules applied, like the lanes'
-RPCs): every till starts its payment (each start committed, as a request is),
-then asks its status ``--statuses`` times; then the process reads the user's
-name as often (the lanes' probe), for scale. Each call runs under cProfile and
-with Odoo's cursor timed: the report gives, per call, the SQL statements and
-their time, the time of the Python around them, and the functions of the
-addon and of Odoo that take the most (cumulative, callees included).
-
-Between two calls the profile pauses (``--pause``, 0.3 s): the previous
-payment's thread has then recorded "sent" and waits for its terminal. Without
-the pause each start shares the interpreter with that thread, and every SQL
-statement it sends may have to wait for the thread to give the GIL back.
-
-What the shell cannot show is Odoo's fixed cost of an HTTP request (routing,
-session, JSON), which the server times of ``bench/lanes.py`` include: without
-it, the ratios to the read here are larger than the ones its goals measure.
+In one ``odoo shell``, each call under cProfile with Odoo's cursor timed
+(SQL statements, their time, the Python around them); set-up and reading:
+bench/README.md.
 
 Run: python3 bench/profile_rpcs.py [--payments 20] [--statuses 5] [--pause 0.3]
 """

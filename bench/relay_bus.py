@@ -1,25 +1,8 @@
 """The shop relay on Odoo.sh's layout: woken by the bus, nearly free when idle.
 
-One prefork Odoo (``--workers=2``) behind the front proxy that routes
-``/websocket`` to its bus process, as Odoo.sh's does (``front.py``); shop
-relay processes (``python -m caisse_ap.relay``) towards the proxy.
-
-*Start → terminal*: every till of one shop (1, then 10, all through one relay)
-clicks at once, ``--rounds`` times, each round once its payments are over;
-from the moment the start RPC leaves to the moment the till's simulated
-terminal has the whole request (same machine, same clock). With the bus
-routed, then refused by the proxy (the relay polls every second).
-
-*Idle*: 1, then 10 relays with nothing to do, ``--idle-minutes`` each, the bus
-routed; then 1 relay ``--refused-minutes`` with the bus refused. From Odoo's
-access log: the relays' HTTP requests per relay per minute, their worker time
-(SQL + Python) and queries per minute; from /proc: the bus process's CPU per
-minute (the relays' heartbeats, in the gevent process, are not in the log).
-
-Goals (exit status 1 when one is missed), bus routed: start → terminal p95 <
-300 ms at 1 and 10 tills; 10 idle relays cost under 1 % of one worker (0.6 s
-of worker time per minute) and at most 1 HTTP request per relay per minute;
-with the bus refused every payment still succeeds.
+Start → terminal latency through one relay, then the cost of idle relays,
+with the bus routed and refused by the front proxy; goals and tables:
+bench/README.md.
 
 Small run: python3 bench/relay_bus.py --rounds 5 --idle-minutes 2
 """

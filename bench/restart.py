@@ -1,31 +1,8 @@
 """Restart: the Odoo server dies while payments wait on the terminal.
 
-Two tills start a payment; their terminals take the request and the customer
-takes ``--delay`` s (default 10) before approving. While both wait, the whole
-Odoo server is killed (``--signal KILL``: master, workers, cron and bus at
-once, like a crash; ``TERM``: Odoo's graceful stop) and started again on the
-same database. The answer the terminal then writes reaches nobody: the
-customer may have been charged, so the only honest outcome is ``unknown``.
-
-- lane 1 follows its payment like the POS after a reload: ``caisse_ap_status``
-  every second until a final state;
-- lane 2 asks nothing: the journal is read (as admin, ``search_read``) until
-  the sweep cron ends the transaction, then ``caisse_ap_status`` is called once.
-
-After a kill both must end ``unknown`` after their deadline (start + the
-worker's payment budget + 30 s grace: 110 s with the 30 s timeout used here;
-the sweep cron runs every minute), with the cashier's
-"check the terminal" message and a bus notification, the terminal must have
-received exactly one request per payment (nothing re-sent after the restart),
-and a retry must then be accepted and approved. After a graceful stop,
-``unknown`` or ``success`` (if Odoo waited for the answer) are both honest.
-
-``--signal RECYCLE`` (not in the default run) restarts nothing: Odoo replaces
-its HTTP workers after ``--limit-request=8`` requests, as it routinely does
-after ``limit_request`` (65536 by default) or ``limit_memory_soft``; the
-terminal's approval must then still be recorded (``success``).
-
-Exit status 1 when a goal is missed. About 3.5 min per event plus the template.
+Killed (KILL), stopped (TERM) or its workers recycled (RECYCLE) while two
+tills wait; what the journal, the status and the terminal then say. Goals
+and tables: bench/README.md.
 
 Small run: python3 bench/restart.py --signal TERM
 """

@@ -1,23 +1,7 @@
 """Soak: 1,000 sequential payments on a real prefork Odoo server; no leak, no failure.
 
-One POS config, open session and Caisse-AP payment method on one simulated
-terminal that answers at once (``--delay``, default 0 s). Payments go one
-after the other through the JSON-RPC API, like the POS: ``caisse_ap_start``
-then ``caisse_ap_status`` every ``--poll`` s until the outcome. Every tenth
-payment is declined and every tenth is partially approved, so that each
-outcome path runs hundreds of times.
-
-Before (after ``--warmup`` payments, and at least ``--warmup-seconds`` after
-the server started so that the cron worker made its first pass), every 100
-payments and after ``--settle`` s of quiet at the end, the script reads from
-/proc, summed over the Odoo processes (master, HTTP workers, cron worker,
-bus): open file descriptors, threads and RSS; and from PostgreSQL the
-connections to the database.
-
-Goals (exit status 1 otherwise): 0 failures (every payment reaches its
-expected state, one request per payment at the terminal); at the end, threads
-back to their starting count (+1 tolerated), open files within +10, database
-connections within +2 and RSS within +max(32 MiB, 5 %) of the start.
+Every tenth payment declined, every tenth partial; fds, threads, RSS and
+PG connections read every 100 payments. Goals: bench/README.md.
 
 Small run: python3 bench/soak.py --payments 100
 """
