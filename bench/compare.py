@@ -525,19 +525,11 @@ def _report_intro(args) -> c.Report:
 
 def _lanes_tables(rep: c.Report, args, runs) -> None:
     rep.table(
-        (
-            "tills",
-            "paid correctly",
-            f"workers held ≥ {HELD:g} s",
-            "longest busy stretch (s)",
-            "probe p95 before, idle (ms)",
-            "probe p50 (ms)",
-            "probe p95 (ms)",
-            "probe max (ms)",
-            f"probes not answered within {PROBE_TIMEOUT:g} s",
-            "longest time Odoo answered nothing (s)",
-            "storm length (s)",
-        ),
+        f"tills | paid correctly | workers held ≥ {HELD:g} s"
+        " | longest busy stretch (s) | probe p95 before, idle (ms) | probe p50 (ms)"
+        " | probe p95 (ms) | probe max (ms)"
+        f" | probes not answered within {PROBE_TIMEOUT:g} s"
+        " | longest time Odoo answered nothing (s) | storm length (s)",
         [lanes_row(ours, oca) for ours, oca in runs],
         f"Lanes: N tills paying at once, customer delay {args.delay:g} s",
     )
@@ -561,15 +553,8 @@ def _lanes_tables(rep: c.Report, args, runs) -> None:
 
 def _long_table(rep: c.Report, args, long_runs) -> None:
     rep.table(
-        (
-            "module",
-            "customer",
-            "Odoo recorded",
-            "the cashier reads",
-            "call / poll ended after (s)",
-            "charged on the terminal",
-            "approval",
-        ),
+        "module | customer | Odoo recorded | the cashier reads"
+        " | call / poll ended after (s) | charged on the terminal | approval",
         [
             (
                 label,

@@ -419,19 +419,8 @@ def main() -> int:
         "*requests*: requests the terminal received."
     )
     rep.table(
-        (
-            "case",
-            "terminal",
-            "expected",
-            "journal",
-            "journal reason (technical)",
-            "status",
-            "cashier message",
-            "requests",
-            "bus",
-            "s",
-            "check",
-        ),
+        "case | terminal | expected | journal | journal reason (technical) | status"
+        " | cashier message | requests | bus | s | check",
         [row.cells() for row in rows],
     )
     if errors:

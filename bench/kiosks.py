@@ -201,14 +201,8 @@ def report(result: dict[str, Any], args) -> c.Report:
     rep = c.Report("kiosks", "Kiosks and tills paying at once, 2 HTTP workers")
     probe = result["probe"]
     rep.table(
-        (
-            "tills",
-            "kiosks",
-            "tills approved",
-            "kiosk orders paid",
-            "kiosk requests repeated",
-            "outcome seen p95",
-        ),
+        "tills | kiosks | tills approved | kiosk orders paid | kiosk requests repeated"
+        " | outcome seen p95",
         [
             (
                 result["tills"],

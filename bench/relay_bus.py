@@ -247,15 +247,7 @@ def report(args, latency, idle, load: LoadWatch) -> c.Report:
         f"during the run: at most {max(load.samples, default=0.0):.2f}."
     )
     rep.table(
-        (
-            "tills",
-            "wake-up",
-            "payments",
-            "success",
-            "start → terminal p50",
-            "p95",
-            "max",
-        ),
+        "tills | wake-up | payments | success | start → terminal p50 | p95 | max",
         [
             (
                 run["tills"],
@@ -268,17 +260,9 @@ def report(args, latency, idle, load: LoadWatch) -> c.Report:
         ],
     )
     rep.table(
-        (
-            "relays",
-            "wake-up",
-            "minutes",
-            "HTTP requests / relay / min",
-            "queries / min (all)",
-            "worker ms / min (all)",
-            "share of one worker",
-            "bus process CPU ms / min",
-            "load (1 min, max)",
-        ),
+        "relays | wake-up | minutes | HTTP requests / relay / min"
+        " | queries / min (all) | worker ms / min (all) | share of one worker"
+        " | bus process CPU ms / min | load (1 min, max)",
         [idle_row(run) for run in idle],
     )
     goals(rep, latency, idle)

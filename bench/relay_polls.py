@@ -139,15 +139,8 @@ def report(args, run: dict[str, Any]) -> c.Report:
         [("before the polls", *quiet), ("during the polls", *storm)],
     )
     rep.table(
-        (
-            "polls answered",
-            "held (>= 1 s)",
-            "failed",
-            "statuses",
-            "PostgreSQL connections (most)",
-            "pool full",
-            "errors in the log",
-        ),
+        "polls answered | held (>= 1 s) | failed | statuses"
+        " | PostgreSQL connections (most) | pool full | errors in the log",
         [
             (
                 run["polls"],

@@ -145,14 +145,9 @@ def report(args, m: dict[str, Any]) -> c.Report:
     )
     count, p50, p95, top = c.summary_ms(m["durations"])
     rep.table(
-        (
-            "payments",
-            "failures",
-            "terminal requests",
-            "start → outcome visible, p50 / p95 / max (ms)",
-            "payments per second",
-            "Odoo ERROR lines",
-        ),
+        "payments | failures | terminal requests"
+        " | start → outcome visible, p50 / p95 / max (ms) | payments per second"
+        " | Odoo ERROR lines",
         [
             (
                 count,
