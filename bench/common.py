@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from databases import Bench, setup_lanes
-from odoo_server import OdooServer, pg_connections, psql, server_times
+from databases import Bench, setup_lanes, setup_relays
+from odoo_server import OdooServer, RelayProcess, pg_connections, psql, server_times
 from probes import Prober, WorkerSampler, start_watching, tcp_counters, warm_session
 from reports import Report, mib, ms, percentile, span, summary_ms
 from rpc import (
@@ -42,6 +42,7 @@ __all__ = [
     "MultiTerminalSimulator",
     "OdooServer",
     "Prober",
+    "RelayProcess",
     "Report",
     "REPO",
     "RpcError",
@@ -59,6 +60,7 @@ __all__ = [
     "psql",
     "server_times",
     "setup_lanes",
+    "setup_relays",
     "span",
     "start_watching",
     "summary_ms",

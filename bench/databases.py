@@ -277,3 +277,28 @@ def setup_lanes(
         )
     log(f"{len(data['lanes'])} lane(s) set up in {time.monotonic() - started:.0f} s")
     return data["lanes"]
+
+
+# ``count`` relays, each with its token (shown once); every lane's method goes
+# through the first one (one shop and its tills).
+SETUP_RELAYS = r"""
+import json
+method_ids = json.loads(%(method_ids)r)
+relays = []
+for index in range(%(count)d):
+    relay = env["pos.caisse.ap.relay"].create({"name": "Bench shop %%d" %% index})
+    token = relay.action_new_token()["context"]["default_token"]
+    relays.append({"id": relay.id, "token": token})
+env["pos.payment.method"].browse(method_ids).write(
+    {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relays[0]["id"]}
+)
+env.cr.commit()
+print("BENCH_RELAYS " + json.dumps(relays))
+"""
+
+
+def setup_relays(bench: Bench, db: str, lanes, count: int = 1) -> list[dict[str, Any]]:
+    """``count`` shop relays (id, token); the lanes' methods through the first."""
+    method_ids = json.dumps([lane["method_id"] for lane in lanes])
+    script = SETUP_RELAYS % {"method_ids": method_ids, "count": count}
+    return bench.shell_json(db, script, "BENCH_RELAYS")

@@ -9,11 +9,8 @@ Realistic arrivals: python3 bench/lanes.py --lanes 100 --arrivals poisson
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import subprocess
-import sys
 import threading
 import time
 from functools import partial
@@ -68,42 +65,6 @@ OPTIONS = (
         "caisse_ap.relay), as on Odoo.sh; results in bench/results/lanes_relay.md",
     ),
 )
-
-
-# Every lane's method through one relay; prints its token (shown once).
-SETUP_RELAY = r"""
-import json
-method_ids = json.loads(%(method_ids)r)
-relay = env["pos.caisse.ap.relay"].create({"name": "Bench relay"})
-action = relay.action_new_token()
-token = action["context"]["default_token"]
-env["pos.payment.method"].browse(method_ids).write(
-    {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relay.id}
-)
-env.cr.commit()
-print("BENCH_RELAY " + json.dumps({"id": relay.id, "token": token}))
-"""
-
-
-def setup_relay(bench: c.Bench, db: str, lanes) -> dict[str, Any]:
-    script = SETUP_RELAY % {"method_ids": json.dumps([x["method_id"] for x in lanes])}
-    return bench.shell_json(db, script, "BENCH_RELAY")
-
-
-def start_relay(server, token: str, state_dir) -> subprocess.Popen:
-    """The relay program towards this server; back once it has polled."""
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "caisse_ap.relay", "--server", server.url, "--quiet"]
-        + ["--state-dir", str(state_dir)],
-        cwd=c.REPO,
-        env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
-    )
-    deadline = time.monotonic() + 60
-    while not server.log_lines("/caisse_ap/relay/poll"):
-        if relay.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the shop relay did not start polling")
-        time.sleep(0.2)
-    return relay
 
 
 def start_with_retries(start, errors: list[str]):
@@ -259,19 +220,18 @@ def one_run(bench: c.Bench, count: int, args) -> dict[str, Any]:
     scenario = c.Scenario("approve", delay=args.delay)
     db, terminals, lanes = bench.new_lanes(f"lanes{count}", count, scenario)
     set_arrivals(lanes, args)
-    relay_info = setup_relay(bench, db, lanes) if args.relay else None
+    token = c.setup_relays(bench, db, lanes)[0]["token"] if args.relay else ""
     server = bench.server(db)
-    relay = (
-        start_relay(server, relay_info["token"], bench.workspace.path / "relay")
-        if relay_info
-        else None
-    )
+    relay = None
+    if token:
+        folder = bench.workspace.path / "relay"
+        relay = c.RelayProcess(server.url, token, folder, "--quiet")
+        relay.wait_until(lambda: server.log_lines("/caisse_ap/relay/poll"), "poll")
     try:
         return _one_run(bench, count, args, db, terminals, lanes, server)
     finally:
         if relay:
-            relay.terminate()
-            relay.wait(60)
+            relay.stop()
 
 
 def _run_storm(lanes, sessions, args, observer_session):

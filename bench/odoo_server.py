@@ -15,11 +15,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psutil
-from settings import HOST, log, prerequisites
+from settings import HOST, REPO, log, prerequisites
 
 
 # -- processes ----------------------------------------------------------------
@@ -238,6 +239,40 @@ class OdooServer:
         if not needles:
             return lines
         return [line for line in lines if any(n in line for n in needles)]
+
+
+class RelayProcess:
+    """One shop relay program (``python -m caisse_ap.relay``); its log in a file."""
+
+    def __init__(self, url: str, token: str, folder: Path, *options: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.log_path = folder / "relay.log"
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "caisse_ap.relay", "--server", url, *options]
+            + ["--state-dir", str(folder / "state")],
+            cwd=REPO,
+            env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.log_path, "w"),  # noqa: SIM115
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def listening(self) -> bool:
+        return "listening on Odoo's bus" in self.log()
+
+    def wait_until(self, ready: Callable[[], Any], what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the shop relay did not {what} in time")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(60)
 
 
 # Odoo's access log: "POST /path HTTP/1.0" 200 - <queries> <query s> <other s>

@@ -9,12 +9,10 @@ Small run: python3 bench/relay_bus.py --rounds 5 --idle-minutes 2
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,23 +41,6 @@ OPTIONS = (
     ("--name", "relay_bus", "results file name (bench/results/)"),
 )
 
-# SHOPS relays, each with its token; the lanes' methods all go through the
-# first one (one shop and its tills).
-SETUP_RELAYS = r"""
-import json
-method_ids = json.loads(%(method_ids)r)
-relays = []
-for index in range(%(count)d):
-    relay = env["pos.caisse.ap.relay"].create({"name": "Bench shop %%d" %% index})
-    token = relay.action_new_token()["context"]["default_token"]
-    relays.append({"id": relay.id, "token": token})
-env["pos.payment.method"].browse(method_ids).write(
-    {"fr_caisse_ap_ip_connection": "relay", "fr_caisse_ap_relay_id": relays[0]["id"]}
-)
-env.cr.commit()
-print("BENCH_RELAYS " + json.dumps(relays))
-"""
-
 
 class LoadWatch(threading.Thread):
     """The machine's 1-minute load average, every 5 s, while the bench runs."""
@@ -74,57 +55,24 @@ class LoadWatch(threading.Thread):
             self.samples.append(os.getloadavg()[0])
 
 
-class RelayProcess:
-    """One ``python -m caisse_ap.relay``; its log in a file."""
-
-    def __init__(self, url: str, token: str, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.log_path = folder / "relay.log"
-        self.proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "caisse_ap.relay", "--server", url]
-            + ["--state-dir", str(folder / "state")],
-            cwd=c.REPO,
-            env=dict(os.environ, CAISSE_AP_RELAY_TOKEN=token),
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.log_path, "w"),  # noqa: SIM115
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def listening(self) -> bool:
-        return "listening on Odoo's bus" in self.log()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(60)
-
-
-def start_relays(url: str, relays, folder: Path, bus: bool) -> list[RelayProcess]:
+def start_relays(url: str, relays, folder: Path, bus: bool) -> list[c.RelayProcess]:
     processes = [
-        RelayProcess(url, relay["token"], folder / str(relay["id"])) for relay in relays
+        c.RelayProcess(url, relay["token"], folder / str(relay["id"]))
+        for relay in relays
     ]
-    deadline = time.monotonic() + 60
-    while bus and not all(p.listening() for p in processes):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the relays did not listen on the bus in time")
-        time.sleep(0.2)
+    for process in processes if bus else ():
+        process.wait_until(process.listening, "listen on the bus")
     time.sleep(2)  # their first polls
     return processes
 
 
 def pay_round(sessions, lanes, terminals, amount_cents: int) -> list[dict[str, Any]]:
     """Every till clicks at once; back when each payment is over."""
-    results: list[dict[str, Any]] = [{} for _ in lanes]
-    barrier = threading.Barrier(len(lanes))
     seen = [len(terminals[lane["index"]].exchanges) for lane in lanes]
 
-    def till(position: int) -> None:
-        lane, session = lanes[position], sessions[position]
+    def till(lane, session, barrier: threading.Barrier, result: dict) -> None:
         data = c.payment_data(lane, amount_cents / 100)
         barrier.wait()
-        result = results[position]
         result["sent"] = time.time()
         try:
             first = session.caisse_ap_start(lane["method_id"], data)
@@ -141,11 +89,9 @@ def pay_round(sessions, lanes, terminals, amount_cents: int) -> list[dict[str, A
         except c.RpcError as error:
             result["state"] = f"error: {error}"
 
-    threads = [threading.Thread(target=till, args=(i,)) for i in range(len(lanes))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    results: list[dict[str, Any]] = [{} for _ in lanes]
+    payers = [partial(till, *pair) for pair in zip(lanes, sessions, strict=True)]
+    c.pay_together(payers, results, 120)
     for position, lane in enumerate(lanes):
         exchanges = terminals[lane["index"]].exchanges
         if len(exchanges) > seen[position]:
@@ -323,13 +269,7 @@ def main() -> int:
         db = bench.new_database("relaybus")
         terminals = bench.terminals(max(counts), c.Scenario("approve", delay=0.2))
         lanes = c.setup_lanes(bench, db, terminals.ports)
-        script = SETUP_RELAYS % {
-            "method_ids": json.dumps([lane["method_id"] for lane in lanes]),
-            "count": SHOPS,
-        }
-        out = bench.shell(db, script)
-        line = next(x for x in out.splitlines() if x.startswith("BENCH_RELAYS "))
-        relays = json.loads(line.split(" ", 1)[1])
+        relays = c.setup_relays(bench, db, lanes, SHOPS)
         server = bench.server(db)
         proxy = FrontProxy(server.http_port, server.gevent_port)
         proxy.start()
