@@ -19,17 +19,6 @@ import common as c
 from caisse_ap import relay as relay_module
 from caisse_ap import relay_wire
 
-SETUP_RELAYS = r"""
-import json
-tokens = []
-for index in range(%(count)d):
-    relay = env["pos.caisse.ap.relay"].create({"name": "Bench relay %%d" %% index})
-    tokens.append(relay.action_new_token()["context"]["default_token"])
-env.cr.commit()
-print("BENCH_RELAYS " + json.dumps(tokens))
-"""
-
-
 OPTIONS = (
     ("--relays", 10, "relays"),
     ("--polls-per-relay", 10, "polls each relay keeps waiting"),
@@ -170,8 +159,7 @@ def main() -> int:
     args.addon_dir = Path(args.addon_dir) if args.addon_dir else None
     with c.Bench("polls", args.template, args.keep, addon_dir=args.addon_dir) as bench:
         db = bench.new_database("polls")
-        script = SETUP_RELAYS % {"count": args.relays}
-        tokens = bench.shell_json(db, script, "BENCH_RELAYS")
+        tokens = [r["token"] for r in c.setup_relays(bench, db, [], args.relays)]
         maxconn = [f"--db_maxconn={args.db_maxconn}"]
         server = bench.server(db, workers=0, extra_args=maxconn)
         run = measure(args, server, tokens)
