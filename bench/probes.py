@@ -21,12 +21,7 @@ from rpc import Session
 
 def tcp_counters() -> dict[str, int]:
     """Kernel TCP counters about full listen queues (this network namespace)."""
-    wanted = (
-        "ListenOverflows",
-        "ListenDrops",
-        "TCPReqQFullDoCookies",
-        "TCPReqQFullDrop",
-    )
+    wanted = "ListenOverflows ListenDrops TCPReqQFullDoCookies TCPReqQFullDrop".split()
     try:
         lines = Path("/proc/net/netstat").read_text().splitlines()
     except OSError:
@@ -49,9 +44,8 @@ class Prober(threading.Thread):
         self.session = session
         self.interval = interval
         self.duration = duration
-        self.samples: list[
-            tuple[float, float, bool]
-        ] = []  # (sent wall time, seconds, ok)
+        # (sent wall time, seconds, ok)
+        self.samples: list[tuple[float, float, bool]] = []
         self.stopping = threading.Event()
 
     def once(self) -> tuple[float, float, bool]:

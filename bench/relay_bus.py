@@ -75,16 +75,8 @@ def pay_round(sessions, lanes, terminals, amount_cents: int) -> list[dict[str, A
         barrier.wait()
         result["sent"] = time.time()
         try:
-            first = session.caisse_ap_start(lane["method_id"], data)
-            final = first if first.get("final") else None
-            if final is None:
-                final, _seen, _polls = c.wait_final(
-                    session,
-                    lane["method_id"],
-                    data["payment_uuid"],
-                    timeout=60,
-                    interval=1.0,  # the POS's pace while a payment is pending
-                )
+            # Polled at the POS's pace while a payment is pending.
+            final = c.pay(session, lane, data, timeout=60, interval=1.0)
             result["state"] = (final or {}).get("state")
         except c.RpcError as error:
             result["state"] = f"error: {error}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from settings import HOST, LOGIN, PASSWORD
@@ -96,34 +96,8 @@ def authenticate_many(
     port: int, db: str, count: int, parallel: int = 4
 ) -> list[Session]:
     """``count`` sessions, logged in ``parallel`` at a time."""
-    sessions: list[Session | None] = [None] * count
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    todo = list(range(count))
-
-    def worker() -> None:
-        while True:
-            with lock:
-                if not todo or errors:
-                    return
-                index = todo.pop()
-            try:
-                sessions[index] = Session(port, db).authenticate()
-            except Exception as error:  # reported below
-                with lock:
-                    errors.append(error)
-
-    threads = [
-        threading.Thread(target=worker, daemon=True)
-        for _ in range(min(parallel, count))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(300)
-    if errors or any(s is None for s in sessions):
-        raise RuntimeError(f"authentication failed: {errors[:1]}")
-    return sessions  # type: ignore[return-value]
+    with ThreadPoolExecutor(min(parallel, count) or 1) as pool:
+        return list(pool.map(lambda _i: Session(port, db).authenticate(), range(count)))
 
 
 def payment_data(
