@@ -602,32 +602,18 @@ def main() -> int:
         )
         server = bench.server(db)
         admin = c.Session(server.http_port, db).authenticate()
-        admin.call(
-            "pos.config",
-            "write",
-            [
-                [lane["config_id"] for lane in lanes],
-                {"auto_validate_terminal_payment": False},
-            ],
-        )
+        configs = [lane["config_id"] for lane in lanes]
+        no_validation = {"auto_validate_terminal_payment": False}
+        admin.call("pos.config", "write", [configs, no_validation])
         proxy = FrontProxy(server.http_port, server.gevent_port)
         proxy.start()
         try:
             with Chromium() as browser:
-                for count in counts:
-                    for mode in modes:
-                        runs.append(
-                            run_mode(
-                                browser,
-                                proxy,
-                                server,
-                                db,
-                                lanes[:count],
-                                terminals,
-                                mode,
-                                args,
-                            )
-                        )
+                runs += [
+                    run_mode(browser, proxy, server, db, lanes[:n], terminals, m, args)
+                    for n in counts
+                    for m in modes
+                ]
                 if browser.console:
                     c.log(f"{len(browser.console)} error(s) in the tabs' console:")
                     for text in browser.console[:10]:

@@ -99,20 +99,8 @@ def held_workers(stretches: dict[int, float], threshold: float = HELD) -> int:
 def fetch_oca(folder: Path) -> Path:
     """Download the OCA wheel into ``folder`` and unzip its addon; its path."""
     c.log(f"pip download --no-deps {OCA_REQUIREMENT}")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            OCA_REQUIREMENT,
-            "-d",
-            str(folder),
-        ],
-        check=True,
-    )
+    pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+    subprocess.run([*pip, OCA_REQUIREMENT, "-d", str(folder)], check=True)
     wheel = next(folder.glob("*.whl"))
     prefix = f"odoo/addons/{ADDON}/"
     with zipfile.ZipFile(wheel) as archive:

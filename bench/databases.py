@@ -72,25 +72,13 @@ class Bench:
             "(about 2 min)"
         )
         started = time.monotonic()
-        out = self.workspace.odoo(
-            "-d",
-            self.template,
-            "-i",
-            self.modules,
-            "--stop-after-init",
-            "--log-level=warn",
-            f"--db-filter=^{self.template}$",
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        errors = [
-            line
-            for line in out.stdout.splitlines() + out.stderr.splitlines()
-            if " ERROR " in line
-        ]
+        install = ["-d", self.template, "-i", self.modules, "--stop-after-init"]
+        install += ["--log-level=warn", f"--db-filter=^{self.template}$"]
+        out = self.workspace.odoo(*install, capture_output=True, text=True, check=False)
+        output = out.stdout + "\n" + out.stderr
+        errors = [line for line in output.splitlines() if " ERROR " in line]
         if out.returncode or errors:
-            tail = (out.stdout + out.stderr)[-4000:]
+            tail = output[-4000:]
             raise RuntimeError(
                 f"installing {self.modules} failed (exit {out.returncode}):\n{tail}"
             )
@@ -137,24 +125,12 @@ class Bench:
         return db, terminals, setup_lanes(self, db, terminals.ports, method_values)
 
     def shell(self, db: str, script: str, timeout: float = 600) -> str:
+        config = str(self.workspace.config)
         # The sub-command comes first (Workspace.odoo() puts -c before it).
-        command = [
-            sys.executable,
-            "-m",
-            "odoo",
-            "shell",
-            "-c",
-            str(self.workspace.config),
-        ]
+        command = [sys.executable, "-m", "odoo", "shell", "-c", config, "-d", db]
+        command += [f"--db-filter=^{db}$", "--log-level=warn", "--no-http"]
         out = subprocess.run(
-            [
-                *command,
-                "-d",
-                db,
-                f"--db-filter=^{db}$",
-                "--log-level=warn",
-                "--no-http",
-            ],
+            command,
             env=self.workspace.env(),
             input=script,
             capture_output=True,

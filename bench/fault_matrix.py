@@ -339,49 +339,42 @@ OPTIONS = (
 # The cases beyond the scenario kinds: the function and the row's case,
 # terminal behaviour and expected outcome.
 EXTRAS = {
-    "refund": (
-        case_refund,
-        ("refund", "approves a credit (CD=1)", "success"),
-    ),
+    "refund": (case_refund, "refund", "approves a credit (CD=1)", "success"),
     "cancel_red_button": (
         partial(case_cancel, kind="red_button"),
-        (
-            "cancel, then red button",
-            "red button (AE=01, no amount) after 3 s",
-            "failure",
-        ),
+        "cancel, then red button",
+        "red button (AE=01, no amount) after 3 s",
+        "failure",
     ),
     "cancel_paid": (
         partial(case_cancel, kind="approve"),
-        ("cancel, customer pays", "approves after 3 s", "success"),
+        "cancel, customer pays",
+        "approves after 3 s",
+        "success",
     ),
     "unreachable": (
         partial(case_unreachable, lane=1),
-        ("terminal unreachable", "nothing listens on the port", "error"),
+        "terminal unreachable",
+        "nothing listens on the port",
+        "error",
     ),
     "busy": (
         case_busy,
-        (
-            "second payment on a busy terminal",
-            "approves the first after 3 s",
-            "refused, first success",
-        ),
+        "second payment on a busy terminal",
+        "approves the first after 3 s",
+        "refused, first success",
     ),
     "repeat": (
         case_repeat,
-        (
-            "same payment started twice (POS reload)",
-            "approves after 1 s",
-            "success, 1 request",
-        ),
+        "same payment started twice (POS reload)",
+        "approves after 1 s",
+        "success, 1 request",
     ),
     "retry": (
         case_retry,
-        (
-            "retry after an unknown outcome",
-            "closes without answering, then approves",
-            "unknown → (no retry flag: nothing sent) → success",
-        ),
+        "retry after an unknown outcome",
+        "closes without answering, then approves",
+        "unknown → (no retry flag: nothing sent) → success",
     ),
 }
 
@@ -403,7 +396,7 @@ def main() -> int:
             rows.append(scenario_case(stack, kind))
         for name in extras:
             c.log(f"case {name}")
-            case, texts = EXTRAS[name]
+            case, *texts = EXTRAS[name]
             rows.append(case(stack, Row(*texts)))
         errors = server.log_lines(" ERROR ", " CRITICAL ")
         tracebacks = len(server.log_lines("Traceback"))
