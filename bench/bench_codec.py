@@ -105,11 +105,8 @@ GOAL = 100_000
 
 
 def measure(function: Callable[[], None], seconds: float, repeats: int = 5) -> float:
-    """Calls per second of CPU time: the best of ``repeats`` runs (as timeit).
-
-    CPU time, and the best run, because on a shared machine the other
-    processes slow some runs down; the best one is the codec's own speed.
-    """
+    """Calls per CPU second, the best of ``repeats`` runs: on a shared machine
+    other processes slow some runs down, the best is the codec's own speed."""
     clock = time.process_time
     batch = 1
     while True:  # find a batch that takes ~10 ms

@@ -118,13 +118,9 @@ def parse_args(
     argv: Sequence[str] | None = None,
     quick: dict | None = None,
 ) -> argparse.Namespace:
-    """The command line of a benchmark: the shared options, then its own.
-
-    Each option is ``(flag, default, help)`` or ``(flag, default, help,
-    choices)``: the default's type is the option's; a False default makes a
-    switch, a None default a string without default. With ``--quick`` on the
-    command line, ``quick`` gives the defaults (options given still win).
-    """
+    """The shared options, then the script's: ``(flag, default, help[, choices])``,
+    typed as the default (False: a switch, None: a string without default).
+    With ``--quick``, ``quick`` gives the defaults (options given still win)."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -21,6 +21,7 @@ from caisse_ap.simulator import KINDS
 
 TIMEOUT = 30  # the payment timeout set on the methods (the minimum allowed)
 AMOUNT = 12.34
+JOURNAL = "pos.caisse.ap.transaction"
 
 # Per simulator scenario: what the terminal does, the state the payment must
 # end as, and a word the cashier must read.
@@ -96,15 +97,10 @@ class Stack:
         return final
 
     def journal(self, uuid: str) -> list[dict[str, Any]]:
-        return self.admin.call(
-            "pos.caisse.ap.transaction",
-            "search_read",
-            [[["payment_uuid", "=", uuid]]],
-            {
-                "fields": ["state", "attempt", "error_message", "cancel_requested"],
-                "order": "attempt asc",
-            },
-        )
+        fields = ["state", "attempt", "error_message", "cancel_requested"]
+        options = {"fields": fields, "order": "attempt asc"}
+        domain = [["payment_uuid", "=", uuid]]
+        return self.admin.call(JOURNAL, "search_read", [domain], options)
 
     def bus(self, uuid: str) -> list[str]:
         """States sent on the POS's bus channel for this payment, oldest first."""
@@ -131,9 +127,8 @@ class Stack:
 
 
 class Run:
-    """One payment of a case, as the POS makes it; on leaving the ``with``, the
-    row gets the terminal's request count, the journal, status and bus states.
-    ``scenario`` is queued on the terminal; ``requests`` is how many it must get."""
+    """One payment of a case, as the POS makes it (``scenario`` queued, ``requests``
+    expected); leaving the ``with`` fills the row: requests, journal, status, bus."""
 
     def __init__(self, stack: Stack, row: Row, lane: int, scenario=None, requests=1):
         self.stack, self.row, self.lane, self.requests = stack, row, lane, requests

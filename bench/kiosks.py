@@ -175,25 +175,19 @@ def run(bench: c.Bench, args) -> dict[str, Any]:
         )
         if problem:
             problems.append(f"lane {lane['index']}: {problem}")
+    finals = [r.get("final", {}) for r in results]
+    kiosk_results = results[args.tills :]
     return {
         "tills": len(tills),
         "kiosks": len(kiosks),
         "problems": problems,
-        "paid_tills": sum(
-            1
-            for r in results[: args.tills]
-            if r.get("final", {}).get("state") == "success"
-        ),
+        "paid_tills": sum(f.get("state") == "success" for f in finals[: args.tills]),
         "paid_kiosks": sum(
-            1
-            for r in results[args.tills :]
-            if r.get("final", {}).get("payment_result") == "Success"
+            f.get("payment_result") == "Success" for f in finals[args.tills :]
         ),
         "probe": probe.between(storm_start, storm_end),
         "seen": [r["seen"] - r["sent"] for r in results if "seen" in r and "sent" in r],
-        "kiosks_repeated": sum(
-            1 for r in results[args.tills :] if r.get("network_errors")
-        ),
+        "kiosks_repeated": sum(bool(r.get("network_errors")) for r in kiosk_results),
     }
 
 

@@ -85,11 +85,8 @@ class Prober(threading.Thread):
 
 
 class WorkerSampler(threading.Thread):
-    """Every ``interval`` s, per Odoo process: requests in service, terminal sockets.
-
-    An HTTP request in service is an established connection on the HTTP port
-    (the server closes every connection after its answer: HTTP/1.0).
-    """
+    """Every ``interval`` s, per Odoo process: requests in service (established
+    connections on the HTTP port: Odoo answers HTTP/1.0), terminal sockets."""
 
     def __init__(
         self,

@@ -103,12 +103,8 @@ def authenticate_many(
 def payment_data(
     lane: dict[str, Any], amount: float, *, retry: bool = False
 ) -> dict[str, Any]:
-    """The ``data`` of caisse_ap_start, as the POS front end builds it.
-
-    Like a POS tab, each lane names one result channel and gives it with every
-    start: the server then sends each state change there too, whole. Like a
-    click, the data carries a new start key, which its repeats keep.
-    """
+    """The ``data`` of caisse_ap_start, as the POS builds it: the lane's own result
+    channel (like a tab's) and a new start key (like a click's)."""
     channel = lane.setdefault(
         "result_channel", f"l10n_fr_pos_caisse_ap_ip.result.{uuid.uuid4().hex}"
     )
@@ -139,12 +135,9 @@ def wait_final(
 ) -> tuple[dict[str, Any] | None, float, int]:
     """Poll the status RPC until a final state: (dict or None, wall time seen, polls).
 
-    Polls every ``slow_interval`` until the wall-clock time ``fast_from``, then
-    every ``interval`` (the POS polls every second as a fallback to the bus);
-    every ``interval`` too while the attempt is still pending, as the POS does.
-    With ``network_errors``, a poll lost at the TCP level is noted there and
-    polling goes on, as the POS does; otherwise it raises.
-    """
+    Like the POS: every ``slow_interval`` until ``fast_from`` (wall clock), else
+    and while pending every ``interval``; a poll lost at the TCP level is noted
+    in ``network_errors`` (when given) and polling goes on."""
     deadline = time.monotonic() + timeout
     polls = 0
     if slow_interval:
