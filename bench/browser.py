@@ -27,27 +27,14 @@ CHROMIUM = "/usr/bin/chromium"
 # What Odoo's own test browser passes, plus the DNS rules of dev/prerequisites.py
 # (without internet, Chromium waits seconds on DNS for web fonts otherwise).
 FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-extensions",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-breakpad",
-    "--disable-translate",
+    "--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-extensions"
+    " --disable-background-networking --disable-component-update --disable-sync"
+    " --disable-default-apps --disable-breakpad --disable-translate"
     # A till is never a background tab: no timer throttling in any of them.
-    "--disable-background-timer-throttling",
-    "--disable-backgrounding-occluded-windows",
-    "--disable-renderer-backgrounding",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--mute-audio",
-    "--window-size=1366,768",
-    f"--host-resolver-rules={prerequisites.CHROME_RESOLVER_RULES}",
-)
+    " --disable-background-timer-throttling --disable-backgrounding-occluded-windows"
+    " --disable-renderer-backgrounding"
+    " --no-first-run --no-default-browser-check --mute-audio --window-size=1366,768"
+).split() + [f"--host-resolver-rules={prerequisites.CHROME_RESOLVER_RULES}"]
 
 
 class CdpError(Exception):

@@ -106,13 +106,10 @@ class WorkerSampler(threading.Thread):
 
     def sample(self) -> dict[str, Any]:
         at = time.time()
-        busy_workers = 0
-        in_service = 0
+        busy_workers = in_service = running = http_threads = http_vms = 0
         terminal_sockets: dict[str, int] = {}
-        running = 0
-        http_threads = 0
-        http_vms = 0
         busy_pids = []
+        http, terminals = self.server.http_port, self.terminal_ports
         for kind, procs in self.server.processes_by_kind().items():
             for proc in procs:
                 try:
@@ -121,13 +118,9 @@ class WorkerSampler(threading.Thread):
                 except psutil.Error:
                     continue
                 open_ = [c for c in conns if c.status == psutil.CONN_ESTABLISHED]
-                serving = sum(
-                    1
-                    for c in open_
-                    if c.laddr and c.laddr.port == self.server.http_port
-                )
+                serving = sum(1 for c in open_ if c.laddr and c.laddr.port == http)
                 to_terminals = sum(
-                    1 for c in open_ if c.raddr and c.raddr.port in self.terminal_ports
+                    1 for c in open_ if c.raddr and c.raddr.port in terminals
                 )
                 if kind == "http":
                     in_service += serving

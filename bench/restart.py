@@ -202,12 +202,7 @@ def one_run(bench: c.Bench, sig: str, args) -> list[dict[str, Any]]:
 
 ROW_COLUMNS = (
     ("event", lambda p: LABELS[p["signal"]]),
-    (
-        "lane",
-        lambda p: (
-            "status polled every 1 s" if p["lane"] == 0 else "cron sweep, no call"
-        ),
-    ),
+    ("lane", lambda p: ("status polled every 1 s", "cron sweep, no call")[p["lane"]]),
     ("before", lambda p: p["before"]),
     ("serving again at", lambda p: f"{p['restarted_at'] - p['killed_at']:.1f}"),
     ("journal", lambda p: p["journal"].get("state", "?")),
