@@ -41,6 +41,11 @@ class CdpError(Exception):
     pass
 
 
+def exception_text(details: dict[str, Any]) -> str:
+    """What a page's exception says (CDP's exceptionDetails)."""
+    return details.get("exception", {}).get("description") or details.get("text", "")
+
+
 class Chromium:
     """The browser process and its CDP connection; ``with Chromium() as browser``."""
 
@@ -140,10 +145,7 @@ class Chromium:
         params = message.get("params", {})
         text = ""
         if method == "Runtime.exceptionThrown":
-            details = params.get("exceptionDetails", {})
-            text = details.get("exception", {}).get("description") or details.get(
-                "text", ""
-            )
+            text = exception_text(params.get("exceptionDetails", {}))
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
             text = " ".join(
                 str(arg.get("value", arg.get("description", "")))
@@ -225,22 +227,11 @@ class Tab:
 
     def evaluate(self, expression: str, timeout: float = 30.0) -> Any:
         """The JSON value of ``expression`` (awaited when it is a promise)."""
-        result = self.call(
-            "Runtime.evaluate",
-            {
-                "expression": expression,
-                "awaitPromise": True,
-                "returnByValue": True,
-                "timeout": int(timeout * 1000),
-            },
-            timeout=timeout + 5,
-        )
+        params = {"expression": expression, "awaitPromise": True}
+        params |= {"returnByValue": True, "timeout": int(timeout * 1000)}
+        result = self.call("Runtime.evaluate", params, timeout=timeout + 5)
         if "exceptionDetails" in result:
-            details = result["exceptionDetails"]
-            text = details.get("exception", {}).get("description") or details.get(
-                "text"
-            )
-            raise CdpError(f"in the page: {text}")
+            raise CdpError(f"in the page: {exception_text(result['exceptionDetails'])}")
         return result.get("result", {}).get("value")
 
     def wait_for(self, expression: str, timeout: float, interval: float = 0.25) -> Any:

@@ -98,9 +98,8 @@ def measure(args) -> dict[str, Any]:
         requests_before = len(terminal.exchanges)
         started = time.time()
         for number in range(1, args.payments + 1):
-            problem, elapsed = pay(
-                session, lane, terminal, args.warmup + number - 1, args
-            )
+            index = args.warmup + number - 1
+            problem, elapsed = pay(session, lane, terminal, index, args)
             durations.append(elapsed)
             if problem:
                 failures.append(problem)
