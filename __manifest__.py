@@ -4,7 +4,7 @@
     "name": "POS: Caisse-AP payment protocol for France",
     "summary": "Card, check and ANCV payments on French terminals (Caisse-AP over IP)",
     # Successor of the OCA module 18.0.1.5.0, whose databases it upgrades.
-    "version": "18.0.3.4.0",
+    "version": "18.0.3.5.0",
     "category": "Point of Sale",
     "license": "AGPL-3",
     "author": "l10n_fr_pos_caisse_ap_ip contributors",
