@@ -78,6 +78,22 @@ class _Conflict(psycopg2.errors.SerializationFailure):
     pgcode = psycopg2.errorcodes.SERIALIZATION_FAILURE
 
 
+def conflict_on_first_call(model, name):
+    """Patch ``model.name`` so that its first call fails as PostgreSQL does
+    when another request wrote the same row (Odoo then runs the whole request
+    again): the patch, and the list of each call's argument."""
+    original = getattr(model, name)
+    calls = []
+
+    def conflict_once(records, argument):
+        calls.append(argument)
+        if len(calls) == 1:
+            raise _Conflict("could not serialize access due to concurrent update")
+        return original(records, argument)
+
+    return patch.object(model, name, conflict_once), calls
+
+
 class TestForgedOutcomes(RelayAttackCase):
     def test_an_outcome_survives_odoo_running_its_request_again(self):
         """Another request wrote the transaction's row at the same moment (a
@@ -85,22 +101,15 @@ class TestForgedOutcomes(RelayAttackCase):
         same body, or the relay is told the transaction is not its own and
         drops the approval."""
         transaction = self.claimed(9.0)
-        model = type(transaction)
-        record = model._caisse_ap_relay_record
-        calls = []
-
-        def conflict_once(records, outcome):
-            calls.append(outcome)
-            if len(calls) == 1:
-                raise _Conflict("could not serialize access due to concurrent update")
-            return record(records, outcome)
-
+        conflict, calls = conflict_on_first_call(
+            type(transaction), "_caisse_ap_relay_record"
+        )
         body = {
             "transaction_id": transaction.id,
             "claim": CLAIM,
             "exchange": approval(900),
         }
-        with patch.object(model, "_caisse_ap_relay_record", conflict_once):
+        with conflict:
             status, answer = self.post(PATH_RESULT, body)
         self.assertEqual((status, answer.get("recorded")), (200, True), answer)
         self.assertEqual(len(calls), 2)
@@ -656,17 +665,10 @@ class TestClaimingPolls(RelayAttackCase):
         process claiming it): Odoo runs the poll again, with the same key, and
         the payment is handed out once, claimed once."""
         transaction = self.started(8.0)
-        model = type(transaction)
-        claim = model._caisse_ap_relay_claim
-        calls = []
-
-        def conflict_once(records, key):
-            calls.append(key)
-            if len(calls) == 1:
-                raise _Conflict("could not serialize access due to concurrent update")
-            return claim(records, key)
-
-        with patch.object(model, "_caisse_ap_relay_claim", conflict_once):
+        conflict, calls = conflict_on_first_call(
+            type(transaction), "_caisse_ap_relay_claim"
+        )
+        with conflict:
             jobs = self.poll(CLAIM)
         self.assertEqual(calls, [CLAIM, CLAIM])
         self.assertEqual([job["transaction_id"] for job in jobs], [transaction.id])
